@@ -1,0 +1,93 @@
+#include "data/idx.h"
+
+#include <zlib.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace sprout::data {
+
+namespace {
+
+std::string fail(const std::string& name, const std::string& problem) { return name + ": " + problem; }
+
+uint32_t be32(const uint8_t* p) {
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
+}
+
+}  // namespace
+
+std::vector<uint8_t> read_maybe_gzip(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DataError(fail(path, "cannot open file"));
+  std::vector<uint8_t> raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (raw.size() < 2 || raw[0] != 0x1f || raw[1] != 0x8b) return raw;
+
+  // gzip: inflate with automatic header detection; a truncated stream never reaches Z_STREAM_END.
+  z_stream zs{};
+  if (inflateInit2(&zs, 15 + 32) != Z_OK) throw DataError(fail(path, "zlib initialisation failed"));
+  std::vector<uint8_t> out;
+  std::vector<uint8_t> chunk(1 << 20);
+  zs.next_in = raw.data();
+  zs.avail_in = static_cast<uInt>(raw.size());
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    zs.next_out = chunk.data();
+    zs.avail_out = static_cast<uInt>(chunk.size());
+    rc = inflate(&zs, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      inflateEnd(&zs);
+      const std::string why = rc == Z_BUF_ERROR ? "truncated gzip stream"
+                                                : std::string("corrupt gzip data (") + (zs.msg ? zs.msg : "zlib error") + ")";
+      throw DataError(fail(path, why));
+    }
+    out.insert(out.end(), chunk.data(), chunk.data() + (chunk.size() - zs.avail_out));
+    if (rc != Z_STREAM_END && zs.avail_in == 0 && zs.avail_out != 0) {
+      inflateEnd(&zs);
+      throw DataError(fail(path, "truncated gzip stream"));
+    }
+  }
+  inflateEnd(&zs);
+  return out;
+}
+
+IdxArray parse_idx(const std::vector<uint8_t>& bytes, const std::string& name) {
+  if (bytes.size() < 4) throw DataError(fail(name, "file too short for an IDX header (" + std::to_string(bytes.size()) + " bytes)"));
+  if (bytes[0] != 0 || bytes[1] != 0) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "bad IDX magic number 0x%02x%02x%02x%02x", bytes[0], bytes[1], bytes[2], bytes[3]);
+    throw DataError(fail(name, buf));
+  }
+  if (bytes[2] != 0x08) {
+    char buf[80];
+    std::snprintf(buf, sizeof buf, "unsupported IDX element type 0x%02x (expected 0x08, unsigned byte)", bytes[2]);
+    throw DataError(fail(name, buf));
+  }
+  const int ndims = bytes[3];
+  if (ndims < 1 || ndims > 4) throw DataError(fail(name, "IDX header announces " + std::to_string(ndims) + " dimensions (expected 1 to 4)"));
+  const size_t header = 4 + 4 * static_cast<size_t>(ndims);
+  if (bytes.size() < header) throw DataError(fail(name, "file too short for its IDX header (" + std::to_string(bytes.size()) + " bytes)"));
+  IdxArray out;
+  uint64_t total = 1;
+  for (int d = 0; d < ndims; ++d) {
+    const uint32_t n = be32(bytes.data() + 4 + 4 * d);
+    if (n == 0) throw DataError(fail(name, "dimension " + std::to_string(d) + " has size 0"));
+    total *= n;
+    if (total > (uint64_t(1) << 40)) throw DataError(fail(name, "IDX dimensions are implausibly large"));
+    out.dims.push_back(n);
+  }
+  const uint64_t payload = bytes.size() - header;
+  if (payload != total) {
+    std::ostringstream os;
+    os << (payload < total ? "truncated" : "too long") << ": header announces " << total
+       << " values, file holds " << payload;
+    throw DataError(fail(name, os.str()));
+  }
+  out.values.assign(bytes.begin() + static_cast<std::ptrdiff_t>(header), bytes.end());
+  return out;
+}
+
+IdxArray read_idx(const std::string& path) { return parse_idx(read_maybe_gzip(path), path); }
+
+}  // namespace sprout::data

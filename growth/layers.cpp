@@ -1,0 +1,71 @@
+#include "growth/layers.h"
+
+#include <cmath>
+
+namespace sprout::growth {
+
+namespace {
+torch::Tensor slice2(const torch::Tensor& w, int64_t out, int64_t in) {
+  auto v = w;
+  if (out >= 0 && out < v.size(0)) v = v.narrow(0, 0, out);
+  if (in >= 0 && in < v.size(1)) v = v.narrow(1, 0, in);
+  return v;
+}
+torch::Tensor slice1(const torch::Tensor& b, int64_t n) {
+  return n >= 0 && n < b.size(0) ? b.narrow(0, 0, n) : b;
+}
+torch::Tensor uniform(torch::IntArrayRef shape, double bound, torch::Generator& gen) {
+  return at::rand(shape, gen, torch::kFloat32).mul_(2 * bound).sub_(bound);
+}
+}  // namespace
+
+torch::Tensor linear(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x,
+                     int64_t in, int64_t out) {
+  const auto& w = p.parameter(module + ".weight");
+  const auto& b = p.parameter(module + ".bias");
+  return at::linear(x, slice2(w, out, in), slice1(b, out));
+}
+
+torch::Tensor conv3x3(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x,
+                      int64_t in, int64_t out) {
+  const auto& w = p.parameter(module + ".weight");
+  const auto& b = p.parameter(module + ".bias");
+  return at::conv2d(x, slice2(w, out, in), slice1(b, out), {1, 1}, {1, 1});
+}
+
+torch::Tensor batch_norm(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x,
+                         bool train, int64_t n) {
+  auto rm = slice1(p.buffer(module + ".running_mean"), n);
+  auto rv = slice1(p.buffer(module + ".running_var"), n);
+  if (train) {
+    // torch.nn counts batches even with a fixed momentum; kept for checkpoint parity.
+    auto nbt = p.buffer(module + ".num_batches_tracked");
+    nbt.add_(1);
+  }
+  return at::batch_norm(x, slice1(p.parameter(module + ".weight"), n), slice1(p.parameter(module + ".bias"), n),
+                        rm, rv, train, 0.1, 1e-5, false);
+}
+
+void add_linear(runtime::ParamSet& p, const std::string& module, int64_t in, int64_t out,
+                torch::Generator& gen) {
+  const double bound = 1.0 / std::sqrt(static_cast<double>(in));
+  p.add_parameter(module + ".weight", uniform({out, in}, bound, gen));
+  p.add_parameter(module + ".bias", uniform({out}, bound, gen));
+}
+
+void add_conv3x3(runtime::ParamSet& p, const std::string& module, int64_t in, int64_t out,
+                 torch::Generator& gen) {
+  const double bound = 1.0 / std::sqrt(static_cast<double>(in * 9));
+  p.add_parameter(module + ".weight", uniform({out, in, 3, 3}, bound, gen));
+  p.add_parameter(module + ".bias", uniform({out}, bound, gen));
+}
+
+void add_batch_norm(runtime::ParamSet& p, const std::string& module, int64_t n) {
+  p.add_parameter(module + ".weight", torch::ones({n}));
+  p.add_parameter(module + ".bias", torch::zeros({n}));
+  p.add_buffer(module + ".running_mean", torch::zeros({n}));
+  p.add_buffer(module + ".running_var", torch::ones({n}));
+  p.add_buffer(module + ".num_batches_tracked", torch::zeros({}, torch::kInt64));
+}
+
+}  // namespace sprout::growth

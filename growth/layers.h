@@ -1,0 +1,35 @@
+// Functional layers over ParamSet tensors, with optional slicing to the first
+// in/out units (slimmable execution: narrow() views, no copies).
+#pragma once
+
+#include <torch/types.h>
+
+#include <string>
+
+#include "runtime/param_set.h"
+
+namespace sprout::growth {
+
+// clamp_min(x, 0): ReLU whose gradient at 0 is 1.
+inline torch::Tensor activation(const torch::Tensor& x) { return x.clamp_min(0); }
+
+// y = x W[:out, :in]^T + b[:out].  in/out < 0: full size.
+torch::Tensor linear(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x,
+                     int64_t in = -1, int64_t out = -1);
+// 3×3, stride 1, padding 1.
+torch::Tensor conv3x3(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x,
+                      int64_t in = -1, int64_t out = -1);
+// Batch norm over dim 1 on the first `n` channels (momentum 0.1, eps 1e-5, as torch.nn).
+torch::Tensor batch_norm(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x,
+                         bool train, int64_t n = -1);
+
+// Registers module.weight (out, in[, k, k]) and module.bias (out) with PyTorch's default
+// init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+void add_linear(runtime::ParamSet& p, const std::string& module, int64_t in, int64_t out,
+                torch::Generator& gen);
+void add_conv3x3(runtime::ParamSet& p, const std::string& module, int64_t in, int64_t out,
+                 torch::Generator& gen);
+// γ=1, β=0, running mean 0, running var 1, num_batches_tracked 0.
+void add_batch_norm(runtime::ParamSet& p, const std::string& module, int64_t n);
+
+}  // namespace sprout::growth

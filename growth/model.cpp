@@ -1,0 +1,37 @@
+#include "growth/model.h"
+
+#include "runtime/error.h"
+
+namespace sprout::growth {
+
+std::unique_ptr<Model> make_mlp(const ArchSpec& spec, uint64_t seed);
+std::unique_ptr<Model> make_cnn(const ArchSpec& spec, uint64_t seed);
+
+WidthSite Model::site(const std::string& name) const {
+  for (auto& s : sites()) {
+    if (s.name == name) return s;
+  }
+  std::string known;
+  for (auto& s : sites()) known += (known.empty() ? "" : ", ") + s.name;
+  throw ConfigError(concat("unknown width site '", name, "' (this model has: ", known, ")"));
+}
+
+std::map<std::string, int64_t> Model::widths() const {
+  std::map<std::string, int64_t> out;
+  for (auto& s : sites()) out[s.name] = s.width;
+  return out;
+}
+
+std::vector<std::string> Model::site_names() const {
+  std::vector<std::string> out;
+  for (auto& s : sites()) out.push_back(s.name);
+  return out;
+}
+
+std::unique_ptr<Model> build_model(const ArchSpec& spec, uint64_t seed) {
+  validate(spec);
+  if (spec.kind == "cnn") return make_cnn(spec, seed);
+  return make_mlp(spec, seed);
+}
+
+}  // namespace sprout::growth

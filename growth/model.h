@@ -1,0 +1,90 @@
+// Models built from width sites.
+//
+// A Model owns a ParamSet whose names are stable under width changes: an MLP is fc1…fcN
+// (fcN the output layer); a CNN is conv1…convK then fc1…fcN; a batch-norm on a site's
+// producer is bn_<site>. Every hidden dimension is a WidthSite named after its producer
+// (site "fc1" is the output width of fc1). Growth, slimming and adaptive width act on sites
+// only, so a new model kind has to list its sites and nothing else.
+//
+// The activation is clamp_min(x, 0): its gradient at 0 is 1 (torch::relu's is 0), which
+// is what lets a neuron grown with zero fan-in learn (METHODS.md §1).
+#pragma once
+
+#include <torch/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "growth/arch.h"
+#include "runtime/param_set.h"
+
+namespace sprout::growth {
+
+struct WidthSite {
+  enum class Kind { Linear, Conv };
+  std::string name;      // = producer module ("fc1", "conv2")
+  Kind kind = Kind::Linear;
+  std::string producer;  // producer.weight rows / out-channels, producer.bias
+  std::string norm;      // batch-norm module on the producer side, "" if none
+  std::string consumer;  // consumer.weight columns / in-channels
+  // Consumer input columns owned by one unit: 1, or H·W at a Conv→flatten→Linear boundary
+  // (channel c owns columns [c·H·W, (c+1)·H·W)).
+  int64_t consumer_group = 1;
+  // The producer block pools (2×2 max) between the activation and the consumer.
+  bool pooled = false;
+  int64_t width = 0;
+};
+
+// Records every module's input and raw output (pre-norm, pre-activation) during a forward
+// pass, for strategies that need activations and output gradients (GradMax). Outputs
+// retain their gradient.
+struct ForwardTrace {
+  std::map<std::string, torch::Tensor> inputs;
+  std::map<std::string, torch::Tensor> outputs;
+};
+
+struct ForwardOptions {
+  bool train = false;
+  ForwardTrace* trace = nullptr;
+  // Slimmable execution: active units per site (absent: the full width). Weights are sliced
+  // (views), not copied.
+  const std::map<std::string, int64_t>* active = nullptr;
+  // Per-site multipliers applied to the activation output (adaptive width importances),
+  // a 1-D tensor of the site's (active) width.
+  const std::map<std::string, torch::Tensor>* unit_scale = nullptr;
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+
+  runtime::ParamSet& params() { return params_; }
+  const runtime::ParamSet& params() const { return params_; }
+
+  // x: float (N, C, H, W) -> logits (N, classes).
+  virtual torch::Tensor forward(const torch::Tensor& x, const ForwardOptions& options) = 0;
+  torch::Tensor forward(const torch::Tensor& x, bool train) {
+    ForwardOptions o;
+    o.train = train;
+    return forward(x, o);
+  }
+
+  // Sites in forward order, with their current widths.
+  virtual std::vector<WidthSite> sites() const = 0;
+  // The architecture with the current widths (rebuilds an equal model).
+  virtual ArchSpec arch() const = 0;
+
+  WidthSite site(const std::string& name) const;  // throws ConfigError for unknown sites
+  std::map<std::string, int64_t> widths() const;
+  std::vector<std::string> site_names() const;
+
+ protected:
+  runtime::ParamSet params_;
+};
+
+// Builds a freshly initialised model (PyTorch's default init, drawn from `seed`).
+std::unique_ptr<Model> build_model(const ArchSpec& spec, uint64_t seed);
+
+}  // namespace sprout::growth

@@ -1,0 +1,40 @@
+// Note [Error agreement]
+// An MPI job hangs when one rank fails and the others wait in a collective. sprout avoids
+// that in two ways:
+//  1. Phases without collectives whose failure every rank would see the same way — option
+//     parsing, config validation, loading data — run inside agree(): each rank catches its
+//     own error, then one allreduce tells everybody; the lowest failing rank prints one line
+//     and every rank leaves with the same status (2 for configuration errors, else 1)
+//     through MPI_Finalize. No rank is left waiting.
+//  2. Anywhere else, an exception reaching main prints "sprout: rank R: <message>" and ends
+//     the whole job with MPI_Abort; collectives that could wait forever are timed by the
+//     watchdog (runtime/watchdog.h).
+#pragma once
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+#include "runtime/communicator.h"
+
+namespace sprout::launch {
+
+// Thrown on every rank after an agreed failure; main returns `status` without aborting.
+class AgreedExit : public std::runtime_error {
+ public:
+  explicit AgreedExit(int status) : std::runtime_error("agreed exit"), status_(status) {}
+  int status() const { return status_; }
+
+ private:
+  int status_;
+};
+
+// Runs `fn` (which must not call collectives) on every rank and agrees on its outcome.
+// Collective. Throws AgreedExit on every rank if `fn` failed on any.
+void agree(runtime::Communicator& comm, const std::function<void()>& fn);
+
+// Compares the canonical configuration text across ranks; if any rank differs, rank 0
+// prints the first differing option and every rank throws AgreedExit(2). Collective.
+void agree_config(runtime::Communicator& comm, const std::string& canonical_text);
+
+}  // namespace sprout::launch

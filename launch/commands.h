@@ -1,0 +1,22 @@
+// The subcommands of `sprout`. Each lives in its own file (cmd_<name>.cpp) and is listed
+// once in the table in main.cpp.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "runtime/context.h"
+
+namespace sprout::launch {
+
+using CommandFn = int (*)(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);
+
+struct Command {
+  const char* name;
+  CommandFn run;
+  const char* summary;
+};
+
+int run_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);
+
+}  // namespace sprout::launch

@@ -1,0 +1,57 @@
+// TrainConfig: everything `sprout train` needs, read and validated from Options.
+// Validation is pure (no collectives, no rank-dependent state), so every rank reaches the
+// same verdict before the first collective (Note [Error agreement] in launch/main.cpp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "data/dataset.h"
+#include "growth/arch.h"
+#include "launch/options.h"
+#include "runtime/lr_schedule.h"
+#include "runtime/optimizer.h"
+
+namespace sprout::launch {
+
+struct LoopConfig {
+  int64_t batch = 64;       // per rank
+  int64_t steps = 0;        // 0: derived from epochs
+  double epochs = 0;        // used when steps == 0
+  uint64_t seed = 0;
+  int64_t eval_every = 0;   // 0: evaluate at the end only
+  int64_t log_every = 50;
+  int64_t eval_batch = 1000;
+};
+
+struct RuntimeConfig {
+  int threads = 0;          // 0: cores on this node / ranks on this node
+  double bucket_mb = 25.0;
+  double timeout_s = 300.0;
+};
+
+struct LogConfig {
+  std::string metrics;            // JSONL path ("" = none)
+  std::string progress = "auto";  // auto | bar | lines | none
+};
+
+struct TrainConfig {
+  data::DataOptions data;
+  growth::ArchSpec model;
+  runtime::OptimizerOptions optim;
+  runtime::LrScheduleOptions schedule;
+  LoopConfig train;
+  RuntimeConfig runtime;
+  LogConfig log;
+  std::string text;  // canonical option text (compared across ranks, stored in checkpoints)
+
+  // Steps the run takes, given the training-set size and world size.
+  int64_t total_steps(int64_t train_examples, int world) const;
+};
+
+// The option table of `sprout train`.
+OptionTable train_option_table();
+// Reads and validates every option; throws ConfigError naming the option and value.
+TrainConfig read_train_config(const Options& options);
+
+}  // namespace sprout::launch

@@ -1,0 +1,175 @@
+#include "launch/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "runtime/error.h"
+#include "runtime/threads.h"
+
+namespace sprout::launch {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+runtime::JsonObject widths_json(const std::map<std::string, int64_t>& widths) {
+  runtime::JsonObject o;
+  for (const auto& [site, w] : widths) o.add(site, w);
+  return o;
+}
+
+}  // namespace
+
+runtime::JsonObject TrainResult::summary() const {
+  runtime::JsonObject o;
+  o.add("step", step)
+      .add("train_loss", train_loss)
+      .add("test_accuracy", test.accuracy)
+      .add("test_loss", test.loss)
+      .add("samples_per_s", samples_per_s)
+      .add("wall_s", wall_s)
+      .add("world_size", world_size)
+      .add("model", model)
+      .add("widths", widths_json(widths));
+  return o;
+}
+
+Trainer::Trainer(runtime::RuntimeContext ctx, TrainConfig config) : ctx_(ctx), config_(std::move(config)) {}
+
+Trainer::~Trainer() = default;
+
+void Trainer::prepare() {
+  runtime::configure_threads(config_.runtime.threads > 0 ? config_.runtime.threads
+                                                         : runtime::default_threads(ctx_.local_size));
+  ctx_.comm->set_timeout(config_.runtime.timeout_s);
+  data_ = data::load_data(config_.data);
+  SPROUT_CHECK(data_.train.size() > 0, ConfigError, "--data.classes: no training examples in classes '",
+               growth::join_ints(config_.data.classes), "'");
+  auto spec = config_.model;
+  spec.in_channels = data_.channels;
+  spec.in_height = data_.height;
+  spec.in_width = data_.width;
+  spec.classes = data_.num_classes;
+  model_ = growth::build_model(spec, config_.train.seed);
+  optimizer_ = runtime::make_optimizer(config_.optim);
+  optimizer_->ensure_state(model_->params());
+  sampler_ = std::make_unique<data::DistributedSampler>(data_.train.size(), ctx_.rank(), ctx_.size(),
+                                                        config_.train.batch, config_.train.seed);
+  total_steps_ = config_.total_steps(data_.train.size(), ctx_.size());
+  schedule_ = std::make_unique<runtime::LrSchedule>(config_.schedule, total_steps_);
+  engine_ = std::make_unique<runtime::DataParallel>(*ctx_.comm, model_->params(),
+                                                    runtime::DataParallelOptions{config_.runtime.bucket_mb, 1.0});
+  progress_ = std::make_unique<Progress>(ctx_.is_root(), config_.log.progress, config_.log.metrics, total_steps_);
+}
+
+double Trainer::train_step() {
+  ctx_.comm->set_phase(concat("step ", step_));
+  auto idx = sampler_->next();  // (B)
+  auto x = data::to_input(data_.train.images.index_select(0, idx), data_.mean, data_.stddev);  // (B, C, H, W)
+  auto y = data_.train.labels.index_select(0, idx);                                             // (B)
+
+  engine_->begin_step();
+  growth::ForwardOptions fo;
+  fo.train = true;
+  auto logits = model_->forward(x, fo);  // (B, classes)
+  auto loss = at::cross_entropy_loss(logits, y);
+  loss.backward();
+  const auto& grads = engine_->finish_step();
+  last_lr_ = schedule_->at(step_);
+  optimizer_->step(model_->params(), grads, last_lr_);
+  engine_->average_buffers();
+  ++step_;
+  return loss.item<double>();
+}
+
+Evaluation Trainer::evaluate() {
+  torch::NoGradGuard no_grad;
+  const int64_t n = data_.test.size();
+  const int64_t lo = n * ctx_.rank() / ctx_.size(), hi = n * (ctx_.rank() + 1) / ctx_.size();
+  double correct = 0, loss_sum = 0;
+  for (int64_t b = lo; b < hi; b += config_.train.eval_batch) {
+    const int64_t m = std::min(config_.train.eval_batch, hi - b);
+    auto x = data::to_input(data_.test.images.narrow(0, b, m), data_.mean, data_.stddev);
+    auto y = data_.test.labels.narrow(0, b, m);
+    auto logits = model_->forward(x, false);
+    loss_sum += at::cross_entropy_loss(logits, y, {}, at::Reduction::Sum).item<double>();
+    correct += logits.argmax(1).eq(y).sum().item<double>();
+  }
+  auto t = torch::tensor({correct, loss_sum, static_cast<double>(hi - lo)}, torch::kFloat64);
+  ctx_.comm->allreduce(t, runtime::ReduceOp::Sum);
+  Evaluation e;
+  e.examples = static_cast<int64_t>(t[2].item<double>());
+  if (e.examples > 0) {
+    e.accuracy = t[0].item<double>() / e.examples;
+    e.loss = t[1].item<double>() / e.examples;
+  }
+  return e;
+}
+
+double Trainer::log_step(double loss_sum, int64_t count, double seconds) {
+  const double loss = runtime::allreduce_scalar(*ctx_.comm, loss_sum / std::max<int64_t>(count, 1),
+                                                runtime::ReduceOp::Avg);
+  const double rate = seconds > 0 ? count * config_.train.batch * ctx_.size() / seconds : 0.0;
+  runtime::JsonObject j;
+  j.add("step", step_).add("epoch", sampler_->state().epoch).add("train_loss", loss).add("lr", last_lr_)
+      .add("samples_per_s", rate).add("widths", widths_json(model_->widths()));
+  char line[256];
+  std::snprintf(line, sizeof line, "step %lld/%lld  epoch %lld  loss %.4f  lr %.4g  %.0f samples/s",
+                static_cast<long long>(step_), static_cast<long long>(total_steps_),
+                static_cast<long long>(sampler_->state().epoch), loss, last_lr_, rate);
+  progress_->step(step_, j, line);
+  return loss;
+}
+
+TrainResult Trainer::run() {
+  SPROUT_CHECK(model_, Error, "Trainer::run before prepare");
+  ctx_.comm->set_phase("initial broadcast");
+  engine_->broadcast_state(0);
+
+  TrainResult r;
+  r.world_size = ctx_.size();
+  const auto t_start = std::chrono::steady_clock::now();
+  double train_seconds = 0, interval_seconds = 0, loss_sum = 0, last_loss = NAN;
+  int64_t interval_steps = 0, trained_steps = 0;
+  while (step_ < total_steps_) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const double loss = train_step();
+    const double dt = seconds_since(t0);
+    SPROUT_CHECK(std::isfinite(loss), Error, "training diverged: loss is ", loss, " at step ", step_);
+    train_seconds += dt;
+    interval_seconds += dt;
+    loss_sum += loss;
+    ++interval_steps;
+    ++trained_steps;
+    if (step_ % config_.train.log_every == 0 || step_ == total_steps_) {
+      last_loss = log_step(loss_sum, interval_steps, interval_seconds);
+      loss_sum = 0;
+      interval_steps = 0;
+      interval_seconds = 0;
+    }
+    if (config_.train.eval_every > 0 && step_ % config_.train.eval_every == 0 && step_ < total_steps_) {
+      const auto e = evaluate();
+      runtime::JsonObject j;
+      j.add("step", step_).add("test_accuracy", e.accuracy).add("test_loss", e.loss);
+      char line[160];
+      std::snprintf(line, sizeof line, "eval step %lld  test accuracy %.4f  test loss %.4f",
+                    static_cast<long long>(step_), e.accuracy, e.loss);
+      progress_->event(line, &j);
+    }
+  }
+  ctx_.comm->set_phase("final evaluation");
+  r.test = evaluate();
+  progress_->finish();
+  r.step = step_;
+  r.train_loss = last_loss;
+  r.samples_per_s = train_seconds > 0 ? trained_steps * config_.train.batch * ctx_.size() / train_seconds : 0.0;
+  r.wall_s = seconds_since(t_start);
+  r.widths = model_->widths();
+  r.model = model_->arch().describe();
+  return r;
+}
+
+}  // namespace sprout::launch

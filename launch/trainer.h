@@ -1,0 +1,87 @@
+// Trainer: the data-parallel training loop of `sprout train`, readable top to bottom.
+//
+//   prepare()   load data, build model and optimizer      (no collectives; agreed on by caller)
+//   run()       broadcast rank 0's replica, then per step:
+//                 sampler -> forward -> backward -> averaged gradients -> optimizer step
+//                 -> buffer averaging -> logging -> evaluation
+//               and a final evaluation.                    (collective)
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "data/dataset.h"
+#include "data/sampler.h"
+#include "growth/model.h"
+#include "launch/progress.h"
+#include "launch/train_config.h"
+#include "runtime/context.h"
+#include "runtime/data_parallel.h"
+#include "runtime/json.h"
+#include "runtime/lr_schedule.h"
+#include "runtime/optimizer.h"
+
+namespace sprout::launch {
+
+struct Evaluation {
+  double accuracy = std::numeric_limits<double>::quiet_NaN();
+  double loss = std::numeric_limits<double>::quiet_NaN();
+  int64_t examples = 0;
+};
+
+struct TrainResult {
+  int64_t step = 0;
+  double train_loss = std::numeric_limits<double>::quiet_NaN();
+  Evaluation test;
+  double samples_per_s = 0;
+  double wall_s = 0;
+  int world_size = 1;
+  std::map<std::string, int64_t> widths;
+  std::string model;
+  // The summary line printed last on stdout.
+  runtime::JsonObject summary() const;
+};
+
+class Trainer {
+ public:
+  Trainer(runtime::RuntimeContext ctx, TrainConfig config);
+  ~Trainer();
+
+  void prepare();
+  TrainResult run();
+
+  // One training step at the current position (collective). Returns this rank's loss.
+  double train_step();
+  Evaluation evaluate();
+
+  growth::Model& model() { return *model_; }
+  runtime::Optimizer& optimizer() { return *optimizer_; }
+  runtime::DataParallel& engine() { return *engine_; }
+  data::DistributedSampler& sampler() { return *sampler_; }
+  const data::DataSplits& data() const { return data_; }
+  const TrainConfig& config() const { return config_; }
+  int64_t step() const { return step_; }
+  int64_t total_steps() const { return total_steps_; }
+
+ private:
+  // Logs the mean loss of the last `count` steps over all ranks (collective); returns it.
+  double log_step(double loss_sum, int64_t count, double seconds);
+
+  runtime::RuntimeContext ctx_;
+  TrainConfig config_;
+  data::DataSplits data_;
+  std::unique_ptr<growth::Model> model_;
+  std::unique_ptr<runtime::Optimizer> optimizer_;
+  std::unique_ptr<runtime::LrSchedule> schedule_;
+  std::unique_ptr<runtime::DataParallel> engine_;
+  std::unique_ptr<data::DistributedSampler> sampler_;
+  std::unique_ptr<Progress> progress_;
+  int64_t step_ = 0;
+  int64_t total_steps_ = 0;
+  double last_lr_ = 0;
+};
+
+}  // namespace sprout::launch

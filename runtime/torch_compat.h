@@ -1,0 +1,19 @@
+// Everything that differs between LibTorch 1.13 (Debian, CPU) and 2.x (GPU machines)
+// lives here, so the rest of sprout is written once.
+#pragma once
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/types.h>
+
+#include <cstdint>
+
+namespace sprout::compat {
+
+// A CPU random generator seeded deterministically (same API on 1.13 and 2.x).
+inline at::Generator make_generator(uint64_t seed) { return at::detail::createCPUGenerator(seed); }
+
+// The generator's complete state as bytes, and back (checkpointing RNG state).
+inline torch::Tensor generator_state(const at::Generator& gen) { return gen.get_state(); }
+inline void set_generator_state(at::Generator& gen, const torch::Tensor& state) { gen.set_state(state); }
+
+}  // namespace sprout::compat
