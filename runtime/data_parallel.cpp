@@ -27,7 +27,7 @@ void DataParallel::ensure_layout() {
   const double mib = 1024.0 * 1024.0;
   layout_ = BucketLayout::build(params_.parameters(),
                                 static_cast<size_t>(options_.bucket_mb * mib),
-                                static_cast<size_t>(options_.first_bucket_mb * mib));
+                                static_cast<size_t>(std::min(options_.first_bucket_mb, options_.bucket_mb) * mib));
   flat_.clear();
   for (const auto& b : layout_.buckets()) flat_.push_back(torch::zeros({b.numel}, torch::dtype(b.dtype)));
   grads_.assign(params_.num_parameters(), torch::Tensor());
