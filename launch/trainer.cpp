@@ -65,6 +65,14 @@ void Trainer::prepare() {
   progress_ = std::make_unique<Progress>(ctx_.is_root(), config_.log.progress, config_.log.metrics, total_steps_);
 }
 
+void Trainer::start() {}
+
+void Trainer::before_step() {}
+
+void Trainer::after_step() {}
+
+void Trainer::at_end() {}
+
 double Trainer::train_step() {
   ctx_.comm->set_phase(concat("step ", step_));
   auto idx = sampler_->next();  // (B)
@@ -128,6 +136,7 @@ TrainResult Trainer::run() {
   SPROUT_CHECK(model_, Error, "Trainer::run before prepare");
   ctx_.comm->set_phase("initial broadcast");
   engine_->broadcast_state(0);
+  start();
 
   TrainResult r;
   r.world_size = ctx_.size();
@@ -135,10 +144,12 @@ TrainResult Trainer::run() {
   double train_seconds = 0, interval_seconds = 0, loss_sum = 0, last_loss = NAN;
   int64_t interval_steps = 0, trained_steps = 0;
   while (step_ < total_steps_) {
+    before_step();
     const auto t0 = std::chrono::steady_clock::now();
     const double loss = train_step();
     const double dt = seconds_since(t0);
     SPROUT_CHECK(std::isfinite(loss), Error, "training diverged: loss is ", loss, " at step ", step_);
+    after_step();
     train_seconds += dt;
     interval_seconds += dt;
     loss_sum += loss;
@@ -160,6 +171,7 @@ TrainResult Trainer::run() {
       progress_->event(line, &j);
     }
   }
+  at_end();
   ctx_.comm->set_phase("final evaluation");
   r.test = evaluate();
   progress_->finish();

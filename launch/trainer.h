@@ -15,6 +15,7 @@
 
 #include "data/dataset.h"
 #include "data/sampler.h"
+#include "growth/history.h"
 #include "growth/model.h"
 #include "launch/progress.h"
 #include "launch/train_config.h"
@@ -65,8 +66,16 @@ class Trainer {
   const TrainConfig& config() const { return config_; }
   int64_t step() const { return step_; }
   int64_t total_steps() const { return total_steps_; }
+  growth::GrowthHistory& growth_history() { return growth_history_; }
+  runtime::RuntimeContext& context() { return ctx_; }
 
  private:
+  // Extension points of the loop, in the order run() calls them. Each feature keeps its
+  // logic in its own file and is called from here with a line or two.
+  void start();        // after the initial broadcast: restore from a checkpoint (if any)
+  void before_step();  // at step_, before its forward pass: scheduled width changes
+  void after_step();   // after the optimizer step: periodic checkpoints, stop requests
+  void at_end();       // after the last step: final checkpoint
   // Logs the mean loss of the last `count` steps over all ranks (collective); returns it.
   double log_step(double loss_sum, int64_t count, double seconds);
 
@@ -79,6 +88,7 @@ class Trainer {
   std::unique_ptr<runtime::DataParallel> engine_;
   std::unique_ptr<data::DistributedSampler> sampler_;
   std::unique_ptr<Progress> progress_;
+  growth::GrowthHistory growth_history_;
   int64_t step_ = 0;
   int64_t total_steps_ = 0;
   double last_lr_ = 0;
