@@ -79,7 +79,7 @@ void GrowthDriver::run_event(Trainer& trainer, Progress& progress, const growth:
   const double local_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   growth::GrowthRecord r;
-  r.step = e.step;
+  r.step = trainer.step();  // equal to e.step by construction; recorded from the loop itself
   r.site = e.site;
   r.strategy = config_.strategy;
   r.old_width = ctx.site.width;
