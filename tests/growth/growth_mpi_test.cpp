@@ -4,6 +4,7 @@
 // data-parallel engine rebuilds its buckets.
 #include <gtest/gtest.h>
 
+#include "growth/site_resize.h"
 #include "growth/strategy_math.h"
 #include "growth_test_util.h"
 #include "mpi_test_env.h"
@@ -58,12 +59,27 @@ TEST(GrowthMpi, EveryStrategyLeavesBitwiseIdenticalReplicas) {
       ASSERT_EQ(engine.rebuilds(), 1);
       // Each rank holds a different share of the growth batch.
       const auto share = my_share(sprout::testing::random_batch(arch, 10, 4));
+      const auto probe = sprout::testing::random_batch(arch, 6, 30).x;
+      const auto before = m->forward(probe, false).detach();
+      std::map<std::string, torch::Tensor> state;
+      for (const auto& [name, slots] : opt->state()) state[name] = slots.at("exp_avg").clone();
       sprout::testing::GrowOptions go;
       go.strategy = strategy;
       go.step = 1;
       const std::string site = arch.kind == "cnn" ? "conv1" : "fc1";
       ASSERT_NO_THROW(sprout::testing::grow_site(w, *m, site, 3, &share, opt.get(), go));
       EXPECT_NO_THROW(runtime::verify_identical(w, m->params(), opt.get(), "after growth"));
+      EXPECT_LT(sprout::testing::max_rel_diff(m->forward(probe, false).detach(), before), 1e-6);  // function kept
+      for (const auto& [name, old] : state) {
+        auto now = opt->slots(name).at("exp_avg");
+        for (int64_t d = 0; d < old.dim(); ++d) now = now.narrow(d, 0, old.size(d));
+        EXPECT_TRUE(now.equal(old)) << name;  // old entries bit-exact
+        auto rest = opt->slots(name).at("exp_avg").clone();
+        auto hole = rest;
+        for (int64_t d = 0; d < old.dim(); ++d) hole = hole.narrow(d, 0, old.size(d));
+        hole.zero_();
+        EXPECT_TRUE(rest.eq(0).all().item<bool>()) << name;  // new entries 0
+      }
       const double norm = new_fan_in_grad_norm(w, *m, m->site(site), m->site(site).width - 3, share);
       EXPECT_EQ(runtime::allreduce_scalar(w, norm, runtime::ReduceOp::Max), norm);
       // The engine notices the new tensors and trains on.
@@ -92,6 +108,14 @@ TEST(GrowthMpi, GradMaxUsesTheGlobalBatch) {
   sprout::testing::grow_site(*self, *local, "fc2", 2, &full);
   const auto a = dist->params().parameter("fc3.weight"), b = local->params().parameter("fc3.weight");
   EXPECT_LT(sprout::testing::max_rel_diff(a.detach().abs(), b.detach().abs()), 1e-4);  // signs are SVD's choice
+  // ‖∂L/∂W_new‖ over the global batch = c·sqrt(σ1² + σ2²) of the global M.
+  auto probe = sprout::testing::trained_looking_model(arch, 6);
+  auto m_global = growth_matrix(*probe, probe->site("fc2"), share);
+  w.allreduce(m_global, runtime::ReduceOp::Sum);
+  const auto sv = at::linalg_svdvals(m_global);
+  const double c = read_site(dist->params(), dist->site("fc2")).fan_out.narrow(0, 10, 2).norm(2, {1}).mean().item<double>();
+  const double expected = c * sv.narrow(0, 0, 2).pow(2).sum().sqrt().item<double>();
+  EXPECT_NEAR(new_fan_in_grad_norm(w, *dist, dist->site("fc2"), 10, share), expected, 1e-4 * expected);
 }
 
 }  // namespace
