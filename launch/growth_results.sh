@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Growing while training: the measured comparison on Fashion-MNIST, 2 ranks, same budget.
 #
-#   launch/growth_results.sh [OUT_DIR]        (default: results/growth)
+#   launch/growth_results.sh [OUT_DIR]        (default: build/growth-results)
 #
 # Runs, for each seed in $SEEDS (default "0 1 2"), the same number of steps with the same
 # optimizer and learning-rate schedule:
@@ -11,10 +11,11 @@
 # then writes OUT_DIR/results.md (table: test accuracy mean ± std, wall time, training
 # FLOPs counted analytically from the widths at every step) and OUT_DIR/growth.png (test
 # accuracy and width against step), via launch/growth_results.py. About 6-10 minutes on
-# 2 cores. Environment: SEEDS, EPOCHS (default 3), NP (default 2), SPROUT_BIN.
+# 2 cores. Environment: SEEDS, EPOCHS (default 3), NP (default 2), SPROUT_BIN; PUBLISH=1
+# also copies the table and the plot to launch/results/ (what README.md shows).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-OUT=${1:-$ROOT/results/growth}
+OUT=${1:-$ROOT/build/growth-results}
 SEEDS=${SEEDS:-"0 1 2"}
 EPOCHS=${EPOCHS:-3}
 NP=${NP:-2}
@@ -56,3 +57,9 @@ for seed in $SEEDS; do
 done
 /usr/bin/python3 "$ROOT/launch/growth_results.py" "$OUT" --batch $((64 * NP)) --growth-batch 128
 echo "growth_results: wrote $OUT/results.md and $OUT/growth.png"
+if [[ ${PUBLISH:-0} == 1 ]]; then
+  mkdir -p "$ROOT/launch/results"
+  cp "$OUT/results.md" "$ROOT/launch/results/growth.md"
+  cp "$OUT/growth.png" "$ROOT/launch/results/growth.png"
+  echo "growth_results: published to launch/results/growth.{md,png}"
+fi

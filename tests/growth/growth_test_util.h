@@ -14,6 +14,7 @@
 #include "runtime/communicator.h"
 #include "runtime/optimizer.h"
 #include "runtime/surgery.h"
+#include "runtime/torch_compat.h"
 
 namespace sprout::testing {
 
@@ -72,7 +73,7 @@ inline std::unique_ptr<growth::Model> trained_looking_model(const growth::ArchSp
 }
 
 inline growth::GrowthBatch random_batch(const growth::ArchSpec& arch, int64_t n, uint64_t seed, int64_t global = -1) {
-  auto gen = at::detail::createCPUGenerator(seed);
+  auto gen = compat::make_generator(seed);
   growth::GrowthBatch b;
   b.x = at::randn({n, arch.in_channels, arch.in_height, arch.in_width}, gen, torch::kFloat32);
   b.y = at::randint(arch.classes, {n}, gen, torch::kInt64);
