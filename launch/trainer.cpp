@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "launch/growth_driver.h"
 #include "runtime/error.h"
 #include "runtime/threads.h"
 
@@ -63,11 +64,12 @@ void Trainer::prepare() {
   engine_ = std::make_unique<runtime::DataParallel>(*ctx_.comm, model_->params(),
                                                     runtime::DataParallelOptions{config_.runtime.bucket_mb, 1.0});
   progress_ = std::make_unique<Progress>(ctx_.is_root(), config_.log.progress, config_.log.metrics, total_steps_);
+  growth_ = std::make_unique<GrowthDriver>(config_.growth, *model_, total_steps_, config_.train.seed);
 }
 
 void Trainer::start() {}
 
-void Trainer::before_step() {}
+void Trainer::before_step() { growth_->before_step(*this, *progress_); }
 
 void Trainer::after_step() {}
 

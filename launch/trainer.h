@@ -27,6 +27,8 @@
 
 namespace sprout::launch {
 
+class GrowthDriver;  // launch/growth_driver.h
+
 struct Evaluation {
   double accuracy = std::numeric_limits<double>::quiet_NaN();
   double loss = std::numeric_limits<double>::quiet_NaN();
@@ -89,6 +91,7 @@ class Trainer {
   std::unique_ptr<data::DistributedSampler> sampler_;
   std::unique_ptr<Progress> progress_;
   growth::GrowthHistory growth_history_;
+  std::unique_ptr<GrowthDriver> growth_;  // scheduled width changes (before_step)
   int64_t step_ = 0;
   int64_t total_steps_ = 0;
   double last_lr_ = 0;
