@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "launch/checkpointing.h"
 #include "runtime/error.h"
 #include "runtime/threads.h"
 
@@ -65,13 +66,13 @@ void Trainer::prepare() {
   progress_ = std::make_unique<Progress>(ctx_.is_root(), config_.log.progress, config_.log.metrics, total_steps_);
 }
 
-void Trainer::start() {}
+void Trainer::start() { resume_training(*this); }
 
 void Trainer::before_step() {}
 
-void Trainer::after_step() {}
+void Trainer::after_step() { checkpoint_after_step(*this); }
 
-void Trainer::at_end() {}
+void Trainer::at_end() { checkpoint_at_end(*this); }
 
 double Trainer::train_step() {
   ctx_.comm->set_phase(concat("step ", step_));
