@@ -64,9 +64,11 @@ std::string save_checkpoint(Trainer& t, const std::string& tag) {
   auto& comm = *t.context().comm;
   const auto& cc = t.config().checkpoint;
   const std::string name = runtime::checkpoint_file_name(t.step(), tag);
-  comm.set_phase(concat("checkpoint ", name));
+  const std::string phase = comm.phase();
+  comm.set_phase(concat("checkpoint ", name));  // named by timeouts
   const auto content = capture_training_state(t, tag);
   const auto r = runtime::commit_checkpoint(comm, cc.dir, name, content, static_cast<int>(cc.keep));
+  comm.set_phase(phase);
   runtime::JsonObject j;
   j.add("event", "checkpoint").add("step", t.step()).add("path", r.path).add("bytes", r.write.bytes)
       .add("seconds", r.seconds).add("removed", static_cast<int64_t>(r.removed.size()));
