@@ -203,9 +203,11 @@ Staged stage(Trainer& t, const CheckpointContent& c, const std::string& where) {
   s.sampler.seed = static_cast<uint64_t>(runtime::attr_int(*d, "seed", where + " /data"));
   s.sampler.epoch = runtime::attr_int(*d, "epoch", where + " /data");
   s.sampler.offset = runtime::attr_int(*d, "offset", where + " /data");
-  SPROUT_CHECK(s.sampler.epoch >= 0 && s.sampler.offset >= 0 && s.sampler.offset <= t.data().train.size(),
-               CheckpointError, where, ": /data position (epoch ", s.sampler.epoch, ", offset ", s.sampler.offset,
-               ") does not fit the ", t.data().train.size(), " training examples of this run");
+  SPROUT_CHECK(s.sampler.epoch >= 0 && s.sampler.offset >= 0, CheckpointError, where, ": bad /data position (epoch ",
+               s.sampler.epoch, ", offset ", s.sampler.offset, ")");
+  SPROUT_CHECK(s.sampler.offset <= t.data().train.size(), ConfigError, where, ": its data position (offset ",
+               s.sampler.offset, ") does not fit the ", t.data().train.size(),
+               " training examples of this run (other data.* options?)");
   auto h = c.tables.find("/growth/history");
   SPROUT_CHECK(h != c.tables.end(), CheckpointError, where, ": missing table /growth/history");
   s.history = history_rows(h->second, where + " /growth/history");
