@@ -6,6 +6,7 @@
 
 #include "data/random.h"
 #include "growth/strategy_math.h"
+#include "launch/checkpointing.h"
 #include "launch/trainer.h"
 #include "runtime/error.h"
 #include "runtime/surgery.h"
@@ -47,7 +48,22 @@ growth::GrowthBatch GrowthDriver::growth_batch(const data::DataSplits& data, uin
 
 void GrowthDriver::before_step(Trainer& trainer, Progress& progress) {
   while (next_ < events_.size() && events_[next_].step < trainer.step()) ++next_;
-  while (next_ < events_.size() && events_[next_].step == trainer.step()) run_event(trainer, progress, events_[next_++]);
+  // A run resumed from a post-growth checkpoint of this step has already applied some of
+  // its events: they are in the restored history (matched on step and site, in order).
+  std::vector<const growth::GrowthEvent*> due;
+  size_t done = 0;
+  for (const auto& r : trainer.growth_history()) done += r.step == trainer.step() ? 1 : 0;
+  for (; next_ < events_.size() && events_[next_].step == trainer.step(); ++next_) {
+    if (done > 0) {
+      --done;
+      continue;
+    }
+    due.push_back(&events_[next_]);
+  }
+  if (due.empty()) return;
+  checkpoint_around_growth(trainer, "pre-growth");
+  for (const auto* e : due) run_event(trainer, progress, *e);
+  checkpoint_around_growth(trainer, "post-growth");
 }
 
 void GrowthDriver::run_event(Trainer& trainer, Progress& progress, const growth::GrowthEvent& e) {

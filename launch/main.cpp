@@ -17,6 +17,8 @@ using sprout::launch::Command;
 
 const Command kCommands[] = {
     {"train", sprout::launch::run_train, "data-parallel training (growth, checkpoints)"},
+    {"inspect", sprout::launch::run_inspect, "show and verify a checkpoint file"},
+    {"bench-checkpoint", sprout::launch::run_bench_checkpoint, "checkpoint write/read MB/s beside a plain write"},
 };
 
 void print_usage(std::FILE* out) {

@@ -40,6 +40,7 @@ OptionTable train_option_table() {
       {"log.progress", "auto", "auto | bar | lines | none"},
   };
   for (auto& o : growth_option_table()) table.push_back(std::move(o));  // launch/growth_options.cpp
+  for (auto& o : checkpoint_option_table()) table.push_back(std::move(o));  // launch/checkpoint_options.cpp
   return table;
 }
 
@@ -137,6 +138,7 @@ TrainConfig read_train_config(const Options& o) {
           "log.progress", "'" + c.log.progress + "'", "is not one of auto, bar, lines, none");
 
   c.growth = read_growth_config(o);  // launch/growth_options.cpp
+  c.checkpoint = read_checkpoint_config(o);  // launch/checkpoint_options.cpp
   c.text = o.canonical_text();
   return c;
 }

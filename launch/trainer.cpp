@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "launch/growth_driver.h"
+#include "launch/checkpointing.h"
 #include "runtime/error.h"
 #include "runtime/threads.h"
 
@@ -67,13 +68,13 @@ void Trainer::prepare() {
   growth_ = std::make_unique<GrowthDriver>(config_.growth, *model_, total_steps_, config_.train.seed);
 }
 
-void Trainer::start() {}
+void Trainer::start() { resume_training(*this); }
 
 void Trainer::before_step() { growth_->before_step(*this, *progress_); }
 
-void Trainer::after_step() {}
+void Trainer::after_step() { checkpoint_after_step(*this); }
 
-void Trainer::at_end() {}
+void Trainer::at_end() { checkpoint_at_end(*this); }
 
 double Trainer::train_step() {
   ctx_.comm->set_phase(concat("step ", step_));

@@ -70,6 +70,8 @@ class Trainer {
   int64_t total_steps() const { return total_steps_; }
   growth::GrowthHistory& growth_history() { return growth_history_; }
   runtime::RuntimeContext& context() { return ctx_; }
+  Progress& progress() { return *progress_; }
+  void set_step(int64_t step) { step_ = step; }  // checkpoint restore (launch/checkpoint_state.h)
 
  private:
   // Extension points of the loop, in the order run() calls them. Each feature keeps its
