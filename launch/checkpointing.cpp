@@ -1,5 +1,6 @@
 #include "launch/checkpointing.h"
 
+
 #include <cstdio>
 #include <sstream>
 
@@ -9,6 +10,7 @@
 #include "runtime/checkpoint_reader.h"
 #include "runtime/checkpoint_store.h"
 #include "runtime/error.h"
+#include "runtime/stop_signal.h"
 
 namespace sprout::launch {
 
@@ -81,7 +83,18 @@ std::string save_checkpoint(Trainer& t, const std::string& tag) {
 
 void checkpoint_after_step(Trainer& t) {
   const auto& cc = t.config().checkpoint;
-  if (cc.every > 0 && t.step() % cc.every == 0) save_checkpoint(t);
+  const bool periodic = cc.every > 0 && t.step() % cc.every == 0;
+  if (periodic) save_checkpoint(t);
+  // Stop requests (SIGUSR1 before a Slurm time limit, SIGTERM): agreed by all ranks at
+  // this step boundary, then a checkpoint and exit status 75 (runtime/stop_signal.h).
+  if (t.step() >= t.total_steps() || !runtime::stop_requested_by_any(*t.context().comm)) return;
+  const std::string path = periodic ? runtime::checkpoint_file_name(t.step(), "") : save_checkpoint(t);
+  runtime::JsonObject j;
+  j.add("event", "stop").add("step", t.step()).add("checkpoint", path);
+  t.progress().event(concat("stop requested: stopped after step ", t.step(), " of ", t.total_steps(),
+                            "; continue with --resume auto"), &j);
+  t.progress().finish();
+  throw AgreedExit(runtime::kStoppedForRequeue);
 }
 
 void checkpoint_at_end(Trainer& t) {

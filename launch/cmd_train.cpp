@@ -6,6 +6,7 @@
 #include "launch/commands.h"
 #include "launch/trainer.h"
 #include "runtime/error.h"
+#include "runtime/stop_signal.h"
 
 namespace sprout::launch {
 
@@ -28,6 +29,7 @@ int run_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& args
   }
   agree_config(*ctx.comm, config.text);
 
+  runtime::install_stop_handlers();  // SIGUSR1/SIGTERM: checkpoint and stop (status 75)
   Trainer trainer(ctx, config);
   agree(*ctx.comm, [&] { trainer.prepare(); });
   const TrainResult result = trainer.run();
