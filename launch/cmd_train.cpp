@@ -6,6 +6,7 @@
 #include "launch/commands.h"
 #include "launch/trainer.h"
 #include "runtime/error.h"
+#include "runtime/fault_injection.h"
 #include "runtime/stop_signal.h"
 
 namespace sprout::launch {
@@ -22,6 +23,8 @@ int run_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& args
     SPROUT_CHECK(options.positional().empty(), ConfigError, "train: unexpected argument '",
                  options.positional().front(), "'");
     config = read_train_config(options);
+    runtime::FaultPlan plan;
+    runtime::planned_fault(&plan);  // a malformed SPROUT_TEST_FAULT is refused up front
   });
   if (help) {
     if (ctx.is_root()) std::printf("%s", format_help(table, "usage: sprout train [--config FILE] [--section.key VALUE ...]").c_str());

@@ -9,6 +9,7 @@
 #include "launch/checkpointing.h"
 #include "launch/trainer.h"
 #include "runtime/error.h"
+#include "runtime/fault_injection.h"
 #include "runtime/surgery.h"
 
 namespace sprout::launch {
@@ -71,6 +72,7 @@ void GrowthDriver::run_event(Trainer& trainer, Progress& progress, const growth:
   auto& model = trainer.model();
   const std::string context = concat("growth step ", e.step, " ", e.site);
   comm.set_phase(context);
+  runtime::inject_test_fault("growth", e.step, comm.rank());  // TEST ONLY (SPROUT_TEST_FAULT)
   const auto t0 = std::chrono::steady_clock::now();
 
   auto strategy = growth::make_strategy(config_.strategy);

@@ -47,6 +47,7 @@ struct TrainConfig {
   LogConfig log;
   GrowthConfig growth;  // launch/growth_options.h
   CheckpointConfig checkpoint;  // launch/checkpoint_options.h
+  int64_t test_step_sleep_ms = 0;  // TEST ONLY (time-limit tests): sleep after every step
   std::string text;  // canonical option text (compared across ranks, stored in checkpoints)
 
   // Steps the run takes, given the training-set size and world size.

@@ -3,10 +3,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <thread>
 
 #include "launch/growth_driver.h"
 #include "launch/checkpointing.h"
 #include "runtime/error.h"
+#include "runtime/fault_injection.h"
 #include "runtime/threads.h"
 
 namespace sprout::launch {
@@ -72,7 +74,11 @@ void Trainer::start() { resume_training(*this); }
 
 void Trainer::before_step() { growth_->before_step(*this, *progress_); }
 
-void Trainer::after_step() { checkpoint_after_step(*this); }
+void Trainer::after_step() {
+  runtime::inject_test_fault("step", step_, ctx_.rank());  // TEST ONLY (SPROUT_TEST_FAULT)
+  if (config_.test_step_sleep_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(config_.test_step_sleep_ms));
+  checkpoint_after_step(*this);
+}
 
 void Trainer::at_end() { checkpoint_at_end(*this); }
 

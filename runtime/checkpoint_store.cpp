@@ -14,6 +14,7 @@
 #include <functional>
 
 #include "runtime/error.h"
+#include "runtime/fault_injection.h"
 
 namespace sprout::runtime {
 
@@ -176,6 +177,7 @@ CommitResult commit_checkpoint(Communicator& comm, const std::string& dir, const
   on_root(comm, [&] { return make_dirs(dir); });
 
   result.write = write_checkpoint_file(comm, tmp, content);
+  inject_test_fault("checkpoint", parse_checkpoint_name(file_name)->step, comm.rank());
 
   // Each rank flushes what it wrote; the allreduce is the barrier after every close.
   const std::string mine = fsync_path(tmp, false);
