@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "launch/agreement.h"
+#include "launch/device_session.h"
 #include "launch/commands.h"
 #include "launch/trainer.h"
 #include "runtime/error.h"
@@ -28,7 +29,8 @@ int run_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& args
   }
   agree_config(*ctx.comm, config.text);
 
-  Trainer trainer(ctx, config);
+  const DeviceSession device = open_device(ctx, config.device, config.runtime.timeout_s);  // collective
+  Trainer trainer(device.context(ctx), config);
   agree(*ctx.comm, [&] { trainer.prepare(); });
   const TrainResult result = trainer.run();
   if (ctx.is_root()) {

@@ -9,7 +9,7 @@
 namespace sprout::launch {
 
 OptionTable train_option_table() {
-  return {
+  OptionTable table = {
       {"data.name", "fashion-mnist", "dataset: fashion-mnist | mnist | synthetic"},
       {"data.dir", "", "directory of IDX files (default for fashion-mnist: /usr/share/datasets/fashion-mnist)"},
       {"data.classes", "", "keep only these classes, e.g. 0,1 (a task); empty: all"},
@@ -39,6 +39,8 @@ OptionTable train_option_table() {
       {"log.metrics", "", "write one JSON line per logged step to this file (rank 0)"},
       {"log.progress", "auto", "auto | bar | lines | none"},
   };
+  for (auto& o : device_option_table()) table.push_back(o);
+  return table;
 }
 
 namespace {
@@ -128,6 +130,7 @@ TrainConfig read_train_config(const Options& o) {
           "must be in (0, 4096]");
   c.runtime.timeout_s = o.get_double("runtime.timeout");
   require(c.runtime.timeout_s > 0, "runtime.timeout", c.runtime.timeout_s, "must be > 0");
+  c.device = read_device_options(o);
 
   c.log.metrics = o.get("log.metrics");
   c.log.progress = o.get("log.progress");

@@ -8,6 +8,7 @@
 
 #include "data/dataset.h"
 #include "growth/arch.h"
+#include "launch/device_options.h"
 #include "launch/options.h"
 #include "runtime/lr_schedule.h"
 #include "runtime/optimizer.h"
@@ -42,6 +43,7 @@ struct TrainConfig {
   runtime::LrScheduleOptions schedule;
   LoopConfig train;
   RuntimeConfig runtime;
+  runtime::DeviceRequest device;  // runtime.device, runtime.backend (launch/device_options.h)
   LogConfig log;
   std::string text;  // canonical option text (compared across ranks, stored in checkpoints)
 
