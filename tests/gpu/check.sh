@@ -90,7 +90,8 @@ for f in "$DEPS"/fallback/lib/x86_64-linux-gnu/*.so.* "$DEPS"/fallback/usr/lib/x
   grep -q "^[[:space:]]*$so " "$LOGS/ldconfig.txt" || ln -sf "$f" "$ACTIVE/$so"
 done
 export LD_LIBRARY_PATH=$A:$A/pmix2/lib:$ACTIVE${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-export OPAL_PREFIX=$DEPS/usr OPAL_SYSCONFDIR=$DEPS/etc/openmpi PMIX_INSTALL_PREFIX=$A/pmix2
+# Open MPI relocates itself from OPAL_PREFIX; its PMIx needs its plugin folder named.
+export OPAL_PREFIX=$DEPS/usr OPAL_SYSCONFDIR=$DEPS/etc/openmpi PMIX_MCA_mca_base_component_path=$A/pmix2/lib/pmix
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_mca_base_component_show_load_errors=0
 export OMPI_MCA_pml=ob1 OMPI_MCA_btl=self,vader,tcp
@@ -122,7 +123,7 @@ build_s=$(( $(date +%s) - t0 ))
 say "built in ${build_s} s"
 
 # --- 4. GPU tests ---------------------------------------------------------------------------
-(cd "$BUILD" && ctest -L gpu --output-on-failure --timeout 600) >"$LOGS/ctest.log" 2>&1
+(cd "$BUILD" && ctest -L gpu -V --timeout 600) >"$LOGS/ctest.log" 2>&1
 ctest_rc=$?
 tail -25 "$LOGS/ctest.log" >&2
 gtests_passed=$(grep -aoE 'PASSED  \][^0-9]*[0-9]+ tests?' "$LOGS/ctest.log" | grep -oE '[0-9]+ test' | awk '{s += $1} END {print s + 0}')
