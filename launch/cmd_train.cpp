@@ -3,8 +3,8 @@
 #include <memory>
 
 #include "launch/agreement.h"
-#include "launch/device_session.h"
 #include "launch/commands.h"
+#include "launch/device_session.h"
 #include "launch/trainer.h"
 #include "runtime/error.h"
 
