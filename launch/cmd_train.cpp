@@ -4,6 +4,7 @@
 
 #include "launch/agreement.h"
 #include "launch/commands.h"
+#include "launch/device_session.h"
 #include "launch/trainer.h"
 #include "runtime/error.h"
 #include "runtime/fault_injection.h"
@@ -33,7 +34,8 @@ int run_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& args
   agree_config(*ctx.comm, config.text);
 
   runtime::install_stop_handlers();  // SIGUSR1/SIGTERM: checkpoint and stop (status 75)
-  Trainer trainer(ctx, config);
+  const DeviceSession device = open_device(ctx, config.device, config.runtime.timeout_s);  // collective
+  Trainer trainer(device.context(ctx), config);
   agree(*ctx.comm, [&] { trainer.prepare(); });
   const TrainResult result = trainer.run();
   if (ctx.is_root()) {

@@ -42,6 +42,7 @@ OptionTable train_option_table() {
   };
   for (auto& o : growth_option_table()) table.push_back(std::move(o));  // launch/growth_options.cpp
   for (auto& o : checkpoint_option_table()) table.push_back(std::move(o));  // launch/checkpoint_options.cpp
+  for (auto& o : device_option_table()) table.push_back(o);
   return table;
 }
 
@@ -132,6 +133,7 @@ TrainConfig read_train_config(const Options& o) {
           "must be in (0, 4096]");
   c.runtime.timeout_s = o.get_double("runtime.timeout");
   require(c.runtime.timeout_s > 0, "runtime.timeout", c.runtime.timeout_s, "must be > 0");
+  c.device = read_device_options(o);
 
   c.log.metrics = o.get("log.metrics");
   c.log.progress = o.get("log.progress");

@@ -10,6 +10,7 @@
 #include "growth/arch.h"
 #include "launch/growth_options.h"
 #include "launch/checkpoint_options.h"
+#include "launch/device_options.h"
 #include "launch/options.h"
 #include "runtime/lr_schedule.h"
 #include "runtime/optimizer.h"
@@ -44,6 +45,7 @@ struct TrainConfig {
   runtime::LrScheduleOptions schedule;
   LoopConfig train;
   RuntimeConfig runtime;
+  runtime::DeviceRequest device;  // runtime.device, runtime.backend (launch/device_options.h)
   LogConfig log;
   GrowthConfig growth;  // launch/growth_options.h
   CheckpointConfig checkpoint;  // launch/checkpoint_options.h

@@ -7,6 +7,7 @@
 
 #include "launch/growth_driver.h"
 #include "launch/checkpointing.h"
+#include "runtime/device_transfer.h"
 #include "runtime/error.h"
 #include "runtime/fault_injection.h"
 #include "runtime/threads.h"
@@ -58,6 +59,7 @@ void Trainer::prepare() {
   spec.in_width = data_.width;
   spec.classes = data_.num_classes;
   model_ = growth::build_model(spec, config_.train.seed);
+  runtime::move_to_device(model_->params(), ctx_.device);  // before the optimizer state is made
   optimizer_ = runtime::make_optimizer(config_.optim);
   optimizer_->ensure_state(model_->params());
   sampler_ = std::make_unique<data::DistributedSampler>(data_.train.size(), ctx_.rank(), ctx_.size(),
@@ -85,8 +87,10 @@ void Trainer::at_end() { checkpoint_at_end(*this); }
 double Trainer::train_step() {
   ctx_.comm->set_phase(concat("step ", step_));
   auto idx = sampler_->next();  // (B)
-  auto x = data::to_input(data_.train.images.index_select(0, idx), data_.mean, data_.stddev);  // (B, C, H, W)
-  auto y = data_.train.labels.index_select(0, idx);                                             // (B)
+  const auto dev = ctx_.device;  // pinned host memory + asynchronous copy on CUDA
+  auto x = data::to_input(runtime::to_device(data_.train.images.index_select(0, idx), dev), data_.mean,
+                          data_.stddev);                                               // (B, C, H, W)
+  auto y = runtime::to_device(data_.train.labels.index_select(0, idx), dev);          // (B)
 
   engine_->begin_step();
   growth::ForwardOptions fo;
@@ -109,8 +113,9 @@ Evaluation Trainer::evaluate() {
   double correct = 0, loss_sum = 0;
   for (int64_t b = lo; b < hi; b += config_.train.eval_batch) {
     const int64_t m = std::min(config_.train.eval_batch, hi - b);
-    auto x = data::to_input(data_.test.images.narrow(0, b, m), data_.mean, data_.stddev);
-    auto y = data_.test.labels.narrow(0, b, m);
+    auto x = data::to_input(runtime::to_device(data_.test.images.narrow(0, b, m), ctx_.device), data_.mean,
+                            data_.stddev);
+    auto y = runtime::to_device(data_.test.labels.narrow(0, b, m), ctx_.device);
     auto logits = model_->forward(x, false);
     loss_sum += at::cross_entropy_loss(logits, y, {}, at::Reduction::Sum).item<double>();
     correct += logits.argmax(1).eq(y).sum().item<double>();
