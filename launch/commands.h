@@ -18,5 +18,6 @@ struct Command {
 };
 
 int run_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);
+int run_fedcl(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);
 
 }  // namespace sprout::launch

@@ -17,6 +17,7 @@ using sprout::launch::Command;
 
 const Command kCommands[] = {
     {"train", sprout::launch::run_train, "data-parallel training (growth, checkpoints)"},
+    {"fedcl", sprout::launch::run_fedcl, "federated continual learning: merge node groups' task experts"},
 };
 
 void print_usage(std::FILE* out) {
