@@ -73,6 +73,8 @@ OptionTable fedcl_option_table() {
       {"fedcl.warmup_steps", "200", "steps of base training on the whole world (0: fresh initialisation)"},
       {"fedcl.steps", "200", "fine-tuning steps per expert (and per task for the baselines)"},
       {"fedcl.baselines", "true", "also run sequential fine-tuning (lower bound) and joint training (upper bound)"},
+      {"fedcl.freeze_head", "false",
+       "fine-tuning keeps the output layer at theta_0's (like the MagMax paper's frozen zero-shot heads)"},
       {"fedcl.report", "fedcl-report", "write <report>.json and <report>.csv (rank 0; empty: none)"},
   };
   for (auto& o : train_option_table()) {
@@ -152,6 +154,7 @@ FedclConfig read_fedcl_config(const Options& o, int world_size) {
   c.steps = o.get_int("fedcl.steps");
   require(c.steps >= 1, "fedcl.steps", c.steps, "must be >= 1");
   c.baselines = o.get_bool("fedcl.baselines");
+  c.freeze_head = o.get_bool("fedcl.freeze_head");
   c.report = o.get("fedcl.report");
   c.text = o.canonical_text();
   return c;

@@ -48,6 +48,7 @@ struct FedclConfig {
   int64_t warmup_steps = 200;           // 0: θ_0 is the fresh initialisation
   int64_t steps = 200;                  // per expert, and per task for the baselines
   bool baselines = true;                // sequential fine-tuning and joint training
+  bool freeze_head = false;             // fine-tuning leaves the output layer at θ_0's
   std::string report = "fedcl-report";  // writes <report>.json and <report>.csv ("" = none)
   std::string text;                     // canonical option text (compared across ranks)
   FedclPlan plan;

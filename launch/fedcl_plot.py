@@ -35,7 +35,12 @@ def import_pyplot():
 
 def config_key(report):
     c = report["config"]
-    return (c["dataset"], c["nodes"], c["init"], c["steps"], c["warmup_steps"], c["architecture"])
+    return (c["dataset"], c["nodes"], c["init"], bool(c.get("freeze_head", False)), c["steps"], c["warmup_steps"],
+            c["architecture"])
+
+
+def label(k):
+    return f"{k[1]} groups, init={k[2]}" + (", frozen head" if k[3] else "")
 
 
 def mean_std(values):
@@ -64,7 +69,7 @@ def main():
         with open(path) as f:
             r = json.load(f)
         groups.setdefault(config_key(r), []).append(r)
-    keys = sorted(groups, key=lambda k: (k[2], k[1]))
+    keys = sorted(groups, key=lambda k: (k[2], k[3], k[1]))
 
     # Markdown table: rows = models, columns = configurations.
     models = []
@@ -73,7 +78,7 @@ def main():
             if m not in models:
                 models.append(m)
     head = "| model |" + "".join(
-        f" {k[1]} groups, init={k[2]}: final avg acc | forgetting |" for k in keys)
+        f" {label(k)}: final avg acc | forgetting |" for k in keys)
     lines = [head, "|---|" + "---:|---:|" * len(keys)]
     base_row = "| base θ0 |"
     expert_row = "| experts (own task) |"
@@ -111,14 +116,14 @@ def main():
                 stds.append(100 * sd if sd is not None else 0.0)
             style = "--" if m in ("sequential", "joint") else "-"
             ax.errorbar(rounds, means, yerr=stds, marker="o", linestyle=style, capsize=3, label=m)
-        ax.set_title(f"{k[1]} node groups, init={k[2]} ({len(rs)} seeds)")
+        ax.set_title(f"{label(k)} ({len(rs)} seeds)", fontsize=10)
         ax.set_xlabel("round")
         ax.set_xticks([rd["round"] for rd in rs[0]["rounds"]])
         ax.set_ylabel("average accuracy on tasks seen (%)")
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8, loc="lower left")
-    fig.suptitle(f"sprout fedcl: {keys[0][0]}, {len(rs[0]['tasks'])} class-incremental tasks, {keys[0][5]}")
+    fig.suptitle(f"sprout fedcl: {keys[0][0]}, {len(rs[0]['tasks'])} class-incremental tasks, {keys[0][6]}")
     fig.tight_layout()
     png = args.png or os.path.splitext(args.reports[0])[0] + ".png"
     fig.savefig(png, dpi=110)

@@ -62,7 +62,8 @@ double forgetting(const FedclReport& report, const std::string& model) {
 std::string markdown_table(const FedclReport& r) {
   std::ostringstream out;
   out << "Federated continual learning: " << r.dataset << ", " << r.task_classes.size() << " tasks on " << r.nodes
-      << " node groups (" << r.world << " ranks), " << r.rounds.size() << " rounds, init=" << r.init << ", "
+      << " node groups (" << r.world << " ranks), " << r.rounds.size() << " rounds, init=" << r.init
+      << (r.freeze_head ? ", frozen head" : "") << ", "
       << r.steps << " steps per expert, seed " << r.seed << ", " << r.architecture << "\n";
   double base_avg = 0;
   for (double a : r.base_accuracy) base_avg += a / static_cast<double>(r.base_accuracy.size());
@@ -123,6 +124,7 @@ std::string to_csv(const FedclReport& r) {
 runtime::JsonObject to_json(const FedclReport& r) {
   runtime::JsonObject config;
   config.add("dataset", r.dataset).add("nodes", r.nodes).add("world", r.world).add("init", r.init)
+      .add("freeze_head", r.freeze_head)
       .add("seed", static_cast<int64_t>(r.seed)).add("steps", r.steps).add("warmup_steps", r.warmup_steps)
       .add("warmup_classes", r.warmup_classes).add("architecture", r.architecture);
   runtime::JsonObject tasks, lambda;

@@ -24,6 +24,7 @@ struct FedclReport {
   std::string dataset;
   int nodes = 0, world = 0;
   std::string init;
+  bool freeze_head = false;
   uint64_t seed = 0;
   int64_t steps = 0, warmup_steps = 0;
   std::string warmup_classes;            // "all" or "0,1,2"

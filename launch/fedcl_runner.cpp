@@ -69,6 +69,19 @@ std::vector<double> evaluate_tasks(growth::Model& model, const std::vector<data:
   return out;
 }
 
+// The output layer (the module of the last registered parameter) gets learning-rate scale 0:
+// its task vector is exactly 0, so every merge keeps θ_0's head.
+void freeze_head(Trainer& trainer) {
+  auto& params = trainer.model().params();
+  const std::string& last = params.parameter_name(params.num_parameters() - 1);
+  const std::string head = last.substr(0, last.find('.') + 1);  // "fc3."
+  for (size_t i = 0; i < params.num_parameters(); ++i) {
+    if (params.parameter_name(i).rfind(head, 0) == 0) {
+      trainer.optimizer().set_lr_scale(params.parameter_name(i), torch::zeros_like(params.parameter(i)).detach());
+    }
+  }
+}
+
 std::string lambda_text(const merge::MergeMethod& m, const FedclConfig& c) {
   auto it = c.lambda.find(m.name());
   if (it != c.lambda.end()) return runtime::json_number(it->second);
@@ -121,6 +134,7 @@ FedclReport simulate_fedcl(runtime::RuntimeContext& ctx, const FedclConfig& c) {
   report.nodes = c.nodes;
   report.world = world.size();
   report.init = c.init;
+  report.freeze_head = c.freeze_head;
   report.seed = c.train.train.seed;
   report.steps = c.steps;
   report.warmup_steps = c.warmup_steps;
@@ -174,6 +188,7 @@ FedclReport simulate_fedcl(runtime::RuntimeContext& ctx, const FedclConfig& c) {
         const uint64_t job_seed = seed + (joint_job ? 97 : 13 * job.task + (job.kind == JobKind::Expert ? 0 : 7));
         job.trainer = std::make_unique<Trainer>(group_ctx, run_config(c, classes, steps, job_seed));
         job.trainer->prepare();
+        if (c.freeze_head) freeze_head(*job.trainer);
       }
     });
     for (auto& job : jobs) {
