@@ -40,7 +40,7 @@ def config_key(report):
 
 
 def label(k):
-    return f"{k[1]} groups, init={k[2]}" + (", frozen head" if k[3] else "")
+    return f"{k[1]} groups, init={k[2]}" + (", frozen head" if k[3] else "") + (", no warm-up" if k[5] == 0 else "")
 
 
 def mean_std(values):
