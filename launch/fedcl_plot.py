@@ -78,19 +78,22 @@ def main():
             if m not in models:
                 models.append(m)
     head = "| model |" + "".join(
-        f" {label(k)}: final avg acc | forgetting |" for k in keys)
-    lines = [head, "|---|" + "---:|---:|" * len(keys)]
+        f" {label(k)}: final avg acc | forgetting | ‖θ−θ0‖ |" for k in keys)
+    lines = [head, "|---|" + "---:|---:|---:|" * len(keys)]
     base_row = "| base θ0 |"
     expert_row = "| experts (own task) |"
     for k in keys:
-        base_row += " " + fmt([statistics.mean(r["base_accuracy"]) for r in groups[k]]) + " | |"
-        expert_row += " " + fmt([statistics.mean(r["expert_accuracy"]) for r in groups[k]]) + " | |"
+        base_row += " " + fmt([statistics.mean(r["base_accuracy"]) for r in groups[k]]) + " | | |"
+        expert_row += " " + fmt([statistics.mean(r["expert_accuracy"]) for r in groups[k]]) + " | | |"
     for m in models:
         row = f"| {m} |"
         for k in keys:
             rs = groups[k]
             row += " " + fmt([r["summary"][m]["final_average_accuracy"] for r in rs if m in r["summary"]])
-            row += " | " + fmt([r["summary"][m]["forgetting"] for r in rs if m in r["summary"]]) + " |"
+            row += " | " + fmt([r["summary"][m]["forgetting"] for r in rs if m in r["summary"]])
+            dist = [r["summary"][m].get("distance_from_base") for r in rs if m in r["summary"]]
+            mu, sd = mean_std(dist)
+            row += " | " + ("–" if mu is None else f"{mu:.2f} ± {sd:.2f}") + " |"
         lines.append(row)
     lines += [base_row, expert_row]
     seeds = sorted({r["config"]["seed"] for k in keys for r in groups[k]})

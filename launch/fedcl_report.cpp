@@ -78,14 +78,17 @@ std::string markdown_table(const FedclReport& r) {
   for (const auto& round : r.rounds) {
     out << " round " << round.round << " (tasks " << round.seen.front() << "–" << round.seen.back() << ") |";
   }
-  out << " forgetting |\n|---|---|";
+  out << " forgetting | ‖θ−θ0‖ |\n|---|---|";
   for (size_t i = 0; i < r.rounds.size(); ++i) out << "---:|";
-  out << "---:|\n";
+  out << "---:|---:|\n";
   for (const auto& m : r.models) {
     auto l = r.lambda.find(m);
     out << "| " << m << " | " << (l == r.lambda.end() ? "–" : l->second) << " |";
     for (const auto& round : r.rounds) out << " " << percent(average_accuracy(round, m)) << " |";
-    out << " " << percent(forgetting(r, m)) << " |\n";
+    auto d = r.rounds.back().distance.find(m);
+    char dist[32] = "–";
+    if (d != r.rounds.back().distance.end()) std::snprintf(dist, sizeof dist, "%.2f", d->second);
+    out << " " << percent(forgetting(r, m)) << " | " << dist << " |\n";
   }
   const auto& last = r.rounds.back();
   out << "\nAccuracy (%) on each task after the last round:\n\n| model |";
@@ -132,14 +135,15 @@ runtime::JsonObject to_json(const FedclReport& r) {
   for (const auto& [m, l] : r.lambda) lambda.add(m, l);
   std::string rounds = "[";
   for (const auto& round : r.rounds) {
-    runtime::JsonObject o, acc, avg;
+    runtime::JsonObject o, acc, avg, dist;
     std::vector<int64_t> seen(round.seen.begin(), round.seen.end()), fresh(round.new_tasks.begin(), round.new_tasks.end());
     o.add("round", round.round).add("new_tasks", fresh).add("seen", seen);
     for (const auto& [m, a] : round.accuracy) {
       acc.add(m, a);
       avg.add(m, average_accuracy(round, m));
     }
-    o.add("accuracy", acc).add("average_accuracy", avg);
+    for (const auto& [m, d] : round.distance) dist.add(m, d);
+    o.add("accuracy", acc).add("average_accuracy", avg).add("distance_from_base", dist);
     rounds += (rounds.size() > 1 ? "," : "") + o.str();
   }
   rounds += "]";
@@ -147,6 +151,8 @@ runtime::JsonObject to_json(const FedclReport& r) {
   for (const auto& m : r.models) {
     runtime::JsonObject s;
     s.add("final_average_accuracy", average_accuracy(r.rounds.back(), m)).add("forgetting", forgetting(r, m));
+    auto d = r.rounds.back().distance.find(m);
+    if (d != r.rounds.back().distance.end()) s.add("distance_from_base", d->second);
     summary.add(m, s);
   }
   std::string models = "[";

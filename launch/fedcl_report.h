@@ -18,6 +18,8 @@ struct FedclRound {
   std::vector<int> seen;         // every task dealt so far, in order
   // model -> accuracy on each task of `seen` (same order), in [0, 1].
   std::map<std::string, std::vector<double>> accuracy;
+  // model -> ‖θ − θ_0‖₂ over its parameters: how far the merge stepped from the base.
+  std::map<std::string, double> distance;
 };
 
 struct FedclReport {

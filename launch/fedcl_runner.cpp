@@ -1,6 +1,7 @@
 #include "launch/fedcl_runner.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 
@@ -80,6 +81,16 @@ void freeze_head(Trainer& trainer) {
       trainer.optimizer().set_lr_scale(params.parameter_name(i), torch::zeros_like(params.parameter(i)).detach());
     }
   }
+}
+
+// ‖θ − θ_0‖₂ over the parameters (the task vector the model applies).
+double distance(const TensorBundle& theta, const TensorBundle& base) {
+  double sum = 0;
+  for (size_t i = 0; i < base.size(); ++i) {
+    if (base[i].role != merge::TensorRole::Parameter) continue;
+    sum += (theta[i].value.to(torch::kFloat64) - base[i].value.to(torch::kFloat64)).pow(2).sum().item<double>();
+  }
+  return std::sqrt(sum);
 }
 
 std::string lambda_text(const merge::MergeMethod& m, const FedclConfig& c) {
@@ -220,14 +231,18 @@ FedclReport simulate_fedcl(runtime::RuntimeContext& ctx, const FedclConfig& c) {
       auto it = c.lambda.find(m->name());
       if (it != c.lambda.end()) options.lambda = it->second;
       options.density = c.ties_density;
-      round.accuracy[m->name()] = evaluate(merge::collective_merge(groups, *m, base, experts, options), round.seen);
+      const auto merged = merge::collective_merge(groups, *m, base, experts, options);
+      round.accuracy[m->name()] = evaluate(merged, round.seen);
+      round.distance[m->name()] = distance(merged, base);
     }
     if (c.baselines) {
       world.set_phase(concat("fedcl round ", r + 1, " baselines"));
       merge::broadcast_bundle(world, sequential, merge::node_group_first_rank(0, world.size(), c.nodes));
       round.accuracy["sequential"] = evaluate(sequential, round.seen);
+      round.distance["sequential"] = distance(sequential, base);
       merge::broadcast_bundle(world, joint, merge::node_group_first_rank(joint_group, world.size(), c.nodes));
       round.accuracy["joint"] = evaluate(joint, round.seen);
+      round.distance["joint"] = distance(joint, base);
     }
     if (root) {
       std::string line = concat("round ", r + 1, "/", plan.num_rounds(), ": tasks");

@@ -4,7 +4,7 @@
 # the example config parses, the plot script runs, and bad input ends with one line.
 source "$(dirname "$0")/lib.sh"
 SYN=(--data.name synthetic --data.synthetic_train 2048 --data.synthetic_test 512 --model.widths 32
-     --train.batch 16 --fedcl.steps 40 --fedcl.warmup_steps 0)
+     --train.batch 16 --optim.lr 0.05 --fedcl.steps 40 --fedcl.warmup_steps 0)
 METHODS=(magmax average task_arithmetic ties)
 
 run 1 --help; grep -q "fedcl" "$WORK/out" && pass "sprout --help lists fedcl" || fail "--help lacks fedcl"
@@ -15,7 +15,7 @@ grep -q -- "--fedcl.nodes" "$WORK/out" && grep -q -- "--model.widths" "$WORK/out
 check_report() {
   local name=$1 rounds=$2
   for m in "${METHODS[@]}" sequential joint; do
-    grep -qE "^\| $m \| [^|]+ \|( [0-9.]+ \|){$rounds} ([0-9.]+|–) \|$" "$WORK/out" \
+    grep -qE "^\| $m \| [^|]+ \|( [0-9.]+ \|){$rounds} ([0-9.]+|–) \| [0-9.]+ \|$" "$WORK/out" \
       && pass "$name: table row $m has $rounds rounds and forgetting" || fail "$name: table row for $m"
   done
   grep -q "round $rounds (tasks 0–" "$WORK/out" && ! grep -q "round $((rounds + 1)) (tasks" "$WORK/out" \

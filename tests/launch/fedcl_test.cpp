@@ -111,6 +111,7 @@ FedclReport two_round_report() {
   r.models = {"magmax", "joint"};
   FedclRound a{1, {0, 1}, {0, 1}, {{"magmax", {0.9, 0.8}}, {"joint", {0.95, 0.9}}}};
   FedclRound b{2, {2}, {0, 1, 2}, {{"magmax", {0.6, 0.7, 0.9}}, {"joint", {0.96, 0.85, 0.9}}}};
+  b.distance = {{"magmax", 1.5}};
   r.rounds = {a, b};
   r.base_accuracy = {0.5, 0.5, 0.5};
   return r;
@@ -133,8 +134,8 @@ TEST(FedclReport, AverageAccuracyAndForgetting) {
 TEST(FedclReport, TableCsvAndJsonHoldEveryModelAndRound) {
   const auto r = two_round_report();
   const auto md = markdown_table(r);
-  EXPECT_NE(md.find("| magmax | – | 85.0 | 73.3 | 20.0 |"), std::string::npos) << md;
-  EXPECT_NE(md.find("| joint | – | 92.5 | 90.3 | 2.0 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| magmax | – | 85.0 | 73.3 | 20.0 | 1.50 |\n"), std::string::npos) << md;
+  EXPECT_NE(md.find("| joint | – | 92.5 | 90.3 | 2.0 | – |\n"), std::string::npos) << md;
   EXPECT_NE(md.find("round 2 (tasks 0–2)"), std::string::npos) << md;
   const auto csv = to_csv(r);
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 2 * (2 + 1) + 2 * (3 + 1));
@@ -142,6 +143,7 @@ TEST(FedclReport, TableCsvAndJsonHoldEveryModelAndRound) {
   EXPECT_NE(csv.find("joint,1,avg,,0.925\n"), std::string::npos) << csv;
   const auto json = to_json(r).str();
   EXPECT_NE(json.find("\"forgetting\":0.2"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"distance_from_base\":{\"magmax\":1.5}"), std::string::npos) << json;
 }
 
 }  // namespace
