@@ -7,7 +7,7 @@
 #   2 node groups, init=sequential, frozen head (closest to the paper: heads stay θ0's)
 #   2 node groups, init=base, no warm-up (θ0 is the random initialisation)
 # then tabulates (mean ± std) and plots them with launch/fedcl_plot.py, and sweeps λ
-# (2 groups, init=base) for magmax, task_arithmetic and ties. About 12 min on 2 cores.
+# (2 groups, init=base) for magmax, task_arithmetic and ties. 12–18 min on 2 shared cores.
 #   launch/fedcl_results.sh [OUT_DIR]     (default fedcl-results; SEEDS="0 1 2")
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
