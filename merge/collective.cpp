@@ -123,21 +123,20 @@ TensorBundle merge_on_leaders(runtime::Communicator& leaders, int group, const M
   return out;
 }
 
-// Broadcasts `bundle`'s values from the group's rank 0, one collective per dtype.
-void broadcast_bundle(runtime::Communicator& group, TensorBundle& bundle) {
+}  // namespace
+
+void broadcast_bundle(runtime::Communicator& comm, TensorBundle& bundle, int root) {
   std::map<int, std::vector<size_t>> by_dtype;
   for (size_t i = 0; i < bundle.size(); ++i) by_dtype[static_cast<int>(bundle[i].value.scalar_type())].push_back(i);
   for (const auto& [dtype, idx] : by_dtype) {
     TensorBundle part;
     for (size_t i : idx) part.push_back(bundle[i]);
     auto flat = flatten(part, static_cast<torch::ScalarType>(dtype));
-    group.broadcast(flat, 0);
+    comm.broadcast(flat, root);
     unflatten_into(flat, part);
     for (size_t j = 0; j < idx.size(); ++j) bundle[idx[j]].value = part[j].value;
   }
 }
-
-}  // namespace
 
 TensorBundle collective_merge(const NodeGroups& groups, const MergeMethod& method, const TensorBundle& base,
                               const std::vector<TensorBundle>& local, const MergeOptions& options) {
@@ -165,7 +164,7 @@ TensorBundle collective_merge(const NodeGroups& groups, const MergeMethod& metho
     if (status == 2) throw ConfigError(concat("merge ", method.name(), ": ", message));
     throw Error(concat("merge ", method.name(), ": ", message));
   }
-  broadcast_bundle(*groups.group, out);
+  broadcast_bundle(*groups.group, out, 0);
   return out;
 }
 

@@ -62,4 +62,8 @@ NodeGroups split_node_groups(runtime::Communicator& world, int count);
 TensorBundle collective_merge(const NodeGroups& groups, const MergeMethod& method, const TensorBundle& base,
                               const std::vector<TensorBundle>& local, const MergeOptions& options);
 
+// Makes `bundle`'s values on every rank of `comm` equal to `root`'s, one broadcast per
+// dtype. Every rank passes a bundle of the same layout (its values are overwritten).
+void broadcast_bundle(runtime::Communicator& comm, TensorBundle& bundle, int root);
+
 }  // namespace sprout::merge
