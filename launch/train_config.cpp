@@ -9,7 +9,7 @@
 namespace sprout::launch {
 
 OptionTable train_option_table() {
-  return {
+  OptionTable table = {
       {"data.name", "fashion-mnist", "dataset: fashion-mnist | mnist | synthetic"},
       {"data.dir", "", "directory of IDX files (default for fashion-mnist: /usr/share/datasets/fashion-mnist)"},
       {"data.classes", "", "keep only these classes, e.g. 0,1 (a task); empty: all"},
@@ -39,6 +39,9 @@ OptionTable train_option_table() {
       {"log.metrics", "", "write one JSON line per logged step to this file (rank 0)"},
       {"log.progress", "auto", "auto | bar | lines | none"},
   };
+  for (auto& o : growth_option_table()) table.push_back(std::move(o));  // launch/growth_options.cpp
+  for (auto& o : checkpoint_option_table()) table.push_back(std::move(o));  // launch/checkpoint_options.cpp
+  return table;
 }
 
 namespace {
@@ -134,6 +137,8 @@ TrainConfig read_train_config(const Options& o) {
   require(c.log.progress == "auto" || c.log.progress == "bar" || c.log.progress == "lines" || c.log.progress == "none",
           "log.progress", "'" + c.log.progress + "'", "is not one of auto, bar, lines, none");
 
+  c.growth = read_growth_config(o);  // launch/growth_options.cpp
+  c.checkpoint = read_checkpoint_config(o);  // launch/checkpoint_options.cpp
   c.text = o.canonical_text();
   return c;
 }

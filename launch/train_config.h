@@ -8,6 +8,8 @@
 
 #include "data/dataset.h"
 #include "growth/arch.h"
+#include "launch/growth_options.h"
+#include "launch/checkpoint_options.h"
 #include "launch/options.h"
 #include "runtime/lr_schedule.h"
 #include "runtime/optimizer.h"
@@ -43,6 +45,8 @@ struct TrainConfig {
   LoopConfig train;
   RuntimeConfig runtime;
   LogConfig log;
+  GrowthConfig growth;  // launch/growth_options.h
+  CheckpointConfig checkpoint;  // launch/checkpoint_options.h
   std::string text;  // canonical option text (compared across ranks, stored in checkpoints)
 
   // Steps the run takes, given the training-set size and world size.

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "launch/growth_driver.h"
+#include "launch/checkpointing.h"
 #include "runtime/error.h"
 #include "runtime/threads.h"
 
@@ -63,6 +65,7 @@ void Trainer::prepare() {
   engine_ = std::make_unique<runtime::DataParallel>(*ctx_.comm, model_->params(),
                                                     runtime::DataParallelOptions{config_.runtime.bucket_mb, 1.0});
   progress_ = std::make_unique<Progress>(ctx_.is_root(), config_.log.progress, config_.log.metrics, total_steps_);
+  growth_ = std::make_unique<GrowthDriver>(config_.growth, *model_, total_steps_, config_.train.seed);
 }
 
 void Trainer::load_weights(const runtime::ParamSet& weights) {
@@ -81,13 +84,13 @@ void Trainer::load_weights(const runtime::ParamSet& weights) {
   for (size_t i = 0; i < p.buffers().size(); ++i) copy(p.buffer_names()[i], p.buffers()[i], weights.buffer(p.buffer_names()[i]));
 }
 
-void Trainer::start() {}
+void Trainer::start() { resume_training(*this); }
 
-void Trainer::before_step() {}
+void Trainer::before_step() { growth_->before_step(*this, *progress_); }
 
-void Trainer::after_step() {}
+void Trainer::after_step() { checkpoint_after_step(*this); }
 
-void Trainer::at_end() {}
+void Trainer::at_end() { checkpoint_at_end(*this); }
 
 double Trainer::train_step() {
   ctx_.comm->set_phase(concat("step ", step_));

@@ -27,6 +27,8 @@
 
 namespace sprout::launch {
 
+class GrowthDriver;  // launch/growth_driver.h
+
 struct Evaluation {
   double accuracy = std::numeric_limits<double>::quiet_NaN();
   double loss = std::numeric_limits<double>::quiet_NaN();
@@ -72,6 +74,8 @@ class Trainer {
   int64_t total_steps() const { return total_steps_; }
   growth::GrowthHistory& growth_history() { return growth_history_; }
   runtime::RuntimeContext& context() { return ctx_; }
+  Progress& progress() { return *progress_; }
+  void set_step(int64_t step) { step_ = step; }  // checkpoint restore (launch/checkpoint_state.h)
 
  private:
   // Extension points of the loop, in the order run() calls them. Each feature keeps its
@@ -93,6 +97,7 @@ class Trainer {
   std::unique_ptr<data::DistributedSampler> sampler_;
   std::unique_ptr<Progress> progress_;
   growth::GrowthHistory growth_history_;
+  std::unique_ptr<GrowthDriver> growth_;  // scheduled width changes (before_step)
   int64_t step_ = 0;
   int64_t total_steps_ = 0;
   double last_lr_ = 0;
