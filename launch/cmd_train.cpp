@@ -4,6 +4,7 @@
 
 #include "launch/agreement.h"
 #include "launch/commands.h"
+#include "launch/init_from.h"
 #include "launch/trainer.h"
 #include "runtime/error.h"
 
@@ -28,8 +29,12 @@ int run_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& args
   }
   agree_config(*ctx.comm, config.text);
 
+  const auto init = read_init_weights(*ctx.comm, config);  // --init.from (launch/init_from.h)
   Trainer trainer(ctx, config);
-  agree(*ctx.comm, [&] { trainer.prepare(); });
+  agree(*ctx.comm, [&] {
+    trainer.prepare();
+    if (init) apply_init_weights(trainer, *init);
+  });
   const TrainResult result = trainer.run();
   if (ctx.is_root()) {
     std::printf("%s\n", result.summary().str().c_str());

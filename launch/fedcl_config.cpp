@@ -1,5 +1,7 @@
 #include "launch/fedcl_config.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -11,9 +13,16 @@ namespace sprout::launch {
 
 namespace {
 
-// Options of `sprout train` that fedcl decides itself (tasks, steps, quiet inner runs).
-const std::set<std::string> kNotFromTrain = {"data.classes", "train.steps",     "train.epochs", "train.eval_every",
-                                             "train.log_every", "log.metrics", "log.progress"};
+// Options of `sprout train` that fedcl decides itself (tasks, steps, quiet inner runs,
+// where models come from and go): its runs neither grow, checkpoint, resume nor init.
+bool not_from_train(const std::string& name) {
+  static const std::set<std::string> kNames = {"data.classes",    "train.steps", "train.epochs", "train.eval_every",
+                                               "train.log_every", "log.metrics", "log.progress", "resume"};
+  for (const char* prefix : {"growth.", "checkpoint.", "init."}) {
+    if (name.rfind(prefix, 0) == 0) return true;
+  }
+  return kNames.count(name) > 0;
+}
 
 template <typename T>
 void require(bool ok, const std::string& option, const T& value, const std::string& what) {
@@ -76,9 +85,11 @@ OptionTable fedcl_option_table() {
       {"fedcl.freeze_head", "false",
        "fine-tuning keeps the output layer at theta_0's (like the MagMax paper's frozen zero-shot heads)"},
       {"fedcl.report", "fedcl-report", "write <report>.json and <report>.csv (rank 0; empty: none)"},
+      {"fedcl.save_dir", "", "keep the base, every expert and every merged model as checkpoints here"},
+      {"fedcl.base", "", "theta_0 and its architecture from this checkpoint (no warm-up)"},
   };
   for (auto& o : train_option_table()) {
-    if (!kNotFromTrain.count(o.name)) table.push_back(o);
+    if (!not_from_train(o.name)) table.push_back(o);
   }
   return table;
 }
@@ -88,7 +99,7 @@ FedclConfig read_fedcl_config(const Options& o, int world_size) {
   // The training options go through `sprout train`'s reader (same validation, same messages).
   Options train = Options::defaults(train_option_table());
   for (const auto& spec : train_option_table()) {
-    if (!kNotFromTrain.count(spec.name) && o.has(spec.name)) train.set(spec.name, o.get(spec.name));
+    if (!not_from_train(spec.name) && o.has(spec.name)) train.set(spec.name, o.get(spec.name));
   }
   train.set("train.steps", "1");
   train.set("log.progress", "none");
@@ -156,6 +167,19 @@ FedclConfig read_fedcl_config(const Options& o, int world_size) {
   c.baselines = o.get_bool("fedcl.baselines");
   c.freeze_head = o.get_bool("fedcl.freeze_head");
   c.report = o.get("fedcl.report");
+  c.save_dir = o.get("fedcl.save_dir");
+  while (c.save_dir.size() > 1 && c.save_dir.back() == '/') c.save_dir.pop_back();
+  if (!c.save_dir.empty()) {
+    struct stat st;
+    require(::stat(c.save_dir.c_str(), &st) != 0 || S_ISDIR(st.st_mode), "fedcl.save_dir", "'" + c.save_dir + "'",
+            "exists and is not a directory");
+  }
+  c.base = o.get("fedcl.base");
+  if (!c.base.empty()) {
+    struct stat st;
+    require(::stat(c.base.c_str(), &st) == 0 && S_ISREG(st.st_mode), "fedcl.base", "'" + c.base + "'",
+            "is not a checkpoint file");
+  }
   c.text = o.canonical_text();
   return c;
 }

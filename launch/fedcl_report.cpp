@@ -67,8 +67,12 @@ std::string markdown_table(const FedclReport& r) {
       << r.steps << " steps per expert, seed " << r.seed << ", " << r.architecture << "\n";
   double base_avg = 0;
   for (double a : r.base_accuracy) base_avg += a / static_cast<double>(r.base_accuracy.size());
-  out << "base θ0 (" << r.warmup_steps << " warm-up steps on classes " << r.warmup_classes
-      << "): average accuracy " << percent(base_avg) << "%";
+  if (r.base_checkpoint.empty()) {
+    out << "base θ0 (" << r.warmup_steps << " warm-up steps on classes " << r.warmup_classes << ")";
+  } else {
+    out << "base θ0 (checkpoint " << r.base_checkpoint << ")";
+  }
+  out << ": average accuracy " << percent(base_avg) << "%";
   if (!r.expert_accuracy.empty()) {
     double e = 0;
     for (double a : r.expert_accuracy) e += a / static_cast<double>(r.expert_accuracy.size());
@@ -129,7 +133,8 @@ runtime::JsonObject to_json(const FedclReport& r) {
   config.add("dataset", r.dataset).add("nodes", r.nodes).add("world", r.world).add("init", r.init)
       .add("freeze_head", r.freeze_head)
       .add("seed", static_cast<int64_t>(r.seed)).add("steps", r.steps).add("warmup_steps", r.warmup_steps)
-      .add("warmup_classes", r.warmup_classes).add("architecture", r.architecture);
+      .add("warmup_classes", r.warmup_classes).add("base_checkpoint", r.base_checkpoint)
+      .add("architecture", r.architecture);
   runtime::JsonObject tasks, lambda;
   for (size_t t = 0; t < r.task_classes.size(); ++t) tasks.add(std::to_string(t), r.task_classes[t]);
   for (const auto& [m, l] : r.lambda) lambda.add(m, l);

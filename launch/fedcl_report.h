@@ -30,6 +30,7 @@ struct FedclReport {
   uint64_t seed = 0;
   int64_t steps = 0, warmup_steps = 0;
   std::string warmup_classes;            // "all" or "0,1,2"
+  std::string base_checkpoint;           // θ_0 came from this file (fedcl.base), else ""
   std::string architecture;              // "mlp 784-256-10"
   std::vector<std::vector<int64_t>> task_classes;
   std::vector<std::string> models;       // rows: the merge methods, then "sequential", "joint"

@@ -4,8 +4,12 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "launch/agreement.h"
+#include "launch/checkpoint_state.h"
+#include "launch/fedcl_files.h"
+#include "launch/init_from.h"
 #include "launch/trainer.h"
 #include "merge/collective.h"
 #include "runtime/error.h"
@@ -102,9 +106,21 @@ std::string lambda_text(const merge::MergeMethod& m, const FedclConfig& c) {
 
 }  // namespace
 
-FedclReport simulate_fedcl(runtime::RuntimeContext& ctx, const FedclConfig& c) {
+FedclReport simulate_fedcl(runtime::RuntimeContext& ctx, const FedclConfig& config) {
   const auto t_start = std::chrono::steady_clock::now();
   auto& world = *ctx.comm;
+  FedclConfig c = config;
+  FedclFiles files(c.save_dir);
+  // fedcl.base: θ_0 and the architecture from a checkpoint (collective read).
+  std::optional<InitWeights> from_file;
+  if (!c.base.empty()) {
+    world.set_phase("fedcl base checkpoint");
+    from_file = read_model_checkpoint(world, c.base, "fedcl.base");
+    c.train.model.kind = from_file->arch.kind;
+    c.train.model.conv = from_file->arch.conv;
+    c.train.model.widths = from_file->arch.widths;
+    c.train.model.batch_norm = from_file->arch.batch_norm;
+  }
   const FedclPlan& plan = c.plan;
   const bool root = ctx.is_root();
   world.set_timeout(c.train.runtime.timeout_s);
@@ -132,6 +148,12 @@ FedclReport simulate_fedcl(runtime::RuntimeContext& ctx, const FedclConfig& c) {
     spec.classes = eval.num_classes;
     eval_model = growth::build_model(spec, c.train.train.seed);
     for (const auto& name : c.methods) methods.push_back(merge::make_merge_method(name));
+    if (from_file) {
+      SPROUT_CHECK(from_file->arch.describe() == eval_model->arch().describe(), ConfigError, "--fedcl.base: '",
+                   c.base, "' holds a model '", from_file->arch.describe(), "' but the data makes it '",
+                   eval_model->arch().describe(), "'");
+      merge::copy_into(eval_model->params(), from_file->weights);
+    }
   });
   auto evaluate = [&](const TensorBundle& weights, const std::vector<int>& tasks) {
     merge::copy_into(eval_model->params(), weights);
@@ -148,7 +170,8 @@ FedclReport simulate_fedcl(runtime::RuntimeContext& ctx, const FedclConfig& c) {
   report.freeze_head = c.freeze_head;
   report.seed = c.train.train.seed;
   report.steps = c.steps;
-  report.warmup_steps = c.warmup_steps;
+  report.warmup_steps = c.base.empty() ? c.warmup_steps : 0;
+  report.base_checkpoint = c.base;
   report.warmup_classes = c.warmup_classes.empty() ? "all" : growth::join_ints(c.warmup_classes);
   report.architecture = eval_model->arch().describe();
   report.task_classes = plan.task_classes;
@@ -161,12 +184,17 @@ FedclReport simulate_fedcl(runtime::RuntimeContext& ctx, const FedclConfig& c) {
   // θ_0.
   world.set_phase("fedcl base");
   TensorBundle base = merge::bundle_from(eval_model->params());
-  if (c.warmup_steps > 0) {
-    Trainer warmup(ctx, run_config(c, c.warmup_classes, c.warmup_steps, c.train.train.seed));
+  if (from_file) {
+    if (files.enabled()) files.save_base(world, from_file->content);
+    from_file.reset();
+  } else if (c.warmup_steps > 0 || files.enabled()) {
+    // The warm-up run (with 0 steps it only gives the fresh model a checkpoint's form).
+    Trainer warmup(ctx, run_config(c, c.warmup_classes, std::max<int64_t>(1, c.warmup_steps), c.train.train.seed));
     agree(world, [&] { warmup.prepare(); });
     warmup.load_weights(eval_model->params());
-    warmup.run();
+    if (c.warmup_steps > 0) warmup.run();
     base = merge::bundle_from(warmup.model().params());
+    if (files.enabled()) files.save_base(world, capture_training_state(warmup, "base"));
   }
   std::vector<int> all_tasks;
   for (int t = 0; t < plan.num_tasks(); ++t) all_tasks.push_back(t);
@@ -210,6 +238,7 @@ FedclReport simulate_fedcl(runtime::RuntimeContext& ctx, const FedclConfig& c) {
       job.trainer->load_weights(merge::to_param_set(start));
       const TrainResult result = job.trainer->run();
       TensorBundle trained = merge::bundle_from(job.trainer->model().params());
+      if (job.kind == JobKind::Expert && files.enabled()) files.save_expert(*groups.group, *job.trainer, r + 1, job.task);
       job.trainer.reset();
       if (job.kind == JobKind::Expert) {
         experts.push_back(std::move(trained));
@@ -234,6 +263,10 @@ FedclReport simulate_fedcl(runtime::RuntimeContext& ctx, const FedclConfig& c) {
       const auto merged = merge::collective_merge(groups, *m, base, experts, options);
       round.accuracy[m->name()] = evaluate(merged, round.seen);
       round.distance[m->name()] = distance(merged, base);
+      if (files.enabled()) {
+        const int n = static_cast<int>(round.seen.size());
+        files.save_merged(world, r + 1, m->name(), merge::resolve_lambda(*m, options, n), n, merged);
+      }
     }
     if (c.baselines) {
       world.set_phase(concat("fedcl round ", r + 1, " baselines"));
@@ -261,6 +294,10 @@ FedclReport simulate_fedcl(runtime::RuntimeContext& ctx, const FedclConfig& c) {
   world.set_phase("fedcl report");
   world.allreduce(expert_accuracy, runtime::ReduceOp::Sum);  // one leader wrote each task's entry
   for (int t = 0; t < plan.num_tasks(); ++t) report.expert_accuracy.push_back(expert_accuracy[t].item<double>());
+  if (root && files.enabled()) {
+    std::printf("saved the base, %d experts and %d merged models under %s\n", plan.num_tasks(),
+                plan.num_rounds() * static_cast<int>(methods.size()), c.save_dir.c_str());
+  }
   report.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   return report;
 }

@@ -10,6 +10,7 @@
 #include "growth/arch.h"
 #include "launch/growth_options.h"
 #include "launch/checkpoint_options.h"
+#include "launch/init_from.h"
 #include "launch/options.h"
 #include "runtime/lr_schedule.h"
 #include "runtime/optimizer.h"
@@ -47,6 +48,7 @@ struct TrainConfig {
   LogConfig log;
   GrowthConfig growth;  // launch/growth_options.h
   CheckpointConfig checkpoint;  // launch/checkpoint_options.h
+  InitConfig init;  // launch/init_from.h
   std::string text;  // canonical option text (compared across ranks, stored in checkpoints)
 
   // Steps the run takes, given the training-set size and world size.
