@@ -6,11 +6,13 @@
 # this script started are recorded there, and stop.sh stops exactly those.
 #
 # Usage:  eval "$(cluster/local-slurm/start.sh)"     # exports SLURM_CONF for sbatch/sinfo
+#         (SPROUT_SLURM_PORT picks the ports, default 6817/6818; SPROUT_SLURM_DIR the folder)
 #         cluster/local-slurm/stop.sh
 # Works as root (slurmd must run as root to launch jobs).
 set -euo pipefail
 DIR=${SPROUT_SLURM_DIR:-/tmp/sprout-slurm}
 CPUS=${SPROUT_SLURM_CPUS:-8}   # advertised CPUs (more than the cores: tests oversubscribe)
+PORT=${SPROUT_SLURM_PORT:-6817} # slurmctld; slurmd uses PORT+1
 log() { echo "local-slurm: $*" >&2; }
 
 if [[ $(id -u) -ne 0 ]]; then log "must run as root (slurmd launches jobs as their users)"; exit 1; fi
@@ -23,25 +25,33 @@ if ((${#need[@]})); then
 fi
 
 mkdir -p "$DIR"/{state,spool,log,run}
+for p in "$PORT" $((PORT + 1)); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+    log "port $p is in use (another Slurm?); set SPROUT_SLURM_PORT to a free pair"; exit 1
+  fi
+done
 CONF=$DIR/slurm.conf
 HOST=$(hostname -s)
 MEM=$(awk '/MemTotal/ {print int($2/1024) - 1024}' /proc/meminfo)
 
-# munge: reuse a running daemon, else start one with the package's key.
-if ! pgrep -x munged >/dev/null; then
-  if [[ ! -s /etc/munge/munge.key ]]; then
-    dd if=/dev/urandom bs=1 count=1024 of=/etc/munge/munge.key 2>/dev/null
-  fi
-  chown munge:munge /etc/munge/munge.key 2>/dev/null || true
+# munge: a private munged (own socket, pid and log files in $DIR), so a system munged or
+# another local Slurm is never touched. The key is the package's (/etc/munge/munge.key).
+if [[ ! -s /etc/munge/munge.key ]]; then
+  mkdir -p /etc/munge
+  dd if=/dev/urandom bs=1 count=1024 of=/etc/munge/munge.key 2>/dev/null
   chmod 400 /etc/munge/munge.key
-  mkdir -p /run/munge /var/log/munge /var/lib/munge
-  chown munge:munge /run/munge /var/log/munge /var/lib/munge 2>/dev/null || true
-  if id munge >/dev/null 2>&1; then runuser -u munge -- /usr/sbin/munged >&2; else /usr/sbin/munged --force >&2; fi
-  for _ in $(seq 50); do [[ -s /run/munge/munged.pid ]] && break; sleep 0.1; done
-  cat /run/munge/munged.pid >"$DIR/run/munged.started"
+fi
+SOCKET=$DIR/run/munge.socket
+mkdir -p "$DIR/munge" && chmod 700 "$DIR/munge"
+cp /etc/munge/munge.key "$DIR/munge/munge.key" && chmod 400 "$DIR/munge/munge.key"
+if ! { [[ -s $DIR/run/munged.pid ]] && kill -0 "$(cat "$DIR/run/munged.pid")" 2>/dev/null; }; then
+  /usr/sbin/munged --force --socket="$SOCKET" --key-file="$DIR/munge/munge.key" --pid-file="$DIR/run/munged.pid" \
+    --log-file="$DIR/log/munged.log" --seed-file="$DIR/munge/munged.seed" >&2
+  for _ in $(seq 50); do [[ -s $DIR/run/munged.pid ]] && break; sleep 0.1; done
+  cp "$DIR/run/munged.pid" "$DIR/run/munged.started"
   log "started munged (pid $(cat "$DIR/run/munged.started"))"
 fi
-munge -n | unmunge >/dev/null || { log "munge does not work"; exit 1; }
+munge -S "$SOCKET" -n | unmunge -S "$SOCKET" >/dev/null || { log "munge does not work"; exit 1; }
 
 cat >"$CONF" <<CONF
 # Written by cluster/local-slurm/start.sh for sprout's tests.
@@ -52,9 +62,9 @@ SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
 # Requeued jobs become eligible after cred_expire seconds (default 120): keep tests short.
-AuthInfo=cred_expire=15
-SlurmctldPort=6817
-SlurmdPort=6818
+AuthInfo=socket=$SOCKET,cred_expire=15
+SlurmctldPort=$PORT
+SlurmdPort=$((PORT + 1))
 StateSaveLocation=$DIR/state
 SlurmdSpoolDir=$DIR/spool
 SlurmctldPidFile=$DIR/run/slurmctld.pid

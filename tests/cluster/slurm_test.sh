@@ -8,8 +8,11 @@ ROOT=$SPROUT_SOURCE_DIR
 if [[ $(id -u) -ne 0 ]]; then echo "SKIP: the local Slurm needs root"; exit 0; fi
 
 export SPROUT_SLURM_DIR=$WORK/slurm
-eval "$("$ROOT/cluster/local-slurm/start.sh")" || { echo "FAIL: local Slurm did not start"; exit 1; }
+# A private port pair, so a Slurm already running on this machine is left alone.
+export SPROUT_SLURM_PORT=$((20000 + ($$ % 5000) * 2))
 trap '"$ROOT/cluster/local-slurm/stop.sh"; rm -rf "$WORK"' EXIT
+env_line=$("$ROOT/cluster/local-slurm/start.sh") || { echo "FAIL: local Slurm did not start"; cat "$WORK"/slurm/log/*.log; exit 1; }
+eval "$env_line"
 cd "$WORK"
 
 cat >small.ini <<'INI'
@@ -39,7 +42,7 @@ $PY -c "import h5py,sys; f=h5py.File(sys.argv[1]); assert f.attrs['step']==60; f
   && pass "h5py reads it" || fail "h5py cannot read $ckpt"
 
 # 2. Time limit too short: 3 min limit, USR1 100 s before it (Slurm checks every 30 s, so the
-#    signal lands 80-110 s in); the run needs ~130 s (600 steps × 0.2 s). The first run must
+#    signal lands 80-110 s in); the run needs ~130 s (450 steps × 0.25 s + compute). The first run must
 #    stop with a checkpoint, the requeued second run must finish before its own signal.
 cat >long.ini <<'INI'
 [data]
@@ -48,12 +51,12 @@ name = synthetic
 widths = 32
 [train]
 batch = 16
-steps = 600
+steps = 450
 log_every = 50
 [checkpoint]
 every = 200
 [test]
-step_sleep_ms = 200
+step_sleep_ms = 250
 INI
 start=$SECONDS
 timeout 600 sbatch --wait -o "$WORK/long-%j.out" --ntasks-per-node=2 --time=3 --signal=B:USR1@100 \
@@ -69,17 +72,19 @@ resumed=$(grep -o 'resumed from [^ ]*step-[0-9]*' "$out" | head -n 1 | grep -o '
 final=$(grep -o '"step":[0-9]*,"train_loss"' "$out" | tail -n 1 | grep -o '[0-9]*')
 [[ $RC -eq 0 ]] && pass "time-limited job completed (status 0)" || fail "time-limited job: status $RC"
 [[ $runs -eq 2 ]] && pass "it ran twice (requeued once)" || fail "it ran $runs times"
-[[ -n $stopped && $stopped -lt 600 ]] && pass "first run stopped on the signal after step $stopped" || fail "first run did not stop on the signal"
+[[ -n $stopped && $stopped -lt 450 ]] && pass "first run stopped on the signal after step $stopped" || fail "first run did not stop on the signal"
 [[ -n $resumed && $resumed == "$stopped" ]] && pass "second run resumed from step $resumed: no step lost" || fail "resumed from '$resumed', stopped after '$stopped'"
-[[ $final == 600 ]] && pass "finished all 600 steps" || fail "final step '$final'"
+[[ $final == 450 ]] && pass "finished all 450 steps" || fail "final step '$final'"
 
-# 3. The federated continual-learning job completes.
-if [[ -f $ROOT/cluster/fedcl.sbatch ]]; then
-  timeout 600 sbatch --wait -o "$WORK/fedcl-%j.out" --nodes=1 --ntasks-per-node=4 --time=10 \
-    "$ROOT/cluster/fedcl.sbatch" "$ROOT/launch/configs/fedcl.ini" --data.name synthetic --fedcl.steps 20 \
-    --fedcl.warmup_steps 20 >"$WORK/submit" 2>&1
-  RC=$?
-  job=$(awk '/Submitted batch job/ {print $4}' "$WORK/submit")
-  if [[ $RC -eq 0 ]] && grep -q 'magmax' "$WORK/fedcl-$job.out"; then pass "fedcl.sbatch completed"; else fail "fedcl.sbatch: status $RC"; tail -n 20 "$WORK/fedcl-$job.out"; fi
+# 3. The federated continual-learning job completes (2 node groups simulated on this node).
+timeout 600 sbatch --wait -o "$WORK/fedcl-%j.out" --nodes=1 --ntasks-per-node=4 --time=10 \
+  "$ROOT/cluster/fedcl.sbatch" "$ROOT/launch/configs/fedcl.ini" --fedcl.nodes 2 --data.name synthetic \
+  --fedcl.steps 20 --fedcl.warmup_steps 20 --fedcl.report "$WORK/fedcl-report" >"$WORK/submit" 2>&1
+RC=$?
+job=$(awk '/Submitted batch job/ {print $4}' "$WORK/submit")
+if [[ $RC -eq 0 ]] && grep -q 'magmax' "$WORK/fedcl-$job.out" && [[ -s $WORK/fedcl-report.json ]]; then
+  pass "fedcl.sbatch completed with its table and report"
+else
+  fail "fedcl.sbatch: status $RC"; tail -n 20 "$WORK/fedcl-$job.out"
 fi
 finish
