@@ -22,7 +22,12 @@ std::vector<uint8_t> read_maybe_gzip(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw DataError(fail(path, "cannot open file"));
   std::vector<uint8_t> raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return gunzip_if_needed(std::move(raw), path);
+}
+
+std::vector<uint8_t> gunzip_if_needed(std::vector<uint8_t> raw, const std::string& name) {
   if (raw.size() < 2 || raw[0] != 0x1f || raw[1] != 0x8b) return raw;
+  const std::string& path = name;
 
   // gzip: inflate with automatic header detection; a truncated stream never reaches Z_STREAM_END.
   z_stream zs{};
@@ -43,6 +48,10 @@ std::vector<uint8_t> read_maybe_gzip(const std::string& path) {
       throw DataError(fail(path, why));
     }
     out.insert(out.end(), chunk.data(), chunk.data() + (chunk.size() - zs.avail_out));
+    if (out.size() > (size_t(1) << 33)) {
+      inflateEnd(&zs);
+      throw DataError(fail(path, "gzip stream inflates beyond 8 GiB"));
+    }
     if (rc != Z_STREAM_END && zs.avail_in == 0 && zs.avail_out != 0) {
       inflateEnd(&zs);
       throw DataError(fail(path, "truncated gzip stream"));

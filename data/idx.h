@@ -32,5 +32,7 @@ IdxArray parse_idx(const std::vector<uint8_t>& bytes, const std::string& name);
 
 // Reads a whole file, gunzipping it if it is gzip-compressed.
 std::vector<uint8_t> read_maybe_gzip(const std::string& path);
+// Gunzips `raw` if it starts with the gzip magic; otherwise returns it unchanged.
+std::vector<uint8_t> gunzip_if_needed(std::vector<uint8_t> raw, const std::string& name);
 
 }  // namespace sprout::data
