@@ -19,5 +19,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_container_overflow=0:abort_on_error=0
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/tests/fuzz/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# Keep Open MPI's plugins loaded so leak reports can name (and suppress) them.
+export OMPI_MCA_mca_base_component_disable_dlclose=1
 cd "$BUILD"
 ctest --output-on-failure -L 'unit|fuzz' "$@"
