@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "launch/slimmable_step.h"
 #include "runtime/error.h"
 #include "runtime/threads.h"
 
@@ -62,6 +63,10 @@ void Trainer::prepare() {
   schedule_ = std::make_unique<runtime::LrSchedule>(config_.schedule, total_steps_);
   engine_ = std::make_unique<runtime::DataParallel>(*ctx_.comm, model_->params(),
                                                     runtime::DataParallelOptions{config_.runtime.bucket_mb, 1.0});
+  if (config_.slim.enabled) {  // train.mode = slimmable: supernet steps, then the gate's
+    slim_ = std::make_unique<SlimmableStep>(*this);
+    total_steps_ += slim_->gate_steps();
+  }
   progress_ = std::make_unique<Progress>(ctx_.is_root(), config_.log.progress, config_.log.metrics, total_steps_);
 }
 
@@ -71,9 +76,12 @@ void Trainer::before_step() {}
 
 void Trainer::after_step() {}
 
-void Trainer::at_end() {}
+void Trainer::at_end() {
+  if (slim_) slim_->at_end(*progress_);  // per-width table and the dynamic gate
+}
 
 double Trainer::train_step() {
+  if (slim_) return slim_->train_step(step_++, &last_lr_);  // launch/slimmable_step.h
   ctx_.comm->set_phase(concat("step ", step_));
   auto idx = sampler_->next();  // (B)
   auto x = data::to_input(data_.train.images.index_select(0, idx), data_.mean, data_.stddev);  // (B, C, H, W)
@@ -102,7 +110,8 @@ Evaluation Trainer::evaluate() {
     const int64_t m = std::min(config_.train.eval_batch, hi - b);
     auto x = data::to_input(data_.test.images.narrow(0, b, m), data_.mean, data_.stddev);
     auto y = data_.test.labels.narrow(0, b, m);
-    auto logits = model_->forward(x, false);
+    // A slimmable model's full width includes the gate's attention (launch/slimmable_step.h).
+    auto logits = slim_ ? slim_->net().forward(x, slim_->net().largest(), false) : model_->forward(x, false);
     loss_sum += at::cross_entropy_loss(logits, y, {}, at::Reduction::Sum).item<double>();
     correct += logits.argmax(1).eq(y).sum().item<double>();
   }

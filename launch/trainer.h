@@ -27,6 +27,8 @@
 
 namespace sprout::launch {
 
+class SlimmableStep;  // train.mode = slimmable (launch/slimmable_step.h)
+
 struct Evaluation {
   double accuracy = std::numeric_limits<double>::quiet_NaN();
   double loss = std::numeric_limits<double>::quiet_NaN();
@@ -68,6 +70,7 @@ class Trainer {
   int64_t total_steps() const { return total_steps_; }
   growth::GrowthHistory& growth_history() { return growth_history_; }
   runtime::RuntimeContext& context() { return ctx_; }
+  SlimmableStep* slimmable() { return slim_.get(); }  // null unless train.mode = slimmable
 
  private:
   // Extension points of the loop, in the order run() calls them. Each feature keeps its
@@ -89,6 +92,7 @@ class Trainer {
   std::unique_ptr<data::DistributedSampler> sampler_;
   std::unique_ptr<Progress> progress_;
   growth::GrowthHistory growth_history_;
+  std::unique_ptr<SlimmableStep> slim_;  // train.mode = slimmable
   int64_t step_ = 0;
   int64_t total_steps_ = 0;
   double last_lr_ = 0;
