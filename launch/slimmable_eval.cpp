@@ -113,6 +113,25 @@ WidthEvaluation evaluate_dynamic(runtime::Communicator& comm, const EvalData& da
                           });
 }
 
+WidthEvaluation evaluate_oracle(runtime::Communicator& comm, const EvalData& data, growth::SlimmableNet& net) {
+  const double small = static_cast<double>(net.macs(0)), large = static_cast<double>(net.macs(net.largest()));
+  const int64_t n = data.test->size();
+  const int64_t lo = n * comm.rank() / comm.size();
+  int64_t offset = lo;  // the labels of the batch being evaluated (evaluate_forward's order)
+  return evaluate_forward(comm, data, "oracle", net.num_ratios(),
+                          [&](const torch::Tensor& x, double* macs, std::vector<double>* routes) {
+                            auto y = data.test->labels.narrow(0, offset, x.size(0));
+                            offset += x.size(0);
+                            auto s = net.forward(x, 0, false);
+                            auto right = s.argmax(1).eq(y);  // (m)
+                            const double k = right.sum().item<double>();
+                            (*routes)[0] += k;
+                            (*routes)[net.largest()] += x.size(0) - k;
+                            *macs += k * small + (x.size(0) - k) * large;
+                            return at::where(right.unsqueeze(1), s, net.forward(x, net.largest(), false));
+                          });
+}
+
 WidthEvaluation evaluate_active(runtime::Communicator& comm, const EvalData& data, growth::Model& model,
                                 const std::map<std::string, int64_t>& active, const std::string& label) {
   const double per_example = static_cast<double>(growth::macs_per_example(model.arch(), active));
@@ -130,6 +149,7 @@ std::vector<WidthEvaluation> evaluate_widths(runtime::Communicator& comm, const 
   for (size_t i = 0; i < net.num_ratios(); ++i) out.push_back(evaluate_ratio(comm, data, net, i));
   if (net.model().params().buffer("gate.trained_steps").item<int64_t>() > 0) {
     out.push_back(evaluate_dynamic(comm, data, net));
+    out.push_back(evaluate_oracle(comm, data, net));
   }
   return out;
 }

@@ -51,11 +51,16 @@ WidthEvaluation evaluate_forward(runtime::Communicator& comm, const EvalData& da
 WidthEvaluation evaluate_ratio(runtime::Communicator& comm, const EvalData& data, growth::SlimmableNet& net, size_t i);
 // Dynamic routing by the gate (argmax, deterministic); MACs include the gate's head.
 WidthEvaluation evaluate_dynamic(runtime::Communicator& comm, const EvalData& data, growth::SlimmableNet& net);
+// Not a method: the upper bound of the gate's targets. Each example goes to the smallest
+// width if the smallest classifies it correctly, else to the largest (sandwich gate
+// sparsification applied with the test labels); MACs as if routing were free.
+WidthEvaluation evaluate_oracle(runtime::Communicator& comm, const EvalData& data, growth::SlimmableNet& net);
 // Any model at explicit active widths (absent sites: full), its own statistics.
 WidthEvaluation evaluate_active(runtime::Communicator& comm, const EvalData& data, growth::Model& model,
                                 const std::map<std::string, int64_t>& active, const std::string& label);
 
-// Every ratio, then the dynamic row when the gate was trained (gate.trained_steps > 0).
+// Every ratio, then the dynamic row when the gate was trained (gate.trained_steps > 0)
+// and the oracle row.
 std::vector<WidthEvaluation> evaluate_widths(runtime::Communicator& comm, const EvalData& data,
                                              growth::SlimmableNet& net);
 

@@ -14,6 +14,7 @@ OptionTable slimmable_option_table() {
       {"slim.distill", "bootstrap", "slimmable: bootstrap (EMA teacher) | inplace (live largest) | none"},
       {"slim.ensemble", "false", "slimmable: the smallest learns the mean of the EMA sub-networks (bootstrap)"},
       {"slim.ema_decay", "0.997", "slimmable: decay of the EMA teacher per step"},
+      {"slim.ema_warmup", "true", "slimmable: EMA decay warm-up min(decay, (1+n)/(10+n)) for short runs"},
       {"slim.attention", "true", "slimmable: the gate's squeeze-excitation attention on the first site"},
       {"slim.se_ratio", "0.25", "slimmable: gate reduction width as a fraction of the first site's width"},
       {"slim.gate_steps", "0", "slimmable: gate-training steps after the supernet (0: no dynamic gate)"},
@@ -53,6 +54,7 @@ SlimConfig read_slim_config(const Options& o) {
           "needs slim.distill = bootstrap (the ensemble is of EMA sub-networks)");
   c.ema_decay = o.get_double("slim.ema_decay");
   require(c.ema_decay >= 0 && c.ema_decay < 1, "slim.ema_decay", c.ema_decay, "must be in [0, 1)");
+  c.ema_warmup = o.get_bool("slim.ema_warmup");
   c.gate_steps = o.get_int("slim.gate_steps");
   require(c.gate_steps >= 0, "slim.gate_steps", c.gate_steps, "must be >= 0");
   c.gate_lr = o.get_double("slim.gate_lr");

@@ -17,6 +17,7 @@ struct SlimConfig {
   std::string distill = "bootstrap";   // bootstrap (EMA teacher) | inplace (live largest) | none (labels)
   bool ensemble = false;               // bootstrap: the smallest learns the EMA sub-networks' mean
   double ema_decay = 0.997;            // EMA teacher decay per step
+  bool ema_warmup = true;              // decay min(ema_decay, (1+n)/(10+n)) at the n-th update
   int64_t gate_steps = 0;              // gate-stage steps after the supernet steps (0: no gate)
   double gate_lr = 0.05;               // gate-stage learning rate (cosine to 0)
   double gate_tau = 1.0;               // Gumbel-softmax temperature

@@ -1,5 +1,6 @@
 #include "launch/slimmable_step.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "growth/gate.h"
@@ -88,7 +89,12 @@ void SlimmableStep::update_teacher() {
     teacher_ready_ = true;
     return;
   }
-  const double d = trainer_.config().slim.ema_decay;
+  // Decay warm-up (TensorFlow's ExponentialMovingAverage with num_updates): early in a
+  // short run the teacher follows the model instead of lingering at the initialisation,
+  // which would hand the sub-networks near-uniform targets. DS-Net's 150 epochs need none.
+  const auto& cfg = trainer_.config().slim;
+  const double n = static_cast<double>(++teacher_updates_);
+  const double d = cfg.ema_warmup ? std::min(cfg.ema_decay, (1.0 + n) / (10.0 + n)) : cfg.ema_decay;
   for (size_t i = 0; i < s.num_parameters(); ++i) t.parameter(i).mul_(d).add_(s.parameter(i), 1.0 - d);
   for (size_t i = 0; i < s.buffers().size(); ++i) {
     if (s.buffers()[i].is_floating_point()) t.buffers()[i].mul_(d).add_(s.buffers()[i], 1.0 - d);

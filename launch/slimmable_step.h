@@ -67,6 +67,7 @@ class SlimmableStep {
   std::unique_ptr<growth::Model> teacher_model_;
   std::unique_ptr<growth::SlimmableNet> teacher_;
   bool teacher_ready_ = false;
+  int64_t teacher_updates_ = 0;
   int64_t supernet_steps_ = 0;
   std::vector<bool> gate_param_;  // per parameter index: trained in the gate stage
 };
