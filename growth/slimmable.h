@@ -55,6 +55,8 @@ struct Routed {
 
 // A model with its ratio list and gate. Registers the switchable statistics and the gate
 // parameters in the model's ParamSet (idempotent, so a restored model can be wrapped).
+// Active widths are computed from the model's widths at construction: wrap the model
+// again after a width change.
 class SlimmableNet {
  public:
   SlimmableNet(Model& model, SlimSpec spec, uint64_t seed);

@@ -7,7 +7,9 @@
 //   learn soft targets (slim.distill): `bootstrap` — DS-Net's in-place ensemble
 //   bootstrapping, the EMA teacher's largest output (with slim.ensemble the smallest learns
 //   the mean of the teacher's largest and random sub-networks); `inplace` — the live
-//   largest's detached output (US-Nets); `none` — labels.
+//   largest's detached output (US-Nets); `none` — labels. The teacher is a copy of the
+//   model made at the first step, then updated after every optimizer step (decay
+//   slim.ema_decay, warmed up; floating buffers averaged too, as timm's ModelEma).
 //   The widths' losses are summed and back-propagated once, so their gradients accumulate
 //   in .grad and the data-parallel engine reduces them in the step's single pass over the
 //   buckets (one allreduce per bucket, as a plain step); an engine that overlaps the
@@ -16,7 +18,11 @@
 // (batch-norm in eval mode): targets by sandwich gate sparsification (the smallest width
 // if it classifies the example correctly, else the largest), a hard one-hot straight-
 // through Gumbel-softmax choice whose task loss reaches the gate through the chosen
-// sub-network's logits, and slim.gate_macs_weight · (mean MACs / largest MACs)².
+// sub-network's logits, and slim.gate_macs_weight · (mean MACs / largest MACs)². Its one
+// reduction still covers every bucket (zeros for the frozen supernet): the collective
+// sequence stays that of a plain step.
+//
+// Not yet checkpointed: the EMA teacher (restarts as a copy of the restored model).
 //
 // Collective: every rank calls train_step for the same steps.
 #pragma once
