@@ -30,11 +30,12 @@ for model in ("mlp", "cnn", "mlp-1epoch"):
     rows = [json.loads(l) for l in open(f"{out}/{model}.jsonl")]
     rows = [r for r in rows if r.get("event") == "slimmable_eval"]
     full = next(r for r in rows if r["width"] == "1")["macs_per_example"]
-    fixed = [(r["macs_per_example"], r["test_accuracy"]) for r in rows if r["width"] != "dynamic"]
+    fixed = [(r["macs_per_example"], r["test_accuracy"]) for r in rows if r["width"] not in ("dynamic", "oracle")]
     for r in rows:
         routed = " / ".join(f"{100 * s:.1f}%" for s in r["route_share"]) if "route_share" in r else ""
+        rate = "—" if r["width"] == "oracle" else f"{r['examples_per_s']:,.0f}"  # the oracle runs both widths
         print(f"| {model} | {r['width']} | {r['test_accuracy']:.4f} | {r['macs_per_example'] / 1e3:,.1f}k | "
-              f"{100 * r['macs_per_example'] / full:.1f}% | {r['examples_per_s']:,.0f} | {routed} |")
+              f"{100 * r['macs_per_example'] / full:.1f}% | {rate} | {routed} |")
     dyn = next((r for r in rows if r["width"] == "dynamic"), None)
     if dyn:
         # Fixed widths at the dynamic row's MACs: linear interpolation between neighbours.

@@ -147,7 +147,8 @@ TEST(Slimmable, ReducedGradientIsTheSumOverWidthsAveragedOverRanks) {
     auto expected = sum[i].clone();
     w.allreduce(expected, runtime::ReduceOp::Avg);
     auto got = (before[i] - t.model().params().parameter(i).detach()) / 0.1;
-    EXPECT_TRUE(got.allclose(expected, 1e-4, 1e-6)) << name << " max diff " << (got - expected).abs().max().item<double>();
+    EXPECT_TRUE(got.allclose(expected, 1e-4, 1e-6))
+        << name << " max diff " << (got - expected).abs().max().item<double>();
   }
 }
 
