@@ -180,28 +180,35 @@ void expect_identical_through_both_stages(const std::string& kind, const std::st
 TEST(Slimmable, MlpRanksIdenticalWithEnsembleBootstrap) { expect_identical_through_both_stages("mlp", "bootstrap"); }
 TEST(Slimmable, CnnRanksIdenticalWithInplaceDistillation) { expect_identical_through_both_stages("cnn", "inplace"); }
 
-TEST(Slimmable, EmaTeacherIdenticalAcrossRanksAndBehindTheModel) {
+// The teacher follows the EMA recursion T ← d_n·T + (1 − d_n)·S after the n-th step, from
+// a copy of the model, with d_n = min(0.997, (1+n)/(10+n)) (warm-up) or 0.997.
+void expect_teacher_is_the_ema(bool warmup) {
   auto& w = world();
-  auto cfg = slim_config("mlp", 5, 0);
+  auto cfg = slim_config("mlp", 6, 0);
+  cfg.slim.ema_warmup = warmup;
   Trainer t(runtime::RuntimeContext{&w, 0, 1}, cfg);
   t.prepare();
-  t.run();
   auto* slim_step = t.slimmable();
   ASSERT_NE(slim_step, nullptr);
+  const auto& s = t.model().params().parameter("fc1.weight");
+  auto expected = s.detach().clone();  // the copy made at the first step
+  auto init = expected.clone();
+  for (int n = 1; n <= 6; ++n) {
+    t.train_step();
+    const double d = warmup ? std::min(0.997, (1.0 + n) / (10.0 + n)) : 0.997;
+    expected = d * expected + (1 - d) * s.detach();
+  }
   const auto* teacher = slim_step->teacher();
   ASSERT_NE(teacher, nullptr);
-  EXPECT_NO_THROW(runtime::verify_identical(w, *teacher, nullptr, "teacher"));
-  // After 5 steps with decay 0.997 the teacher is still close to the initialisation: it
-  // differs from the model, by a fraction (1 − 0.997^5 ≈ 1.5%) of the model's own change.
-  auto init = growth::build_model(t.model().arch(), cfg.train.seed);
-  const auto& m = t.model().params().parameter("fc1.weight");
   const auto& e = teacher->parameter("fc1.weight");
-  const auto& i0 = init->params().parameter("fc1.weight");
-  const double moved = (m - i0).norm().item<double>(), teacher_moved = (e - i0).norm().item<double>();
-  EXPECT_GT(moved, 0);
-  EXPECT_GT(teacher_moved, 0);
-  EXPECT_LT(teacher_moved, 0.05 * moved);
+  EXPECT_TRUE(e.allclose(expected, 1e-5, 1e-7)) << "max diff " << (e - expected).abs().max().item<double>();
+  EXPECT_GT((s - e).abs().max().item<double>(), 1e-5);     // not the model...
+  EXPECT_GT((init - e).abs().max().item<double>(), 1e-5);  // ...nor the initialisation
+  EXPECT_NO_THROW(runtime::verify_identical(w, *teacher, nullptr, "teacher"));
 }
+
+TEST(Slimmable, EmaTeacherWithWarmup) { expect_teacher_is_the_ema(true); }
+TEST(Slimmable, EmaTeacherWithoutWarmup) { expect_teacher_is_the_ema(false); }
 
 TEST(Slimmable, SandwichDrawsAreTheSameOnEveryRank) {
   auto& w = world();
