@@ -33,7 +33,8 @@ torch::Tensor gate_head(const runtime::ParamSet& p, const torch::Tensor& reduced
 
 GumbelSample gumbel_softmax_hard(const torch::Tensor& logits, double tau, at::Generator& gen) {
   // g = -log(-log u), u ~ U(0, 1); the clamps keep both logarithms finite.
-  auto u = at::rand(logits.sizes(), gen, torch::kFloat32).clamp(1e-10, 1.0 - 1e-7);
+  // Drawn on the host from `gen` (a CPU generator), so the noise does not depend on the device.
+  auto u = at::rand(logits.sizes(), gen, torch::kFloat32).clamp(1e-10, 1.0 - 1e-7).to(logits.device());
   auto g = -at::log(-at::log(u));
   GumbelSample s;
   s.soft = at::softmax((logits + g) / tau, 1);

@@ -21,8 +21,9 @@
 namespace sprout::growth {
 
 // Registers gate.reduce.*, gate.head.* (and gate.attention.* when `attention`) and
-// gate.trained_steps, with PyTorch's default Linear init drawn from `seed`. Parameters
-// already present are kept (a restored model).
+// gate.trained_steps, with PyTorch's default Linear init drawn from `seed`, on the host
+// (runtime::move_to_device places them). Parameters already present are kept (a restored
+// model).
 void add_gate_parameters(runtime::ParamSet& p, int64_t width, int64_t reduced, int64_t choices, bool attention,
                          uint64_t seed);
 

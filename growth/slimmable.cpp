@@ -52,12 +52,15 @@ void add_switchable_norms(Model& model, const std::vector<double>& ratios) {
     for (double r : ratios) {
       const std::string sfx = norm_stats_suffix(r);
       if (sfx.empty() || p.has_buffer(site.norm + ".running_mean" + sfx)) continue;
-      p.add_buffer(site.norm + ".running_mean" + sfx, torch::zeros({site.width}));
-      p.add_buffer(site.norm + ".running_var" + sfx, torch::ones({site.width}));
-      p.add_buffer(site.norm + ".num_batches_tracked" + sfx, torch::zeros({}, torch::kInt64));
+      const auto like = p.buffer(site.norm + ".running_mean").options();  // the model's device
+      p.add_buffer(site.norm + ".running_mean" + sfx, torch::zeros({site.width}, like));
+      p.add_buffer(site.norm + ".running_var" + sfx, torch::ones({site.width}, like));
+      p.add_buffer(site.norm + ".num_batches_tracked" + sfx, torch::zeros({}, like.dtype(torch::kInt64)));
     }
   }
 }
+
+void make_slimmable(Model& model, const SlimSpec& spec, uint64_t seed) { SlimmableNet(model, spec, seed); }
 
 SlimmableNet::SlimmableNet(Model& model, SlimSpec spec, uint64_t seed) : model_(model), spec_(std::move(spec)) {
   validate_ratios(spec_.ratios, "slim.ratios");

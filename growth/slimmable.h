@@ -46,6 +46,11 @@ std::map<std::string, int64_t> active_widths(const Model& model, double ratio);
 // (running mean 0, var 1, count 0). Sites without a norm need none. Idempotent.
 void add_switchable_norms(Model& model, const std::vector<double>& ratios);
 
+// Registers what a SlimmableNet over `model` adds to its ParamSet — the switchable
+// statistics and the gate's parameters — without wrapping it (a model rebuilt to check a
+// checkpoint's names and shapes). Idempotent.
+void make_slimmable(Model& model, const SlimSpec& spec, uint64_t seed);
+
 // Per-example result of dynamic routing.
 struct Routed {
   torch::Tensor logits;  // (N, classes)

@@ -4,8 +4,11 @@
 
 #include "launch/agreement.h"
 #include "launch/commands.h"
+#include "launch/device_session.h"
 #include "launch/trainer.h"
 #include "runtime/error.h"
+#include "runtime/fault_injection.h"
+#include "runtime/stop_signal.h"
 
 namespace sprout::launch {
 
@@ -21,6 +24,8 @@ int run_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& args
     SPROUT_CHECK(options.positional().empty(), ConfigError, "train: unexpected argument '",
                  options.positional().front(), "'");
     config = read_train_config(options);
+    runtime::FaultPlan plan;
+    runtime::planned_fault(&plan);  // a malformed SPROUT_TEST_FAULT is refused up front
   });
   if (help) {
     if (ctx.is_root()) std::printf("%s", format_help(table, "usage: sprout train [--config FILE] [--section.key VALUE ...]").c_str());
@@ -28,7 +33,9 @@ int run_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& args
   }
   agree_config(*ctx.comm, config.text);
 
-  Trainer trainer(ctx, config);
+  runtime::install_stop_handlers();  // SIGUSR1/SIGTERM: checkpoint and stop (status 75)
+  const DeviceSession device = open_device(ctx, config.device, config.runtime.timeout_s);  // collective
+  Trainer trainer(device.context(ctx), config);
   agree(*ctx.comm, [&] { trainer.prepare(); });
   const TrainResult result = trainer.run();
   if (ctx.is_root()) {

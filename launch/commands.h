@@ -18,5 +18,8 @@ struct Command {
 };
 
 int run_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);
+int run_inspect(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);  // cmd_inspect.cpp
+int run_bench_checkpoint(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);  // bench_checkpoint.cpp
+int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);  // cmd_eval.cpp
 
 }  // namespace sprout::launch

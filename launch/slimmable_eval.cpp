@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "growth/macs.h"
+#include "runtime/device_transfer.h"
 #include "runtime/error.h"
 
 namespace sprout::launch {
@@ -59,8 +60,9 @@ WidthEvaluation evaluate_forward(runtime::Communicator& comm, const EvalData& da
   std::vector<double> route_counts(routes, 0.0);
   for (int64_t b = lo; b < hi; b += data.batch) {
     const int64_t m = std::min(data.batch, hi - b);
-    auto x = data::to_input(data.test->images.narrow(0, b, m), data.mean, data.stddev);  // (m, C, H, W)
-    auto y = data.test->labels.narrow(0, b, m);
+    auto x = data::to_input(runtime::to_device(data.test->images.narrow(0, b, m), data.device), data.mean,
+                            data.stddev);  // (m, C, H, W)
+    auto y = runtime::to_device(data.test->labels.narrow(0, b, m), data.device);
     const auto t0 = std::chrono::steady_clock::now();
     auto logits = forward(x, &macs, routes ? &route_counts : nullptr);  // (m, classes)
     seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -120,7 +122,7 @@ WidthEvaluation evaluate_oracle(runtime::Communicator& comm, const EvalData& dat
   int64_t offset = lo;  // the labels of the batch being evaluated (evaluate_forward's order)
   return evaluate_forward(comm, data, "oracle", net.num_ratios(),
                           [&](const torch::Tensor& x, double* macs, std::vector<double>* routes) {
-                            auto y = data.test->labels.narrow(0, offset, x.size(0));
+                            auto y = runtime::to_device(data.test->labels.narrow(0, offset, x.size(0)), x.device());
                             offset += x.size(0);
                             auto s = net.forward(x, 0, false);
                             auto right = s.argmax(1).eq(y);  // (m)

@@ -5,6 +5,7 @@
 
 #include "growth/gate.h"
 #include "launch/trainer.h"
+#include "runtime/device_transfer.h"
 #include "runtime/error.h"
 #include "runtime/torch_compat.h"
 
@@ -42,7 +43,9 @@ std::vector<size_t> SlimmableStep::sandwich(size_t num_ratios, int64_t random, u
 SlimmableStep::SlimmableStep(Trainer& trainer) : trainer_(trainer) {
   const auto& cfg = trainer_.config();
   auto& model = trainer_.model();
+  const auto device = trainer_.context().device;
   net_ = std::make_unique<growth::SlimmableNet>(model, cfg.slim.spec, cfg.train.seed);
+  runtime::move_to_device(model.params(), device);  // the gate's parameters; then their state
   trainer_.optimizer().ensure_state(model.params());
   supernet_steps_ = trainer_.total_steps();
   const auto& p = model.params();
@@ -51,6 +54,7 @@ SlimmableStep::SlimmableStep(Trainer& trainer) : trainer_(trainer) {
   if (cfg.slim.distill == "bootstrap") {
     teacher_model_ = growth::build_model(model.arch(), cfg.train.seed);
     teacher_ = std::make_unique<growth::SlimmableNet>(*teacher_model_, cfg.slim.spec, cfg.train.seed);
+    runtime::move_to_device(teacher_model_->params(), device);
   }
 }
 
@@ -64,9 +68,11 @@ double SlimmableStep::train_step(int64_t step, double* lr) {
   auto& ctx = trainer_.context();
   ctx.comm->set_phase(concat("step ", step));
   const auto& data = trainer_.data();
-  auto idx = trainer_.sampler().next();                                                         // (B)
-  auto x = data::to_input(data.train.images.index_select(0, idx), data.mean, data.stddev);  // (B, C, H, W)
-  auto y = data.train.labels.index_select(0, idx);                                             // (B)
+  const auto dev = ctx.device;
+  auto idx = trainer_.sampler().next();  // (B)
+  auto x = data::to_input(runtime::to_device(data.train.images.index_select(0, idx), dev), data.mean,
+                          data.stddev);                                       // (B, C, H, W)
+  auto y = runtime::to_device(data.train.labels.index_select(0, idx), dev);  // (B)
   const auto& cfg = trainer_.config();
   if (step < supernet_steps_) {
     *lr = runtime::LrSchedule(cfg.schedule, supernet_steps_).at(step);
@@ -175,7 +181,7 @@ double SlimmableStep::gate_step(int64_t step, const torch::Tensor& x, const torc
   for (size_t i = 0; i < net_->num_ratios(); ++i) {
     macs.push_back(static_cast<double>(net_->macs(i)) / static_cast<double>(net_->macs(net_->largest())));
   }
-  auto macs_fraction = (choice.hard * torch::tensor(macs, torch::kFloat32)).sum(1).mean();
+  auto macs_fraction = (choice.hard * torch::tensor(macs, torch::kFloat32).to(x.device())).sum(1).mean();
   auto loss = at::cross_entropy_loss(gate_logits, target) + at::cross_entropy_loss(routed, y) +
               cfg.gate_macs_weight * macs_fraction * macs_fraction;
   loss.backward();
@@ -193,7 +199,7 @@ std::vector<WidthEvaluation> SlimmableStep::at_end(Progress& progress) {
   auto& ctx = trainer_.context();
   ctx.comm->set_phase("slimmable evaluation");
   const auto& data = trainer_.data();
-  EvalData ed{&data.test, data.mean, data.stddev, trainer_.config().train.eval_batch};
+  EvalData ed{&data.test, data.mean, data.stddev, trainer_.config().train.eval_batch, ctx.device};
   auto rows = evaluate_widths(*ctx.comm, ed, *net_);
   const double full = static_cast<double>(net_->macs(net_->largest()));
   for (const auto& r : rows) {

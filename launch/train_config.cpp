@@ -38,7 +38,11 @@ OptionTable train_option_table() {
       {"runtime.timeout", "300", "seconds a collective may wait before the job is ended"},
       {"log.metrics", "", "write one JSON line per logged step to this file (rank 0)"},
       {"log.progress", "auto", "auto | bar | lines | none"},
+      {"test.step_sleep_ms", "0", "TEST ONLY: sleep this long after every step (slow steps for time-limit tests)"},
   };
+  for (auto& o : growth_option_table()) table.push_back(std::move(o));  // launch/growth_options.cpp
+  for (auto& o : checkpoint_option_table()) table.push_back(std::move(o));  // launch/checkpoint_options.cpp
+  for (auto& o : device_option_table()) table.push_back(o);
   for (auto& o : slimmable_option_table()) table.push_back(o);  // launch/slimmable_options.cpp
   return table;
 }
@@ -130,12 +134,18 @@ TrainConfig read_train_config(const Options& o) {
           "must be in (0, 4096]");
   c.runtime.timeout_s = o.get_double("runtime.timeout");
   require(c.runtime.timeout_s > 0, "runtime.timeout", c.runtime.timeout_s, "must be > 0");
+  c.device = read_device_options(o);
 
   c.log.metrics = o.get("log.metrics");
   c.log.progress = o.get("log.progress");
   require(c.log.progress == "auto" || c.log.progress == "bar" || c.log.progress == "lines" || c.log.progress == "none",
           "log.progress", "'" + c.log.progress + "'", "is not one of auto, bar, lines, none");
 
+  c.test_step_sleep_ms = o.get_int("test.step_sleep_ms");
+  require(c.test_step_sleep_ms >= 0 && c.test_step_sleep_ms <= 60000, "test.step_sleep_ms", c.test_step_sleep_ms,
+          "must be in [0, 60000]");
+  c.growth = read_growth_config(o);  // launch/growth_options.cpp
+  c.checkpoint = read_checkpoint_config(o);  // launch/checkpoint_options.cpp
   c.slim = read_slim_config(o);
   c.text = o.canonical_text();
   return c;

@@ -8,6 +8,9 @@
 
 #include "data/dataset.h"
 #include "growth/arch.h"
+#include "launch/growth_options.h"
+#include "launch/checkpoint_options.h"
+#include "launch/device_options.h"
 #include "launch/options.h"
 #include "launch/slimmable_options.h"
 #include "runtime/lr_schedule.h"
@@ -43,7 +46,11 @@ struct TrainConfig {
   runtime::LrScheduleOptions schedule;
   LoopConfig train;
   RuntimeConfig runtime;
+  runtime::DeviceRequest device;  // runtime.device, runtime.backend (launch/device_options.h)
   LogConfig log;
+  GrowthConfig growth;  // launch/growth_options.h
+  CheckpointConfig checkpoint;  // launch/checkpoint_options.h
+  int64_t test_step_sleep_ms = 0;  // TEST ONLY (time-limit tests): sleep after every step
   SlimConfig slim;   // train.mode = slimmable (launch/slimmable_options.h)
   std::string text;  // canonical option text (compared across ranks, stored in checkpoints)
 

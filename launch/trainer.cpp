@@ -3,9 +3,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <thread>
 
+#include "launch/growth_driver.h"
+#include "launch/checkpointing.h"
 #include "launch/slimmable_step.h"
+#include "runtime/device_transfer.h"
 #include "runtime/error.h"
+#include "runtime/fault_injection.h"
 #include "runtime/threads.h"
 
 namespace sprout::launch {
@@ -55,6 +60,7 @@ void Trainer::prepare() {
   spec.in_width = data_.width;
   spec.classes = data_.num_classes;
   model_ = growth::build_model(spec, config_.train.seed);
+  runtime::move_to_device(model_->params(), ctx_.device);  // before the optimizer state is made
   optimizer_ = runtime::make_optimizer(config_.optim);
   optimizer_->ensure_state(model_->params());
   sampler_ = std::make_unique<data::DistributedSampler>(data_.train.size(), ctx_.rank(), ctx_.size(),
@@ -68,15 +74,21 @@ void Trainer::prepare() {
     total_steps_ += slim_->gate_steps();
   }
   progress_ = std::make_unique<Progress>(ctx_.is_root(), config_.log.progress, config_.log.metrics, total_steps_);
+  growth_ = std::make_unique<GrowthDriver>(config_.growth, *model_, total_steps_, config_.train.seed);
 }
 
-void Trainer::start() {}
+void Trainer::start() { resume_training(*this); }
 
-void Trainer::before_step() {}
+void Trainer::before_step() { growth_->before_step(*this, *progress_); }
 
-void Trainer::after_step() {}
+void Trainer::after_step() {
+  runtime::inject_test_fault("step", step_, ctx_.rank());  // TEST ONLY (SPROUT_TEST_FAULT)
+  if (config_.test_step_sleep_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(config_.test_step_sleep_ms));
+  checkpoint_after_step(*this);
+}
 
 void Trainer::at_end() {
+  checkpoint_at_end(*this);
   if (slim_) slim_->at_end(*progress_);  // per-width table and the dynamic gate
 }
 
@@ -84,8 +96,10 @@ double Trainer::train_step() {
   if (slim_) return slim_->train_step(step_++, &last_lr_);  // launch/slimmable_step.h
   ctx_.comm->set_phase(concat("step ", step_));
   auto idx = sampler_->next();  // (B)
-  auto x = data::to_input(data_.train.images.index_select(0, idx), data_.mean, data_.stddev);  // (B, C, H, W)
-  auto y = data_.train.labels.index_select(0, idx);                                             // (B)
+  const auto dev = ctx_.device;  // pinned host memory + asynchronous copy on CUDA
+  auto x = data::to_input(runtime::to_device(data_.train.images.index_select(0, idx), dev), data_.mean,
+                          data_.stddev);                                               // (B, C, H, W)
+  auto y = runtime::to_device(data_.train.labels.index_select(0, idx), dev);          // (B)
 
   engine_->begin_step();
   growth::ForwardOptions fo;
@@ -108,8 +122,9 @@ Evaluation Trainer::evaluate() {
   double correct = 0, loss_sum = 0;
   for (int64_t b = lo; b < hi; b += config_.train.eval_batch) {
     const int64_t m = std::min(config_.train.eval_batch, hi - b);
-    auto x = data::to_input(data_.test.images.narrow(0, b, m), data_.mean, data_.stddev);
-    auto y = data_.test.labels.narrow(0, b, m);
+    auto x = data::to_input(runtime::to_device(data_.test.images.narrow(0, b, m), ctx_.device), data_.mean,
+                            data_.stddev);
+    auto y = runtime::to_device(data_.test.labels.narrow(0, b, m), ctx_.device);
     // A slimmable model's full width includes the gate's attention (launch/slimmable_step.h).
     auto logits = slim_ ? slim_->net().forward(x, slim_->net().largest(), false) : model_->forward(x, false);
     loss_sum += at::cross_entropy_loss(logits, y, {}, at::Reduction::Sum).item<double>();

@@ -27,6 +27,7 @@
 
 namespace sprout::launch {
 
+class GrowthDriver;  // launch/growth_driver.h
 class SlimmableStep;  // train.mode = slimmable (launch/slimmable_step.h)
 
 struct Evaluation {
@@ -70,6 +71,8 @@ class Trainer {
   int64_t total_steps() const { return total_steps_; }
   growth::GrowthHistory& growth_history() { return growth_history_; }
   runtime::RuntimeContext& context() { return ctx_; }
+  Progress& progress() { return *progress_; }
+  void set_step(int64_t step) { step_ = step; }  // checkpoint restore (launch/checkpoint_state.h)
   SlimmableStep* slimmable() { return slim_.get(); }  // null unless train.mode = slimmable
 
  private:
@@ -92,6 +95,7 @@ class Trainer {
   std::unique_ptr<data::DistributedSampler> sampler_;
   std::unique_ptr<Progress> progress_;
   growth::GrowthHistory growth_history_;
+  std::unique_ptr<GrowthDriver> growth_;  // scheduled width changes (before_step)
   std::unique_ptr<SlimmableStep> slim_;  // train.mode = slimmable
   int64_t step_ = 0;
   int64_t total_steps_ = 0;

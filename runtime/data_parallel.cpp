@@ -29,7 +29,9 @@ void DataParallel::ensure_layout() {
                                 static_cast<size_t>(options_.bucket_mb * mib),
                                 static_cast<size_t>(std::min(options_.first_bucket_mb, options_.bucket_mb) * mib));
   flat_.clear();
-  for (const auto& b : layout_.buckets()) flat_.push_back(torch::zeros({b.numel}, torch::dtype(b.dtype)));
+  // Buckets live with the parameters (CUDA buckets go through NCCL).
+  const auto device = params_.num_parameters() ? params_.parameter(0).device() : torch::Device(torch::kCPU);
+  for (const auto& b : layout_.buckets()) flat_.push_back(torch::zeros({b.numel}, torch::dtype(b.dtype).device(device)));
   grads_.assign(params_.num_parameters(), torch::Tensor());
   for (size_t bi = 0; bi < layout_.buckets().size(); ++bi) {
     for (const auto& s : layout_.buckets()[bi].slots) {

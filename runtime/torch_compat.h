@@ -6,6 +6,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <mutex>
 
 namespace sprout::compat {
 
@@ -15,5 +16,18 @@ inline at::Generator make_generator(uint64_t seed) { return at::detail::createCP
 // The generator's complete state as bytes, and back (checkpointing RNG state).
 inline torch::Tensor generator_state(const at::Generator& gen) { return gen.get_state(); }
 inline void set_generator_state(at::Generator& gen, const torch::Tensor& state) { gen.set_state(state); }
+
+// LibTorch's process-wide default CPU generator (used by any op called without one): its
+// state as bytes, and back (checkpoints record it so a resumed run draws the same numbers).
+inline torch::Tensor default_generator_state() {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get_state();
+}
+inline void set_default_generator_state(const torch::Tensor& state) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
+}
 
 }  // namespace sprout::compat

@@ -37,10 +37,38 @@ PYEOF
 }
 
 run 2 train --config "$CONFIGS/slimmable_mlp.ini" --train.epochs 0.5 --slim.gate_steps 60 --log.progress lines \
-  --log.metrics "$WORK/mlp.jsonl"
+  --log.metrics "$WORK/mlp.jsonl" --checkpoint.dir "$WORK/ck" --checkpoint.every 100 --checkpoint.at_end true
 expect_rc 0 "slimmable MLP on 2 ranks"
 check_table mlp 0.70
 [[ $(last_json world_size) == 2 ]] && pass "summary is the last line" || fail "summary"
+
+# sprout eval on the checkpoint, on 3 ranks: the same numbers as the training run's table.
+run 3 eval --checkpoint "$WORK/ck" --width all
+expect_rc 0 "sprout eval --checkpoint DIR on 3 ranks"
+tail -n 1 "$WORK/out" >"$WORK/eval.json"
+$PY - "$WORK/eval.json" "$WORK/mlp.rows" <<'PYEOF' && pass "eval reproduces the training table (accuracy, MACs, routes)" || fail "eval differs: $(cat "$WORK/eval.json")"
+import json, sys
+rows = json.load(open(sys.argv[1]))["widths"]
+train = [l.split() for l in open(sys.argv[2])]
+assert [r["width"] for r in rows] == [t[0] for t in train], (rows, train)
+for r, t in zip(rows, train):
+    assert abs(r["test_accuracy"] - float(t[1])) < 1e-9 and abs(r["macs_per_example"] - float(t[2])) < 1e-6, (r, t)
+PYEOF
+run 2 eval --checkpoint "$WORK/ck" --width 0.5
+expect_rc 0 "sprout eval --width 0.5"
+[[ $(last_json widths | $PY -c "import json,sys; print(json.load(sys.stdin)[0]['width'])") == 0.5 ]] \
+  && pass "one row for --width 0.5" || fail "eval --width 0.5: $(tail -n 1 "$WORK/out")"
+run 2 eval --checkpoint "$WORK/ck/step-00000100.h5" --width dynamic
+expect_rc 2 "dynamic before the gate stage"; expect_err "was never trained" "untrained gate message"
+run 2 eval --checkpoint "$WORK/ck" --width 0.3
+expect_rc 2 "a ratio the run did not train"; expect_err "--width: '0.3' is not all, dynamic, oracle nor one of the run's ratios (0.25, 0.5, 0.75, 1)" "bad width message"
+run 1 eval --width 1
+expect_rc 2 "eval without a checkpoint"; expect_err "--checkpoint: a checkpoint file is required" "missing checkpoint message"
+# A slimmable run resumes from its checkpoint (the restore knows the per-width statistics and the gate).
+run 2 train --config "$CONFIGS/slimmable_mlp.ini" --train.epochs 0.5 --slim.gate_steps 60 --log.progress lines \
+  --checkpoint.dir "$WORK/ck" --resume "$WORK/ck/step-00000100.h5"
+expect_rc 0 "slimmable run resumed from step 100"
+grep -q "resumed from .*step-00000100.h5 at step 100" "$WORK/out" && pass "resume message" || fail "no resume message"
 
 E2E_TIMEOUT=300 run 2 train --config "$CONFIGS/slimmable_cnn.ini" --train.steps 60 --slim.gate_steps 20 \
   --log.progress lines --log.metrics "$WORK/cnn.jsonl"

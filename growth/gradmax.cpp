@@ -1,0 +1,75 @@
+// GradMax (Evci et al., ICLR 2022; reference code google-research/growneuron), METHODS.md §1.
+//
+// New units get zero fan-in and bias (the function is unchanged; batch-norm grows as
+// identity) and fan-out columns maximising the norm of the gradient their fan-in receives:
+// with M the (F_out × F_in) matrix of growth/strategy_math.h, ∂L/∂W_new = F^T M, so the
+// best F with columns of norm c is c·[u_1 … u_k], the top-k left singular vectors of M, and
+//     ‖∂L/∂W_new‖_F = c · sqrt(σ_1² + … + σ_k²).
+// M is reduced over the ranks' parts of one separate batch (growth.batch, 128 global by
+// default); the SVD runs on rank 0 and the result is broadcast by the surgery (singular
+// vector signs are arbitrary and differ across machines and libraries).
+#include "growth/strategy.h"
+#include "growth/strategy_math.h"
+#include "runtime/error.h"
+
+namespace sprout::growth {
+
+torch::Tensor gradmax_fan_out(const torch::Tensor& m, int64_t k, double c, at::Generator& gen) {
+  const int64_t f_out = m.size(0);
+  auto svd = at::linalg_svd(m.to(torch::kFloat64), /*full_matrices=*/false);
+  const auto& u = std::get<0>(svd);  // (F_out, min(F_out, F_in))
+  const auto& s = std::get<1>(svd);  // descending
+  const double s_max = s.numel() > 0 ? s[0].item<double>() : 0.0;
+  const int64_t rank = s_max > 0 ? s.gt(1e-6 * s_max).sum().item<int64_t>() : 0;
+  const int64_t taken = std::min(k, rank);
+  auto cols = u.narrow(1, 0, taken);  // (F_out, taken), orthonormal
+  const int64_t rest = k - taken;
+  if (rest > 0) {
+    // Directions M does not reach: random, orthogonal to the taken ones and each other
+    // while the space allows (F_out − taken of them), then just random.
+    auto g = at::randn({f_out, rest}, gen, torch::kFloat64);
+    g = g - cols.mm(cols.t().mm(g));
+    const int64_t orth = std::min(rest, f_out - taken);
+    std::vector<torch::Tensor> parts{cols};
+    if (orth > 0) parts.push_back(std::get<0>(at::linalg_qr(g.narrow(1, 0, orth), "reduced")));
+    if (rest > orth) {
+      auto extra = g.narrow(1, orth, rest - orth);
+      parts.push_back(extra / extra.norm(2, {0}, true).clamp_min(1e-30));
+    }
+    cols = torch::cat(parts, 1);
+  }
+  return (cols.t() * c).contiguous();  // (k, F_out)
+}
+
+namespace {
+
+class GradMax final : public Strategy {
+ public:
+  std::string name() const override { return "gradmax"; }
+  bool needs_batch() const override { return true; }
+
+  void gather(GrowthContext& ctx) override {
+    m_ = growth_matrix(*ctx.model, ctx.site, *ctx.batch);
+    ctx.comm->allreduce(m_, runtime::ReduceOp::Sum);
+  }
+
+  runtime::SurgeryPlan plan(GrowthContext& ctx, at::Generator& gen) override {
+    const auto& params = ctx.model->params();
+    const auto old = read_site(params, ctx.site);
+    auto units = new_units(old, ctx.add);
+    const double c = fan_out_norm(ctx.options, old);
+    units.fan_out = gradmax_fan_out(m_, ctx.add, c, gen).to(old.fan_out.scalar_type());
+    runtime::SurgeryPlan plan;
+    write_site(params, ctx.site, append_units(old, units), plan);
+    return plan;
+  }
+
+ private:
+  torch::Tensor m_;  // (F_out, F_in), reduced over the global batch
+};
+
+}  // namespace
+
+std::unique_ptr<Strategy> make_gradmax() { return std::make_unique<GradMax>(); }
+
+}  // namespace sprout::growth

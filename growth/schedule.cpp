@@ -1,0 +1,140 @@
+#include "growth/schedule.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "runtime/error.h"
+
+namespace sprout::growth {
+
+namespace {
+
+bool parse_i64(const std::string& s, int64_t& out) {
+  if (s.empty()) return false;
+  size_t used = 0;
+  try {
+    out = std::stoll(s, &used);
+  } catch (...) {
+    return false;
+  }
+  return used == s.size();
+}
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t") - b + 1);
+}
+
+std::string known(const std::vector<std::string>& sites) {
+  std::string s;
+  for (const auto& n : sites) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+}  // namespace
+
+GrowthEvent parse_event(const std::string& text) {
+  GrowthEvent e;
+  e.text = trim(text);
+  const auto a = e.text.find(':');
+  const auto b = a == std::string::npos ? a : e.text.find(':', a + 1);
+  SPROUT_CHECK(b != std::string::npos && e.text.find(':', b + 1) == std::string::npos, ConfigError,
+               "--growth.event: '", e.text, "' is not STEP:SITE:+K (e.g. 600:fc1:+64)");
+  e.site = trim(e.text.substr(a + 1, b - a - 1));
+  std::string k = trim(e.text.substr(b + 1));
+  if (!k.empty() && k[0] == '+') k = k.substr(1);
+  SPROUT_CHECK(parse_i64(trim(e.text.substr(0, a)), e.step), ConfigError, "--growth.event: '", e.text,
+               "': step is not an integer");
+  SPROUT_CHECK(!e.site.empty(), ConfigError, "--growth.event: '", e.text, "': no site");
+  SPROUT_CHECK(parse_i64(k, e.add), ConfigError, "--growth.event: '", e.text, "': K is not an integer");
+  SPROUT_CHECK(e.add > 0, ConfigError, "--growth.event: '", e.text, "': K must be > 0, got ", e.add);
+  SPROUT_CHECK(e.step >= 0, ConfigError, "--growth.event: '", e.text, "': step must be >= 0");
+  return e;
+}
+
+std::map<std::string, int64_t> parse_targets(const std::string& text) {
+  std::map<std::string, int64_t> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item = trim(item);
+    const auto c = item.find(':');
+    int64_t w = 0;
+    SPROUT_CHECK(c != std::string::npos && parse_i64(trim(item.substr(c + 1)), w) && !trim(item.substr(0, c)).empty(),
+                 ConfigError, "--growth.target: '", text, "' is not a list of SITE:WIDTH (e.g. fc1:256,fc2:256)");
+    SPROUT_CHECK(w > 0, ConfigError, "--growth.target: '", item, "': width must be > 0");
+    out[trim(item.substr(0, c))] = w;
+  }
+  return out;
+}
+
+std::vector<GrowthEvent> expand(const CompactSchedule& s, const std::vector<std::pair<std::string, int64_t>>& start) {
+  std::vector<GrowthEvent> events;
+  if (!s.enabled()) return events;
+  std::vector<std::string> names;
+  for (const auto& [n, w] : start) names.push_back(n);
+  auto has = [&names](const std::string& n) { return std::find(names.begin(), names.end(), n) != names.end(); };
+  SPROUT_CHECK(s.start >= 0, ConfigError, "--growth.start: ", s.start, " must be >= 0");
+  SPROUT_CHECK(s.times == 1 || s.every > 0, ConfigError, "--growth.every: ", s.every, " must be > 0");
+  SPROUT_CHECK(s.target.empty() != (s.fraction <= 0), ConfigError,
+               "growth: the compact schedule needs exactly one of --growth.target and --growth.fraction");
+  for (const auto& [site, w] : s.target) {
+    SPROUT_CHECK(has(site), ConfigError, "--growth.target: unknown width site '", site, "' (this model has: ",
+                 known(names), ")");
+  }
+  for (const auto& site : s.sites) {
+    SPROUT_CHECK(has(site), ConfigError, "--growth.sites: unknown width site '", site, "' (this model has: ",
+                 known(names), ")");
+  }
+  for (const auto& [site, w0] : start) {
+    int64_t total = 0;
+    if (!s.target.empty()) {
+      auto it = s.target.find(site);
+      if (it == s.target.end()) continue;
+      SPROUT_CHECK(it->second >= w0, ConfigError, "--growth.target: ", site, ":", it->second,
+                   " is below the starting width ", w0, " (model.widths/model.conv set the start)");
+      total = it->second - w0;
+    } else {
+      if (!s.sites.empty() && std::find(s.sites.begin(), s.sites.end(), site) == s.sites.end()) continue;
+      const int64_t per = static_cast<int64_t>(std::llround(s.fraction * static_cast<double>(w0)));
+      SPROUT_CHECK(per > 0, ConfigError, "--growth.fraction: ", s.fraction, " of width ", w0, " at site ", site,
+                   " adds no unit");
+      total = per * s.times;
+    }
+    for (int64_t i = 0; i < s.times; ++i) {
+      const int64_t add = total / s.times + (i < total % s.times ? 1 : 0);
+      if (add == 0) continue;
+      GrowthEvent e;
+      e.step = s.start + i * s.every;
+      e.site = site;
+      e.add = add;
+      e.text = concat(e.step, ":", site, ":+", add);
+      events.push_back(e);
+    }
+  }
+  return events;
+}
+
+std::vector<GrowthEvent> validate_events(std::vector<GrowthEvent> events, const std::vector<std::string>& sites,
+                                         int64_t total_steps) {
+  for (const auto& e : events) {
+    SPROUT_CHECK(std::find(sites.begin(), sites.end(), e.site) != sites.end(), ConfigError, "--growth.event: '",
+                 e.text, "': unknown width site '", e.site, "' (this model has: ", known(sites), ")");
+    SPROUT_CHECK(e.add > 0, ConfigError, "--growth.event: '", e.text, "': K must be > 0, got ", e.add);
+    SPROUT_CHECK(e.step >= 0 && e.step < total_steps, ConfigError, "--growth.event: '", e.text, "': step ", e.step,
+                 " is beyond the run (", total_steps, " steps: 0..", total_steps - 1, ")");
+  }
+  std::stable_sort(events.begin(), events.end(),
+                   [](const GrowthEvent& a, const GrowthEvent& b) { return a.step < b.step; });
+  return events;
+}
+
+std::map<std::string, int64_t> final_widths(const std::vector<GrowthEvent>& events,
+                                            std::map<std::string, int64_t> start) {
+  for (const auto& e : events) start[e.site] += e.add;
+  return start;
+}
+
+}  // namespace sprout::growth

@@ -1,0 +1,116 @@
+#include "growth/site_resize.h"
+
+#include "runtime/error.h"
+
+namespace sprout::growth {
+
+namespace {
+
+bool conv_consumer(const runtime::ParamSet& p, const WidthSite& s) {
+  return p.parameter(s.consumer + ".weight").dim() == 4;
+}
+
+// Consumer weight -> (n, F_out).
+torch::Tensor unit_major(const torch::Tensor& w, int64_t n, bool conv) {
+  const int64_t out = w.size(0);
+  if (conv) return w.permute({1, 0, 2, 3}).reshape({n, -1});  // (out, n, k, k) -> (n, out·k·k)
+  const int64_t g = w.size(1) / n;
+  return w.reshape({out, n, g}).permute({1, 0, 2}).reshape({n, out * g});  // (out, n·g) -> (n, out·g)
+}
+
+// (n, F_out) -> the consumer weight layout.
+torch::Tensor consumer_layout(const torch::Tensor& fan_out, const torch::Tensor& old_w, bool conv) {
+  const int64_t n = fan_out.size(0), out = old_w.size(0);
+  if (conv) {
+    const int64_t k = old_w.size(2);
+    return fan_out.reshape({n, out, k, k}).permute({1, 0, 2, 3}).contiguous();
+  }
+  const int64_t g = fan_out.size(1) / out;
+  return fan_out.reshape({n, out, g}).permute({1, 0, 2}).reshape({out, n * g}).contiguous();
+}
+
+torch::Tensor cat0(const torch::Tensor& a, const torch::Tensor& b) {
+  if (!a.defined()) return a;
+  return torch::cat({a, b}, 0);
+}
+
+}  // namespace
+
+int64_t fan_in_size(const runtime::ParamSet& p, const WidthSite& s) {
+  const auto& w = p.parameter(s.producer + ".weight");
+  return w.numel() / w.size(0);
+}
+
+int64_t fan_out_size(const runtime::ParamSet& p, const WidthSite& s) {
+  const auto& w = p.parameter(s.consumer + ".weight");
+  const int64_t n = p.parameter(s.producer + ".weight").size(0);
+  return w.numel() / n;
+}
+
+SiteTensors read_site(const runtime::ParamSet& p, const WidthSite& s) {
+  torch::NoGradGuard no_grad;
+  SiteTensors t;
+  const auto& w_in = p.parameter(s.producer + ".weight");
+  const int64_t n = w_in.size(0);
+  t.fan_in = w_in.detach().reshape({n, -1}).clone();
+  t.bias = p.parameter(s.producer + ".bias").detach().clone();
+  const auto& w_out = p.parameter(s.consumer + ".weight");
+  const bool conv = conv_consumer(p, s);
+  SPROUT_CHECK(conv ? w_out.size(1) == n : w_out.size(1) == n * s.consumer_group, Error, "site ", s.name,
+               ": consumer ", s.consumer, " has ", w_out.size(1), " inputs for ", n, " units of group ",
+               s.consumer_group);
+  t.fan_out = unit_major(w_out.detach(), n, conv).clone();
+  if (!s.norm.empty()) {
+    t.norm_weight = p.parameter(s.norm + ".weight").detach().clone();
+    t.norm_bias = p.parameter(s.norm + ".bias").detach().clone();
+    t.running_mean = p.buffer(s.norm + ".running_mean").clone();
+    t.running_var = p.buffer(s.norm + ".running_var").clone();
+  }
+  return t;
+}
+
+SiteTensors new_units(const SiteTensors& like, int64_t k) {
+  SiteTensors t;
+  const auto opt = like.fan_in.options();
+  t.fan_in = torch::zeros({k, like.fan_in.size(1)}, opt);
+  t.bias = torch::zeros({k}, like.bias.options());
+  t.fan_out = torch::zeros({k, like.fan_out.size(1)}, like.fan_out.options());
+  if (like.has_norm()) {
+    t.norm_weight = torch::ones({k}, like.norm_weight.options());
+    t.norm_bias = torch::zeros({k}, like.norm_bias.options());
+    t.running_mean = torch::zeros({k}, like.running_mean.options());
+    t.running_var = torch::ones({k}, like.running_var.options());
+  }
+  return t;
+}
+
+SiteTensors append_units(const SiteTensors& a, const SiteTensors& b) {
+  SiteTensors t;
+  t.fan_in = cat0(a.fan_in, b.fan_in);
+  t.bias = cat0(a.bias, b.bias);
+  t.fan_out = cat0(a.fan_out, b.fan_out);
+  t.norm_weight = cat0(a.norm_weight, b.norm_weight);
+  t.norm_bias = cat0(a.norm_bias, b.norm_bias);
+  t.running_mean = cat0(a.running_mean, b.running_mean);
+  t.running_var = cat0(a.running_var, b.running_var);
+  return t;
+}
+
+void write_site(const runtime::ParamSet& p, const WidthSite& s, const SiteTensors& t, runtime::SurgeryPlan& plan) {
+  const auto& w_in = p.parameter(s.producer + ".weight");
+  std::vector<int64_t> in_shape(w_in.sizes().begin(), w_in.sizes().end());
+  in_shape[0] = t.width();
+  plan.parameters.emplace_back(s.producer + ".weight", t.fan_in.reshape(in_shape).contiguous());
+  plan.parameters.emplace_back(s.producer + ".bias", t.bias.contiguous());
+  plan.parameters.emplace_back(
+      s.consumer + ".weight", consumer_layout(t.fan_out, p.parameter(s.consumer + ".weight"), conv_consumer(p, s)));
+  if (!s.norm.empty()) {
+    SPROUT_CHECK(t.has_norm(), Error, "site ", s.name, ": norm ", s.norm, " has no values in the plan");
+    plan.parameters.emplace_back(s.norm + ".weight", t.norm_weight.contiguous());
+    plan.parameters.emplace_back(s.norm + ".bias", t.norm_bias.contiguous());
+    plan.buffers.emplace_back(s.norm + ".running_mean", t.running_mean.contiguous());
+    plan.buffers.emplace_back(s.norm + ".running_var", t.running_var.contiguous());
+  }
+}
+
+}  // namespace sprout::growth

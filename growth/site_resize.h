@@ -1,0 +1,58 @@
+// Site tensors: the parameters and buffers of one width site in a unit-major form that
+// every growth strategy works in, whatever the layer kinds.
+//
+// For a site of width n (WidthSite in growth/model.h):
+//   fan_in  (n, F_in)   producer weight rows, flattened: Linear F_in = in; Conv F_in = in·3·3
+//                       (order c, kh, kw — the order of im2col/unfold rows)
+//   bias    (n)         producer bias
+//   fan_out (n, F_out)  the consumer weight entries that read unit u, flattened:
+//                       Linear consumer F_out = out·g with g = consumer_group (1, or H·W at a
+//                       Conv→flatten→Linear boundary, where channel u owns the consumer
+//                       columns [u·g, (u+1)·g)), order (o, q); Conv consumer F_out = out·3·3,
+//                       order (o, kh, kw)
+//   norm_*              batch-norm on the producer side (γ, β, running mean, running var),
+//                       undefined when the site has no norm
+// read_site copies the model's tensors into this form and write_site turns it back into
+// the model's layout, as entries of a surgery plan. Units are appended at the end of every
+// dimension they own, which is what Optimizer::resize_state expects (runtime/surgery.h).
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+
+#include "growth/model.h"
+#include "runtime/param_set.h"
+#include "runtime/surgery.h"
+
+namespace sprout::growth {
+
+struct SiteTensors {
+  torch::Tensor fan_in;   // (n, F_in)
+  torch::Tensor bias;     // (n)
+  torch::Tensor fan_out;  // (n, F_out)
+  torch::Tensor norm_weight, norm_bias, running_mean, running_var;  // (n) each, or undefined
+  int64_t width() const { return bias.size(0); }
+  bool has_norm() const { return norm_weight.defined(); }
+};
+
+// Copies (detached clones) of the site's tensors.
+SiteTensors read_site(const runtime::ParamSet& params, const WidthSite& site);
+
+// k new units shaped like `like`: zero fan-in, bias and fan-out; a norm grows as identity
+// (γ=1, β=0, running mean 0, running var 1). Strategies fill in what they choose.
+SiteTensors new_units(const SiteTensors& like, int64_t k);
+
+// The units of `a` followed by those of `b`.
+SiteTensors append_units(const SiteTensors& a, const SiteTensors& b);
+
+// Appends the model-layout tensors of `t` to `plan`: producer weight and bias, consumer
+// weight, norm parameters and running statistics.
+void write_site(const runtime::ParamSet& params, const WidthSite& site, const SiteTensors& t,
+                runtime::SurgeryPlan& plan);
+
+// Sizes of one unit's fan-in and fan-out vectors in the current model.
+int64_t fan_in_size(const runtime::ParamSet& params, const WidthSite& site);
+int64_t fan_out_size(const runtime::ParamSet& params, const WidthSite& site);
+
+}  // namespace sprout::growth

@@ -1,0 +1,92 @@
+#include "growth/strategy.h"
+
+#include <cmath>
+
+#include "runtime/error.h"
+#include "runtime/torch_compat.h"
+
+namespace sprout::growth {
+
+// One file per strategy.
+std::unique_ptr<Strategy> make_gradmax();
+std::unique_ptr<Strategy> make_random();
+std::unique_ptr<Strategy> make_zeros();
+std::unique_ptr<Strategy> make_net2net();
+std::unique_ptr<Strategy> make_vt();
+
+namespace {
+
+struct Entry {
+  const char* name;
+  std::unique_ptr<Strategy> (*make)();
+};
+
+const Entry kStrategies[] = {
+    {"gradmax", make_gradmax}, {"random", make_random}, {"zeros", make_zeros},
+    {"net2net", make_net2net}, {"vt", make_vt},
+};
+
+uint64_t mix(uint64_t h, uint64_t v) {
+  // SplitMix64 finaliser over an FNV-style chain: portable and well spread.
+  uint64_t z = (h ^ v) + 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+std::vector<std::string> strategy_names() {
+  std::vector<std::string> out;
+  for (const auto& e : kStrategies) out.emplace_back(e.name);
+  return out;
+}
+
+std::unique_ptr<Strategy> make_strategy(const std::string& name) {
+  for (const auto& e : kStrategies) {
+    if (name == e.name) return e.make();
+  }
+  std::string known;
+  for (const auto& n : strategy_names()) known += (known.empty() ? "" : ", ") + n;
+  throw ConfigError(concat("--growth.strategy: unknown strategy '", name, "' (expected one of ", known, ")"));
+}
+
+void validate(const StrategyOptions& o) {
+  SPROUT_CHECK(std::isfinite(o.scale) && o.scale > 0, ConfigError, "--growth.scale: ", o.scale, " must be > 0");
+  SPROUT_CHECK(o.scale_mode == "fixed" || o.scale_mode == "mean_norm", ConfigError, "--growth.scale_mode: '",
+               o.scale_mode, "' is not fixed or mean_norm");
+  SPROUT_CHECK(std::isfinite(o.noise) && o.noise >= 0, ConfigError, "--growth.noise: ", o.noise, " must be >= 0");
+}
+
+double fan_out_norm(const StrategyOptions& o, const SiteTensors& old) {
+  if (o.scale_mode == "fixed" || old.width() == 0) return o.scale;
+  const double mean = old.fan_out.to(torch::kFloat64).norm(2, {1}).mean().item<double>();
+  return o.scale * mean;
+}
+
+uint64_t event_seed(uint64_t train_seed, int64_t step, const std::string& site) {
+  uint64_t h = mix(0x6772'6f77'7468ULL, train_seed);  // "growth"
+  h = mix(h, static_cast<uint64_t>(step));
+  for (char c : site) h = mix(h, static_cast<uint8_t>(c));
+  return h;
+}
+
+runtime::SurgeryPlan grow(runtime::Surgery& surgery, Strategy& strategy, GrowthContext& ctx, int64_t step,
+                          uint64_t seed) {
+  SPROUT_CHECK(ctx.model && ctx.comm, Error, "grow: context without model or communicator");
+  SPROUT_CHECK(ctx.add > 0, ConfigError, "growth at site ", ctx.site.name, ": must add > 0 units, got ", ctx.add);
+  SPROUT_CHECK(!strategy.needs_batch() || ctx.batch, Error, "grow: strategy ", strategy.name(), " needs a batch");
+  surgery.quiesce(step);
+  surgery.decide(concat("grow ", ctx.site.name, " ", ctx.site.width, " +", ctx.add, " ", strategy.name()));
+  strategy.gather(ctx);
+  auto plan = surgery.compute_on_root([&] {
+    auto gen = compat::make_generator(seed);
+    torch::NoGradGuard no_grad;
+    return strategy.plan(ctx, gen);
+  });
+  surgery.apply(plan);
+  surgery.commit();
+  return plan;
+}
+
+}  // namespace sprout::growth

@@ -1,0 +1,97 @@
+// Growth strategies: how the k new units of a width site are initialised.
+//
+// A Strategy fills in new units (growth/site_resize.h) and never touches communication
+// itself beyond gather(): grow() below runs it inside the collective surgery transaction
+// (runtime/surgery.h, Note [Surgery ordering]):
+//   quiesce -> decide -> gather() on every rank (statistics reduced over the global batch)
+//   -> plan() on rank 0 only (randomness, SVD) -> broadcast -> apply -> commit.
+// So every rank ends with bitwise identical tensors whatever plan() does, and plan() may
+// use LAPACK or random numbers freely. Randomness comes only from the generator passed to
+// plan(), seeded by (train.seed, event step, site) by the caller.
+//
+// Registered strategies (one file each, one line in strategy.cpp's table):
+//   gradmax  zero fan-in; fan-out = top-k left singular vectors of M scaled to c (gradmax.cpp)
+//   random   zero fan-in; random fan-out columns of norm c                 (random.cpp)
+//   zeros    zero fan-in and fan-out                                       (zeros.cpp)
+//   net2net  Net2WiderNet: copies of random existing units, fan-out split  (net2net.cpp)
+//   vt       variance transfer: [V;V] / [Z,−Z] pairs, rescaling, per-stage learning rates (vt.cpp)
+// All but net2net with noise keep the network's function (eval mode) unchanged.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "growth/model.h"
+#include "growth/site_resize.h"
+#include "runtime/communicator.h"
+#include "runtime/optimizer.h"
+#include "runtime/surgery.h"
+
+namespace sprout::growth {
+
+struct StrategyOptions {
+  // Norm c of each new fan-out column (gradmax, random): `fixed`: c = scale; `mean_norm`:
+  // c = scale × mean L2 norm of the site's existing fan-out columns.
+  double scale = 0.5;
+  std::string scale_mode = "mean_norm";  // fixed | mean_norm
+  // net2net: std of the Gaussian noise added to new fan-in rows, relative to the std of
+  // the producer's existing weights (0: exactly function preserving).
+  double noise = 0.0;
+};
+
+// This rank's part of the batch that statistics are computed on (GradMax's M). The
+// losses are summed and divided by global_size, so summing over ranks gives the
+// gradient of the mean loss over the global batch.
+struct GrowthBatch {
+  torch::Tensor x;  // (b, C, H, W) float, b may be 0 on some ranks
+  torch::Tensor y;  // (b) int64
+  int64_t global_size = 0;
+};
+
+struct GrowthContext {
+  runtime::Communicator* comm = nullptr;
+  Model* model = nullptr;
+  WidthSite site;
+  int64_t add = 0;                          // k, new units
+  const GrowthBatch* batch = nullptr;       // may be null for strategies that need none
+  StrategyOptions options;
+  const runtime::Optimizer* optimizer = nullptr;  // current lr scales (vt); may be null
+  // Width of every site before its first growth (stage 0), for vt's learning rates.
+  std::map<std::string, int64_t> initial_widths;
+};
+
+class Strategy {
+ public:
+  virtual ~Strategy() = default;
+  virtual std::string name() const = 0;
+  // Whether gather() needs ctx.batch.
+  virtual bool needs_batch() const { return false; }
+  // Every rank, in the same order: collectives allowed (e.g. allreduce of statistics).
+  virtual void gather(GrowthContext& ctx) {}
+  // Rank 0 only, no collectives: the new tensors of the site (and anything else it changes).
+  virtual runtime::SurgeryPlan plan(GrowthContext& ctx, at::Generator& gen) = 0;
+};
+
+// Throws ConfigError for unknown names, listing the known ones.
+std::unique_ptr<Strategy> make_strategy(const std::string& name);
+std::vector<std::string> strategy_names();
+// Validates options; throws ConfigError naming growth.scale / growth.scale_mode / growth.noise.
+void validate(const StrategyOptions& options);
+
+// c for gradmax and random (see StrategyOptions::scale_mode).
+double fan_out_norm(const StrategyOptions& options, const SiteTensors& old);
+
+// One growth event as a surgery transaction (collective). Throws SurgeryError on failure.
+// Returns the plan that was applied (the same on every rank).
+runtime::SurgeryPlan grow(runtime::Surgery& surgery, Strategy& strategy, GrowthContext& ctx, int64_t step,
+                          uint64_t seed);
+
+// The seed of an event's generator: a hash of (train seed, step, site).
+uint64_t event_seed(uint64_t train_seed, int64_t step, const std::string& site);
+
+}  // namespace sprout::growth

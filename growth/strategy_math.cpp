@@ -1,0 +1,87 @@
+#include "growth/strategy_math.h"
+
+#include "growth/site_resize.h"
+#include "runtime/error.h"
+
+namespace sprout::growth {
+
+namespace {
+
+// Forward (eval) + backward of the summed loss / global size, recording the trace.
+void traced_backward(Model& model, const GrowthBatch& batch, ForwardTrace& trace) {
+  ForwardOptions o;
+  o.train = false;
+  o.trace = &trace;
+  auto logits = model.forward(batch.x, o);  // (b, classes)
+  auto loss = at::cross_entropy_loss(logits, batch.y, {}, at::Reduction::Sum) / static_cast<double>(batch.global_size);
+  loss.backward();
+}
+
+// unfold(h, 3×3, padding 1, stride) at the pooled positions: (N, C·9, P).
+torch::Tensor unfold_pooled(const torch::Tensor& h, int64_t stride, int64_t hp, int64_t wp) {
+  auto cols = at::im2col(h, {3, 3}, {1, 1}, {1, 1}, {stride, stride});  // (N, C·9, Ho·Wo)
+  const int64_t ho = (h.size(2) - 1) / stride + 1, wo = (h.size(3) - 1) / stride + 1;
+  return cols.view({h.size(0), cols.size(1), ho, wo}).narrow(2, 0, hp).narrow(3, 0, wp).reshape(
+      {h.size(0), cols.size(1), hp * wp});
+}
+
+}  // namespace
+
+torch::Tensor growth_matrix(Model& model, const WidthSite& site, const GrowthBatch& batch) {
+  auto& params = model.params();
+  const int64_t f_in = fan_in_size(params, site), f_out = fan_out_size(params, site);
+  if (!batch.x.defined() || batch.x.size(0) == 0) return torch::zeros({f_out, f_in}, torch::kFloat64);
+  SPROUT_CHECK(batch.global_size > 0, Error, "growth batch: global size must be > 0");
+  ForwardTrace trace;
+  traced_backward(model, batch, trace);
+  const auto h = trace.inputs.at(site.producer).detach().to(torch::kFloat64);
+  const auto delta_t = trace.outputs.at(site.consumer).grad();
+  SPROUT_CHECK(delta_t.defined(), Error, "site ", site.name, ": no gradient reached ", site.consumer);
+  const auto delta = delta_t.detach().to(torch::kFloat64);
+  params.zero_grad();
+  torch::Tensor m;
+  if (site.kind == WidthSite::Kind::Linear) {
+    m = delta.t().mm(h);  // (out, N)·(N, in)
+  } else {
+    const int64_t stride = site.pooled ? 2 : 1;
+    const int64_t hp = site.pooled ? h.size(2) / 2 : h.size(2), wp = site.pooled ? h.size(3) / 2 : h.size(3);
+    const auto e = unfold_pooled(h, stride, hp, wp);  // (N, C_in·9, P)
+    const int64_t n = h.size(0), p = hp * wp;
+    if (delta.dim() == 4) {
+      // Conv consumer: transposed unfold of δ (N, out, hp, wp).
+      const int64_t out = delta.size(1);
+      auto d = at::im2col(delta, {3, 3}, {1, 1}, {1, 1}, {1, 1})  // (N, out·9, P)
+                   .view({n, out, 3, 3, p})
+                   .flip({2, 3})
+                   .reshape({n, out * 9, p});
+      m = d.permute({1, 0, 2}).reshape({out * 9, n * p}).mm(e.permute({1, 0, 2}).reshape({e.size(1), n * p}).t());
+    } else {
+      // Linear consumer across the flatten: channel owns P = H'·W' columns.
+      SPROUT_CHECK(site.consumer_group == p, Error, "site ", site.name, ": consumer group ", site.consumer_group,
+                   " but the pooled map has ", p, " positions");
+      m = at::einsum("no,ncq->oqc", {delta, e}).reshape({delta.size(1) * p, e.size(1)});
+    }
+  }
+  SPROUT_CHECK(m.size(0) == f_out && m.size(1) == f_in, Error, "site ", site.name, ": M is ", m.size(0), "x",
+               m.size(1), ", expected ", f_out, "x", f_in);
+  return m.contiguous();
+}
+
+double new_fan_in_grad_norm(runtime::Communicator& comm, Model& model, const WidthSite& site, int64_t old_width,
+                            const GrowthBatch& batch) {
+  auto& params = model.params();
+  const auto& w = params.parameter(site.producer + ".weight");
+  const int64_t k = w.size(0) - old_width;
+  auto g = torch::zeros({k, w.numel() / w.size(0)}, torch::kFloat64);
+  if (k > 0 && batch.x.defined() && batch.x.size(0) > 0) {
+    ForwardTrace trace;
+    traced_backward(model, batch, trace);
+    const auto& grad = params.parameter(site.producer + ".weight").grad();
+    if (grad.defined()) g = grad.detach().narrow(0, old_width, k).reshape({k, -1}).to(torch::kFloat64).clone();
+  }
+  params.zero_grad();
+  comm.allreduce(g, runtime::ReduceOp::Sum);
+  return g.norm().item<double>();
+}
+
+}  // namespace sprout::growth

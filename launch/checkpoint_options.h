@@ -1,0 +1,35 @@
+// Options of checkpoints during `sprout train` (the [checkpoint] section, and --resume).
+//
+//   checkpoint.dir            where checkpoint files go (step-00000100.h5, `latest`)
+//   checkpoint.every          write one every N steps (0: never)
+//   checkpoint.keep           keep the newest K files, remove older ones (0: keep all)
+//   checkpoint.around_growth  also write one right before and right after each growth
+//                             event (step-S-pre-growth.h5, step-S-post-growth.h5)
+//   checkpoint.at_end         write one after the last step
+//   resume                    auto (newest good checkpoint in checkpoint.dir, or a fresh
+//                             start if there is none) | PATH (that file, or fail) | none
+// Reading is pure (the same verdict on every rank); every error names the option and
+// the value (exit status 2).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "launch/options.h"
+
+namespace sprout::launch {
+
+struct CheckpointConfig {
+  std::string dir = "checkpoints";
+  int64_t every = 0;
+  int64_t keep = 3;
+  bool around_growth = false;
+  bool at_end = false;
+  std::string resume = "none";  // none | auto | a file path
+  bool writes() const { return every > 0 || around_growth || at_end; }
+};
+
+OptionTable checkpoint_option_table();
+CheckpointConfig read_checkpoint_config(const Options& options);
+
+}  // namespace sprout::launch

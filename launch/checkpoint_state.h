@@ -1,0 +1,48 @@
+// The state of a training run <-> a checkpoint's content (layout: runtime/checkpoint.h,
+// DESIGN.md "Checkpoint file layout"):
+//
+//   / attrs        step, epoch, total_steps, tag, config (TrainConfig::text)
+//   /model/…       every parameter          /buffers/…  every buffer (batch-norm statistics)
+//   /optimizer     attrs name and hyper-parameters; /optimizer/<module>/<param> attrs
+//                  step (its update counter), datasets <slot> and, when set, lr_scale
+//   /architecture  attrs spec (growth::ArchSpec::serialize), description, kind;
+//                  /architecture/widths attrs <site> = width
+//   /growth/history  table: step, site, strategy, old_width, new_width, seconds, grad_norm
+//   /data          attrs seed, epoch, offset (the sampler's world-size-free position)
+//   /rng           attrs train_seed; dataset torch_cpu (LibTorch's default generator).
+//                  Everything else sprout draws is a pure function of train.seed: model
+//                  initialisation (seeded generator) and data order ((seed, epoch)).
+//
+// Note [Restore order]: restore validates the whole content before it changes anything
+// (so a rejected file leaves the trainer untouched and --resume auto can try another):
+// it parses the stored architecture, rebuilds a model from it — which gives the names
+// and shapes of every tensor of the run as it was saved, grown or not — and checks every
+// tensor against them. Only then are parameters installed (ParamSet::set_parameter, as
+// surgery does), then optimizer state at the same stored shapes, buffers, the sampler
+// position, the step, the growth history and the RNG state.
+#pragma once
+
+#include <string>
+
+#include "runtime/checkpoint.h"
+
+namespace sprout::launch {
+
+class Trainer;
+
+// The trainer's state now. `tag` is stored as the root attribute tag ("", pre-growth,
+// post-growth). Local (no collectives).
+runtime::CheckpointContent capture_training_state(Trainer& trainer, const std::string& tag);
+
+// Installs `content` (read from `path`, named in errors) into a prepared trainer, then
+// checks that every rank holds the same state. Throws CheckpointError for a damaged or
+// incomplete checkpoint and ConfigError for one this run cannot take (another model
+// kind or depth, another optimizer), in both cases before changing anything.
+// Collective (the final agreement check).
+void restore_training_state(Trainer& trainer, const runtime::CheckpointContent& content, const std::string& path);
+
+// "--optim.lr is 0.1 here, 0.05 in the checkpoint; ..." for the options (other than
+// checkpoint.*, resume, log.*, runtime.* and the run length) that differ; "" if none.
+std::string config_differences(const std::string& checkpoint_text, const std::string& current_text);
+
+}  // namespace sprout::launch

@@ -1,0 +1,145 @@
+#include "launch/checkpointing.h"
+
+
+#include <cstdio>
+#include <sstream>
+
+#include "launch/agreement.h"
+#include "launch/checkpoint_state.h"
+#include "launch/trainer.h"
+#include "runtime/checkpoint_reader.h"
+#include "runtime/checkpoint_store.h"
+#include "runtime/error.h"
+#include "runtime/stop_signal.h"
+
+namespace sprout::launch {
+
+namespace {
+
+void warn(Trainer& t, const std::string& message) {
+  if (!t.context().is_root()) return;
+  std::fprintf(stderr, "sprout: warning: %s\n", message.c_str());
+  std::fflush(stderr);
+}
+
+// Every rank holds the same error (checkpoint.h: errors are agreed): rank 0 prints it
+// and every rank leaves with the same status through MPI_Finalize.
+[[noreturn]] void agreed_failure(Trainer& t, const std::string& message, int status) {
+  if (t.context().is_root()) {
+    std::fprintf(stderr, "sprout: rank 0: %s\n", message.c_str());
+    std::fflush(stderr);
+  }
+  throw AgreedExit(status);
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+// Candidates of --resume auto, decided by rank 0 (the directory may be node-local
+// elsewhere) and broadcast: `latest` first, then the others newest first.
+std::vector<std::string> auto_candidates(Trainer& t) {
+  const auto& dir = t.config().checkpoint.dir;
+  std::string joined;
+  if (t.context().is_root()) {
+    const std::string latest = runtime::read_latest(dir);
+    auto all = runtime::list_checkpoints(dir);
+    std::vector<std::string> ordered;
+    for (const auto& name : all) {
+      if (name == latest) ordered.insert(ordered.begin(), name);
+      else ordered.push_back(name);
+    }
+    for (const auto& name : ordered) joined += dir + "/" + name + "\n";
+  }
+  return split_lines(runtime::broadcast_string(*t.context().comm, joined, 0));
+}
+
+}  // namespace
+
+std::string save_checkpoint(Trainer& t, const std::string& tag) {
+  auto& comm = *t.context().comm;
+  const auto& cc = t.config().checkpoint;
+  const std::string name = runtime::checkpoint_file_name(t.step(), tag);
+  const std::string phase = comm.phase();
+  comm.set_phase(concat("checkpoint ", name));  // named by timeouts
+  const auto content = capture_training_state(t, tag);
+  const auto r = runtime::commit_checkpoint(comm, cc.dir, name, content, static_cast<int>(cc.keep));
+  comm.set_phase(phase);
+  runtime::JsonObject j;
+  j.add("event", "checkpoint").add("step", t.step()).add("path", r.path).add("bytes", r.write.bytes)
+      .add("seconds", r.seconds).add("removed", static_cast<int64_t>(r.removed.size()));
+  char line[512];
+  std::snprintf(line, sizeof line, "checkpoint %s: %.1f MB in %.2f s%s", r.path.c_str(), r.write.bytes / 1e6,
+                r.seconds, r.removed.empty() ? "" : concat(", removed ", r.removed.size(), " older").c_str());
+  t.progress().event(line, &j);
+  return r.path;
+}
+
+void checkpoint_after_step(Trainer& t) {
+  const auto& cc = t.config().checkpoint;
+  const bool periodic = cc.every > 0 && t.step() % cc.every == 0;
+  if (periodic) save_checkpoint(t);
+  // Stop requests (SIGUSR1 before a Slurm time limit, SIGTERM): agreed by all ranks at
+  // this step boundary, then a checkpoint and exit status 75 (runtime/stop_signal.h).
+  if (t.step() >= t.total_steps() || !runtime::stop_requested_by_any(*t.context().comm)) return;
+  const std::string path = periodic ? runtime::checkpoint_file_name(t.step(), "") : save_checkpoint(t);
+  runtime::JsonObject j;
+  j.add("event", "stop").add("step", t.step()).add("checkpoint", path);
+  t.progress().event(concat("stop requested: stopped after step ", t.step(), " of ", t.total_steps(),
+                            "; continue with --resume auto"), &j);
+  t.progress().finish();
+  throw AgreedExit(runtime::kStoppedForRequeue);
+}
+
+void checkpoint_at_end(Trainer& t) {
+  const auto& cc = t.config().checkpoint;
+  if (cc.at_end && !(cc.every > 0 && t.step() % cc.every == 0)) save_checkpoint(t);
+}
+
+void checkpoint_around_growth(Trainer& t, const std::string& tag) {
+  if (t.config().checkpoint.around_growth) save_checkpoint(t, tag);
+}
+
+bool resume_training(Trainer& t) {
+  const auto& cc = t.config().checkpoint;
+  if (cc.resume == "none") return false;
+  auto& comm = *t.context().comm;
+  comm.set_phase("resume");
+  const bool automatic = cc.resume == "auto";
+  const auto candidates = automatic ? auto_candidates(t) : std::vector<std::string>{cc.resume};
+  if (candidates.empty()) {
+    t.progress().event(concat("no checkpoint in ", cc.dir, ": starting from step 0"));
+    return false;
+  }
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const auto& path = candidates[i];
+    try {
+      const auto content = runtime::read_checkpoint_file(comm, path);
+      restore_training_state(t, content, path);
+      const auto diff = config_differences(runtime::attr_string(content.root, "config", path), t.config().text);
+      if (!diff.empty()) warn(t, concat("resuming from '", path, "' with other options: ", diff));
+      const int64_t writers = runtime::attr_int(content.root, "world_size", path);
+      runtime::JsonObject j;
+      j.add("event", "resume").add("step", t.step()).add("path", path).add("written_by", writers);
+      t.progress().event(concat("resumed from ", path, " at step ", t.step(), " (written by ", writers, " rank",
+                                writers == 1 ? "" : "s", ", restored on ", comm.size(), ")"),
+                         &j);
+      return true;
+    } catch (const CheckpointError& e) {
+      if (!automatic) agreed_failure(t, e.what(), 1);
+      warn(t, concat(e.what(), i + 1 < candidates.size() ? "; trying the previous checkpoint" : ""));
+    } catch (const ConfigError& e) {
+      agreed_failure(t, e.what(), 2);
+    }
+  }
+  warn(t, concat("no usable checkpoint in ", cc.dir, ": starting from step 0"));
+  return false;
+}
+
+}  // namespace sprout::launch

@@ -1,0 +1,42 @@
+// When `sprout train` writes and reads checkpoints (options: launch/checkpoint_options.h;
+// what a checkpoint holds: launch/checkpoint_state.h; the file and its commit protocol:
+// runtime/checkpoint_store.h). Every function is collective: all ranks call it at the same
+// point of the loop, and all of them leave it the same way.
+//
+//   Trainer::start()       resume_training        --resume auto | PATH | none
+//   Trainer::after_step()  checkpoint_after_step  every checkpoint.every steps
+//   Trainer::at_end()      checkpoint_at_end      checkpoint.at_end
+//   growth events          checkpoint_around_growth(trainer, "pre-growth" / "post-growth")
+//
+// Resuming: `auto` tries the file `latest` names, then every other checkpoint in
+// checkpoint.dir newest first (temporary files of killed writers are never candidates);
+// a file that fails to load is reported with a warning and the previous one is tried;
+// if none loads (or there is none) training starts from step 0. PATH must load, or the
+// job ends with one line naming the file and what is wrong (exit 1; exit 2 for a
+// checkpoint this run's options cannot continue: another model kind/depth or optimizer).
+//
+// Growth: a checkpoint is written after the step's update (tag ""), or around a growth
+// event at step S, before (pre-growth) and after (post-growth) the surgery, all with
+// step S. A run restored from S continues with the events of step S unless they are in
+// the restored growth history (post-growth): they are already in the model.
+#pragma once
+
+#include <string>
+
+namespace sprout::launch {
+
+class Trainer;
+
+// Writes a checkpoint of the trainer's state now, named after its step and `tag`.
+// Returns the committed file's path.
+std::string save_checkpoint(Trainer& trainer, const std::string& tag = "");
+
+void checkpoint_after_step(Trainer& trainer);
+void checkpoint_at_end(Trainer& trainer);
+// tag: "pre-growth" or "post-growth"; writes only when checkpoint.around_growth is set.
+void checkpoint_around_growth(Trainer& trainer, const std::string& tag);
+
+// Returns true if the trainer now continues from a checkpoint.
+bool resume_training(Trainer& trainer);
+
+}  // namespace sprout::launch

@@ -1,0 +1,122 @@
+#include "launch/growth_driver.h"
+
+#include <chrono>
+#include <cstdio>
+#include <numeric>
+
+#include "data/random.h"
+#include "growth/strategy_math.h"
+#include "launch/checkpointing.h"
+#include "launch/trainer.h"
+#include "runtime/error.h"
+#include "runtime/fault_injection.h"
+#include "runtime/surgery.h"
+
+namespace sprout::launch {
+
+GrowthDriver::GrowthDriver(const GrowthConfig& config, const growth::Model& model, int64_t total_steps,
+                           uint64_t seed)
+    : config_(config), seed_(seed) {
+  std::vector<std::pair<std::string, int64_t>> start;
+  for (const auto& s : model.sites()) start.emplace_back(s.name, s.width);
+  auto events = config.events;
+  for (auto& e : growth::expand(config.compact, start)) events.push_back(e);
+  events_ = growth::validate_events(std::move(events), model.site_names(), total_steps);
+  target_ = growth::final_widths(events_, model.widths());
+}
+
+growth::GrowthBatch GrowthDriver::growth_batch(const data::DataSplits& data, uint64_t seed, int64_t step,
+                                               int64_t global, int rank, int world) {
+  const int64_t n = data.train.size();
+  global = std::min(global, n);
+  // Partial Fisher–Yates with a portable generator: the same examples on every rank and
+  // in every run with this (seed, step), whatever the sampler's position.
+  std::vector<int64_t> perm(static_cast<size_t>(n));
+  std::iota(perm.begin(), perm.end(), 0);
+  data::SplitMix64 rng(growth::event_seed(seed, step, "growth batch"));
+  for (int64_t i = 0; i < global; ++i) {
+    const auto j = i + static_cast<int64_t>(rng.below(static_cast<uint64_t>(n - i)));
+    std::swap(perm[i], perm[j]);
+  }
+  const int64_t lo = global * rank / world, hi = global * (rank + 1) / world;
+  auto idx = torch::tensor(std::vector<int64_t>(perm.begin() + lo, perm.begin() + hi), torch::kInt64);
+  growth::GrowthBatch b;
+  b.x = data::to_input(data.train.images.index_select(0, idx), data.mean, data.stddev);  // (b, C, H, W)
+  b.y = data.train.labels.index_select(0, idx);                                             // (b)
+  b.global_size = global;
+  return b;
+}
+
+void GrowthDriver::before_step(Trainer& trainer, Progress& progress) {
+  while (next_ < events_.size() && events_[next_].step < trainer.step()) ++next_;
+  // A run resumed from a post-growth checkpoint of this step has already applied some of
+  // its events: they are in the restored history (matched on step and site, in order).
+  std::vector<const growth::GrowthEvent*> due;
+  size_t done = 0;
+  for (const auto& r : trainer.growth_history()) done += r.step == trainer.step() ? 1 : 0;
+  for (; next_ < events_.size() && events_[next_].step == trainer.step(); ++next_) {
+    if (done > 0) {
+      --done;
+      continue;
+    }
+    due.push_back(&events_[next_]);
+  }
+  if (due.empty()) return;
+  checkpoint_around_growth(trainer, "pre-growth");
+  for (const auto* e : due) run_event(trainer, progress, *e);
+  checkpoint_around_growth(trainer, "post-growth");
+}
+
+void GrowthDriver::run_event(Trainer& trainer, Progress& progress, const growth::GrowthEvent& e) {
+  auto& comm = *trainer.context().comm;
+  auto& model = trainer.model();
+  const std::string context = concat("growth step ", e.step, " ", e.site);
+  comm.set_phase(context);
+  runtime::inject_test_fault("growth", e.step, comm.rank());  // TEST ONLY (SPROUT_TEST_FAULT)
+  const auto t0 = std::chrono::steady_clock::now();
+
+  auto strategy = growth::make_strategy(config_.strategy);
+  const auto batch = growth_batch(trainer.data(), seed_, e.step, config_.batch, comm.rank(), comm.size());
+  growth::GrowthContext ctx;
+  ctx.comm = &comm;
+  ctx.model = &model;
+  ctx.site = model.site(e.site);
+  ctx.add = e.add;
+  ctx.batch = &batch;
+  ctx.options = config_.options;
+  ctx.optimizer = &trainer.optimizer();
+  ctx.initial_widths = model.widths();
+  for (auto it = trainer.growth_history().rbegin(); it != trainer.growth_history().rend(); ++it) {
+    ctx.initial_widths[it->site] = it->old_width;  // oldest record per site wins
+  }
+  runtime::SurgeryOptions so;
+  so.context = context;
+  so.test_corrupt_rank = runtime::test_corrupt_rank_from_env();
+  runtime::Surgery surgery(comm, model.params(), &trainer.optimizer(), so);
+  growth::grow(surgery, *strategy, ctx, e.step, growth::event_seed(seed_, e.step, e.site));
+  const double local_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  growth::GrowthRecord r;
+  r.step = trainer.step();  // equal to e.step by construction; recorded from the loop itself
+  r.site = e.site;
+  r.strategy = config_.strategy;
+  r.old_width = ctx.site.width;
+  r.new_width = model.site(e.site).width;
+  r.seconds = runtime::allreduce_scalar(comm, local_s, runtime::ReduceOp::Max);  // same record on every rank
+  r.grad_norm = growth::new_fan_in_grad_norm(comm, model, model.site(e.site), r.old_width, batch);
+  trainer.growth_history().push_back(r);
+
+  runtime::JsonObject widths;
+  for (const auto& [site, w] : model.widths()) widths.add(site, w);
+  runtime::JsonObject j;
+  j.add("event", "growth").add("step", r.step).add("site", r.site).add("strategy", r.strategy)
+      .add("old_width", r.old_width).add("new_width", r.new_width).add("seconds", r.seconds)
+      .add("grad_norm", r.grad_norm).add("widths", widths);
+  char line[256];
+  std::snprintf(line, sizeof line, "growth step %lld  %s %lld -> %lld  %s  %.3f s  growth gradient norm %.4g",
+                static_cast<long long>(r.step), r.site.c_str(), static_cast<long long>(r.old_width),
+                static_cast<long long>(r.new_width), r.strategy.c_str(), r.seconds, r.grad_norm);
+  progress.event(line, &j);
+}
+
+}  // namespace sprout::launch

@@ -1,0 +1,36 @@
+// Options of width growth during `sprout train` (the [growth] section).
+//
+// The starting widths are model.widths / model.conv; a schedule grows them:
+//   growth.event = STEP:SITE:+K            (repeatable)  e.g. 600:fc1:+64
+// or the compact form (GradMax paper):
+//   growth.start, growth.every, growth.times, and either growth.target = SITE:WIDTH,...
+//   (the widths the run ends at) or growth.fraction (+ growth.sites).
+// Reading checks syntax and numbers (pure, the same on every rank); sites and steps are
+// checked against the model and the run length when the trainer is prepared
+// (launch/growth_driver.h). Every error names the option and the value (exit status 2).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "growth/schedule.h"
+#include "growth/strategy.h"
+#include "launch/options.h"
+
+namespace sprout::launch {
+
+struct GrowthConfig {
+  std::string strategy = "gradmax";  // growth/strategy.h
+  growth::StrategyOptions options;
+  int64_t batch = 128;                       // global examples for GradMax's statistics
+  std::vector<growth::GrowthEvent> events;   // growth.event
+  growth::CompactSchedule compact;           // growth.start/every/times/target/fraction/sites
+  bool enabled() const { return !events.empty() || compact.enabled(); }
+};
+
+OptionTable growth_option_table();
+// Throws ConfigError naming the option and value.
+GrowthConfig read_growth_config(const Options& options);
+
+}  // namespace sprout::launch

@@ -1,0 +1,17 @@
+#include "runtime/backend.h"
+
+#include "runtime/backend_staging.h"
+
+namespace sprout::runtime {
+
+std::unique_ptr<Communicator> make_backend(Communicator& mpi_world, const DeviceChoice& choice,
+                                           const BackendOptions& options) {
+  if (choice.device == DeviceKind::Cpu) return nullptr;
+  if (choice.backend == BackendKind::Mpi) return std::make_unique<HostStagingCommunicator>(mpi_world);
+  NcclOptions nccl;
+  nccl.device = options.gpu;
+  nccl.watchdog = options.watchdog;
+  return make_nccl_communicator(mpi_world, nccl);
+}
+
+}  // namespace sprout::runtime

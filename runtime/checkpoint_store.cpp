@@ -1,0 +1,216 @@
+#include "runtime/checkpoint_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+
+#include "runtime/error.h"
+#include "runtime/fault_injection.h"
+
+namespace sprout::runtime {
+
+namespace {
+
+constexpr const char* kPrefix = "step-";
+constexpr const char* kSuffix = ".h5";
+constexpr const char* kTemporary = ".tmp";
+constexpr const char* kLatest = "latest";
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+bool valid_tag(const std::string& tag) {
+  if (tag.empty() || tag.front() == '-' || tag.back() == '-') return false;
+  return std::all_of(tag.begin(), tag.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+}
+
+int tag_rank(const std::string& tag) {
+  if (tag.empty()) return 0;
+  if (tag == "pre-growth") return 1;
+  if (tag == "post-growth") return 2;
+  return 3;
+}
+
+std::string errno_text() { return std::strerror(errno); }
+
+// "" on success, else what failed.
+std::string fsync_path(const std::string& path, bool directory) {
+  const int fd = ::open(path.c_str(), (directory ? O_DIRECTORY : 0) | O_RDONLY);
+  if (fd < 0) return concat("cannot open '", path, "' to fsync: ", errno_text());
+  const int rc = ::fsync(fd);
+  const std::string err = rc == 0 ? "" : concat("fsync '", path, "': ", errno_text());
+  ::close(fd);
+  return err;
+}
+
+std::string make_dirs(const std::string& dir) {
+  std::string prefix;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = dir.find('/', pos + 1);
+    prefix = dir.substr(0, pos);
+    if (prefix.empty()) continue;
+    if (::mkdir(prefix.c_str(), 0777) != 0 && errno != EEXIST) {
+      return concat("cannot create checkpoint directory '", prefix, "': ", errno_text());
+    }
+  }
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return concat("'", dir, "' is not a directory");
+  return "";
+}
+
+// Rank 0 runs `fn` (returning "" or an error); everyone learns the outcome and throws
+// alike. Collective.
+void on_root(Communicator& comm, const std::function<std::string()>& fn) {
+  std::string error;
+  if (comm.rank() == 0) {
+    try {
+      error = fn();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }
+  error = broadcast_string(comm, error, 0);
+  SPROUT_CHECK(error.empty(), CheckpointError, error);
+}
+
+std::string join(const std::string& dir, const std::string& name) { return dir + "/" + name; }
+
+}  // namespace
+
+std::string checkpoint_file_name(int64_t step, const std::string& tag) {
+  SPROUT_CHECK(step >= 0, ConfigError, "checkpoint step must be >= 0, got ", step);
+  SPROUT_CHECK(tag.empty() || valid_tag(tag), ConfigError, "checkpoint tag '", tag, "' must be [a-z0-9-]+");
+  char digits[32];
+  std::snprintf(digits, sizeof digits, "%08lld", static_cast<long long>(step));
+  return std::string(kPrefix) + digits + (tag.empty() ? "" : "-" + tag) + kSuffix;
+}
+
+std::optional<CheckpointName> parse_checkpoint_name(const std::string& name) {
+  if (name.rfind(kPrefix, 0) != 0 || !ends_with(name, kSuffix)) return std::nullopt;
+  const std::string core = name.substr(std::strlen(kPrefix), name.size() - std::strlen(kPrefix) - std::strlen(kSuffix));
+  size_t digits = 0;
+  while (digits < core.size() && core[digits] >= '0' && core[digits] <= '9') ++digits;
+  if (digits < 8 || digits > 18) return std::nullopt;
+  CheckpointName out;
+  out.step = std::stoll(core.substr(0, digits));
+  if (digits < core.size()) {
+    if (core[digits] != '-') return std::nullopt;
+    out.tag = core.substr(digits + 1);
+    if (!valid_tag(out.tag)) return std::nullopt;
+  }
+  return out;
+}
+
+bool checkpoint_older(const CheckpointName& a, const CheckpointName& b) {
+  if (a.step != b.step) return a.step < b.step;
+  if (tag_rank(a.tag) != tag_rank(b.tag)) return tag_rank(a.tag) < tag_rank(b.tag);
+  return a.tag < b.tag;
+}
+
+std::vector<std::string> list_checkpoints(const std::string& dir) {
+  std::vector<std::pair<CheckpointName, std::string>> found;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (const dirent* e = ::readdir(d)) {
+      const std::string name = e->d_name;
+      if (auto parsed = parse_checkpoint_name(name)) found.emplace_back(*parsed, name);
+    }
+    ::closedir(d);
+  }
+  std::sort(found.begin(), found.end(),
+            [](const auto& a, const auto& b) { return checkpoint_older(b.first, a.first); });
+  std::vector<std::string> out;
+  for (auto& f : found) out.push_back(std::move(f.second));
+  return out;
+}
+
+std::string read_latest(const std::string& dir) {
+  std::ifstream in(join(dir, kLatest));
+  std::string name;
+  if (!in || !std::getline(in, name)) return "";
+  return parse_checkpoint_name(name) ? name : "";
+}
+
+std::vector<std::string> prune_checkpoints(const std::string& dir, int keep, const std::string& protect) {
+  std::vector<std::string> removed;
+  if (keep > 0) {
+    const auto all = list_checkpoints(dir);
+    for (size_t i = static_cast<size_t>(keep); i < all.size(); ++i) {
+      if (all[i] == protect) continue;
+      if (::unlink(join(dir, all[i]).c_str()) == 0) removed.push_back(all[i]);
+    }
+  }
+  // Temporary files of killed writers: "<checkpoint name>.tmp".
+  if (DIR* d = ::opendir(dir.c_str())) {
+    std::vector<std::string> stale;
+    while (const dirent* e = ::readdir(d)) {
+      const std::string name = e->d_name;
+      if (ends_with(name, kTemporary) && parse_checkpoint_name(name.substr(0, name.size() - std::strlen(kTemporary)))) {
+        stale.push_back(name);
+      }
+    }
+    ::closedir(d);
+    for (const auto& name : stale) {
+      if (::unlink(join(dir, name).c_str()) == 0) removed.push_back(name);
+    }
+  }
+  return removed;
+}
+
+CommitResult commit_checkpoint(Communicator& comm, const std::string& dir, const std::string& file_name,
+                               const CheckpointContent& content, int keep) {
+  const auto t0 = std::chrono::steady_clock::now();
+  SPROUT_CHECK(parse_checkpoint_name(file_name), CheckpointError, "'", file_name, "' is not a checkpoint file name");
+  CommitResult result;
+  result.path = join(dir, file_name);
+  const std::string tmp = result.path + kTemporary;
+  on_root(comm, [&] { return make_dirs(dir); });
+
+  result.write = write_checkpoint_file(comm, tmp, content);
+  inject_test_fault("checkpoint", parse_checkpoint_name(file_name)->step, comm.rank());
+
+  // Each rank flushes what it wrote; the allreduce is the barrier after every close.
+  const std::string mine = fsync_path(tmp, false);
+  const int64_t failing = allreduce_int(comm, mine.empty() ? comm.size() : comm.rank(), ReduceOp::Min);
+  if (failing < comm.size()) {
+    const std::string message = broadcast_string(comm, mine, static_cast<int>(failing));
+    throw CheckpointError(concat("checkpoint '", tmp, "': rank ", failing, ": ", message));
+  }
+
+  on_root(comm, [&]() -> std::string {
+    if (::rename(tmp.c_str(), result.path.c_str()) != 0) {
+      return concat("cannot rename '", tmp, "' to '", result.path, "': ", errno_text());
+    }
+    std::string err = fsync_path(dir, true);
+    if (!err.empty()) return err;
+    const std::string latest = join(dir, kLatest), latest_tmp = latest + kTemporary;
+    {
+      std::ofstream out(latest_tmp, std::ios::trunc);
+      out << file_name << "\n";
+      if (!out.flush()) return concat("cannot write '", latest_tmp, "'");
+    }
+    err = fsync_path(latest_tmp, false);
+    if (!err.empty()) return err;
+    if (::rename(latest_tmp.c_str(), latest.c_str()) != 0) {
+      return concat("cannot rename '", latest_tmp, "' to '", latest, "': ", errno_text());
+    }
+    err = fsync_path(dir, true);
+    if (!err.empty()) return err;
+    result.removed = prune_checkpoints(dir, keep, file_name);
+    return "";
+  });
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return result;
+}
+
+}  // namespace sprout::runtime

@@ -1,0 +1,33 @@
+// Writes one checkpoint file collectively with parallel HDF5 (contract: runtime/checkpoint.h).
+//
+// Order of operations, identical on every rank: create the file (truncating), write the
+// root attributes, create every group with its attributes (sorted by path), then for each
+// tensor (sorted by path): create the dataset at full shape, combine the checksum, write
+// this rank's rows in one collective transfer, attach crc32 / shard_rows and the caller's
+// attributes; then the tables (rank 0 transfers the rows); close the file.
+//
+// This writes the file only; naming, temporary files, fsync, rename, the `latest` pointer
+// and pruning are the commit protocol of runtime/checkpoint_store.h.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "runtime/checkpoint.h"
+#include "runtime/communicator.h"
+
+namespace sprout::runtime {
+
+struct WriteStats {
+  int64_t tensors = 0;
+  int64_t bytes = 0;           // tensor bytes written by all ranks together
+  int64_t transfers = 0;       // dataset transfers this rank took part in
+  int64_t independent = 0;     // of those, transfers HDF5 did not do collectively (want 0)
+  uint32_t no_collective_cause = 0;  // OR of H5D_mpio_no_collective_cause_t seen
+  double seconds = 0;
+};
+
+// Collective. Throws CheckpointError naming `path` (and the tensor) on failure.
+WriteStats write_checkpoint_file(Communicator& comm, const std::string& path, const CheckpointContent& content);
+
+}  // namespace sprout::runtime

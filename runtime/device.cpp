@@ -1,0 +1,77 @@
+#include "runtime/device.h"
+
+#include <torch/cuda.h>
+
+#include "runtime/error.h"
+
+namespace sprout::runtime {
+
+const char* to_string(DeviceKind kind) { return kind == DeviceKind::Cuda ? "cuda" : "cpu"; }
+const char* to_string(BackendKind kind) { return kind == BackendKind::Nccl ? "nccl" : "mpi"; }
+
+std::string DeviceChoice::describe() const { return concat(to_string(device), "/", to_string(backend)); }
+
+void validate_device_request(const DeviceRequest& r) {
+  SPROUT_CHECK(r.device == "auto" || r.device == "cpu" || r.device == "cuda", ConfigError,
+               "--runtime.device: '", r.device, "' is not one of auto, cpu, cuda");
+  SPROUT_CHECK(r.backend == "auto" || r.backend == "mpi" || r.backend == "nccl", ConfigError,
+               "--runtime.backend: '", r.backend, "' is not one of auto, mpi, nccl");
+  SPROUT_CHECK(!(r.backend == "nccl" && r.device == "cpu"), ConfigError,
+               "--runtime.backend: nccl carries CUDA tensors only; it needs --runtime.device cuda (or auto), not cpu");
+}
+
+DeviceProbe probe_device(int local_size) {
+  DeviceProbe p;
+  p.torch_cuda = torch::cuda::is_available();
+  p.gpus = p.torch_cuda ? static_cast<int>(torch::cuda::device_count()) : 0;
+  p.nccl = nccl_built();
+  p.local_size = local_size;
+  return p;
+}
+
+DeviceProbe agree_probe(Communicator& comm, const DeviceProbe& mine) {
+  // One MIN allreduce: capabilities as they are, the node size negated (its MAX).
+  auto t = torch::tensor({static_cast<int64_t>(mine.torch_cuda), static_cast<int64_t>(mine.gpus),
+                          static_cast<int64_t>(mine.nccl), -static_cast<int64_t>(mine.local_size)},
+                         torch::kInt64);
+  comm.allreduce(t, ReduceOp::Min);
+  auto a = t.accessor<int64_t, 1>();
+  DeviceProbe p;
+  p.torch_cuda = a[0] != 0;
+  p.gpus = static_cast<int>(a[1]);
+  p.nccl = a[2] != 0;
+  p.local_size = static_cast<int>(-a[3]);
+  return p;
+}
+
+DeviceChoice choose_device(const DeviceRequest& request, const DeviceProbe& p) {
+  validate_device_request(request);
+  const bool gpu_usable = p.torch_cuda && p.gpus > 0;
+  const bool want_cuda = request.device == "cuda" || (request.device == "auto" && request.backend == "nccl");
+  DeviceChoice c;
+  if (want_cuda) {
+    const std::string option = request.device == "cuda" ? "--runtime.device: cuda" : "--runtime.backend: nccl";
+    SPROUT_CHECK(p.torch_cuda, ConfigError, option,
+                 " needs a LibTorch built with CUDA, and this sprout's LibTorch has none (or no CUDA driver)");
+    SPROUT_CHECK(p.gpus > 0, ConfigError, option,
+                 " needs a GPU, but none is visible on at least one rank (check CUDA_VISIBLE_DEVICES)");
+    c.device = DeviceKind::Cuda;
+  } else if (request.device == "auto") {
+    c.device = gpu_usable ? DeviceKind::Cuda : DeviceKind::Cpu;
+  }
+  if (c.device == DeviceKind::Cpu) return c;  // backend mpi (nccl with cpu was rejected above)
+
+  const bool one_gpu_per_rank = p.gpus >= p.local_size;
+  if (request.backend == "nccl") {
+    SPROUT_CHECK(p.nccl, ConfigError,
+                 "--runtime.backend: nccl, but this sprout was built without NCCL (configure with -DSPROUT_WITH_NCCL=ON)");
+    SPROUT_CHECK(one_gpu_per_rank, ConfigError, "--runtime.backend: nccl needs one GPU per rank, but a node runs ",
+                 p.local_size, " ranks on ", p.gpus, " GPU(s); start fewer ranks per node or use --runtime.backend mpi");
+    c.backend = BackendKind::Nccl;
+  } else if (request.backend == "auto") {
+    c.backend = p.nccl && one_gpu_per_rank ? BackendKind::Nccl : BackendKind::Mpi;
+  }
+  return c;
+}
+
+}  // namespace sprout::runtime

@@ -1,0 +1,52 @@
+#include "runtime/nccl_compat.h"
+
+#include "runtime/error.h"
+
+namespace sprout::runtime::nccl {
+
+ncclDataType_t datatype(const torch::Tensor& tensor) {
+  switch (tensor.scalar_type()) {
+    case torch::kFloat32: return ncclFloat32;
+    case torch::kFloat64: return ncclFloat64;
+    case torch::kFloat16: return ncclFloat16;
+#if NCCL_VERSION_CODE >= NCCL_VERSION(2, 10, 0)
+    case torch::kBFloat16: return ncclBfloat16;
+#endif
+    case torch::kInt32: return ncclInt32;
+    case torch::kInt64: return ncclInt64;
+    case torch::kUInt8: return ncclUint8;
+    default:
+      throw CommError(concat("nccl: unsupported tensor dtype ", tensor.scalar_type()));
+  }
+}
+
+std::string library_version() {
+  int code = 0;
+  if (ncclGetVersion(&code) != ncclSuccess) return "unknown";
+  // Codes are X*1000+Y*100+Z up to 2.8, X*10000+Y*100+Z after.
+  const int major = code >= 10000 ? code / 10000 : code / 1000;
+  const int minor = code >= 10000 ? (code / 100) % 100 : (code / 100) % 10;
+  return concat(major, ".", minor, ".", code % 100);
+}
+
+std::string error_message(ncclResult_t result, ncclComm_t comm) {
+  std::string text = ncclGetErrorString(result);
+#if NCCL_VERSION_CODE >= NCCL_VERSION(2, 13, 0)
+  const char* last = ncclGetLastError(comm);
+  if (last != nullptr && *last != '\0') text += concat(" (", last, ")");
+#else
+  (void)comm;
+#endif
+  return text;
+}
+
+void throw_nccl(ncclResult_t result, ncclComm_t comm, const char* call, const char* file, int line) {
+  throw CommError(concat(file, ":", line, ": ", call, " failed: ", error_message(result, comm)));
+}
+
+void throw_cuda(cudaError_t error, const char* call, const char* file, int line) {
+  throw CommError(concat(file, ":", line, ": ", call, " failed: ", cudaGetErrorName(error), ": ",
+                         cudaGetErrorString(error)));
+}
+
+}  // namespace sprout::runtime::nccl

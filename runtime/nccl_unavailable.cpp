@@ -1,0 +1,16 @@
+// Built instead of the NCCL backend when SPROUT_WITH_NCCL is off (runtime/device.cmake).
+#include "runtime/backend.h"
+#include "runtime/device.h"
+#include "runtime/error.h"
+
+namespace sprout::runtime {
+
+bool nccl_built() { return false; }
+
+std::string nccl_version() { return "not built"; }
+
+std::unique_ptr<Communicator> make_nccl_communicator(Communicator&, const NcclOptions&) {
+  throw ConfigError("--runtime.backend: nccl, but this sprout was built without NCCL (configure with -DSPROUT_WITH_NCCL=ON)");
+}
+
+}  // namespace sprout::runtime

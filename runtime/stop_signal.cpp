@@ -1,0 +1,29 @@
+#include "runtime/stop_signal.h"
+
+#include <csignal>
+
+namespace sprout::runtime {
+
+namespace {
+volatile std::sig_atomic_t g_stop = 0;  // Note [Signal flag]
+extern "C" void on_stop_signal(int) { g_stop = 1; }
+}  // namespace
+
+void install_stop_handlers() {
+  struct sigaction sa = {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGUSR1, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+bool stop_signal_received() { return g_stop != 0; }
+
+void request_stop_for_test() { g_stop = 1; }
+
+bool stop_requested_by_any(Communicator& comm) {
+  return allreduce_int(comm, g_stop ? 1 : 0, ReduceOp::Max) != 0;
+}
+
+}  // namespace sprout::runtime
