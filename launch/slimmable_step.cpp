@@ -43,6 +43,9 @@ std::vector<size_t> SlimmableStep::sandwich(size_t num_ratios, int64_t random, u
 SlimmableStep::SlimmableStep(Trainer& trainer) : trainer_(trainer) {
   const auto& cfg = trainer_.config();
   auto& model = trainer_.model();
+  // Growth surgery resizes a site's own batch-norm statistics, not the per-width ones.
+  SPROUT_CHECK(!cfg.growth.enabled(), ConfigError,
+               "--train.mode: slimmable cannot be combined with growth events (growth.event / growth.start)");
   const auto device = trainer_.context().device;
   net_ = std::make_unique<growth::SlimmableNet>(model, cfg.slim.spec, cfg.train.seed);
   runtime::move_to_device(model.params(), device);  // the gate's parameters; then their state

@@ -81,6 +81,8 @@ for np in 1 2; do
   run $np train --slim.ratios 0.5,0.25,1;     expect_rc 2 "unsorted ratios ($np)"; expect_err "--slim.ratios: ratios must be ascending" "ratios message ($np)"
   run $np train --slim.ratios 0.5,0.75;       expect_rc 2 "no full width ($np)";   expect_err "--slim.ratios: the largest ratio must be 1" "largest message ($np)"
   run $np train --slim.distill teacher;       expect_rc 2 "bad distill ($np)";     expect_err "--slim.distill: 'teacher'" "distill message ($np)"
+  run $np train --train.mode slimmable --growth.event 10:fc1:+8 --data.name synthetic
+  expect_rc 2 "slimmable with growth ($np)"; expect_err "--train.mode: slimmable cannot be combined with growth events" "growth message ($np)"
   run $np train --slim.gate_steps -1;         expect_rc 2 "negative gate steps ($np)"; expect_err "--slim.gate_steps: -1 must be >= 0" "gate steps message ($np)"
 done
 finish
