@@ -5,6 +5,7 @@
 #include "launch/agreement.h"
 #include "launch/commands.h"
 #include "launch/device_session.h"
+#include "launch/init_from.h"
 #include "launch/trainer.h"
 #include "runtime/error.h"
 #include "runtime/fault_injection.h"
@@ -33,10 +34,14 @@ int run_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& args
   }
   agree_config(*ctx.comm, config.text);
 
+  const auto init = read_init_weights(*ctx.comm, config);  // --init.from (launch/init_from.h)
   runtime::install_stop_handlers();  // SIGUSR1/SIGTERM: checkpoint and stop (status 75)
   const DeviceSession device = open_device(ctx, config.device, config.runtime.timeout_s);  // collective
   Trainer trainer(device.context(ctx), config);
-  agree(*ctx.comm, [&] { trainer.prepare(); });
+  agree(*ctx.comm, [&] {
+    trainer.prepare();
+    if (init) apply_init_weights(trainer, *init);
+  });
   const TrainResult result = trainer.run();
   if (ctx.is_root()) {
     std::printf("%s\n", result.summary().str().c_str());

@@ -17,6 +17,8 @@ using sprout::launch::Command;
 
 const Command kCommands[] = {
     {"train", sprout::launch::run_train, "data-parallel training (growth, checkpoints)"},
+    {"fedcl", sprout::launch::run_fedcl, "federated continual learning: merge node groups' task experts"},
+    {"merge", sprout::launch::run_merge, "merge expert checkpoints (magmax, average, task_arithmetic, ties)"},
     {"inspect", sprout::launch::run_inspect, "show and verify a checkpoint file"},
     {"bench-checkpoint", sprout::launch::run_bench_checkpoint, "checkpoint write/read MB/s beside a plain write"},
     {"eval", sprout::launch::run_eval, "accuracy, MACs and speed of a slimmable checkpoint per width"},

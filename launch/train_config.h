@@ -11,6 +11,7 @@
 #include "launch/growth_options.h"
 #include "launch/checkpoint_options.h"
 #include "launch/device_options.h"
+#include "launch/init_from.h"
 #include "launch/options.h"
 #include "launch/slimmable_options.h"
 #include "runtime/lr_schedule.h"
@@ -51,6 +52,7 @@ struct TrainConfig {
   GrowthConfig growth;  // launch/growth_options.h
   CheckpointConfig checkpoint;  // launch/checkpoint_options.h
   int64_t test_step_sleep_ms = 0;  // TEST ONLY (time-limit tests): sleep after every step
+  InitConfig init;  // launch/init_from.h
   SlimConfig slim;   // train.mode = slimmable (launch/slimmable_options.h)
   std::string text;  // canonical option text (compared across ranks, stored in checkpoints)
 

@@ -77,6 +77,22 @@ void Trainer::prepare() {
   growth_ = std::make_unique<GrowthDriver>(config_.growth, *model_, total_steps_, config_.train.seed);
 }
 
+void Trainer::load_weights(const runtime::ParamSet& weights) {
+  SPROUT_CHECK(model_, Error, "Trainer::load_weights before prepare");
+  torch::NoGradGuard no_grad;
+  auto& p = model_->params();
+  auto copy = [](const std::string& name, const torch::Tensor& dst, const torch::Tensor& src) {
+    SPROUT_CHECK(dst.sizes() == src.sizes(), ConfigError, "initial weights: ", name, " has shape ", src.sizes(),
+                 ", the model's is ", dst.sizes());
+    dst.detach().copy_(src);
+  };
+  SPROUT_CHECK(weights.num_parameters() == p.num_parameters() && weights.buffers().size() == p.buffers().size(),
+               ConfigError, "initial weights: ", weights.num_parameters(), " parameters and ", weights.buffers().size(),
+               " buffers, the model has ", p.num_parameters(), " and ", p.buffers().size());
+  for (size_t i = 0; i < p.num_parameters(); ++i) copy(p.parameter_name(i), p.parameter(i), weights.parameter(p.parameter_name(i)));
+  for (size_t i = 0; i < p.buffers().size(); ++i) copy(p.buffer_names()[i], p.buffers()[i], weights.buffer(p.buffer_names()[i]));
+}
+
 void Trainer::start() { resume_training(*this); }
 
 void Trainer::before_step() { growth_->before_step(*this, *progress_); }

@@ -56,6 +56,10 @@ class Trainer {
 
   void prepare();
   TrainResult run();
+  // Starts from `weights` instead of the fresh initialisation: copies every parameter and
+  // buffer by name (same shapes, else ConfigError). After prepare(), before run(), on every
+  // rank alike (no collectives). Used by `sprout fedcl` to fine-tune experts.
+  void load_weights(const runtime::ParamSet& weights);
 
   // One training step at the current position (collective). Returns this rank's loss.
   double train_step();

@@ -19,12 +19,12 @@ bool planned_fault(FaultPlan* plan) {
   std::getline(ss, plan->place, ':');
   std::getline(ss, step, ':');
   std::getline(ss, rank, ':');
-  const bool ok = (plan->kind == "throw" || plan->kind == "exit" || plan->kind == "kill") &&
+  const bool ok = (plan->kind == "throw" || plan->kind == "exit" || plan->kind == "kill" || plan->kind == "hang") &&
                   (plan->place == "step" || plan->place == "checkpoint" || plan->place == "growth") &&
                   !step.empty() && !rank.empty() && step.find_first_not_of("0123456789") == std::string::npos &&
                   rank.find_first_not_of("0123456789") == std::string::npos;
   SPROUT_CHECK(ok, ConfigError, "SPROUT_TEST_FAULT: '", env, "' is not KIND:PLACE:STEP:RANK ",
-               "(kind throw|exit|kill, place step|checkpoint|growth)");
+               "(kind throw|exit|kill|hang, place step|checkpoint|growth)");
   plan->step = std::stoll(step);
   plan->rank = std::stoi(rank);
   return true;
@@ -38,6 +38,9 @@ void inject_test_fault(const char* place, int64_t step, int rank) {
   std::fflush(stderr);
   if (plan.kind == "throw") throw Error(concat("injected test fault at ", place, " ", step));
   if (plan.kind == "exit") std::_Exit(3);
+  if (plan.kind == "hang") {
+    for (;;) ::pause();
+  }
   ::kill(::getpid(), SIGKILL);
   ::pause();
 }

@@ -2,7 +2,8 @@
 //
 //   SPROUT_TEST_FAULT=KIND:PLACE:STEP:RANK
 //     KIND   throw (an exception: sprout's error path), exit (std::_Exit(3): a rank that
-//            vanishes without MPI_Finalize), kill (SIGKILL to itself)
+//            vanishes without MPI_Finalize), kill (SIGKILL to itself), hang (sleeps forever:
+//            the other ranks' watchdog must end the job after runtime.timeout)
 //     PLACE  step (after the optimizer update of STEP), checkpoint (inside the write of
 //            the checkpoint of STEP: the temporary file is written, not yet committed),
 //            growth (inside a growth event at STEP, before its surgery)

@@ -1,0 +1,64 @@
+// FedclConfig: what `sprout fedcl` simulates, read and validated from its options, and the
+// plan that deals a class-incremental split of the dataset to node groups over rounds.
+// Validation is pure (no collectives), so every rank reaches the same verdict.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "launch/options.h"
+#include "launch/train_config.h"
+
+namespace sprout::launch {
+
+// Note [Federated continual-learning plan]
+// Classes 0..C−1 are cut into `tasks` consecutive tasks of near-equal size (5 tasks of
+// Fashion-MNIST: {0,1}, {2,3}, …). Round r (0-based, of R) deals tasks
+// [⌈r·T/R⌉, ⌈(r+1)·T/R⌉), and task t goes to node group t mod N — so the groups take turns
+// and no group gets two tasks in one round (R ≥ ⌈T/N⌉ guarantees it). The default R is
+// ⌈T/N⌉: 5 tasks on 2 groups are rounds {0,1}, {2,3}, {4}; on 5 groups one round.
+struct FedclPlan {
+  int nodes = 1;
+  std::vector<std::vector<int64_t>> task_classes;  // task -> its classes
+  std::vector<std::vector<int>> round_tasks;       // round -> the tasks dealt in it
+  int num_tasks() const { return static_cast<int>(task_classes.size()); }
+  int num_rounds() const { return static_cast<int>(round_tasks.size()); }
+  int node_of(int task) const { return task % nodes; }
+  // The task node group `node` trains in `round`, or −1.
+  int task_of(int node, int round) const;
+  // Tasks dealt in rounds 0..round, in order.
+  std::vector<int> seen(int round) const;
+};
+
+// ConfigError (naming fedcl.tasks / fedcl.rounds) when the deal is impossible.
+FedclPlan make_fedcl_plan(int tasks, int nodes, int rounds, int num_classes = 10);
+
+struct FedclConfig {
+  TrainConfig train;  // data, model, optimizer, batch, seed, runtime; steps are set per run
+  int nodes = 2;
+  int tasks = 5;
+  int rounds = 0;                   // 0: ⌈tasks/nodes⌉
+  std::string init = "base";        // base | sequential (Note [Expert initialisation])
+  std::vector<std::string> methods;  // merge methods, in table order
+  std::map<std::string, double> lambda;  // per-method λ overrides; absent: the method's default
+  double ties_density = 0.2;
+  std::vector<int64_t> warmup_classes;  // empty: every class
+  int64_t warmup_steps = 200;           // 0: θ_0 is the fresh initialisation
+  int64_t steps = 200;                  // per expert, and per task for the baselines
+  bool baselines = true;                // sequential fine-tuning and joint training
+  bool freeze_head = false;             // fine-tuning leaves the output layer at θ_0's
+  std::string report = "fedcl-report";  // writes <report>.json and <report>.csv ("" = none)
+  std::string save_dir;                 // keep every model as a checkpoint (launch/fedcl_files.h)
+  std::string base;                     // θ_0 (and the architecture) from this checkpoint
+  std::string text;                     // canonical option text (compared across ranks)
+  FedclPlan plan;
+};
+
+OptionTable fedcl_option_table();
+// Reads and validates every option against a world of `world_size` ranks; throws
+// ConfigError naming the option and value.
+FedclConfig read_fedcl_config(const Options& options, int world_size);
+
+}  // namespace sprout::launch

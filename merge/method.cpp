@@ -1,0 +1,61 @@
+#include "merge/method.h"
+
+#include <cmath>
+
+#include "runtime/error.h"
+
+namespace sprout::merge {
+
+// One line per method; each factory lives in the method's own file.
+std::unique_ptr<MergeMethod> make_magmax();
+std::unique_ptr<MergeMethod> make_average();
+std::unique_ptr<MergeMethod> make_task_arithmetic();
+std::unique_ptr<MergeMethod> make_ties();
+
+namespace {
+
+struct Entry {
+  const char* name;
+  std::unique_ptr<MergeMethod> (*make)();
+};
+
+const Entry kMethods[] = {
+    {"magmax", make_magmax},
+    {"average", make_average},
+    {"task_arithmetic", make_task_arithmetic},
+    {"ties", make_ties},
+};
+
+}  // namespace
+
+std::vector<std::string> merge_method_names() {
+  std::vector<std::string> out;
+  for (const auto& e : kMethods) out.push_back(e.name);
+  return out;
+}
+
+std::unique_ptr<MergeMethod> make_merge_method(const std::string& name) {
+  for (const auto& e : kMethods) {
+    if (name == e.name) return e.make();
+  }
+  std::string known;
+  for (const auto& e : kMethods) known += std::string(known.empty() ? "" : ", ") + e.name;
+  throw ConfigError(concat("unknown merge method '", name, "' (known: ", known, ")"));
+}
+
+void validate(const MergeOptions& options, const std::string& density_option) {
+  SPROUT_CHECK(std::isfinite(options.density) && options.density > 0 && options.density <= 1, ConfigError, "--",
+               density_option, ": ", options.density, " must be in (0, 1]");
+}
+
+double resolve_lambda(const MergeMethod& method, const MergeOptions& options, int64_t experts,
+                      const std::string& option) {
+  if (!options.lambda) return method.default_lambda(experts);
+  const double l = *options.lambda;
+  SPROUT_CHECK(method.takes_lambda(), ConfigError, "--", option, ": ", method.name(),
+               " has no lambda (it is the mean of the experts)");
+  SPROUT_CHECK(std::isfinite(l), ConfigError, "--", option, ": ", l, " is not a finite number");
+  return l;
+}
+
+}  // namespace sprout::merge

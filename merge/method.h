@@ -1,0 +1,56 @@
+// MergeMethod: a function of (θ_0, experts) -> merged tensors, written on task vectors
+// τ_i = θ_i − θ_0 and their reductions over experts (merge/task_vectors.h), so the same
+// code merges one tensor streamed from files, a whole model in memory, or a model spread
+// over node groups as a collective (merge/collective.h). METHODS.md §4 has the formulas.
+//
+// One method per file (magmax.cpp, average.cpp, task_arithmetic.cpp, ties.cpp), listed by
+// name in the table in method.cpp.
+//
+// Contract: merge() is deterministic, element-wise apart from what a method documents
+// (TIES trims each tensor by its own magnitudes), calls experts.reduce() the same number
+// of times whatever the data (collective safety), and returns float64 tensors shaped like
+// experts.base(). Callers convert to the model's dtype.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "merge/task_vectors.h"
+
+namespace sprout::merge {
+
+struct MergeOptions {
+  std::optional<double> lambda;  // unset: the method's reference value (default_lambda)
+  double density = 0.2;          // ties: fraction of each tensor's task vector kept, (0, 1]
+};
+
+class MergeMethod {
+ public:
+  virtual ~MergeMethod() = default;
+  virtual std::string name() const = 0;
+  // False for methods without a scaling coefficient (average); setting one is an error.
+  virtual bool takes_lambda() const { return true; }
+  // The reference λ for `experts` task vectors (METHODS.md §4).
+  virtual double default_lambda(int64_t experts) const = 0;
+  // θ = the merged tensors (float64, shaped like experts.base()).
+  virtual TaskVectors::Tensors merge(TaskVectors& experts, double lambda, const MergeOptions& options) const = 0;
+};
+
+// The method called `name`; ConfigError listing the known names otherwise.
+std::unique_ptr<MergeMethod> make_merge_method(const std::string& name);
+// Every registered name, in table order: magmax, average, task_arithmetic, ties.
+std::vector<std::string> merge_method_names();
+
+// The λ a merge of `experts` task vectors uses: options.lambda if set, else the method's
+// default. ConfigError (naming `option`) when λ is not finite, or is set for a method
+// without one, or density is outside (0, 1].
+double resolve_lambda(const MergeMethod& method, const MergeOptions& options, int64_t experts,
+                      const std::string& option = "lambda");
+void validate(const MergeOptions& options, const std::string& density_option = "ties.density");
+
+}  // namespace sprout::merge
