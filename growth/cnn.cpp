@@ -37,14 +37,15 @@ class Cnn final : public Model {
       const std::string name = conv(i);
       const int64_t out = active(o, name);
       if (o.trace) o.trace->inputs[name] = h;
-      auto z = conv3x3(params_, name, h, in, out);  // (N, out, H, W)
+      auto z = conv3x3(params_, name, h, in, out, known(o, name));  // (N, out, H, W)
       if (o.trace) {
         z.retain_grad();
         o.trace->outputs[name] = z;
       }
-      if (spec_.batch_norm) z = batch_norm(params_, "bn_" + name, z, o.train, out);
+      if (spec_.batch_norm) z = batch_norm(params_, "bn_" + name, z, o.train, out, o.norm_stats);
       h = scale(o, name, activation(z), 4);
       h = at::max_pool2d(h, {2, 2});  // (N, out, H/2, W/2)
+      if (o.site_hook) h = o.site_hook(name, h);
       in = out;
     }
     h = h.reshape({h.size(0), -1});  // (N, C·H'·W'), channel-major
@@ -54,14 +55,15 @@ class Cnn final : public Model {
       const std::string name = fc(i);
       const int64_t out = i < n ? active(o, name) : -1;
       if (o.trace) o.trace->inputs[name] = h;
-      auto z = linear(params_, name, h, in, out);
+      auto z = linear(params_, name, h, in, out, known(o, name));
       if (o.trace) {
         z.retain_grad();
         o.trace->outputs[name] = z;
       }
       if (i == n) return z;
-      if (spec_.batch_norm) z = batch_norm(params_, "bn_" + name, z, o.train, out);
+      if (spec_.batch_norm) z = batch_norm(params_, "bn_" + name, z, o.train, out, o.norm_stats);
       h = scale(o, name, activation(z), 2);
+      if (o.site_hook) h = o.site_hook(name, h);
       in = out;
     }
     return h;
@@ -111,6 +113,11 @@ class Cnn final : public Model {
     if (!o.active) return -1;
     auto it = o.active->find(site);
     return it == o.active->end() ? -1 : it->second;
+  }
+  static torch::Tensor known(const ForwardOptions& o, const std::string& module) {
+    if (!o.known_outputs) return {};
+    auto it = o.known_outputs->find(module);
+    return it == o.known_outputs->end() ? torch::Tensor() : it->second;
   }
   // Multiplies the activation by the site's unit importances (broadcast over channels).
   static torch::Tensor scale(const ForwardOptions& o, const std::string& site, torch::Tensor h, int dims) {

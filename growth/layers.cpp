@@ -20,26 +20,33 @@ torch::Tensor uniform(torch::IntArrayRef shape, double bound, torch::Generator& 
 }  // namespace
 
 torch::Tensor linear(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x,
-                     int64_t in, int64_t out) {
-  const auto& w = p.parameter(module + ".weight");
-  const auto& b = p.parameter(module + ".bias");
-  return at::linear(x, slice2(w, out, in), slice1(b, out));
+                     int64_t in, int64_t out, const torch::Tensor& known) {
+  auto w = slice2(p.parameter(module + ".weight"), out, in);
+  auto b = slice1(p.parameter(module + ".bias"), out);
+  if (!known.defined()) return at::linear(x, w, b);
+  const int64_t k = known.size(1);
+  if (k >= w.size(0)) return known.narrow(1, 0, w.size(0));
+  return at::cat({known, at::linear(x, w.narrow(0, k, w.size(0) - k), b.narrow(0, k, b.size(0) - k))}, 1);
 }
 
 torch::Tensor conv3x3(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x,
-                      int64_t in, int64_t out) {
-  const auto& w = p.parameter(module + ".weight");
-  const auto& b = p.parameter(module + ".bias");
-  return at::conv2d(x, slice2(w, out, in), slice1(b, out), {1, 1}, {1, 1});
+                      int64_t in, int64_t out, const torch::Tensor& known) {
+  auto w = slice2(p.parameter(module + ".weight"), out, in);
+  auto b = slice1(p.parameter(module + ".bias"), out);
+  if (!known.defined()) return at::conv2d(x, w, b, {1, 1}, {1, 1});
+  const int64_t k = known.size(1);
+  if (k >= w.size(0)) return known.narrow(1, 0, w.size(0));
+  return at::cat({known, at::conv2d(x, w.narrow(0, k, w.size(0) - k), b.narrow(0, k, b.size(0) - k), {1, 1}, {1, 1})},
+                 1);
 }
 
 torch::Tensor batch_norm(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x,
-                         bool train, int64_t n) {
-  auto rm = slice1(p.buffer(module + ".running_mean"), n);
-  auto rv = slice1(p.buffer(module + ".running_var"), n);
+                         bool train, int64_t n, const std::string& stats) {
+  auto rm = slice1(p.buffer(module + ".running_mean" + stats), n);
+  auto rv = slice1(p.buffer(module + ".running_var" + stats), n);
   if (train) {
     // torch.nn counts batches even with a fixed momentum; kept for checkpoint parity.
-    auto nbt = p.buffer(module + ".num_batches_tracked");
+    auto nbt = p.buffer(module + ".num_batches_tracked" + stats);
     nbt.add_(1);
   }
   return at::batch_norm(x, slice1(p.parameter(module + ".weight"), n), slice1(p.parameter(module + ".bias"), n),

@@ -13,15 +13,17 @@ namespace sprout::growth {
 // clamp_min(x, 0): ReLU whose gradient at 0 is 1.
 inline torch::Tensor activation(const torch::Tensor& x) { return x.clamp_min(0); }
 
-// y = x W[:out, :in]^T + b[:out].  in/out < 0: full size.
+// y = x W[:out, :in]^T + b[:out].  in/out < 0: full size. `known` (optional): y's first
+// k columns, already computed; only units [k, out) are computed and appended.
 torch::Tensor linear(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x,
-                     int64_t in = -1, int64_t out = -1);
-// 3×3, stride 1, padding 1.
+                     int64_t in = -1, int64_t out = -1, const torch::Tensor& known = {});
+// 3×3, stride 1, padding 1. `known`: the first k output channels, as for linear().
 torch::Tensor conv3x3(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x,
-                      int64_t in = -1, int64_t out = -1);
+                      int64_t in = -1, int64_t out = -1, const torch::Tensor& known = {});
 // Batch norm over dim 1 on the first `n` channels (momentum 0.1, eps 1e-5, as torch.nn).
+// `stats`: suffix of the running-statistics buffers (switchable batch-norm; "" = own).
 torch::Tensor batch_norm(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x,
-                         bool train, int64_t n = -1);
+                         bool train, int64_t n = -1, const std::string& stats = "");
 
 // Registers module.weight (out, in[, k, k]) and module.bias (out) with PyTorch's default
 // init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).

@@ -29,18 +29,19 @@ class Mlp final : public Model {
       const std::string name = fc(i);
       const int64_t out = i < n ? active(o, name) : -1;
       if (o.trace) o.trace->inputs[name] = h;
-      auto z = linear(params_, name, h, in, out);  // (N, out)
+      auto z = linear(params_, name, h, in, out, known(o, name));  // (N, out)
       if (o.trace) {
         z.retain_grad();
         o.trace->outputs[name] = z;
       }
       if (i == n) return z;
-      if (spec_.batch_norm) z = batch_norm(params_, "bn_" + name, z, o.train, out);
+      if (spec_.batch_norm) z = batch_norm(params_, "bn_" + name, z, o.train, out, o.norm_stats);
       h = activation(z);
       if (o.unit_scale) {
         auto it = o.unit_scale->find(name);
         if (it != o.unit_scale->end()) h = h * it->second;
       }
+      if (o.site_hook) h = o.site_hook(name, h);
       in = out;
     }
     return h;
@@ -73,6 +74,11 @@ class Mlp final : public Model {
     if (!o.active) return -1;
     auto it = o.active->find(site);
     return it == o.active->end() ? -1 : it->second;
+  }
+  static torch::Tensor known(const ForwardOptions& o, const std::string& module) {
+    if (!o.known_outputs) return {};
+    auto it = o.known_outputs->find(module);
+    return it == o.known_outputs->end() ? torch::Tensor() : it->second;
   }
   ArchSpec spec_;
 };

@@ -7,6 +7,7 @@
 
 #include "launch/growth_driver.h"
 #include "launch/checkpointing.h"
+#include "launch/slimmable_step.h"
 #include "runtime/device_transfer.h"
 #include "runtime/error.h"
 #include "runtime/fault_injection.h"
@@ -68,6 +69,10 @@ void Trainer::prepare() {
   schedule_ = std::make_unique<runtime::LrSchedule>(config_.schedule, total_steps_);
   engine_ = std::make_unique<runtime::DataParallel>(*ctx_.comm, model_->params(),
                                                     runtime::DataParallelOptions{config_.runtime.bucket_mb, 1.0});
+  if (config_.slim.enabled) {  // train.mode = slimmable: supernet steps, then the gate's
+    slim_ = std::make_unique<SlimmableStep>(*this);
+    total_steps_ += slim_->gate_steps();
+  }
   progress_ = std::make_unique<Progress>(ctx_.is_root(), config_.log.progress, config_.log.metrics, total_steps_);
   growth_ = std::make_unique<GrowthDriver>(config_.growth, *model_, total_steps_, config_.train.seed);
 }
@@ -98,9 +103,13 @@ void Trainer::after_step() {
   checkpoint_after_step(*this);
 }
 
-void Trainer::at_end() { checkpoint_at_end(*this); }
+void Trainer::at_end() {
+  checkpoint_at_end(*this);
+  if (slim_) slim_->at_end(*progress_);  // per-width table and the dynamic gate
+}
 
 double Trainer::train_step() {
+  if (slim_) return slim_->train_step(step_++, &last_lr_);  // launch/slimmable_step.h
   ctx_.comm->set_phase(concat("step ", step_));
   auto idx = sampler_->next();  // (B)
   const auto dev = ctx_.device;  // pinned host memory + asynchronous copy on CUDA
@@ -132,7 +141,8 @@ Evaluation Trainer::evaluate() {
     auto x = data::to_input(runtime::to_device(data_.test.images.narrow(0, b, m), ctx_.device), data_.mean,
                             data_.stddev);
     auto y = runtime::to_device(data_.test.labels.narrow(0, b, m), ctx_.device);
-    auto logits = model_->forward(x, false);
+    // A slimmable model's full width includes the gate's attention (launch/slimmable_step.h).
+    auto logits = slim_ ? slim_->net().forward(x, slim_->net().largest(), false) : model_->forward(x, false);
     loss_sum += at::cross_entropy_loss(logits, y, {}, at::Reduction::Sum).item<double>();
     correct += logits.argmax(1).eq(y).sum().item<double>();
   }

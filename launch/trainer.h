@@ -28,6 +28,7 @@
 namespace sprout::launch {
 
 class GrowthDriver;  // launch/growth_driver.h
+class SlimmableStep;  // train.mode = slimmable (launch/slimmable_step.h)
 
 struct Evaluation {
   double accuracy = std::numeric_limits<double>::quiet_NaN();
@@ -76,6 +77,7 @@ class Trainer {
   runtime::RuntimeContext& context() { return ctx_; }
   Progress& progress() { return *progress_; }
   void set_step(int64_t step) { step_ = step; }  // checkpoint restore (launch/checkpoint_state.h)
+  SlimmableStep* slimmable() { return slim_.get(); }  // null unless train.mode = slimmable
 
  private:
   // Extension points of the loop, in the order run() calls them. Each feature keeps its
@@ -98,6 +100,7 @@ class Trainer {
   std::unique_ptr<Progress> progress_;
   growth::GrowthHistory growth_history_;
   std::unique_ptr<GrowthDriver> growth_;  // scheduled width changes (before_step)
+  std::unique_ptr<SlimmableStep> slim_;  // train.mode = slimmable
   int64_t step_ = 0;
   int64_t total_steps_ = 0;
   double last_lr_ = 0;

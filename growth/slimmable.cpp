@@ -1,0 +1,167 @@
+#include "growth/slimmable.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "growth/gate.h"
+#include "growth/layers.h"
+#include "growth/macs.h"
+#include "runtime/error.h"
+
+namespace sprout::growth {
+
+void validate_ratios(const std::vector<double>& ratios, const std::string& option) {
+  SPROUT_CHECK(ratios.size() >= 2, ConfigError, "--", option, ": needs at least two width ratios, got ",
+               ratios.size());
+  for (size_t i = 0; i < ratios.size(); ++i) {
+    SPROUT_CHECK(std::isfinite(ratios[i]) && ratios[i] > 0 && ratios[i] <= 1, ConfigError, "--", option, ": ",
+                 ratios[i], " is not a width ratio in (0, 1]");
+    SPROUT_CHECK(i == 0 || ratios[i] > ratios[i - 1], ConfigError, "--", option, ": ratios must be ascending and ",
+                 "unique (", ratios[i - 1], " then ", ratios[i], ")");
+  }
+  SPROUT_CHECK(ratios.back() == 1.0, ConfigError, "--", option, ": the largest ratio must be 1 (the full model), got ",
+               ratios.back());
+}
+
+std::string norm_stats_suffix(double ratio) {
+  if (ratio >= 1.0) return "";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", ratio);
+  std::string s = std::string("_r") + text;
+  for (auto& c : s) {
+    if (c == '.') c = 'p';
+  }
+  return s;
+}
+
+int64_t active_units(int64_t width, double ratio) {
+  const auto units = static_cast<int64_t>(std::ceil(ratio * static_cast<double>(width) - 1e-9));
+  return std::min(width, std::max<int64_t>(1, units));
+}
+
+std::map<std::string, int64_t> active_widths(const Model& model, double ratio) {
+  std::map<std::string, int64_t> out;
+  for (const auto& s : model.sites()) out[s.name] = active_units(s.width, ratio);
+  return out;
+}
+
+void add_switchable_norms(Model& model, const std::vector<double>& ratios) {
+  auto& p = model.params();
+  for (const auto& site : model.sites()) {
+    if (site.norm.empty()) continue;
+    for (double r : ratios) {
+      const std::string sfx = norm_stats_suffix(r);
+      if (sfx.empty() || p.has_buffer(site.norm + ".running_mean" + sfx)) continue;
+      const auto like = p.buffer(site.norm + ".running_mean").options();  // the model's device
+      p.add_buffer(site.norm + ".running_mean" + sfx, torch::zeros({site.width}, like));
+      p.add_buffer(site.norm + ".running_var" + sfx, torch::ones({site.width}, like));
+      p.add_buffer(site.norm + ".num_batches_tracked" + sfx, torch::zeros({}, like.dtype(torch::kInt64)));
+    }
+  }
+}
+
+void make_slimmable(Model& model, const SlimSpec& spec, uint64_t seed) { SlimmableNet(model, spec, seed); }
+
+SlimmableNet::SlimmableNet(Model& model, SlimSpec spec, uint64_t seed) : model_(model), spec_(std::move(spec)) {
+  validate_ratios(spec_.ratios, "slim.ratios");
+  SPROUT_CHECK(spec_.se_ratio > 0 && spec_.se_ratio <= 1, ConfigError, "--slim.se_ratio: ", spec_.se_ratio,
+               " must be in (0, 1]");
+  const auto sites = model_.sites();
+  SPROUT_CHECK(!sites.empty(), ConfigError, "train.mode=slimmable needs a model with at least one hidden layer");
+  add_switchable_norms(model_, spec_.ratios);
+  for (double r : spec_.ratios) {
+    active_.push_back(active_widths(model_, r));
+    stats_.push_back(norm_stats_suffix(r));
+  }
+  gate_site_ = sites.front();
+  reduced_ = active_units(gate_site_.width, spec_.se_ratio);
+  add_gate_parameters(model_.params(), gate_site_.width, reduced_, static_cast<int64_t>(num_ratios()), spec_.attention,
+                      seed);
+}
+
+int64_t SlimmableNet::macs(size_t i) const {
+  const int64_t k = active_.at(i).at(gate_site_.name);
+  return macs_per_example(model_.arch(), active_.at(i)) + (spec_.attention ? attention_macs(k, reduced_) : 0);
+}
+
+int64_t SlimmableNet::gate_macs() const {
+  return gate_head_macs(active_.front().at(gate_site_.name), reduced_, static_cast<int64_t>(num_ratios()));
+}
+
+ForwardOptions SlimmableNet::options(size_t i, bool train) const {
+  ForwardOptions o;
+  o.train = train;
+  o.active = &active_.at(i);
+  o.norm_stats = stats_.at(i);
+  if (spec_.attention) {
+    const auto* params = &model_.params();
+    const std::string site = gate_site_.name;
+    o.site_hook = [params, site](const std::string& name, const torch::Tensor& h) {
+      return name == site ? gate_attend(*params, h) : h;
+    };
+  }
+  return o;
+}
+
+torch::Tensor SlimmableNet::forward(const torch::Tensor& x, size_t i, bool train) {
+  return model_.forward(x, options(i, train));
+}
+
+SlimmableNet::Probe SlimmableNet::probe(const torch::Tensor& x) const {
+  // The smallest sub-network's first block, on its first k_min units only (Cnn/Mlp order:
+  // producer -> norm -> activation -> [2×2 max-pool]).
+  const auto& p = model_.params();
+  const int64_t k = active_.front().at(gate_site_.name);
+  Probe out;
+  if (gate_site_.kind == WidthSite::Kind::Conv) {
+    out.raw = conv3x3(p, gate_site_.producer, x, -1, k);  // (N, k, H, W)
+  } else {
+    out.raw = linear(p, gate_site_.producer, x.reshape({x.size(0), -1}), -1, k);  // (N, k)
+  }
+  auto h = out.raw;
+  if (!gate_site_.norm.empty()) h = batch_norm(p, gate_site_.norm, h, false, k, stats_.front());
+  h = activation(h);
+  if (gate_site_.pooled) h = at::max_pool2d(h, {2, 2});
+  out.pooled = gate_pool(h);  // (N, k)
+  return out;
+}
+
+torch::Tensor SlimmableNet::gate_logits(const torch::Tensor& pooled) const {
+  return gate_head(model_.params(), gate_reduce(model_.params(), pooled));
+}
+
+torch::Tensor SlimmableNet::forward_routed(const torch::Tensor& x, const torch::Tensor& choice,
+                                           const torch::Tensor& probe_raw) {
+  torch::Tensor out;
+  for (size_t i = 0; i < num_ratios(); ++i) {
+    auto rows = choice.eq(static_cast<int64_t>(i)).nonzero().view({-1});  // (n_i)
+    if (rows.numel() == 0) continue;
+    auto o = options(i, false);
+    std::map<std::string, torch::Tensor> known;
+    if (probe_raw.defined()) {
+      known[gate_site_.producer] = probe_raw.index_select(0, rows);
+      o.known_outputs = &known;
+    }
+    auto logits = model_.forward(x.index_select(0, rows), o);  // (n_i, classes)
+    if (!out.defined()) out = at::zeros({x.size(0), logits.size(1)}, logits.options());
+    out.index_copy_(0, rows, logits);
+  }
+  return out;
+}
+
+Routed SlimmableNet::route(const torch::Tensor& x) {
+  Routed r;
+  auto pr = probe(x);
+  r.gate_logits = gate_logits(pr.pooled);
+  r.choice = r.gate_logits.argmax(1);
+  r.logits = forward_routed(x, r.choice, pr.raw);
+  return r;
+}
+
+std::vector<std::string> SlimmableNet::gate_stage_parameters() const {
+  std::vector<std::string> out = {"gate.head.weight", "gate.head.bias"};
+  if (!spec_.attention) out.insert(out.end(), {"gate.reduce.weight", "gate.reduce.bias"});
+  return out;
+}
+
+}  // namespace sprout::growth

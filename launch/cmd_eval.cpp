@@ -1,0 +1,178 @@
+// `sprout eval --checkpoint FILE|DIR [--width all|R|dynamic|oracle]`: test accuracy, average
+// MACs per example and examples/s of a slimmable checkpoint (train.mode = slimmable) at a
+// width ratio, with the dynamic gate, or all of them (launch/slimmable_eval.h). The model
+// is rebuilt from the checkpoint's architecture and configuration; the test split is the
+// run's (data.* options as stored; --data.dir points elsewhere). Runs on any number of
+// ranks (reading and evaluating are collective); rank 0 prints one line per width and,
+// last on stdout, a JSON summary.
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "launch/agreement.h"
+#include "launch/commands.h"
+#include "launch/slimmable_eval.h"
+#include "launch/train_config.h"
+#include <sys/stat.h>
+
+#include "runtime/checkpoint_reader.h"
+#include "runtime/checkpoint_store.h"
+#include "runtime/error.h"
+#include "runtime/tensor_util.h"
+#include "runtime/threads.h"
+
+namespace sprout::launch {
+
+namespace {
+
+OptionTable eval_option_table() {
+  return {
+      {"checkpoint", "", "checkpoint file of a `sprout train --train.mode slimmable` run, or its directory "
+                         "(the checkpoint `latest` names); required"},
+      {"width", "all", "all | a ratio of the run's slim.ratios | dynamic | oracle"},
+      {"eval_batch", "1000", "test examples per forward"},
+      {"data.dir", "", "directory of the test data (default: the run's)"},
+      {"runtime.threads", "0", "intra-op threads per rank (0: cores per node / ranks per node)"},
+  };
+}
+
+// The run's TrainConfig from the checkpoint's canonical option text. Repeatable options
+// (growth.event) are not needed to evaluate and are skipped.
+TrainConfig stored_config(const runtime::CheckpointContent& c, const std::string& where, const std::string& data_dir) {
+  const auto table = train_option_table();
+  auto o = Options::defaults(table);
+  std::istringstream in(runtime::attr_string(c.root, "config", where));
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto eq = line.find(" = ");
+    if (eq == std::string::npos) continue;
+    const std::string key = line.substr(0, eq);
+    bool known = false, repeatable = false;
+    for (const auto& s : table) {
+      if (s.name == key) known = true, repeatable = s.repeatable;
+    }
+    SPROUT_CHECK(known, ConfigError, where, ": its configuration has option '", key,
+                 "', which this sprout does not know");
+    if (!repeatable) o.set(key, line.substr(eq + 3));
+  }
+  if (!data_dir.empty()) o.set("data.dir", data_dir);
+  return read_train_config(o);
+}
+
+// Installs the checkpoint's tensors into `params` by name (shape and dtype checked).
+void install(runtime::ParamSet& params, const runtime::CheckpointContent& c, const std::string& where) {
+  auto fetch = [&](const std::string& path, const torch::Tensor& like) {
+    const auto* t = c.find_tensor(path);
+    SPROUT_CHECK(t, CheckpointError, where, ": missing tensor ", path);
+    SPROUT_CHECK(t->value.scalar_type() == like.scalar_type() && t->value.sizes() == like.sizes(), CheckpointError,
+                 where, ": tensor ", path, " has shape ", runtime::shape_string(t->value.sizes()), ", expected ",
+                 runtime::shape_string(like.sizes()));
+    return t->value.clone();
+  };
+  for (size_t i = 0; i < params.num_parameters(); ++i) {
+    const auto name = params.parameter_name(i);
+    params.set_parameter(name, fetch("/model/" + runtime::name_to_path(name), params.parameter(i)));
+  }
+  for (size_t i = 0; i < params.buffer_names().size(); ++i) {
+    const auto name = params.buffer_names()[i];
+    params.set_buffer(name, fetch("/buffers/" + runtime::name_to_path(name), params.buffers()[i]));
+  }
+}
+
+std::string ratio_list(const std::vector<double>& ratios) {
+  std::ostringstream os;
+  for (size_t i = 0; i < ratios.size(); ++i) os << (i ? ", " : "") << ratios[i];
+  return os.str();
+}
+
+}  // namespace
+
+int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args) {
+  const auto table = eval_option_table();
+  Options options;
+  bool help = false;
+  std::string path, width;
+  int64_t batch = 0;
+  agree(*ctx.comm, [&] {
+    options = Options::parse(table, args);
+    help = options.help();
+    if (help) return;
+    SPROUT_CHECK(options.positional().empty(), ConfigError, "eval: unexpected argument '",
+                 options.positional().front(), "'");
+    path = options.get("checkpoint");
+    SPROUT_CHECK(!path.empty(), ConfigError, "--checkpoint: a checkpoint file is required");
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      const std::string latest = runtime::read_latest(path);
+      SPROUT_CHECK(!latest.empty(), ConfigError, "--checkpoint: directory '", path, "' has no `latest` checkpoint");
+      path += "/" + latest;
+    }
+    width = options.get("width");
+    batch = options.get_int("eval_batch");
+    SPROUT_CHECK(batch > 0, ConfigError, "--eval_batch: ", batch, " must be > 0");
+    const int64_t threads = options.get_int("runtime.threads");
+    SPROUT_CHECK(threads >= 0 && threads <= 1024, ConfigError, "--runtime.threads: ", threads, " must be in [0, 1024]");
+    runtime::configure_threads(threads > 0 ? static_cast<int>(threads) : runtime::default_threads(ctx.local_size));
+  });
+  if (help) {
+    if (ctx.is_root()) std::printf("%s", format_help(table, "usage: sprout eval --checkpoint FILE|DIR [--width all|R|dynamic|oracle]").c_str());
+    return 0;
+  }
+
+  const auto content = runtime::read_checkpoint_file(*ctx.comm, path);  // collective; errors agreed
+  const std::string where = concat("checkpoint '", path, "'");
+  TrainConfig cfg;
+  data::DataSplits data;
+  std::unique_ptr<growth::Model> model;
+  std::unique_ptr<growth::SlimmableNet> net;
+  std::vector<size_t> ratios;  // indices to evaluate (all: every one, then dynamic/oracle)
+  agree(*ctx.comm, [&] {
+    cfg = stored_config(content, where, options.get("data.dir"));
+    SPROUT_CHECK(cfg.slim.enabled, ConfigError, where, ": not a slimmable run (train.mode is not slimmable)");
+    data = data::load_data(cfg.data);
+    const auto* arch = content.find_group("/architecture");
+    SPROUT_CHECK(arch, CheckpointError, where, ": missing group /architecture");
+    model = growth::build_model(growth::ArchSpec::parse(runtime::attr_string(*arch, "spec", where)), cfg.train.seed);
+    net = std::make_unique<growth::SlimmableNet>(*model, cfg.slim.spec, cfg.train.seed);
+    install(model->params(), content, where);
+    if (width == "all" || width == "dynamic" || width == "oracle") {
+      SPROUT_CHECK(width == "all" || model->params().buffer("gate.trained_steps").item<int64_t>() > 0, ConfigError,
+                   "--width ", width, ": the gate of ", where, " was never trained (the run had slim.gate_steps = 0 ",
+                   "or stopped before its gate stage)");
+      return;
+    }
+    char* end = nullptr;
+    const double r = std::strtod(width.c_str(), &end);
+    bool found = false;
+    for (size_t i = 0; i < net->num_ratios() && end && *end == '\0'; ++i) {
+      if (std::fabs(net->ratio(i) - r) < 1e-9) ratios.push_back(i), found = true;
+    }
+    SPROUT_CHECK(found, ConfigError, "--width: '", width, "' is not all, dynamic, oracle nor one of the run's ratios (",
+                 ratio_list(cfg.slim.spec.ratios), ")");
+  });
+
+  ctx.comm->set_phase("eval");
+  EvalData ed{&data.test, data.mean, data.stddev, batch, torch::kCPU};
+  std::vector<WidthEvaluation> rows;
+  if (width == "all") rows = evaluate_widths(*ctx.comm, ed, *net);
+  else if (width == "dynamic") rows.push_back(evaluate_dynamic(*ctx.comm, ed, *net));
+  else if (width == "oracle") rows.push_back(evaluate_oracle(*ctx.comm, ed, *net));
+  else rows.push_back(evaluate_ratio(*ctx.comm, ed, *net, ratios.front()));
+
+  if (ctx.is_root()) {
+    const double full = static_cast<double>(net->macs(net->largest()));
+    std::string list;
+    for (const auto& r : rows) {
+      std::printf("eval %s\n", r.line(full).c_str());
+      list += (list.empty() ? "" : ",") + r.json().str();
+    }
+    runtime::JsonObject j;
+    j.add("checkpoint", path).add("step", runtime::attr_int(content.root, "step", where))
+        .add("model", model->arch().describe()).add("world_size", ctx.size()).add_raw("widths", "[" + list + "]");
+    std::printf("%s\n", j.str().c_str());
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+}  // namespace sprout::launch

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Reproduces the README's table "Slimmable networks and the dynamic gate": the MLP and CNN
+# example configs trained on Fashion-MNIST with 2 ranks, then every width and the dynamic
+# gate evaluated on the test set. Prints a Markdown table; logs and metrics go to $OUT.
+#   launch/slimmable_results.sh [OUT_DIR] [extra sprout train options...]
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=${SPROUT_BIN:-$ROOT/build/launch/sprout}
+OUT=${1:-slimmable-results}
+shift || true
+mkdir -p "$OUT"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# run NAME CONFIG [options...]
+run() {
+  local name=$1 config=$2; shift 2
+  mpirun -np 2 --oversubscribe "$BIN" train --config "$ROOT/launch/configs/$config" \
+    --log.progress lines --log.metrics "$OUT/$name.jsonl" "$@" >"$OUT/$name.log"
+  grep '^slimmable' "$OUT/$name.log" | sed "s/^/$name: /" >&2
+}
+run mlp slimmable_mlp.ini "$@"
+run cnn slimmable_cnn.ini "$@"
+# The same MLP after one supernet epoch: its widths differ more, so routing has more to gain.
+run mlp-1epoch slimmable_mlp.ini --train.epochs 1 --slim.gate_steps 468 "$@"
+/usr/bin/python3 - "$OUT" <<'PYEOF'
+import json, sys
+out = sys.argv[1]
+print("| model | width | test accuracy | MACs / example | % of largest | examples/s (2 ranks) | routed to 0.25 / 0.5 / 0.75 / 1 |")
+print("|---|---|---|---|---|---|---|")
+for model in ("mlp", "cnn", "mlp-1epoch"):
+    rows = [json.loads(l) for l in open(f"{out}/{model}.jsonl")]
+    rows = [r for r in rows if r.get("event") == "slimmable_eval"]
+    full = next(r for r in rows if r["width"] == "1")["macs_per_example"]
+    fixed = [(r["macs_per_example"], r["test_accuracy"]) for r in rows if r["width"] not in ("dynamic", "oracle")]
+    for r in rows:
+        routed = " / ".join(f"{100 * s:.1f}%" for s in r["route_share"]) if "route_share" in r else ""
+        rate = "—" if r["width"] == "oracle" else f"{r['examples_per_s']:,.0f}"  # the oracle runs both widths
+        print(f"| {model} | {r['width']} | {r['test_accuracy']:.4f} | {r['macs_per_example'] / 1e3:,.1f}k | "
+              f"{100 * r['macs_per_example'] / full:.1f}% | {rate} | {routed} |")
+    dyn = next((r for r in rows if r["width"] == "dynamic"), None)
+    if dyn:
+        # Fixed widths at the dynamic row's MACs: linear interpolation between neighbours.
+        m = dyn["macs_per_example"]
+        lo = max((f for f in fixed if f[0] <= m), default=fixed[0])
+        hi = min((f for f in fixed if f[0] >= m), default=fixed[-1])
+        interp = lo[1] if hi[0] == lo[0] else lo[1] + (hi[1] - lo[1]) * (m - lo[0]) / (hi[0] - lo[0])
+        print(f"<!-- {model}: dynamic {dyn['test_accuracy']:.4f} at {100 * m / full:.1f}% MACs; fixed widths "
+              f"interpolated at the same MACs {interp:.4f}; largest {fixed[-1][1]:.4f} -->")
+PYEOF

@@ -1,0 +1,173 @@
+// Slimmable execution: a sub-network at ratio r equals a separate narrow model holding the
+// same (sliced) weights, with switchable batch-norm statistics private to each ratio.
+#include "growth/slimmable.h"
+
+#include <gtest/gtest.h>
+
+#include "growth/gate.h"
+#include "runtime/error.h"
+
+namespace sprout::growth {
+namespace {
+
+ArchSpec mlp_spec() {
+  ArchSpec s;
+  s.widths = {16, 12};
+  s.batch_norm = true;
+  return s;
+}
+
+ArchSpec cnn_spec() {
+  ArchSpec s;
+  s.kind = "cnn";
+  s.conv = {8, 12};
+  s.widths = {10};
+  s.batch_norm = true;
+  return s;
+}
+
+// Model a's weights and ratio-`suffix` statistics, sliced to the narrow model b's shapes.
+void copy_sliced(const runtime::ParamSet& a, runtime::ParamSet& b, const std::string& suffix) {
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < b.num_parameters(); ++i) {
+    const auto& name = b.parameter_name(i);
+    auto src = a.parameter(name);
+    for (int64_t d = 0; d < src.dim(); ++d) src = src.narrow(d, 0, b.parameter(i).size(d));
+    b.parameter(i).copy_(src);
+  }
+  for (size_t i = 0; i < b.buffer_names().size(); ++i) {
+    const auto& name = b.buffer_names()[i];
+    auto src = a.buffer(name + suffix);
+    if (src.dim() == 1) src = src.narrow(0, 0, b.buffers()[i].size(0));
+    b.buffers()[i].copy_(src);
+  }
+}
+
+ArchSpec narrowed(ArchSpec s, double r) {
+  for (auto& c : s.conv) c = active_units(c, r);
+  for (auto& w : s.widths) w = active_units(w, r);
+  return s;
+}
+
+double max_diff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
+
+void expect_narrow_equals_separate(const ArchSpec& spec) {
+  SlimSpec ss;
+  ss.attention = false;
+  auto wide = build_model(spec, 1);
+  SlimmableNet net(*wide, ss, 1);
+  auto x = torch::randn({6, 1, 28, 28});
+  {  // Give every ratio's statistics distinct values (a few training forwards).
+    for (size_t i = 0; i < net.num_ratios(); ++i) {
+      for (int k = 0; k < 3; ++k) net.forward(torch::randn({8, 1, 28, 28}) + static_cast<double>(i), i, true);
+    }
+  }
+  for (size_t i = 0; i + 1 < net.num_ratios(); ++i) {
+    const double r = net.ratio(i);
+    const std::string sfx = norm_stats_suffix(r);
+    auto narrow = build_model(narrowed(spec, r), 99);
+    copy_sliced(wide->params(), narrow->params(), sfx);
+    // Eval mode: running statistics of ratio r.
+    EXPECT_LT(max_diff(net.forward(x, i, false), narrow->forward(x, false)), 1e-6) << spec.describe() << " r=" << r;
+    // Train mode: batch statistics, and the update lands in ratio r's buffers only.
+    auto full_mean_before = wide->params().buffer("bn_fc1.running_mean").clone();
+    EXPECT_LT(max_diff(net.forward(x, i, true), narrow->forward(x, true)), 1e-6) << spec.describe() << " r=" << r;
+    for (const auto& s : narrow->sites()) {
+      auto mine = wide->params().buffer(s.norm + ".running_mean" + sfx).narrow(0, 0, s.width);
+      EXPECT_LT(max_diff(mine, narrow->params().buffer(s.norm + ".running_mean")), 1e-6) << s.norm;
+      auto var = wide->params().buffer(s.norm + ".running_var" + sfx).narrow(0, 0, s.width);
+      EXPECT_LT(max_diff(var, narrow->params().buffer(s.norm + ".running_var")), 1e-6) << s.norm;
+    }
+    EXPECT_TRUE(full_mean_before.equal(wide->params().buffer("bn_fc1.running_mean")));
+  }
+  // Ratio 1 is the plain model.
+  EXPECT_TRUE(net.forward(x, net.largest(), false).equal(wide->forward(x, false)));
+}
+
+TEST(Slimmable, MlpNarrowForwardEqualsSeparateNarrowModel) { expect_narrow_equals_separate(mlp_spec()); }
+TEST(Slimmable, CnnNarrowForwardEqualsSeparateNarrowModel) { expect_narrow_equals_separate(cnn_spec()); }
+
+TEST(Slimmable, AttentionSlicesTheGateWeights) {
+  auto spec = mlp_spec();
+  auto wide = build_model(spec, 2);
+  SlimmableNet net(*wide, SlimSpec{}, 2);
+  const size_t i = 1;  // ratio 0.5
+  const double r = net.ratio(i);
+  auto narrow = build_model(narrowed(spec, r), 5);
+  copy_sliced(wide->params(), narrow->params(), norm_stats_suffix(r));
+  // The narrow model's gate: the reduction keeps its width R and reads k columns.
+  const int64_t k = active_units(16, r), R = net.gate_reduced();
+  runtime::ParamSet g;
+  const auto& p = wide->params();
+  g.add_parameter("gate.reduce.weight", p.parameter("gate.reduce.weight").narrow(1, 0, k).clone());
+  g.add_parameter("gate.reduce.bias", p.parameter("gate.reduce.bias").clone());
+  g.add_parameter("gate.attention.weight", p.parameter("gate.attention.weight").narrow(0, 0, k).clone());
+  g.add_parameter("gate.attention.bias", p.parameter("gate.attention.bias").narrow(0, 0, k).clone());
+  EXPECT_EQ(R, 4);
+  ForwardOptions o;
+  o.site_hook = [&](const std::string& site, const torch::Tensor& h) { return site == "fc1" ? gate_attend(g, h) : h; };
+  auto x = torch::randn({5, 1, 28, 28});
+  EXPECT_LT(max_diff(net.forward(x, i, false), narrow->forward(x, o)), 1e-6);
+  // The attention changes the output (it is not an identity that would make this vacuous).
+  EXPECT_GT(max_diff(net.forward(x, i, false), narrow->forward(x, false)), 1e-3);
+}
+
+TEST(Slimmable, KnownOutputsAreReusedNotRecomputed) {
+  for (const auto& spec : {mlp_spec(), cnn_spec()}) {
+    auto m = build_model(spec, 3);
+    SlimmableNet net(*m, SlimSpec{}, 3);
+    auto x = torch::randn({4, 1, 28, 28});
+    auto pr = net.probe(x);
+    const std::string first = net.gate_site().producer;
+    auto o = net.options(2, false);
+    std::map<std::string, torch::Tensor> known{{first, pr.raw}};
+    o.known_outputs = &known;
+    EXPECT_LT(max_diff(m->forward(x, o), net.forward(x, 2, false)), 1e-5) << spec.describe();
+    // Reuse really reads the given values: perturbing them changes the output.
+    known[first] = pr.raw + 1.0;
+    EXPECT_GT(max_diff(m->forward(x, o), net.forward(x, 2, false)), 1e-3) << spec.describe();
+  }
+}
+
+TEST(Slimmable, StatisticsBufferNamesAndUnits) {
+  EXPECT_EQ(norm_stats_suffix(0.25), "_r0p25");
+  EXPECT_EQ(norm_stats_suffix(0.5), "_r0p5");
+  EXPECT_EQ(norm_stats_suffix(1.0), "");
+  EXPECT_EQ(active_units(256, 0.25), 64);
+  EXPECT_EQ(active_units(10, 0.3), 3);
+  EXPECT_EQ(active_units(10, 0.35), 4);
+  EXPECT_EQ(active_units(3, 0.1), 1);
+  auto m = build_model(cnn_spec(), 4);
+  SlimmableNet net(*m, SlimSpec{}, 4);
+  const auto& p = m->params();
+  EXPECT_TRUE(p.has_buffer("bn_conv1.running_mean_r0p25"));
+  EXPECT_TRUE(p.has_buffer("bn_fc1.num_batches_tracked_r0p75"));
+  EXPECT_FALSE(p.has_buffer("bn_fc1.running_mean_r1"));
+  EXPECT_EQ(p.buffer("bn_conv2.running_var_r0p5").size(0), 12);  // full width
+  EXPECT_TRUE(p.has_parameter("gate.head.weight"));
+  EXPECT_EQ(p.parameter("gate.head.weight").sizes(), (std::vector<int64_t>{4, 2}));  // K=4, R=⌈0.25·8⌉
+  EXPECT_EQ(net.active(0), (std::map<std::string, int64_t>{{"conv1", 2}, {"conv2", 3}, {"fc1", 3}}));
+  // Wrapping again (a restored model) registers nothing twice.
+  const size_t buffers = p.buffers().size(), params = p.num_parameters();
+  SlimmableNet again(*m, SlimSpec{}, 4);
+  EXPECT_EQ(p.buffers().size(), buffers);
+  EXPECT_EQ(p.num_parameters(), params);
+}
+
+TEST(Slimmable, RatioListsAreValidated) {
+  EXPECT_NO_THROW(validate_ratios({0.25, 1.0}, "slim.ratios"));
+  EXPECT_THROW(validate_ratios({1.0}, "slim.ratios"), ConfigError);
+  EXPECT_THROW(validate_ratios({0.5, 0.25, 1.0}, "slim.ratios"), ConfigError);
+  EXPECT_THROW(validate_ratios({0.5, 0.5, 1.0}, "slim.ratios"), ConfigError);
+  EXPECT_THROW(validate_ratios({0.0, 1.0}, "slim.ratios"), ConfigError);
+  EXPECT_THROW(validate_ratios({0.5, 0.75}, "slim.ratios"), ConfigError);
+  try {
+    validate_ratios({0.5, 1.5}, "slim.ratios");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("--slim.ratios: 1.5"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace sprout::growth
