@@ -18,5 +18,6 @@ struct Command {
 };
 
 int run_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);
+int run_bench(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);  // launch/cmd_bench.cpp
 
 }  // namespace sprout::launch

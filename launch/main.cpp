@@ -17,6 +17,7 @@ using sprout::launch::Command;
 
 const Command kCommands[] = {
     {"train", sprout::launch::run_train, "data-parallel training (growth, checkpoints)"},
+    {"bench", sprout::launch::run_bench, "benchmarks: train | allreduce | grow (speed vs PyTorch DDP)"},
 };
 
 void print_usage(std::FILE* out) {

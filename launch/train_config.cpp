@@ -9,7 +9,7 @@
 namespace sprout::launch {
 
 OptionTable train_option_table() {
-  return {
+  OptionTable table = {
       {"data.name", "fashion-mnist", "dataset: fashion-mnist | mnist | synthetic"},
       {"data.dir", "", "directory of IDX files (default for fashion-mnist: /usr/share/datasets/fashion-mnist)"},
       {"data.classes", "", "keep only these classes, e.g. 0,1 (a task); empty: all"},
@@ -39,6 +39,8 @@ OptionTable train_option_table() {
       {"log.metrics", "", "write one JSON line per logged step to this file (rank 0)"},
       {"log.progress", "auto", "auto | bar | lines | none"},
   };
+  for (auto& o : engine_option_table()) table.push_back(o);
+  return table;
 }
 
 namespace {
@@ -134,6 +136,7 @@ TrainConfig read_train_config(const Options& o) {
   require(c.log.progress == "auto" || c.log.progress == "bar" || c.log.progress == "lines" || c.log.progress == "none",
           "log.progress", "'" + c.log.progress + "'", "is not one of auto, bar, lines, none");
 
+  c.engine = read_engine_config(o);
   c.text = o.canonical_text();
   return c;
 }

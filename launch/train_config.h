@@ -8,6 +8,7 @@
 
 #include "data/dataset.h"
 #include "growth/arch.h"
+#include "launch/engine_options.h"
 #include "launch/options.h"
 #include "runtime/lr_schedule.h"
 #include "runtime/optimizer.h"
@@ -43,6 +44,7 @@ struct TrainConfig {
   LoopConfig train;
   RuntimeConfig runtime;
   LogConfig log;
+  EngineConfig engine;  // runtime.overlap (launch/engine_options.h)
   std::string text;  // canonical option text (compared across ranks, stored in checkpoints)
 
   // Steps the run takes, given the training-set size and world size.

@@ -61,7 +61,7 @@ void Trainer::prepare() {
   total_steps_ = config_.total_steps(data_.train.size(), ctx_.size());
   schedule_ = std::make_unique<runtime::LrSchedule>(config_.schedule, total_steps_);
   engine_ = std::make_unique<runtime::DataParallel>(*ctx_.comm, model_->params(),
-                                                    runtime::DataParallelOptions{config_.runtime.bucket_mb, 1.0});
+                                                    runtime::DataParallelOptions{config_.runtime.bucket_mb, 1.0, config_.engine.overlap});
   progress_ = std::make_unique<Progress>(ctx_.is_root(), config_.log.progress, config_.log.metrics, total_steps_);
 }
 
