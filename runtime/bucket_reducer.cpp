@@ -1,5 +1,9 @@
 #include "runtime/bucket_reducer.h"
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 #include "runtime/error.h"
 #include "runtime/ring_allreduce.h"
 
@@ -8,6 +12,9 @@ namespace sprout::runtime {
 namespace {
 // MPI guarantees tags up to 32767; buckets in flight at once get distinct ones.
 constexpr size_t kTagSpace = 32767;
+constexpr double kSpinSeconds = 100e-6;
+constexpr double kMinSleepSeconds = 20e-6;
+constexpr double kMaxSleepSeconds = 500e-6;
 }  // namespace
 
 BucketReducer::BucketReducer(Communicator& comm, BucketLayout layout,
@@ -84,17 +91,37 @@ void BucketReducer::finish() {
     }
   }
   start_ready();
-  for (auto& w : work_) {
-    if (w) w->wait();
-  }
+  wait_all();
 }
 
 void BucketReducer::reduce_buffers() {
   for (size_t b = 0; b < missing_.size(); ++b) missing_[b] = 0;
   next_ = 0;
   start_ready();
-  for (auto& w : work_) {
-    if (w) w->wait();
+  wait_all();
+}
+
+void BucketReducer::wait_all() {
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+  double sleep_s = kMinSleepSeconds;
+  size_t done_before = 0;
+  for (;;) {
+    size_t done = 0;
+    for (auto& w : work_) {
+      if (!w || w->test()) ++done;
+    }
+    if (done == work_.size()) return;
+    if (done != done_before) sleep_s = kMinSleepSeconds;  // progress: poll eagerly again
+    done_before = done;
+    const double waited = std::chrono::duration<double>(clock::now() - t0).count();
+    SPROUT_CHECK(comm_->timeout() <= 0 || waited <= comm_->timeout(), CommError, "timed out after ",
+                 static_cast<int>(comm_->timeout()), " s waiting in allreduce of gradient buckets (",
+                 comm_->phase(), "); a peer rank is gone or stuck");
+    if (waited > kSpinSeconds) {
+      std::this_thread::sleep_for(std::chrono::duration<double>(sleep_s));
+      sleep_s = std::min(2 * sleep_s, kMaxSleepSeconds);
+    }
   }
 }
 

@@ -12,6 +12,15 @@
 // bucket 0, 1, 2, … — whichever gradients it had and whenever they arrived: a missing
 // gradient contributes zeros, never a hang.
 //
+// Note [Waiting without spinning]: Open MPI's blocking waits spin on the core. When ranks
+// outnumber free cores (4 ranks on 2 cores, or a shared node) a spinning rank burns the
+// time slice its peer needs to catch up, and a step can take several times longer.
+// finish() therefore polls: it spins with MPI_Test for kSpinSeconds (balanced ranks on
+// their own cores finish inside that window), then sleeps between polls with a backoff
+// capped at kMaxSleepSeconds, handing the core to whoever has work. A poll loop cannot be
+// stuck inside MPI, so it enforces the communicator's timeout itself (CommError naming the
+// phase) instead of registering with the watchdog.
+//
 // grads()[i] is parameter i's averaged gradient: a view into its bucket, valid until the
 // next begin().
 #pragma once
@@ -55,6 +64,8 @@ class BucketReducer {
  private:
   void start_ready();   // starts buckets next_.. while complete
   void start(size_t bucket);
+  // Waits for every started bucket; see Note [Waiting without spinning].
+  void wait_all();
 
   Communicator* comm_ = nullptr;
   BucketLayout layout_;
