@@ -12,7 +12,9 @@ namespace sprout::runtime {
 namespace {
 // MPI guarantees tags up to 32767; buckets in flight at once get distinct ones.
 constexpr size_t kTagSpace = 32767;
-constexpr double kSpinSeconds = 100e-6;
+// Note [Waiting without spinning] in the header.
+constexpr double kSpinSeconds = 50e-6;
+constexpr double kYieldSeconds = 2e-3;
 constexpr double kMinSleepSeconds = 20e-6;
 constexpr double kMaxSleepSeconds = 500e-6;
 }  // namespace
@@ -118,9 +120,11 @@ void BucketReducer::wait_all() {
     SPROUT_CHECK(comm_->timeout() <= 0 || waited <= comm_->timeout(), CommError, "timed out after ",
                  static_cast<int>(comm_->timeout()), " s waiting in allreduce of gradient buckets (",
                  comm_->phase(), "); a peer rank is gone or stuck");
-    if (waited > kSpinSeconds) {
+    if (waited > kYieldSeconds) {
       std::this_thread::sleep_for(std::chrono::duration<double>(sleep_s));
       sleep_s = std::min(2 * sleep_s, kMaxSleepSeconds);
+    } else if (waited > kSpinSeconds) {
+      std::this_thread::yield();  // returns at once when nobody else wants this core
     }
   }
 }

@@ -15,9 +15,10 @@
 // Note [Waiting without spinning]: Open MPI's blocking waits spin on the core. When ranks
 // outnumber free cores (4 ranks on 2 cores, or a shared node) a spinning rank burns the
 // time slice its peer needs to catch up, and a step can take several times longer.
-// finish() therefore polls: it spins with MPI_Test for kSpinSeconds (balanced ranks on
-// their own cores finish inside that window), then sleeps between polls with a backoff
-// capped at kMaxSleepSeconds, handing the core to whoever has work. A poll loop cannot be
+// finish() therefore polls MPI_Test: first spinning (50 µs), then yielding the core between
+// polls (up to 2 ms: sched_yield returns at once on an idle core, so balanced ranks on their
+// own cores lose nothing), then sleeping between polls with a backoff capped at 500 µs,
+// handing the core to whoever has work. A poll loop cannot be
 // stuck inside MPI, so it enforces the communicator's timeout itself (CommError naming the
 // phase) instead of registering with the watchdog.
 //
