@@ -1,10 +1,10 @@
 // Nonblocking sum-allreduce of one flat gradient bucket, the collective of the
 // data-parallel engine (runtime/bucket_reducer.h).
 //
-// Why not MPI_Iallreduce: Open MPI's nonblocking collectives (coll/libnbc) reduce an
-// in-place buffer on fewer than 4 ranks with a binomial tree — the whole buffer travels to
-// one root and back — which measured ~2× slower than blocking MPI_Allreduce at 1–16 MB on
-// shared memory. RingAllreduce is the bandwidth-optimal ring (reduce-scatter, then
+// Why not MPI_Iallreduce: Open MPI 4.1's nonblocking collectives (coll/libnbc) reduce an
+// in-place buffer — and any buffer on fewer than 4 ranks — with a binomial tree: the whole
+// buffer travels to one root and back. It measured ~2× slower than blocking MPI_Allreduce
+// at 1–16 MB on shared memory. RingAllreduce is the bandwidth-optimal ring (reduce-scatter, then
 // allgather: each rank sends and receives 2(n−1)/n of the buffer) built from MPI_Isend /
 // MPI_Irecv, so it runs while backward computes and matches the blocking collective.
 //
