@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "runtime/allocator.h"
 #include "runtime/error.h"
 #include "runtime/threads.h"
 
@@ -42,6 +43,7 @@ Trainer::Trainer(runtime::RuntimeContext ctx, TrainConfig config) : ctx_(ctx), c
 Trainer::~Trainer() = default;
 
 void Trainer::prepare() {
+  runtime::retain_freed_memory();  // runtime/allocator.h: no page faults for per-step tensors
   runtime::configure_threads(config_.runtime.threads > 0 ? config_.runtime.threads
                                                          : runtime::default_threads(ctx_.local_size));
   ctx_.comm->set_timeout(config_.runtime.timeout_s);

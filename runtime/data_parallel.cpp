@@ -74,6 +74,7 @@ void DataParallel::on_gradient(size_t param, const torch::Tensor& grad) {
 void DataParallel::begin_step() {
   SPROUT_CHECK(!in_step_, Error, "data-parallel: begin_step() twice without finish_step()");
   params_.zero_grad();
+  grads_.clear();  // free last step's gradients before backward allocates new ones
   ensure_layout();
   if (comm_.size() > 1) {
     rebuild_reducer();
