@@ -1,6 +1,7 @@
 #include "runtime/bucket_reducer.h"
 
-#include <algorithm>
+#include <sys/prctl.h>
+
 #include <chrono>
 #include <thread>
 
@@ -13,10 +14,9 @@ namespace {
 // MPI guarantees tags up to 32767; buckets in flight at once get distinct ones.
 constexpr size_t kTagSpace = 32767;
 // Note [Waiting without spinning] in the header.
-constexpr double kSpinSeconds = 50e-6;
-constexpr double kYieldSeconds = 2e-3;
-constexpr double kMinSleepSeconds = 20e-6;
-constexpr double kMaxSleepSeconds = 500e-6;
+constexpr double kSpinSeconds = 500e-6;
+constexpr double kSleepSeconds = 50e-6;
+constexpr unsigned long kTimerSlackNs = 5000;
 }  // namespace
 
 BucketReducer::BucketReducer(Communicator& comm, BucketLayout layout,
@@ -105,26 +105,33 @@ void BucketReducer::reduce_buffers() {
 
 void BucketReducer::wait_all() {
   using clock = std::chrono::steady_clock;
-  const auto t0 = clock::now();
-  double sleep_s = kMinSleepSeconds;
-  size_t done_before = 0;
+  auto last_progress = clock::now();
+  const auto t0 = last_progress;
+  int64_t marker = -1;
+  // Sleeps of 50 µs mean 50 µs, not the default 50 µs + 50 µs of timer slack.
+  prctl(PR_SET_TIMERSLACK, kTimerSlackNs, 0, 0, 0);
   for (;;) {
-    size_t done = 0;
+    bool all = true;
+    int64_t now_marker = 0;  // grows whenever a bucket finishes or a ring round completes
     for (auto& w : work_) {
-      if (!w || w->test()) ++done;
+      if (!w) continue;
+      const bool done = w->test();
+      all = all && done;
+      const auto* ring = dynamic_cast<const RingAllreduce*>(w.get());
+      now_marker += done ? 1 << 20 : (ring ? ring->rounds_done() : 0);
     }
-    if (done == work_.size()) return;
-    if (done != done_before) sleep_s = kMinSleepSeconds;  // progress: poll eagerly again
-    done_before = done;
-    const double waited = std::chrono::duration<double>(clock::now() - t0).count();
+    if (all) return;
+    const auto now = clock::now();
+    if (now_marker != marker) {
+      marker = now_marker;
+      last_progress = now;
+    }
+    const double waited = std::chrono::duration<double>(now - t0).count();
     SPROUT_CHECK(comm_->timeout() <= 0 || waited <= comm_->timeout(), CommError, "timed out after ",
                  static_cast<int>(comm_->timeout()), " s waiting in allreduce of gradient buckets (",
                  comm_->phase(), "); a peer rank is gone or stuck");
-    if (waited > kYieldSeconds) {
-      std::this_thread::sleep_for(std::chrono::duration<double>(sleep_s));
-      sleep_s = std::min(2 * sleep_s, kMaxSleepSeconds);
-    } else if (waited > kSpinSeconds) {
-      std::this_thread::yield();  // returns at once when nobody else wants this core
+    if (std::chrono::duration<double>(now - last_progress).count() > kSpinSeconds) {
+      std::this_thread::sleep_for(std::chrono::duration<double>(kSleepSeconds));
     }
   }
 }

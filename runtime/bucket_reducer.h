@@ -13,14 +13,15 @@
 // gradient contributes zeros, never a hang.
 //
 // Note [Waiting without spinning]: Open MPI's blocking waits spin on the core. When ranks
-// outnumber free cores (4 ranks on 2 cores, or a shared node) a spinning rank burns the
-// time slice its peer needs to catch up, and a step can take several times longer.
-// finish() therefore polls MPI_Test: first spinning (50 µs), then yielding the core between
-// polls (up to 2 ms: sched_yield returns at once on an idle core, so balanced ranks on their
-// own cores lose nothing), then sleeping between polls with a backoff capped at 500 µs,
-// handing the core to whoever has work. A poll loop cannot be
-// stuck inside MPI, so it enforces the communicator's timeout itself (CommError naming the
-// phase) instead of registering with the watchdog.
+// share cores with other work (4 ranks on 2 cores, a busy node), a spinning rank burns the
+// time slice its peer needs to catch up, and the CPU time it burns counts against it with
+// the scheduler, so its next compute phase gets preempted more (gloo, blocking in the
+// kernel, has neither problem). finish() therefore polls MPI_Test, spinning while the
+// transfer moves (a bucket finished or a ring round completed within the last 500 µs) and
+// otherwise — a peer that has not arrived — sleeping 50 µs between polls (timer slack
+// lowered to 5 µs): a few µs of CPU per poll and at most ~55 µs of extra latency. A poll loop cannot be stuck inside MPI, so it enforces the
+// communicator's timeout itself (CommError naming the phase) instead of registering with
+// the watchdog.
 //
 // grads()[i] is parameter i's averaged gradient: a view into its bucket, valid until the
 // next begin().

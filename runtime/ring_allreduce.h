@@ -48,6 +48,9 @@ class RingAllreduce final : public Work {
 
   bool test() override;
   void wait() override;
+  // Message rounds completed so far (2(size−1) when done): lets a waiter tell a transfer
+  // that is moving from a peer that has not arrived yet.
+  int rounds_done() const { return step_; }
 
  private:
   int64_t chunk_begin(int k) const;
