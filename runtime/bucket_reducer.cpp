@@ -20,7 +20,8 @@ constexpr unsigned long kTimerSlackNs = 5000;
 }  // namespace
 
 BucketReducer::BucketReducer(Communicator& comm, BucketLayout layout,
-                             const std::vector<std::vector<int64_t>>& param_shapes, double scale)
+                             const std::vector<std::vector<int64_t>>& param_shapes, double scale,
+                             torch::Device device)
     : comm_(&comm), layout_(std::move(layout)), scale_(scale) {
   SPROUT_CHECK(param_shapes.size() == layout_.num_params(), Error, "bucket reducer: ", param_shapes.size(),
                " shapes for a layout of ", layout_.num_params(), " parameters");
@@ -28,9 +29,9 @@ BucketReducer::BucketReducer(Communicator& comm, BucketLayout layout,
   grads_.assign(param_shapes.size(), torch::Tensor());
   for (const auto& b : buckets) {
     // Every slot is overwritten each step (gradient or zero-fill): no need to clear.
-    flat_.push_back(torch::empty({b.numel}, torch::dtype(b.dtype)));
+    flat_.push_back(torch::empty({b.numel}, torch::dtype(b.dtype).device(device)));
     const int64_t s = ring_scratch_numel(comm, b.numel, flat_.back().element_size());
-    scratch_.push_back(s > 0 ? torch::empty({s}, torch::dtype(b.dtype)) : torch::Tensor());
+    scratch_.push_back(s > 0 ? torch::empty({s}, torch::dtype(b.dtype).device(device)) : torch::Tensor());
     for (const auto& slot : b.slots) {
       grads_[slot.param] = flat_.back().narrow(0, slot.offset, slot.numel).view(param_shapes[slot.param]);
     }

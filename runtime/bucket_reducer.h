@@ -40,10 +40,10 @@ namespace sprout::runtime {
 class BucketReducer {
  public:
   BucketReducer() = default;
-  // Allocates one buffer per bucket of `layout`; param_shapes[i] shapes grads()[i].
-  // `comm` must outlive the reducer.
+  // Allocates one buffer per bucket of `layout` on `device` (the parameters' device);
+  // param_shapes[i] shapes grads()[i]. `comm` must outlive the reducer.
   BucketReducer(Communicator& comm, BucketLayout layout, const std::vector<std::vector<int64_t>>& param_shapes,
-                double scale);
+                double scale, torch::Device device = torch::kCPU);
 
   void begin();
   // Writes scale·grad into the slot of `param`. Throws Error when `param` already has a

@@ -47,7 +47,8 @@ void DataParallel::rebuild_reducer() {
   if (!own_comm_) own_comm_ = comm_.split(0, comm_.rank());
   std::vector<std::vector<int64_t>> shapes;
   for (const auto& p : params_.parameters()) shapes.push_back(p.sizes().vec());
-  reducer_ = BucketReducer(*own_comm_, layout_, shapes, 1.0 / comm_.size());
+  const auto device = params_.num_parameters() > 0 ? params_.parameter(0).device() : torch::Device(torch::kCPU);
+  reducer_ = BucketReducer(*own_comm_, layout_, shapes, 1.0 / comm_.size(), device);
   if (options_.overlap) install_hooks();
   reducer_version_ = params_.version();
 }
