@@ -1,4 +1,4 @@
-// `sprout bench-checkpoint` (to become `sprout bench checkpoint`): the throughput of
+// `sprout bench checkpoint`: the throughput of
 // writing and reading one checkpoint of a given size on the current world, beside the
 // same bytes written by one process with one plain sequential write (dd-like, 8 MiB
 // blocks, then fsync) to the same directory — the disk's own limit.
@@ -109,7 +109,7 @@ int run_bench_checkpoint(runtime::RuntimeContext& ctx, const std::vector<std::st
     SPROUT_CHECK(!o.dir.empty(), ConfigError, "--dir: '' must name a directory");
   });
   if (help) {
-    if (ctx.is_root()) std::printf("%s", format_help(table, "usage: sprout bench-checkpoint [options]").c_str());
+    if (ctx.is_root()) std::printf("%s", format_help(table, "usage: sprout bench checkpoint [options]").c_str());
     return 0;
   }
   auto& comm = *ctx.comm;

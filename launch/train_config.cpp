@@ -45,6 +45,7 @@ OptionTable train_option_table() {
   for (auto& o : device_option_table()) table.push_back(o);
   for (auto& o : init_option_table()) table.push_back(std::move(o));  // launch/init_from.cpp
   for (auto& o : slimmable_option_table()) table.push_back(o);  // launch/slimmable_options.cpp
+  for (auto& o : engine_option_table()) table.push_back(o);
   return table;
 }
 
@@ -149,6 +150,7 @@ TrainConfig read_train_config(const Options& o) {
   c.checkpoint = read_checkpoint_config(o);  // launch/checkpoint_options.cpp
   c.init = read_init_config(o);  // launch/init_from.cpp
   c.slim = read_slim_config(o);
+  c.engine = read_engine_config(o);
   c.text = o.canonical_text();
   return c;
 }

@@ -12,6 +12,7 @@
 #include "launch/checkpoint_options.h"
 #include "launch/device_options.h"
 #include "launch/init_from.h"
+#include "launch/engine_options.h"
 #include "launch/options.h"
 #include "launch/slimmable_options.h"
 #include "runtime/lr_schedule.h"
@@ -54,6 +55,7 @@ struct TrainConfig {
   int64_t test_step_sleep_ms = 0;  // TEST ONLY (time-limit tests): sleep after every step
   InitConfig init;  // launch/init_from.h
   SlimConfig slim;   // train.mode = slimmable (launch/slimmable_options.h)
+  EngineConfig engine;  // runtime.overlap (launch/engine_options.h)
   std::string text;  // canonical option text (compared across ranks, stored in checkpoints)
 
   // Steps the run takes, given the training-set size and world size.

@@ -8,6 +8,7 @@
 #include "launch/growth_driver.h"
 #include "launch/checkpointing.h"
 #include "launch/slimmable_step.h"
+#include "runtime/allocator.h"
 #include "runtime/device_transfer.h"
 #include "runtime/error.h"
 #include "runtime/fault_injection.h"
@@ -48,6 +49,7 @@ Trainer::Trainer(runtime::RuntimeContext ctx, TrainConfig config) : ctx_(ctx), c
 Trainer::~Trainer() = default;
 
 void Trainer::prepare() {
+  runtime::retain_freed_memory();  // runtime/allocator.h: no page faults for per-step tensors
   runtime::configure_threads(config_.runtime.threads > 0 ? config_.runtime.threads
                                                          : runtime::default_threads(ctx_.local_size));
   ctx_.comm->set_timeout(config_.runtime.timeout_s);
@@ -68,7 +70,7 @@ void Trainer::prepare() {
   total_steps_ = config_.total_steps(data_.train.size(), ctx_.size());
   schedule_ = std::make_unique<runtime::LrSchedule>(config_.schedule, total_steps_);
   engine_ = std::make_unique<runtime::DataParallel>(*ctx_.comm, model_->params(),
-                                                    runtime::DataParallelOptions{config_.runtime.bucket_mb, 1.0});
+                                                    runtime::DataParallelOptions{config_.runtime.bucket_mb, 1.0, config_.engine.overlap});
   if (config_.slim.enabled) {  // train.mode = slimmable: supernet steps, then the gate's
     slim_ = std::make_unique<SlimmableStep>(*this);
     total_steps_ += slim_->gate_steps();

@@ -1,5 +1,7 @@
 #include "runtime/data_parallel.h"
 
+#include <chrono>
+
 #include "runtime/error.h"
 
 namespace sprout::runtime {
@@ -9,6 +11,8 @@ DataParallel::DataParallel(Communicator& comm, ParamSet& params, DataParallelOpt
   SPROUT_CHECK(options_.bucket_mb > 0 && options_.first_bucket_mb > 0, ConfigError,
                "runtime.bucket_mb must be > 0, got ", options_.bucket_mb);
 }
+
+DataParallel::~DataParallel() { remove_hooks(); }
 
 void DataParallel::broadcast_state(int root) {
   torch::NoGradGuard no_grad;
@@ -25,19 +29,8 @@ void DataParallel::broadcast_state(int root) {
 void DataParallel::ensure_layout() {
   if (built_for_version_ == params_.version()) return;
   const double mib = 1024.0 * 1024.0;
-  layout_ = BucketLayout::build(params_.parameters(),
-                                static_cast<size_t>(options_.bucket_mb * mib),
+  layout_ = BucketLayout::build(params_.parameters(), static_cast<size_t>(options_.bucket_mb * mib),
                                 static_cast<size_t>(std::min(options_.first_bucket_mb, options_.bucket_mb) * mib));
-  flat_.clear();
-  // Buckets live with the parameters (CUDA buckets go through NCCL).
-  const auto device = params_.num_parameters() ? params_.parameter(0).device() : torch::Device(torch::kCPU);
-  for (const auto& b : layout_.buckets()) flat_.push_back(torch::zeros({b.numel}, torch::dtype(b.dtype).device(device)));
-  grads_.assign(params_.num_parameters(), torch::Tensor());
-  for (size_t bi = 0; bi < layout_.buckets().size(); ++bi) {
-    for (const auto& s : layout_.buckets()[bi].slots) {
-      grads_[s.param] = flat_[bi].narrow(0, s.offset, s.numel).view(params_.parameter(s.param).sizes());
-    }
-  }
   built_for_version_ = params_.version();
   ++rebuilds_;
 }
@@ -47,23 +40,83 @@ const BucketLayout& DataParallel::layout() {
   return layout_;
 }
 
-void DataParallel::begin_step() {
+void DataParallel::rebuild_reducer() {
   ensure_layout();
+  if (reducer_version_ == params_.version()) return;
+  remove_hooks();
+  if (!own_comm_) own_comm_ = comm_.split(0, comm_.rank());
+  std::vector<std::vector<int64_t>> shapes;
+  for (const auto& p : params_.parameters()) shapes.push_back(p.sizes().vec());
+  const auto device = params_.num_parameters() > 0 ? params_.parameter(0).device() : torch::Device(torch::kCPU);
+  reducer_ = BucketReducer(*own_comm_, layout_, shapes, 1.0 / comm_.size(), device);
+  if (options_.overlap) install_hooks();
+  reducer_version_ = params_.version();
+}
+
+void DataParallel::install_hooks() {
+  for (size_t i = 0; i < params_.num_parameters(); ++i) {
+    const auto& p = params_.parameter(i);
+    const unsigned handle = p.register_hook([this, i](const torch::Tensor& grad) { on_gradient(i, grad); });
+    hooks_.push_back(Hook{p, handle});
+  }
+}
+
+void DataParallel::remove_hooks() {
+  for (auto& h : hooks_) h.tensor.remove_hook(h.handle);
+  hooks_.clear();
+}
+
+void DataParallel::on_gradient(size_t param, const torch::Tensor& grad) {
+  // For a leaf, autograd sums every use's gradient before this hook runs: it fires once
+  // per backward with the parameter's complete gradient.
+  if (armed_) reducer_.add(param, grad);
+}
+
+void DataParallel::begin_step() {
+  SPROUT_CHECK(!in_step_, Error, "data-parallel: begin_step() twice without finish_step()");
   params_.zero_grad();
+  grads_.clear();  // free last step's gradients before backward allocates new ones
+  ensure_layout();
+  if (comm_.size() > 1) {
+    rebuild_reducer();
+    own_comm_->set_phase(comm_.phase());
+    own_comm_->set_timeout(comm_.timeout());
+    reducer_.begin();
+    armed_ = options_.overlap;
+  }
+  in_step_ = true;
 }
 
 const std::vector<torch::Tensor>& DataParallel::finish_step() {
-  ensure_layout();
+  SPROUT_CHECK(in_step_, Error, "data-parallel: finish_step() without begin_step()");
+  in_step_ = false;
+  armed_ = false;
+  SPROUT_CHECK(built_for_version_ == params_.version(), Error,
+               "data-parallel: the parameter set changed between begin_step() and finish_step()");
+  const auto t0 = std::chrono::steady_clock::now();
   torch::NoGradGuard no_grad;
-  for (size_t bi = 0; bi < layout_.buckets().size(); ++bi) {
-    for (const auto& s : layout_.buckets()[bi].slots) {
-      const auto& g = params_.parameter(s.param).grad();
-      if (g.defined()) grads_[s.param].copy_(g);
-      else grads_[s.param].zero_();
+  if (comm_.size() == 1) {
+    grads_.resize(params_.num_parameters());
+    for (size_t i = 0; i < grads_.size(); ++i) {
+      const auto& g = params_.parameter(i).grad();
+      grads_[i] = g.defined() ? g : torch::zeros_like(params_.parameter(i).detach());
     }
-    if (comm_.size() > 1) comm_.allreduce(flat_[bi], ReduceOp::Avg);
+    last_finish_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return grads_;
   }
-  return grads_;
+  started_early_ = reducer_.started();
+  if (!options_.overlap) {
+    // Bucket order, so each bucket starts as soon as its copies are done.
+    for (const auto& bucket : layout_.buckets()) {
+      for (const auto& slot : bucket.slots) {
+        const auto& g = params_.parameter(slot.param).grad();
+        if (g.defined()) reducer_.add(slot.param, g);
+      }
+    }
+  }
+  reducer_.finish();
+  last_finish_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return reducer_.grads();
 }
 
 void DataParallel::average_buffers() {

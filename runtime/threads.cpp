@@ -1,6 +1,7 @@
 #include "runtime/threads.h"
 
 #include <dlfcn.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <thread>
@@ -9,9 +10,16 @@
 
 namespace sprout::runtime {
 
+int usable_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 int default_threads(int local_ranks) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return std::max(1, cores / std::max(1, local_ranks));
+  return std::max(1, std::min(usable_cpus(), cores / std::max(1, local_ranks)));
 }
 
 void configure_threads(int threads) {

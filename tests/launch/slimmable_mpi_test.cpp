@@ -15,43 +15,56 @@ namespace {
 
 using sprout::testing::world;
 
-// Forwards every collective to `inner`, counting them.
+// Forwards every collective to `inner`, counting them — also those of communicators split
+// from it (the data-parallel engine reduces its buckets on a split of its own).
 class CountingCommunicator final : public runtime::Communicator {
  public:
-  explicit CountingCommunicator(runtime::Communicator& inner) : inner_(inner) {}
+  struct Counts {
+    int64_t allreduces = 0, others = 0;
+  };
+  explicit CountingCommunicator(runtime::Communicator& inner, std::shared_ptr<Counts> counts = nullptr,
+                                std::unique_ptr<runtime::Communicator> owned = nullptr)
+      : inner_(inner), owned_(std::move(owned)), counts_(counts ? counts : std::make_shared<Counts>()) {}
   int rank() const override { return inner_.rank(); }
   int size() const override { return inner_.size(); }
   std::string backend() const override { return inner_.backend(); }
   void allreduce(torch::Tensor& t, runtime::ReduceOp op) override {
-    ++allreduces;
+    ++counts_->allreduces;
     inner_.allreduce(t, op);
   }
   std::shared_ptr<runtime::Work> allreduce_async(torch::Tensor t, runtime::ReduceOp op) override {
-    ++allreduces;
+    ++counts_->allreduces;
     return inner_.allreduce_async(t, op);
   }
   void broadcast(torch::Tensor& t, int root) override {
-    ++others;
+    ++counts_->others;
     inner_.broadcast(t, root);
   }
   torch::Tensor allgather(const torch::Tensor& t) override {
-    ++others;
+    ++counts_->others;
     return inner_.allgather(t);
   }
   void barrier() override {
-    ++others;
+    ++counts_->others;
     inner_.barrier();
   }
-  std::unique_ptr<runtime::Communicator> split(int color, int key) override { return inner_.split(color, key); }
+  std::unique_ptr<runtime::Communicator> split(int color, int key) override {
+    auto child = inner_.split(color, key);
+    auto& ref = *child;
+    return std::make_unique<CountingCommunicator>(ref, counts_, std::move(child));
+  }
   [[noreturn]] void abort(int code) override {
     inner_.abort(code);
     std::abort();  // not reached
   }
 
-  int64_t allreduces = 0, others = 0;
+  int64_t allreduces() const { return counts_->allreduces; }
+  int64_t others() const { return counts_->others; }
 
  private:
   runtime::Communicator& inner_;
+  std::unique_ptr<runtime::Communicator> owned_;
+  std::shared_ptr<Counts> counts_;
 };
 
 TrainConfig slim_config(const std::string& kind, int64_t steps, int64_t gate_steps) {
@@ -84,14 +97,14 @@ TEST(Slimmable, SandwichStepReducesOnceLikeAPlainStep) {
   Trainer slim(ctx, cfg);
   slim.prepare();
   slim.train_step();  // first step: bucket layout built
-  const int64_t before = counting.allreduces;
+  const int64_t before = counting.allreduces();
   slim.train_step();
-  const int64_t slim_collectives = counting.allreduces - before;
+  const int64_t slim_collectives = counting.allreduces() - before;
   const auto buckets = static_cast<int64_t>(slim.engine().layout().buckets().size());
   // One allreduce per gradient bucket (all four widths' gradients in it) + one for the
   // batch-norm statistics, and nothing else.
   EXPECT_EQ(slim_collectives, buckets + 1);
-  EXPECT_EQ(counting.others, 0);
+  EXPECT_EQ(counting.others(), 0);
 
   auto plain_cfg = cfg;
   plain_cfg.slim.enabled = false;
@@ -99,9 +112,9 @@ TEST(Slimmable, SandwichStepReducesOnceLikeAPlainStep) {
   Trainer plain(runtime::RuntimeContext{&plain_count, 0, 1}, plain_cfg);
   plain.prepare();
   plain.train_step();
-  const int64_t plain_before = plain_count.allreduces;
+  const int64_t plain_before = plain_count.allreduces();
   plain.train_step();
-  EXPECT_EQ(plain_count.allreduces - plain_before, slim_collectives);
+  EXPECT_EQ(plain_count.allreduces() - plain_before, slim_collectives);
 }
 
 // The reduced gradient of one sandwich step equals Σ over the sampled widths of each

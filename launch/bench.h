@@ -1,0 +1,36 @@
+// `sprout bench <name>`: benchmarks that print numbers (speed is measured here, never in
+// tests). Each benchmark lives in launch/bench_<name>.cpp and is one line of the table in
+// launch/cmd_bench.cpp; rank 0 prints, every rank runs the collectives.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "launch/options.h"
+#include "runtime/context.h"
+
+namespace sprout::launch {
+
+using BenchFn = int (*)(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);
+
+struct BenchCommand {
+  const char* name;
+  BenchFn run;
+  const char* summary;
+};
+
+int bench_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);
+int bench_allreduce(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);
+int bench_grow(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);
+
+// Parses a benchmark's options on every rank and agrees on the outcome (Note [Error
+// agreement]); `check` validates them (throws ConfigError). Returns false after printing
+// the help text for --help. Collective.
+bool parse_bench_options(runtime::RuntimeContext& ctx, const OptionTable& table,
+                         const std::vector<std::string>& args, const std::string& usage, Options& out,
+                         void (*check)(const Options&));
+
+// Median of `values` (NaN when empty).
+double median(std::vector<double> values);
+
+}  // namespace sprout::launch

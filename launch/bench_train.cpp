@@ -1,0 +1,51 @@
+// `sprout bench train`: training throughput on the DDP anchor's workload. Prints one line
+// like the anchor's:  sprout world=2 model=mlp hidden=1024 batch=256 ... samples_per_s=…
+#include <ATen/Parallel.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "launch/agreement.h"
+#include "launch/bench.h"
+#include "launch/bench_workload.h"
+
+namespace sprout::launch {
+
+int bench_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& args) {
+  Options o;
+  if (!parse_bench_options(ctx, workload_option_table(), args,
+                           "usage: sprout bench train [--model mlp|cnn] [--hidden H] [--batch B] [--steps S] "
+                           "[--warmup W]",
+                           o, check_workload)) {
+    return 0;
+  }
+  const TrainConfig config = workload_config(o);
+  Trainer trainer(ctx, config);
+  agree(*ctx.comm, [&] { trainer.prepare(); });
+  ctx.comm->set_phase("bench: broadcast");
+  trainer.engine().broadcast_state(0);
+  for (int64_t i = 0; i < o.get_int("warmup"); ++i) trainer.train_step();
+
+  const int64_t steps = o.get_int("steps");
+  double loss = 0, finish_s = 0;
+  ctx.comm->barrier();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < steps; ++i) {
+    loss = trainer.train_step();
+    finish_s += trainer.engine().last_finish_s();
+  }
+  ctx.comm->barrier();
+  const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (ctx.is_root()) {
+    std::printf("sprout world=%d model=%s hidden=%lld batch=%lld threads=%d overlap=%d "
+                "samples_per_s=%.1f step_ms=%.2f finish_ms=%.2f loss=%.4f\n",
+                ctx.size(), config.model.kind.c_str(), static_cast<long long>(o.get_int("hidden")),
+                static_cast<long long>(config.train.batch), at::get_num_threads(), config.engine.overlap ? 1 : 0,
+                static_cast<double>(steps * config.train.batch * ctx.size()) / dt, 1000.0 * dt / steps,
+                1000.0 * finish_s / steps, loss);
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+}  // namespace sprout::launch

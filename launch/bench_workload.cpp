@@ -1,0 +1,79 @@
+#include "launch/bench_workload.h"
+
+#include <chrono>
+
+#include "runtime/error.h"
+
+namespace sprout::launch {
+
+OptionTable workload_option_table() {
+  return {
+      {"model", "mlp", "mlp (784-H-H-10) | cnn (conv 32, conv 64, H, 10)"},
+      {"hidden", "1024", "hidden width H"},
+      {"batch", "256", "batch size per rank"},
+      {"steps", "200", "timed steps"},
+      {"warmup", "20", "untimed steps first"},
+      {"threads", "1", "intra-op threads per rank (0: cores per node / ranks per node)"},
+      {"overlap", "true", "reduce gradient buckets during backward"},
+      {"bucket_mb", "25", "gradient bucket cap in MiB"},
+      {"data", "fashion-mnist", "fashion-mnist | synthetic"},
+  };
+}
+
+void check_workload(const Options& o) {
+  const std::string model = o.get("model");
+  SPROUT_CHECK(model == "mlp" || model == "cnn", ConfigError, "--model: '", model, "' is not mlp or cnn");
+  const std::string data = o.get("data");
+  SPROUT_CHECK(data == "fashion-mnist" || data == "synthetic", ConfigError, "--data: '", data,
+               "' is not fashion-mnist or synthetic");
+  const int64_t hidden = o.get_int("hidden"), batch = o.get_int("batch");
+  SPROUT_CHECK(hidden > 0 && hidden <= (1 << 16), ConfigError, "--hidden: ", hidden, " must be in [1, 65536]");
+  SPROUT_CHECK(batch > 0 && batch <= 4096, ConfigError, "--batch: ", batch, " must be in [1, 4096]");
+  SPROUT_CHECK(o.get_int("steps") > 0, ConfigError, "--steps: ", o.get_int("steps"), " must be > 0");
+  SPROUT_CHECK(o.get_int("warmup") >= 0, ConfigError, "--warmup: ", o.get_int("warmup"), " must be >= 0");
+  const int64_t threads = o.get_int("threads");
+  SPROUT_CHECK(threads >= 0 && threads <= 1024, ConfigError, "--threads: ", threads, " must be in [0, 1024]");
+  const double mb = o.get_double("bucket_mb");
+  SPROUT_CHECK(mb > 0 && mb <= 4096, ConfigError, "--bucket_mb: ", mb, " must be in (0, 4096]");
+  o.get_bool("overlap");
+}
+
+TrainConfig workload_config(const Options& o) {
+  auto c = read_train_config(Options::defaults(train_option_table()));
+  c.data.name = o.get("data");
+  c.data.synthetic_train = 8192;
+  c.model.kind = o.get("model");
+  const int64_t hidden = o.get_int("hidden");
+  if (c.model.kind == "mlp") {
+    c.model.widths = {hidden, hidden};
+  } else {
+    c.model.conv = {32, 64};
+    c.model.widths = {hidden};
+  }
+  c.optim.name = "sgd";
+  c.optim.lr = c.schedule.base_lr = 0.05;
+  c.optim.momentum = 0.9;
+  c.schedule.name = "constant";
+  c.train.batch = o.get_int("batch");
+  c.train.steps = o.get_int("warmup") + o.get_int("steps");
+  c.train.seed = 1;
+  c.log.progress = "none";
+  c.runtime.threads = static_cast<int>(o.get_int("threads"));
+  c.runtime.bucket_mb = o.get_double("bucket_mb");
+  c.engine.overlap = o.get_bool("overlap");
+  return c;
+}
+
+std::vector<double> timed_steps(Trainer& trainer, int64_t count) {
+  auto t = torch::empty({count}, torch::kFloat64);
+  auto* out = t.data_ptr<double>();
+  for (int64_t i = 0; i < count; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    trainer.train_step();
+    out[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  trainer.context().comm->allreduce(t, runtime::ReduceOp::Max);
+  return std::vector<double>(out, out + count);
+}
+
+}  // namespace sprout::launch

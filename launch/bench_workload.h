@@ -1,0 +1,27 @@
+// The training workload of the benchmarks: the PyTorch DDP anchor's
+// (../shared/anchors/torch_ddp_fmnist.py) — Fashion-MNIST, MLP 784-H-H-10 or the CNN
+// conv(32)-pool-conv(64)-pool-H-10, per-rank batch B, SGD momentum 0.9, lr 0.05 — run by
+// sprout's own training step (Trainer::train_step, what `sprout train` executes).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "launch/options.h"
+#include "launch/train_config.h"
+#include "launch/trainer.h"
+
+namespace sprout::launch {
+
+// --model --hidden --batch --steps --warmup --threads --overlap --bucket_mb --data
+OptionTable workload_option_table();
+// Throws ConfigError naming the option and value.
+void check_workload(const Options& options);
+// The `sprout train` configuration of the workload (constant learning rate, no logging).
+TrainConfig workload_config(const Options& options);
+
+// Runs `count` training steps and returns each one's seconds, the maximum over ranks
+// (a step is as slow as its slowest rank). Collective.
+std::vector<double> timed_steps(Trainer& trainer, int64_t count);
+
+}  // namespace sprout::launch

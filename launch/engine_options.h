@@ -1,0 +1,17 @@
+// Options of the data-parallel engine that `sprout train` adds to its table (runtime.*
+// options owned by runtime/data_parallel.h; threads and bucket size live in RuntimeConfig).
+#pragma once
+
+#include "launch/options.h"
+
+namespace sprout::launch {
+
+struct EngineConfig {
+  bool overlap = true;  // runtime.overlap: reduce gradient buckets during backward
+};
+
+OptionTable engine_option_table();
+// Throws ConfigError naming the option and value.
+EngineConfig read_engine_config(const Options& options);
+
+}  // namespace sprout::launch

@@ -1,0 +1,19 @@
+#include "runtime/allocator.h"
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+namespace sprout::runtime {
+
+bool retain_freed_memory() {
+#if defined(__GLIBC__)
+  const bool mmap_ok = mallopt(M_MMAP_THRESHOLD, 256 << 20) == 1;
+  const bool trim_ok = mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1;
+  return mmap_ok && trim_ok;
+#else
+  return false;
+#endif
+}
+
+}  // namespace sprout::runtime

@@ -1,0 +1,128 @@
+#include "runtime/ring_allreduce.h"
+
+#include <limits>
+
+#include "runtime/error.h"
+#include "runtime/mpi_communicator.h"
+
+namespace sprout::runtime {
+
+// Ring of n ranks, buffer cut into n chunks; rank r sends to r+1 and receives from r−1.
+//   reduce-scatter, step s in [0, n−1): send chunk r−s, receive chunk r−s−1 and add it in.
+//     After it rank r holds chunk r+1 summed over all ranks, in the order
+//     x[c] + x[c+1] + … (chain starting at the chunk's own index c = r+1).
+//   allgather, step s in [n−1, 2n−2), t = s−(n−1): send chunk r+1−t, receive chunk r−t
+//     straight into place.
+// All indices mod n.
+
+RingAllreduce::RingAllreduce(MPI_Comm comm, torch::Tensor flat, torch::Tensor scratch, int tag, Watchdog* dog,
+                             std::string phase, double timeout_s)
+    : comm_(comm), flat_(std::move(flat)), scratch_(std::move(scratch)), tag_(tag), dog_(dog),
+      phase_(std::move(phase)), timeout_s_(timeout_s) {
+  SPROUT_CHECK(flat_.defined() && flat_.is_contiguous() && flat_.device().is_cpu() && flat_.dim() == 1 &&
+                   flat_.is_floating_point(),
+               CommError, "ring allreduce: bucket must be a 1-D contiguous floating CPU tensor");
+  SPROUT_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
+  SPROUT_MPI_CHECK(MPI_Comm_size(comm_, &size_));
+  type_ = mpi_datatype(flat_);
+  const int64_t max_chunk = (flat_.numel() + size_ - 1) / size_;
+  SPROUT_CHECK(max_chunk <= std::numeric_limits<int>::max(), CommError, "ring allreduce: chunk of ", max_chunk,
+               " elements exceeds MPI's int count");
+  if (!scratch_.defined() || scratch_.numel() < max_chunk || scratch_.scalar_type() != flat_.scalar_type()) {
+    scratch_ = torch::empty({std::max<int64_t>(max_chunk, 1)}, flat_.options());
+  }
+  if (size_ > 1) post();
+}
+
+RingAllreduce::~RingAllreduce() {
+  if (step_ >= 2 * (size_ - 1)) return;
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (finalized) return;
+  for (auto& r : requests_) {
+    if (r != MPI_REQUEST_NULL) MPI_Request_free(&r);
+  }
+  // Deliberate leak (see the header): MPI may still write into these.
+  new torch::Tensor(flat_);
+  new torch::Tensor(scratch_);
+}
+
+int64_t RingAllreduce::chunk_begin(int k) const { return flat_.numel() * k / size_; }
+
+void RingAllreduce::post() {
+  const int n = size_, r = rank_;
+  const int right = (r + 1) % n, left = (r + n - 1) % n;
+  int send_chunk, recv_chunk;
+  char* recv_at;
+  if (step_ < n - 1) {
+    send_chunk = ((r - step_) % n + n) % n;
+    recv_chunk = ((r - step_ - 1) % n + n) % n;
+    recv_at = static_cast<char*>(scratch_.data_ptr());
+  } else {
+    const int t = step_ - (n - 1);
+    send_chunk = ((r + 1 - t) % n + n) % n;
+    recv_chunk = ((r - t) % n + n) % n;
+    recv_at = static_cast<char*>(flat_.data_ptr()) + chunk_begin(recv_chunk) * flat_.element_size();
+  }
+  char* send_at = static_cast<char*>(flat_.data_ptr()) + chunk_begin(send_chunk) * flat_.element_size();
+  SPROUT_MPI_CHECK(MPI_Irecv(recv_at, static_cast<int>(chunk_size(recv_chunk)), type_, left, tag_, comm_,
+                             &requests_[0]));
+  SPROUT_MPI_CHECK(MPI_Isend(send_at, static_cast<int>(chunk_size(send_chunk)), type_, right, tag_, comm_,
+                             &requests_[1]));
+}
+
+void RingAllreduce::complete() {
+  const int n = size_;
+  if (step_ < n - 1) {
+    const int c = ((rank_ - step_ - 1) % n + n) % n;
+    const int64_t len = chunk_size(c);
+    if (len > 0) {
+      auto mine = flat_.narrow(0, chunk_begin(c), len);
+      mine.add_(scratch_.narrow(0, 0, len));  // (len)
+    }
+  }
+  ++step_;
+  if (step_ < 2 * (n - 1)) post();
+}
+
+bool RingAllreduce::test() {
+  while (step_ < 2 * (size_ - 1)) {
+    int flag = 0;
+    SPROUT_MPI_CHECK(MPI_Testall(2, requests_, &flag, MPI_STATUSES_IGNORE));
+    if (!flag) return false;
+    complete();
+  }
+  return true;
+}
+
+void RingAllreduce::wait() {
+  if (step_ >= 2 * (size_ - 1)) return;
+  Watchdog::Guard guard(dog_, "allreduce (ring)", phase_, timeout_s_);
+  while (step_ < 2 * (size_ - 1)) {
+    SPROUT_MPI_CHECK(MPI_Waitall(2, requests_, MPI_STATUSES_IGNORE));
+    complete();
+  }
+}
+
+namespace {
+
+bool uses_ring(const Communicator& comm, int64_t numel, int64_t element_size) {
+  return comm.size() > 1 && numel * element_size >= kRingMinBytes &&
+         dynamic_cast<const MpiCommunicator*>(&comm) != nullptr;
+}
+
+}  // namespace
+
+int64_t ring_scratch_numel(const Communicator& comm, int64_t numel, int64_t element_size) {
+  if (!uses_ring(comm, numel, element_size)) return 0;
+  return (numel + comm.size() - 1) / comm.size();
+}
+
+std::shared_ptr<Work> start_sum_allreduce(Communicator& comm, torch::Tensor flat, torch::Tensor scratch, int tag) {
+  if (!uses_ring(comm, flat.numel(), flat.element_size())) return comm.allreduce_async(std::move(flat), ReduceOp::Sum);
+  auto& mpi = static_cast<MpiCommunicator&>(comm);
+  return std::make_shared<RingAllreduce>(mpi.handle(), std::move(flat), std::move(scratch), tag, mpi.watchdog(),
+                                         comm.phase(), comm.timeout());
+}
+
+}  // namespace sprout::runtime

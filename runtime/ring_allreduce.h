@@ -1,0 +1,86 @@
+// Nonblocking sum-allreduce of one flat gradient bucket, the collective of the
+// data-parallel engine (runtime/bucket_reducer.h).
+//
+// Why not MPI_Iallreduce: Open MPI 4.1's nonblocking collectives (coll/libnbc) reduce an
+// in-place buffer — and any buffer on fewer than 4 ranks — with a binomial tree: the whole
+// buffer travels to one root and back. It measured ~2× slower than blocking MPI_Allreduce
+// at 1–16 MB on shared memory. RingAllreduce is the bandwidth-optimal ring (reduce-scatter, then
+// allgather: each rank sends and receives 2(n−1)/n of the buffer) built from MPI_Isend /
+// MPI_Irecv, so it runs while backward computes and matches the blocking collective.
+//
+// Progress: MPI moves data only while some thread is inside the MPI library, so the
+// operation advances when its owner calls test() (the engine does so from every gradient
+// hook) and completes in wait(). No progress thread: with one core per rank it would
+// compete with backward for the same core (Open MPI's progress loop spins).
+//
+// Determinism: each chunk is summed once, by a fixed chain of ranks, and then copied to
+// everybody, so every rank ends with the same bits, whatever the timing.
+//
+// Contract: every rank of `comm` starts the same operations (same element count, dtype,
+// tag) in the same order; `flat` stays alive and untouched until the operation completes.
+#pragma once
+
+#include <mpi.h>
+#include <torch/types.h>
+
+#include <memory>
+#include <string>
+
+#include "runtime/communicator.h"
+#include "runtime/watchdog.h"
+
+namespace sprout::runtime {
+
+class RingAllreduce final : public Work {
+ public:
+  // Starts the sum of `flat` (contiguous, floating, CPU) over `comm`. `scratch`, when
+  // defined, is a buffer of at least ceil(numel / size) elements of flat's dtype, reused
+  // across steps (it saves page faults on every step); otherwise one is allocated.
+  // Messages use `tag`: operations in flight at the same time need distinct tags.
+  RingAllreduce(MPI_Comm comm, torch::Tensor flat, torch::Tensor scratch, int tag, Watchdog* dog,
+                std::string phase, double timeout_s);
+  // Never blocks. An unfinished operation is only destroyed while an exception unwinds
+  // (the job is about to end); its buffers are then kept alive so that late messages land
+  // in valid memory.
+  ~RingAllreduce() override;
+  RingAllreduce(const RingAllreduce&) = delete;
+  RingAllreduce& operator=(const RingAllreduce&) = delete;
+
+  bool test() override;
+  void wait() override;
+  // Message rounds completed so far (2(size−1) when done): lets a waiter tell a transfer
+  // that is moving from a peer that has not arrived yet.
+  int rounds_done() const { return step_; }
+
+ private:
+  int64_t chunk_begin(int k) const;
+  int64_t chunk_size(int k) const { return chunk_begin(k + 1) - chunk_begin(k); }
+  void post();      // posts the messages of step_
+  void complete();  // consumes the messages of step_ (reduces in the reduce-scatter half)
+
+  MPI_Comm comm_;
+  torch::Tensor flat_, scratch_;
+  int tag_, rank_ = 0, size_ = 1;
+  int step_ = 0;  // 0 .. 2(size−1); the last value means done
+  MPI_Request requests_[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
+  MPI_Datatype type_;
+  Watchdog* dog_;
+  std::string phase_;
+  double timeout_s_;
+};
+
+// Buckets smaller than this go through the communicator's own allreduce_async, where a
+// latency-optimal tree beats the ring's 2(n−1) message rounds.
+inline constexpr int64_t kRingMinBytes = 64 * 1024;
+
+// Starts the sum-allreduce of `flat` over `comm`: the ring for MPI communicators and
+// buckets of at least kRingMinBytes, the communicator's allreduce_async otherwise (NCCL's
+// own ring, small buckets). Deterministic in (backend, size, bytes), so every rank — and
+// every run with the same buckets — picks the same algorithm.
+std::shared_ptr<Work> start_sum_allreduce(Communicator& comm, torch::Tensor flat, torch::Tensor scratch,
+                                          int tag);
+
+// Scratch a ring over `comm` needs for `numel` elements (0 when it will not use the ring).
+int64_t ring_scratch_numel(const Communicator& comm, int64_t numel, int64_t element_size);
+
+}  // namespace sprout::runtime

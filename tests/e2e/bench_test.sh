@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `sprout bench` end to end: each benchmark runs on 2 ranks and prints its numbers (not
+# judged: speed is never asserted in tests); correctness columns and bad input are.
+source "$(dirname "$0")/lib.sh"
+
+run 1 bench --help;  expect_rc 0 "sprout bench --help"
+for b in train allreduce grow; do grep -q "^  $b " "$WORK/out" || fail "bench --help lists $b"; done
+run 1 bench;         expect_rc 2 "sprout bench without a name"
+run 1 bench nonsense; expect_rc 2 "unknown benchmark"
+
+run 2 bench train --data synthetic --model mlp --hidden 32 --batch 16 --steps 4 --warmup 1
+expect_rc 0 "bench train mlp on 2 ranks"
+grep -Eq '^sprout world=2 model=mlp hidden=32 batch=16 .*samples_per_s=[0-9.]+ step_ms=[0-9.]+' "$WORK/out" \
+  && pass "bench train prints the anchor-style line" || fail "bench train line"
+run 2 bench train --data synthetic --model cnn --hidden 16 --batch 8 --steps 2 --warmup 0 --overlap false
+expect_rc 0 "bench train cnn without overlap"
+grep -q 'model=cnn.*overlap=0' "$WORK/out" && pass "cnn, overlap=0 reported" || fail "cnn line"
+
+# Allreduce sweep: every size checked against the closed form (wrong = 0), 3 ranks too.
+for np in 2 3; do
+  run $np bench allreduce --min_bytes 8 --max_bytes 524288 --reps 1
+  expect_rc 0 "bench allreduce on $np ranks"
+  rows=$(grep -cE '^ +[0-9]+ ' "$WORK/out")
+  bad=$(awk '/^ +[0-9]+ / && $NF != 0' "$WORK/out" | wc -l)
+  [[ $rows -eq 17 && $bad -eq 0 ]] && pass "17 sizes, all correct ($np ranks)" || fail "allreduce rows=$rows wrong=$bad"
+done
+
+run 2 bench grow --data synthetic --hidden 32 --batch 8 --steps 3 --warmup 1 --events 2 --grow 8
+expect_rc 0 "bench grow"
+grep -Eq '^sprout-grow .*hidden=32->48 .*ratio_median=[0-9.]+ .*rebuilds=3' "$WORK/out" \
+  && pass "bench grow: two events, three bucket layouts" || fail "bench grow line"
+
+run 2 bench train --batch 0;     expect_rc 2 "bad batch";  expect_err "--batch: 0 must be in [1, 4096]" "bad batch message"
+run 2 bench train --model rnn;   expect_rc 2 "bad model";  expect_err "--model: 'rnn' is not mlp or cnn" "bad model message"
+run 2 bench allreduce --min_bytes 2; expect_rc 2 "bad size"; expect_err "--min_bytes: 2" "bad size message"
+run 2 train --runtime.overlap maybe; expect_rc 2 "bad runtime.overlap"; expect_err "--runtime.overlap: 'maybe' is not a boolean" "overlap message"
+finish
