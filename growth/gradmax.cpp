@@ -58,7 +58,7 @@ class GradMax final : public Strategy {
     const auto old = read_site(params, ctx.site);
     auto units = new_units(old, ctx.add);
     const double c = fan_out_norm(ctx.options, old);
-    units.fan_out = gradmax_fan_out(m_, ctx.add, c, gen).to(old.fan_out.scalar_type());
+    units.fan_out = gradmax_fan_out(m_.to(torch::kCPU), ctx.add, c, gen).to(old.fan_out.scalar_type());
     runtime::SurgeryPlan plan;
     write_site(params, ctx.site, append_units(old, units), plan);
     return plan;

@@ -52,19 +52,19 @@ SiteTensors read_site(const runtime::ParamSet& p, const WidthSite& s) {
   SiteTensors t;
   const auto& w_in = p.parameter(s.producer + ".weight");
   const int64_t n = w_in.size(0);
-  t.fan_in = w_in.detach().reshape({n, -1}).clone();
-  t.bias = p.parameter(s.producer + ".bias").detach().clone();
+  t.fan_in = w_in.detach().reshape({n, -1}).to(torch::kCPU, false, true);
+  t.bias = p.parameter(s.producer + ".bias").detach().to(torch::kCPU, false, true);
   const auto& w_out = p.parameter(s.consumer + ".weight");
   const bool conv = conv_consumer(p, s);
   SPROUT_CHECK(conv ? w_out.size(1) == n : w_out.size(1) == n * s.consumer_group, Error, "site ", s.name,
                ": consumer ", s.consumer, " has ", w_out.size(1), " inputs for ", n, " units of group ",
                s.consumer_group);
-  t.fan_out = unit_major(w_out.detach(), n, conv).clone();
+  t.fan_out = unit_major(w_out.detach(), n, conv).to(torch::kCPU, false, true);
   if (!s.norm.empty()) {
-    t.norm_weight = p.parameter(s.norm + ".weight").detach().clone();
-    t.norm_bias = p.parameter(s.norm + ".bias").detach().clone();
-    t.running_mean = p.buffer(s.norm + ".running_mean").clone();
-    t.running_var = p.buffer(s.norm + ".running_var").clone();
+    t.norm_weight = p.parameter(s.norm + ".weight").detach().to(torch::kCPU, false, true);
+    t.norm_bias = p.parameter(s.norm + ".bias").detach().to(torch::kCPU, false, true);
+    t.running_mean = p.buffer(s.norm + ".running_mean").to(torch::kCPU, false, true);
+    t.running_var = p.buffer(s.norm + ".running_var").to(torch::kCPU, false, true);
   }
   return t;
 }

@@ -36,7 +36,8 @@ struct SiteTensors {
   bool has_norm() const { return norm_weight.defined(); }
 };
 
-// Copies (detached clones) of the site's tensors.
+// Copies (detached clones) of the site's tensors, on the host whatever the model's device:
+// strategies compute their plans on the CPU and Surgery::apply installs them on the device.
 SiteTensors read_site(const runtime::ParamSet& params, const WidthSite& site);
 
 // k new units shaped like `like`: zero fan-in, bias and fan-out; a norm grows as identity

@@ -30,7 +30,10 @@ torch::Tensor unfold_pooled(const torch::Tensor& h, int64_t stride, int64_t hp, 
 torch::Tensor growth_matrix(Model& model, const WidthSite& site, const GrowthBatch& batch) {
   auto& params = model.params();
   const int64_t f_in = fan_in_size(params, site), f_out = fan_out_size(params, site);
-  if (!batch.x.defined() || batch.x.size(0) == 0) return torch::zeros({f_out, f_in}, torch::kFloat64);
+  // On the model's device on every rank, also for an empty batch: the caller allreduces M,
+  // and a communicator routes CPU and CUDA tensors differently.
+  const auto dev = params.parameter(site.producer + ".weight").device();
+  if (!batch.x.defined() || batch.x.size(0) == 0) return torch::zeros({f_out, f_in}, torch::dtype(torch::kFloat64).device(dev));
   SPROUT_CHECK(batch.global_size > 0, Error, "growth batch: global size must be > 0");
   ForwardTrace trace;
   traced_backward(model, batch, trace);
@@ -72,7 +75,7 @@ double new_fan_in_grad_norm(runtime::Communicator& comm, Model& model, const Wid
   auto& params = model.params();
   const auto& w = params.parameter(site.producer + ".weight");
   const int64_t k = w.size(0) - old_width;
-  auto g = torch::zeros({k, w.numel() / w.size(0)}, torch::kFloat64);
+  auto g = torch::zeros({k, w.numel() / w.size(0)}, torch::dtype(torch::kFloat64).device(w.device()));
   if (k > 0 && batch.x.defined() && batch.x.size(0) > 0) {
     ForwardTrace trace;
     traced_backward(model, batch, trace);

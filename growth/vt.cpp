@@ -64,7 +64,7 @@ torch::Tensor stage_scale(const torch::Tensor& value, const torch::Tensor& old_p
   const double delta = (v * (1 - old_mask)).norm().item<double>();
   const double base = (v * stage0).norm().item<double>();
   const double ratio = delta > 0 && base > 0 ? delta / base : 1.0;
-  auto prev = current ? runtime::resize_keep(*current, value.sizes(), 1.0) : torch::ones(value.sizes(), value.options());
+  auto prev = current ? runtime::resize_keep(current->to(torch::kCPU), value.sizes(), 1.0) : torch::ones(value.sizes(), value.options());
   return torch::where(old_mask.to(torch::kBool), prev, torch::full_like(prev, ratio)).to(value.scalar_type());
 }
 
@@ -100,7 +100,7 @@ class VarianceTransfer final : public Strategy {
       if (s.producer == site.consumer) consumer_norm = s.norm;
     }
     if (!consumer_norm.empty()) {
-      plan.parameters.emplace_back(site.consumer + ".bias", params.parameter(site.consumer + ".bias").detach() * c);
+      plan.parameters.emplace_back(site.consumer + ".bias", params.parameter(site.consumer + ".bias").detach().cpu() * c);
       plan.buffers.emplace_back(consumer_norm + ".running_mean", params.buffer(consumer_norm + ".running_mean") * c);
       plan.buffers.emplace_back(
           consumer_norm + ".running_var",

@@ -227,15 +227,18 @@ void restore_training_state(Trainer& t, const CheckpointContent& c, const std::s
   Staged s = stage(t, c, where);
 
   auto& params = t.model().params();
-  for (auto& [name, value] : s.params) params.set_parameter(name, value.clone());
-  for (auto& [name, value] : s.buffers) params.set_buffer(name, value.clone());
+  // Checkpoints are read on the host; every tensor goes back to the device of the run.
+  const auto dev = t.context().device;
+  auto on_device = [&](const torch::Tensor& v) { return v.to(dev, /*non_blocking=*/false, /*copy=*/true); };
+  for (auto& [name, value] : s.params) params.set_parameter(name, on_device(value));
+  for (auto& [name, value] : s.buffers) params.set_buffer(name, on_device(value));
   auto& opt = t.optimizer();
   for (const auto& [name, value] : s.params) {
     opt.erase_state(name);
-    for (auto& [slot, v] : s.slots[name]) opt.slots(name)[slot] = v.clone();
+    for (auto& [slot, v] : s.slots[name]) opt.slots(name)[slot] = on_device(v);
     opt.step_count(name) = s.steps[name];
     auto sc = s.lr_scales.find(name);
-    if (sc != s.lr_scales.end()) opt.set_lr_scale(name, sc->second.clone());
+    if (sc != s.lr_scales.end()) opt.set_lr_scale(name, on_device(sc->second));
   }
   t.sampler().set_state(s.sampler);
   t.set_step(s.step);

@@ -99,7 +99,9 @@ SurgeryPlan Surgery::compute_on_root(const std::function<SurgeryPlan()>& fn) {
     try {
       plan = fn();
       for (auto* list : {&plan.parameters, &plan.buffers, &plan.lr_scales}) {
-        for (auto& [name, t] : *list) t = t.detach().contiguous();
+        // On the host: the plan is broadcast like the manifest says (CPU tensors on every
+        // rank) and installed on each parameter's own device by apply().
+        for (auto& [name, t] : *list) t = t.detach().to(torch::kCPU).contiguous();
       }
       manifest = manifest_of(plan);
     } catch (const std::exception& e) {
@@ -123,13 +125,14 @@ void Surgery::apply(const SurgeryPlan& plan) {
   torch::NoGradGuard no_grad;
   for (const auto& [name, value] : plan.parameters) {
     SPROUT_CHECK(params_.has_parameter(name), SurgeryError, options_.context, ": no parameter named '", name, "'");
-    const bool reshaped = params_.parameter(name).sizes() != value.sizes();
-    params_.set_parameter(name, value.clone());
+    const auto& old = params_.parameter(name);
+    const bool reshaped = old.sizes() != value.sizes();
+    params_.set_parameter(name, value.to(old.device(), /*non_blocking=*/false, /*copy=*/true));
     if (optimizer_ && reshaped) optimizer_->resize_state(name, value.sizes());
   }
   for (const auto& [name, value] : plan.buffers) {
     SPROUT_CHECK(params_.has_buffer(name), SurgeryError, options_.context, ": no buffer named '", name, "'");
-    params_.set_buffer(name, value.clone());
+    params_.set_buffer(name, value.to(params_.buffer(name).device(), /*non_blocking=*/false, /*copy=*/true));
   }
   for (const auto& [name, scale] : plan.lr_scales) {
     SPROUT_CHECK(params_.has_parameter(name), SurgeryError, options_.context, ": lr scale for unknown parameter '",
@@ -137,7 +140,7 @@ void Surgery::apply(const SurgeryPlan& plan) {
     SPROUT_CHECK(params_.parameter(name).sizes() == scale.sizes(), SurgeryError, options_.context, ": lr scale of '",
                  name, "' has shape ", shape_string(scale.sizes()), ", the parameter ",
                  shape_string(params_.parameter(name).sizes()));
-    if (optimizer_) optimizer_->set_lr_scale(name, scale.clone());
+    if (optimizer_) optimizer_->set_lr_scale(name, scale.to(params_.parameter(name).device(), false, true));
   }
   if (options_.test_corrupt_rank == comm_.rank() && !plan.parameters.empty()) {
     // Test hook: this replica now differs from the others in exactly one element.

@@ -11,7 +11,8 @@
 #      and the NCCL of its nvidia-nccl wheel (or /usr/local/cuda), NCCL backend on;
 #   2. runs the GPU tests (ctest -L gpu: selection rules, MPI bootstrap, NCCL closed forms,
 #      CUDA training with replicas compared bitwise and against the CPU run);
-#   3. trains a short run on the GPU and the same model on the CPU, and measures the
+#   3. trains a short run on the GPU and the same model on the CPU; grows a model on the
+#      GPU, checkpoints it, resumes it on the CPU and back on the GPU; measures the
 #      allreduce bandwidth of each backend (build-gpu/tests/gpu/gpu_allreduce_bench);
 #   4. prints a short table last.
 # Logs go to build-gpu/check/ (and to $OUT when that is set). Exit status: 0 when the
@@ -150,6 +151,22 @@ gpu_acc=$(samples test_accuracy <"$LOGS/train_gpu.log" 2>/dev/null || echo "n/a"
 "$MPIRUN" -n 1 "$SPROUT" "${TRAIN[@]}" --runtime.device cpu --runtime.threads "$(nproc)" --train.steps 60 \
   >"$LOGS/train_cpu.log" 2>&1
 cpu_rate=$(samples samples_per_s <"$LOGS/train_cpu.log" 2>/dev/null || echo "n/a")
+# Growth and checkpoints across devices: grow on the GPU (GradMax, then variance transfer),
+# checkpoint, resume that checkpoint on the CPU, and resume the CPU's checkpoint on the GPU.
+CK=$LOGS/ckpt; rm -rf "$CK"
+GROW=(train --data.name synthetic --data.synthetic_train 20000 --data.synthetic_test 2000 --model.widths 64,64
+      --train.batch 64 --log.progress none --checkpoint.dir "$CK" --checkpoint.every 50 --checkpoint.keep 0
+      --growth.event 40:fc1:+32 --growth.event 90:fc2:+32 --growth.strategy gradmax)
+roundtrip_rc=0
+"$MPIRUN" -n "$NGPU" "$SPROUT" "${GROW[@]}" --runtime.device "$gpu_device" --train.steps 100 \
+  >"$LOGS/grow_gpu.log" 2>&1 || roundtrip_rc=1
+"$MPIRUN" -n 2 "$SPROUT" "${GROW[@]}" --runtime.device cpu --resume auto --train.steps 150 \
+  >"$LOGS/grow_cpu_resume.log" 2>&1 || roundtrip_rc=1
+"$MPIRUN" -n "$NGPU" "$SPROUT" "${GROW[@]}" --runtime.device "$gpu_device" --resume auto --train.steps 200 \
+  >"$LOGS/grow_gpu_resume.log" 2>&1 || roundtrip_rc=1
+grown_widths=$(grep -h '"widths"' "$LOGS/grow_gpu_resume.log" | tail -1 | grep -oE '"widths":\{[^}]*\}' || echo "n/a")
+grown_acc=$(samples test_accuracy <"$LOGS/grow_gpu_resume.log" 2>/dev/null || echo "n/a")
+
 # One rank per GPU (NCCL), and two ranks (on one GPU: MPI with host staging; MPI on the CPU).
 "$MPIRUN" -n "$NGPU" "$BUILD/tests/gpu/gpu_allreduce_bench" 256 20 >"$LOGS/allreduce.log" 2>&1
 "$MPIRUN" -n 2 "$BUILD/tests/gpu/gpu_allreduce_bench" 256 10 >"$LOGS/allreduce_2ranks.log" 2>&1
@@ -162,7 +179,7 @@ one=$LOGS/allreduce.log two=$LOGS/allreduce_2ranks.log
 [[ -n ${OUT:-} && -d ${OUT:-} ]] && cp "$LOGS"/*.log "$OUT"/ 2>/dev/null
 
 status=0
-[[ $ctest_rc == 0 && $train_rc == 0 ]] || status=1
+[[ $ctest_rc == 0 && $train_rc == 0 && $roundtrip_rc == 0 ]] || status=1
 {
   echo
   echo "| sprout GPU check | $(date -u +%Y-%m-%dT%H:%MZ) |"
@@ -172,6 +189,7 @@ status=0
   echo "| GPU tests (ctest -L gpu) | ${ctest_line:-none ran}; ${gtests_passed} gtest cases passed |"
   echo "| training, $NGPU rank(s) on $gpu_device (mlp 784-1024-1024-10, batch 256/rank) | ${gpu_rate} samples/s, test accuracy ${gpu_acc} (exit $train_rc) |"
   echo "| same model, 1 rank on CPU ($(nproc) threads) | ${cpu_rate} samples/s |"
+  echo "| growth on $gpu_device (fc1 +32, fc2 +32) -> checkpoint -> resume on CPU (2 ranks) -> resume on $gpu_device | exit $roundtrip_rc, widths ${grown_widths}, test accuracy ${grown_acc} |"
   echo "| allreduce $(field "$one" max_bytes) B, $NGPU rank(s), $(field "$one" gpu_backend) on cuda$([[ $NGPU == 1 ]] && echo ' (1 rank: a local copy)') | $(field "$one" gpu_algbw_GBps) GB/s algbw |"
   echo "| allreduce same size, 2 ranks, $(field "$two" gpu_backend) on cuda | $(field "$two" gpu_algbw_GBps) GB/s algbw |"
   echo "| allreduce same size, 2 ranks, mpi on cpu | $(field "$two" cpu_algbw_GBps) GB/s algbw |"

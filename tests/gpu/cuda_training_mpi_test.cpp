@@ -1,12 +1,15 @@
 // Data-parallel training on CUDA tensors (GPU only; run under mpiexec -n 1 and -n 2):
 // the backend `auto` picks (NCCL with a GPU per rank, else MPI with host staging) keeps
 // the replicas bitwise identical and follows the same trajectory as the CPU/MPI run.
-// Skipped with the reason on machines without a GPU.
+// Growth on CUDA tensors (every strategy) keeps the replicas identical, on the device, and
+// equal to the same growth on the CPU. Skipped with the reason on machines without a GPU.
 #include <gtest/gtest.h>
 
 #include "data/dataset.h"
 #include "gpu_test_util.h"
 #include "growth/model.h"
+#include "growth/strategy.h"
+#include "../growth/growth_test_util.h"
 #include "runtime/backend.h"
 #include "runtime/data_parallel.h"
 #include "runtime/device_transfer.h"
@@ -79,6 +82,55 @@ TEST(CudaTraining, ReplicasStayIdenticalAndMatchTheCpuRun) {
     EXPECT_TRUE(gp.parameter(i).is_cuda());
     // Different kernels, same arithmetic: equal up to float32 rounding.
     EXPECT_TRUE(torch::allclose(gp.parameter(i).cpu(), cp.parameter(i), 1e-4, 1e-5)) << gp.parameter_name(i);
+  }
+}
+
+TEST(CudaTraining, GrowthOnCudaKeepsReplicasIdenticalAndMatchesTheCpu) {
+  SPROUT_SKIP_IF(sprout::testing::cuda_skip_reason());
+  const auto device = sprout::testing::this_rank_gpu();
+  set_current_device(device);
+  const auto probe = agree_probe(world(), probe_device(mpi_env().local_size()));
+  DeviceRequest request;
+  request.device = "cuda";
+  BackendOptions options;
+  options.gpu = device.index();
+  if (auto* mpi = dynamic_cast<MpiCommunicator*>(&world())) options.watchdog = mpi->watchdog();
+  auto gpu_comm = make_backend(world(), choose_device(request, probe), options);
+  for (const auto& arch : {sprout::testing::mlp_arch(true), sprout::testing::cnn_arch(true)}) {
+    for (const auto& strategy : growth::strategy_names()) {
+      SCOPED_TRACE(arch.describe() + " " + strategy);
+      auto run = [&](Communicator& comm, torch::Device dev) {
+        auto m = sprout::testing::trained_looking_model(arch, 3);
+        move_to_device(m->params(), dev);
+        OptimizerOptions oo;
+        oo.name = "adamw";
+        auto opt = make_optimizer(oo);
+        opt->ensure_state(m->params());
+        auto batch = sprout::testing::random_batch(arch, 8, 4);
+        batch.x = batch.x.to(dev);
+        batch.y = batch.y.to(dev);
+        batch.global_size = 8 * comm.size();
+        sprout::testing::GrowOptions go;
+        go.strategy = strategy;
+        go.step = 1;
+        sprout::testing::grow_site(comm, *m, arch.kind == "cnn" ? "conv1" : "fc1", 3, &batch, opt.get(), go);
+        verify_identical(comm, m->params(), opt.get(), "growth on " + dev.str());
+        return std::make_pair(std::move(m), std::move(opt));
+      };
+      auto [gm, gopt] = run(*gpu_comm, device);
+      auto [cm, copt] = run(world(), torch::kCPU);
+      const auto& gp = gm->params();
+      const auto& cp = cm->params();
+      for (size_t i = 0; i < gp.num_parameters(); ++i) {
+        EXPECT_TRUE(gp.parameter(i).is_cuda()) << gp.parameter_name(i) << " left the device";
+        EXPECT_EQ(gp.parameter(i).sizes(), cp.parameter(i).sizes()) << gp.parameter_name(i);
+        EXPECT_TRUE(torch::allclose(gp.parameter(i).cpu(), cp.parameter(i), 1e-4, 1e-5)) << gp.parameter_name(i);
+        for (const auto& [slot, v] : gopt->slots(gp.parameter_name(i))) {
+          EXPECT_TRUE(v.is_cuda()) << gp.parameter_name(i) << " " << slot << " left the device";
+        }
+      }
+      for (size_t i = 0; i < gp.buffers().size(); ++i) EXPECT_TRUE(gp.buffers()[i].is_cuda()) << gp.buffer_names()[i];
+    }
   }
 }
 
