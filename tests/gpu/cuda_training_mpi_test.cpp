@@ -58,9 +58,8 @@ Replica train(Communicator& comm, torch::Device device) {
   return r;
 }
 
-TEST(CudaTraining, ReplicasStayIdenticalAndMatchTheCpuRun) {
-  SPROUT_SKIP_IF(sprout::testing::cuda_skip_reason());
-  const auto device = sprout::testing::this_rank_gpu();
+// The backend `auto` picks for runtime.device = cuda on this rank's GPU (collective).
+std::unique_ptr<Communicator> cuda_backend(torch::Device device) {
   set_current_device(device);
   const auto probe = agree_probe(world(), probe_device(mpi_env().local_size()));
   DeviceRequest request;
@@ -69,8 +68,15 @@ TEST(CudaTraining, ReplicasStayIdenticalAndMatchTheCpuRun) {
   BackendOptions options;
   options.gpu = device.index();
   if (auto* mpi = dynamic_cast<MpiCommunicator*>(&world())) options.watchdog = mpi->watchdog();
-  auto gpu_comm = make_backend(world(), choice, options);
-  ASSERT_TRUE(gpu_comm) << choice.describe();
+  auto comm = make_backend(world(), choice, options);
+  SPROUT_CHECK(comm, Error, "no backend for ", choice.describe());
+  return comm;
+}
+
+TEST(CudaTraining, ReplicasStayIdenticalAndMatchTheCpuRun) {
+  SPROUT_SKIP_IF(sprout::testing::cuda_skip_reason());
+  const auto device = sprout::testing::this_rank_gpu();
+  auto gpu_comm = cuda_backend(device);
   if (world().rank() == 0) std::printf("backend on cuda: %s\n", gpu_comm->backend().c_str());
 
   const auto gpu = train(*gpu_comm, device);
@@ -88,14 +94,7 @@ TEST(CudaTraining, ReplicasStayIdenticalAndMatchTheCpuRun) {
 TEST(CudaTraining, GrowthOnCudaKeepsReplicasIdenticalAndMatchesTheCpu) {
   SPROUT_SKIP_IF(sprout::testing::cuda_skip_reason());
   const auto device = sprout::testing::this_rank_gpu();
-  set_current_device(device);
-  const auto probe = agree_probe(world(), probe_device(mpi_env().local_size()));
-  DeviceRequest request;
-  request.device = "cuda";
-  BackendOptions options;
-  options.gpu = device.index();
-  if (auto* mpi = dynamic_cast<MpiCommunicator*>(&world())) options.watchdog = mpi->watchdog();
-  auto gpu_comm = make_backend(world(), choose_device(request, probe), options);
+  auto gpu_comm = cuda_backend(device);
   for (const auto& arch : {sprout::testing::mlp_arch(true), sprout::testing::cnn_arch(true)}) {
     for (const auto& strategy : growth::strategy_names()) {
       SCOPED_TRACE(arch.describe() + " " + strategy);
