@@ -152,7 +152,7 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
     runtime::configure_threads(threads > 0 ? static_cast<int>(threads) : runtime::default_threads(ctx.local_size));
   });
   if (help) {
-    if (ctx.is_root()) std::printf("%s", format_help(table, "usage: sprout eval --checkpoint FILE|DIR [--width all|R|dynamic|oracle]").c_str());
+    if (ctx.is_root()) std::printf("%s", format_help(table, "usage: sprout eval --checkpoint FILE|DIR [--width all|R|dynamic|oracle] [--truncate all|N|F]").c_str());
     return 0;
   }
 

@@ -1,6 +1,7 @@
 // Adaptive width under MPI (launch/adaptive_step.h): a width change — one site grown, one
 // shrunk — leaves the ranks bitwise identical and the optimizer state consistent (old
-// entries kept in the shared region, new entries 0); a run whose widths change resumes
+// entries kept in the shared region, new entries 0); ranks whose rates disagree all fail
+// with the surgery's decide error (no hang); a run whose widths change resumes
 // from a checkpoint bitwise equal to the uninterrupted run, with its widths and rates.
 // Run under mpiexec -n 2 and -n 3.
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 #include "launch/trainer.h"
 #include "mpi_test_env.h"
 #include "runtime/checkpoint_test_util.h"
+#include "runtime/error.h"
 #include "runtime/fingerprint.h"
 
 namespace sprout::launch {
@@ -91,6 +93,31 @@ TEST(AdaptiveMpi, WidthChangeKeepsRanksIdenticalAndOptimizerStateOfTheSharedRegi
   // Training goes on at the new widths (buckets rebuilt) and the replicas stay equal.
   for (int i = 0; i < 3; ++i) t.train_step();
   runtime::verify_identical(world(), p, &t.optimizer(), "after adaptive training");
+}
+
+TEST(AdaptiveMpi, RanksThatDisagreeOnAWidthFailTogetherInsteadOfHanging) {
+  auto cfg = adaptive_config();
+  cfg.adaptive.rate_lr = 1;  // one step leaves the widths alone
+  Trainer t(runtime::RuntimeContext{&world(), 0, 1}, cfg);
+  t.prepare();
+  t.engine().broadcast_state(0);
+  t.train_step();
+  ASSERT_EQ(growth::target_widths(t.model(), cfg.adaptive.spec), t.model().widths());
+  {  // only the last rank's λ says "fc1 grows to 30": a replica that diverged
+    torch::NoGradGuard g;
+    if (world().rank() == world().size() - 1) {
+      t.model().params().parameter("adaptive.fc1.raw").fill_(growth::raw_for_width(30, 0.9));
+    }
+  }
+  try {
+    t.adaptive()->before_step(t.progress());
+    ADD_FAILURE() << "no error on rank " << world().rank();
+  } catch (const SurgeryError& e) {
+    EXPECT_NE(std::string(e.what()).find("ranks disagree on the surgery"), std::string::npos) << e.what();
+    if (world().rank() == world().size() - 1) {
+      EXPECT_NE(std::string(e.what()).find("'adaptive step 1: fc1 12->30'"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(AdaptiveMpi, ResumedRunEqualsTheUninterruptedOneWithWidthsAndRates) {
