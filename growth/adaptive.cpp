@@ -178,9 +178,15 @@ runtime::SurgeryPlan resize_plan(const Model& model, const std::map<std::string,
       t = truncate_units(t, target);
     } else {
       auto extra = new_units(t, target - s.width);
-      extra.fan_in.normal_(0.0, new_std, gen);
-      extra.bias.normal_(0.0, new_std, gen);
-      extra.fan_out.normal_(0.0, new_std, gen);
+      // Drawn on the CPU from the CPU generator whatever the model's device.
+      auto draw = [&](torch::Tensor& x) {
+        auto cpu = torch::empty(x.sizes(), x.options().device(torch::kCPU));
+        cpu.normal_(0.0, new_std, gen);
+        x = cpu.to(x.device());
+      };
+      draw(extra.fan_in);
+      draw(extra.bias);
+      draw(extra.fan_out);
       t = append_units(t, extra);
     }
     runtime::SurgeryPlan one;
