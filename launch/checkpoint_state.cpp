@@ -3,6 +3,7 @@
 #include <set>
 #include <sstream>
 
+#include "growth/adaptive.h"
 #include "growth/slimmable.h"
 #include "launch/trainer.h"
 #include "runtime/error.h"
@@ -177,6 +178,7 @@ Staged stage(Trainer& t, const CheckpointContent& c, const std::string& where) {
 
   const auto rebuilt = growth::build_model(stored, 0);  // names and shapes of the saved run
   if (t.config().slim.enabled) growth::make_slimmable(*rebuilt, t.config().slim.spec, 0);  // growth/slimmable.h
+  if (t.config().adaptive.enabled) growth::make_adaptive(*rebuilt, t.config().adaptive.spec);  // rates at the end
   const auto& ref = rebuilt->params();
   SPROUT_CHECK(ref.parameter_names() == t.model().params().parameter_names() &&
                    ref.buffer_names() == t.model().params().buffer_names(),

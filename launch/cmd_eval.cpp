@@ -1,4 +1,7 @@
-// `sprout eval --checkpoint FILE|DIR [--width all|R|dynamic|oracle]`: test accuracy, average
+// `sprout eval --checkpoint FILE|DIR [--width all|R|dynamic|oracle] [--truncate all|N|F]`:
+// for an adaptive-width checkpoint (model.adaptive = true), --truncate evaluates it cut to N
+// units or a fraction F of every adaptive site (launch/adaptive_eval.h; default: the learned
+// width). Otherwise: test accuracy, average
 // MACs per example and examples/s of a slimmable checkpoint (train.mode = slimmable) at a
 // width ratio, with the dynamic gate, or all of them (launch/slimmable_eval.h). The model
 // is rebuilt from the checkpoint's architecture and configuration; the test split is the
@@ -9,10 +12,13 @@
 #include <cstdio>
 #include <sstream>
 
+#include "growth/adaptive.h"
+#include "launch/adaptive_eval.h"
 #include "launch/agreement.h"
 #include "launch/commands.h"
 #include "launch/slimmable_eval.h"
 #include "launch/train_config.h"
+#include "growth/macs.h"
 #include <sys/stat.h>
 
 #include "runtime/checkpoint_reader.h"
@@ -30,6 +36,8 @@ OptionTable eval_option_table() {
       {"checkpoint", "", "checkpoint file of a `sprout train --train.mode slimmable` run, or its directory "
                          "(the checkpoint `latest` names); required"},
       {"width", "all", "all | a ratio of the run's slim.ratios | dynamic | oracle"},
+      {"truncate", "", "adaptive-width checkpoints: all | N units per site | a fraction F in (0, 1] (with a '.'); "
+                       "default: the learned width"},
       {"eval_batch", "1000", "test examples per forward"},
       {"data.dir", "", "directory of the test data (default: the run's)"},
       {"runtime.threads", "0", "intra-op threads per rank (0: cores per node / ranks per node)"},
@@ -85,6 +93,35 @@ std::string ratio_list(const std::vector<double>& ratios) {
   return os.str();
 }
 
+// The truncation curve of an adaptive-width model: one line per truncation and the JSON summary.
+int print_truncations(runtime::RuntimeContext& ctx, const EvalData& ed, growth::Model& model, const TrainConfig& cfg,
+                      const std::vector<Truncation>& truncations, const std::string& path,
+                      const runtime::CheckpointContent& content, const std::string& where) {
+  const double full = static_cast<double>(growth::macs_per_example(model.arch()));
+  std::string list;
+  for (const auto& t : truncations) {
+    const auto r = evaluate_adaptive(*ctx.comm, ed, model, t.active, cfg.adaptive.spec.rate_floor, t.label);
+    runtime::JsonObject widths;
+    std::string text;
+    for (const auto& [site, n] : t.active) {
+      widths.add(site, n);
+      text += concat(text.empty() ? "" : ",", site, "=", n);
+    }
+    runtime::JsonObject j = r.json();
+    j.add("truncate", t.label).add("active", widths);
+    list += (list.empty() ? "" : ",") + j.str();
+    if (ctx.is_root()) std::printf("truncate %-6s %-24s %s\n", t.label.c_str(), text.c_str(), r.line(full).c_str());
+  }
+  if (ctx.is_root()) {
+    runtime::JsonObject j;
+    j.add("checkpoint", path).add("step", runtime::attr_int(content.root, "step", where))
+        .add("model", model.arch().describe()).add("world_size", ctx.size()).add_raw("truncations", "[" + list + "]");
+    std::printf("%s\n", j.str().c_str());
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args) {
@@ -115,7 +152,7 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
     runtime::configure_threads(threads > 0 ? static_cast<int>(threads) : runtime::default_threads(ctx.local_size));
   });
   if (help) {
-    if (ctx.is_root()) std::printf("%s", format_help(table, "usage: sprout eval --checkpoint FILE|DIR [--width all|R|dynamic|oracle]").c_str());
+    if (ctx.is_root()) std::printf("%s", format_help(table, "usage: sprout eval --checkpoint FILE|DIR [--width all|R|dynamic|oracle] [--truncate all|N|F]").c_str());
     return 0;
   }
 
@@ -126,8 +163,22 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
   std::unique_ptr<growth::Model> model;
   std::unique_ptr<growth::SlimmableNet> net;
   std::vector<size_t> ratios;  // indices to evaluate (all: every one, then dynamic/oracle)
+  std::vector<Truncation> truncations;  // adaptive width
+  const std::string truncate = options.get("truncate");
   agree(*ctx.comm, [&] {
     cfg = stored_config(content, where, options.get("data.dir"));
+    if (cfg.adaptive.enabled) {  // launch/adaptive_eval.h
+      data = data::load_data(cfg.data);
+      const auto* arch = content.find_group("/architecture");
+      SPROUT_CHECK(arch, CheckpointError, where, ": missing group /architecture");
+      model = growth::build_model(growth::ArchSpec::parse(runtime::attr_string(*arch, "spec", where)), cfg.train.seed);
+      growth::make_adaptive(*model, cfg.adaptive.spec);
+      install(model->params(), content, where);
+      truncations = parse_truncation(truncate.empty() ? "1.0" : truncate, *model);
+      return;
+    }
+    SPROUT_CHECK(truncate.empty(), ConfigError, "--truncate: '", truncate, "' needs an adaptive-width checkpoint (",
+                 where, " has model.adaptive = false)");
     SPROUT_CHECK(cfg.slim.enabled, ConfigError, where, ": not a slimmable run (train.mode is not slimmable)");
     data = data::load_data(cfg.data);
     const auto* arch = content.find_group("/architecture");
@@ -153,6 +204,7 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
 
   ctx.comm->set_phase("eval");
   EvalData ed{&data.test, data.mean, data.stddev, batch, torch::kCPU};
+  if (cfg.adaptive.enabled) return print_truncations(ctx, ed, *model, cfg, truncations, path, content, where);
   std::vector<WidthEvaluation> rows;
   if (width == "all") rows = evaluate_widths(*ctx.comm, ed, *net);
   else if (width == "dynamic") rows.push_back(evaluate_dynamic(*ctx.comm, ed, *net));

@@ -1,5 +1,7 @@
 #include "launch/slimmable_eval.h"
 
+#include "growth/adaptive.h"
+
 #include <chrono>
 #include <cstdio>
 
@@ -142,6 +144,18 @@ WidthEvaluation evaluate_active(runtime::Communicator& comm, const EvalData& dat
   return evaluate_forward(comm, data, label, 0, [&](const torch::Tensor& x, double* macs, std::vector<double>*) {
     *macs += per_example * x.size(0);
     return model.forward(x, o);
+  });
+}
+
+WidthEvaluation evaluate_adaptive(runtime::Communicator& comm, const EvalData& data, growth::Model& model,
+                                  const std::map<std::string, int64_t>& active, double rate_floor,
+                                  const std::string& label) {
+  const double per_example = static_cast<double>(growth::macs_per_example(model.arch(), active));
+  growth::ForwardOptions o;
+  o.active = &active;
+  return evaluate_forward(comm, data, label, 0, [&](const torch::Tensor& x, double* macs, std::vector<double>*) {
+    *macs += per_example * x.size(0);
+    return growth::adaptive_forward(model, x, o, rate_floor);
   });
 }
 

@@ -60,6 +60,12 @@ WidthEvaluation evaluate_oracle(runtime::Communicator& comm, const EvalData& dat
 WidthEvaluation evaluate_active(runtime::Communicator& comm, const EvalData& data, growth::Model& model,
                                 const std::map<std::string, int64_t>& active, const std::string& label);
 
+// An adaptive-width model (growth/adaptive.h) truncated to `active` units per site: the
+// importances of the kept units are applied unchanged (not renormalised).
+WidthEvaluation evaluate_adaptive(runtime::Communicator& comm, const EvalData& data, growth::Model& model,
+                                  const std::map<std::string, int64_t>& active, double rate_floor,
+                                  const std::string& label);
+
 // Every ratio, then the dynamic row when the gate was trained (gate.trained_steps > 0)
 // and the oracle row.
 std::vector<WidthEvaluation> evaluate_widths(runtime::Communicator& comm, const EvalData& data,

@@ -46,6 +46,7 @@ OptionTable train_option_table() {
   for (auto& o : init_option_table()) table.push_back(std::move(o));  // launch/init_from.cpp
   for (auto& o : slimmable_option_table()) table.push_back(o);  // launch/slimmable_options.cpp
   for (auto& o : engine_option_table()) table.push_back(o);
+  for (auto& o : adaptive_option_table()) table.push_back(o);  // launch/adaptive_options.cpp
   return table;
 }
 
@@ -151,6 +152,7 @@ TrainConfig read_train_config(const Options& o) {
   c.init = read_init_config(o);  // launch/init_from.cpp
   c.slim = read_slim_config(o);
   c.engine = read_engine_config(o);
+  c.adaptive = read_adaptive_config(o, c.slim.enabled, c.growth.enabled());
   c.text = o.canonical_text();
   return c;
 }

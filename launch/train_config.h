@@ -8,6 +8,7 @@
 
 #include "data/dataset.h"
 #include "growth/arch.h"
+#include "launch/adaptive_options.h"
 #include "launch/growth_options.h"
 #include "launch/checkpoint_options.h"
 #include "launch/device_options.h"
@@ -56,6 +57,7 @@ struct TrainConfig {
   InitConfig init;  // launch/init_from.h
   SlimConfig slim;   // train.mode = slimmable (launch/slimmable_options.h)
   EngineConfig engine;  // runtime.overlap (launch/engine_options.h)
+  AdaptiveConfig adaptive;  // model.adaptive (launch/adaptive_options.h)
   std::string text;  // canonical option text (compared across ranks, stored in checkpoints)
 
   // Steps the run takes, given the training-set size and world size.

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "launch/adaptive_step.h"
 #include "launch/growth_driver.h"
 #include "launch/checkpointing.h"
 #include "launch/slimmable_step.h"
@@ -62,6 +63,7 @@ void Trainer::prepare() {
   spec.in_width = data_.width;
   spec.classes = data_.num_classes;
   model_ = growth::build_model(spec, config_.train.seed);
+  if (config_.adaptive.enabled) growth::make_adaptive(*model_, config_.adaptive.spec);  // rates are parameters
   runtime::move_to_device(model_->params(), ctx_.device);  // before the optimizer state is made
   optimizer_ = runtime::make_optimizer(config_.optim);
   optimizer_->ensure_state(model_->params());
@@ -75,6 +77,7 @@ void Trainer::prepare() {
     slim_ = std::make_unique<SlimmableStep>(*this);
     total_steps_ += slim_->gate_steps();
   }
+  if (config_.adaptive.enabled) adaptive_ = std::make_unique<AdaptiveStep>(*this);  // launch/adaptive_step.h
   progress_ = std::make_unique<Progress>(ctx_.is_root(), config_.log.progress, config_.log.metrics, total_steps_);
   growth_ = std::make_unique<GrowthDriver>(config_.growth, *model_, total_steps_, config_.train.seed);
 }
@@ -97,7 +100,10 @@ void Trainer::load_weights(const runtime::ParamSet& weights) {
 
 void Trainer::start() { resume_training(*this); }
 
-void Trainer::before_step() { growth_->before_step(*this, *progress_); }
+void Trainer::before_step() {
+  growth_->before_step(*this, *progress_);
+  if (adaptive_) adaptive_->before_step(*progress_);  // learned width changes
+}
 
 void Trainer::after_step() {
   runtime::inject_test_fault("step", step_, ctx_.rank());  // TEST ONLY (SPROUT_TEST_FAULT)
@@ -122,9 +128,9 @@ double Trainer::train_step() {
   engine_->begin_step();
   growth::ForwardOptions fo;
   fo.train = true;
-  auto logits = model_->forward(x, fo);  // (B, classes)
+  auto logits = adaptive_ ? adaptive_->forward(x, true) : model_->forward(x, fo);  // (B, classes)
   auto loss = at::cross_entropy_loss(logits, y);
-  loss.backward();
+  (adaptive_ ? adaptive_->objective(loss) : loss).backward();  // adaptive: −ELBO/N
   const auto& grads = engine_->finish_step();
   last_lr_ = schedule_->at(step_);
   optimizer_->step(model_->params(), grads, last_lr_);
@@ -144,7 +150,9 @@ Evaluation Trainer::evaluate() {
                             data_.stddev);
     auto y = runtime::to_device(data_.test.labels.narrow(0, b, m), ctx_.device);
     // A slimmable model's full width includes the gate's attention (launch/slimmable_step.h).
-    auto logits = slim_ ? slim_->net().forward(x, slim_->net().largest(), false) : model_->forward(x, false);
+    auto logits = slim_       ? slim_->net().forward(x, slim_->net().largest(), false)
+                  : adaptive_ ? adaptive_->forward(x, false)  // the importances are part of the function
+                              : model_->forward(x, false);
     loss_sum += at::cross_entropy_loss(logits, y, {}, at::Reduction::Sum).item<double>();
     correct += logits.argmax(1).eq(y).sum().item<double>();
   }

@@ -29,6 +29,7 @@ namespace sprout::launch {
 
 class GrowthDriver;  // launch/growth_driver.h
 class SlimmableStep;  // train.mode = slimmable (launch/slimmable_step.h)
+class AdaptiveStep;  // model.adaptive = true (launch/adaptive_step.h)
 
 struct Evaluation {
   double accuracy = std::numeric_limits<double>::quiet_NaN();
@@ -78,6 +79,7 @@ class Trainer {
   Progress& progress() { return *progress_; }
   void set_step(int64_t step) { step_ = step; }  // checkpoint restore (launch/checkpoint_state.h)
   SlimmableStep* slimmable() { return slim_.get(); }  // null unless train.mode = slimmable
+  AdaptiveStep* adaptive() { return adaptive_.get(); }  // null unless model.adaptive = true
 
  private:
   // Extension points of the loop, in the order run() calls them. Each feature keeps its
@@ -101,6 +103,7 @@ class Trainer {
   growth::GrowthHistory growth_history_;
   std::unique_ptr<GrowthDriver> growth_;  // scheduled width changes (before_step)
   std::unique_ptr<SlimmableStep> slim_;  // train.mode = slimmable
+  std::unique_ptr<AdaptiveStep> adaptive_;  // model.adaptive = true
   int64_t step_ = 0;
   int64_t total_steps_ = 0;
   double last_lr_ = 0;

@@ -1,0 +1,26 @@
+// Options of adaptive width (model.adaptive = true; growth/adaptive.h, METHODS.md §6), read
+// and validated like every TrainConfig part: purely, identically on every rank.
+#pragma once
+
+#include <cstdint>
+
+#include "growth/adaptive.h"
+#include "launch/options.h"
+
+namespace sprout::launch {
+
+struct AdaptiveConfig {
+  bool enabled = false;         // model.adaptive
+  growth::AdaptiveSpec spec;    // model.adaptive_sites, adaptive.q, .rate_floor, .max_width, .new_std
+  growth::AdaptivePrior prior;  // adaptive.sigma_theta, .rate_mean, .rate_scale
+  int64_t check_every = 1;      // steps between width checks
+  double rate_lr = 1.0;         // learning-rate multiplier of the rate parameters
+};
+
+// model.adaptive, model.adaptive_sites and the adaptive.* options, appended to `sprout train`'s table.
+OptionTable adaptive_option_table();
+// Throws ConfigError naming the option and the value. `slimmable` / `growth`: whether the
+// run also uses train.mode = slimmable / growth events (neither combines with adaptive width).
+AdaptiveConfig read_adaptive_config(const Options& options, bool slimmable, bool growth);
+
+}  // namespace sprout::launch
