@@ -14,10 +14,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${SPROUT_BIN:-$ROOT/build/launch/sprout}
 OUT=${1:-fedcl-results}
 SEEDS=${SEEDS:-0 1 2}
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+source "$ROOT/launch/results_lib.sh"
 mkdir -p "$OUT"
-/usr/bin/python3 -c "import matplotlib" 2>/dev/null || {
-  echo "installing python3-matplotlib"; ${SUDO:-$( [[ $(id -u) -eq 0 ]] || echo sudo )} apt-get install -y -q python3-matplotlib; }
+results_setup fedcl_results "$BIN"
 
 run() {  # run NAME NODES ARGS...
   local name=$1 nodes=$2; shift 2

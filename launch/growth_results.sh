@@ -20,15 +20,8 @@ SEEDS=${SEEDS:-"0 1 2"}
 EPOCHS=${EPOCHS:-3}
 NP=${NP:-2}
 BIN=${SPROUT_BIN:-$ROOT/build/launch/sprout}
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
-
-[[ -x $BIN ]] || "$ROOT/launch/setup.sh"
-if ! /usr/bin/python3 -c "import matplotlib" 2>/dev/null; then
-  echo "growth_results: installing python3-matplotlib"
-  if [[ $(id -u) -eq 0 ]]; then SUDO=(); else SUDO=(sudo); fi
-  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q --no-install-recommends python3-matplotlib
-fi
+source "$ROOT/launch/results_lib.sh"
+results_setup growth_results "$BIN"
 mkdir -p "$OUT/runs"
 
 # The schedule: 6 growths of 32 units per site, every 100 steps from step 100 (the run has

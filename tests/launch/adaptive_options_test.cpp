@@ -9,18 +9,12 @@
 #include "launch/train_config.h"
 #include "runtime/error.h"
 #include "test_util.h"
+#include "train_config_error.h"
 
 namespace sprout::launch {
 namespace {
 
-std::string config_error(const std::vector<std::string>& args) {
-  try {
-    read_train_config(Options::parse(train_option_table(), args));
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string config_error(const std::vector<std::string>& args) { return sprout::testing::train_config_error(args); }
 
 TEST(AdaptiveOptions, DefaultsFollowThePaper) {
   const auto c = read_train_config(Options::parse(train_option_table(), {}));

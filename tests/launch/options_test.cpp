@@ -5,6 +5,7 @@
 #include "launch/train_config.h"
 #include "runtime/error.h"
 #include "test_util.h"
+#include "train_config_error.h"
 
 namespace sprout::launch {
 namespace {
@@ -12,14 +13,7 @@ namespace {
 using sprout::testing::TempDir;
 using sprout::testing::write_text;
 
-std::string config_error(const std::vector<std::string>& args) {
-  try {
-    read_train_config(Options::parse(train_option_table(), args));
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string config_error(const std::vector<std::string>& args) { return sprout::testing::train_config_error(args); }
 
 TEST(Options, CommandLineAndDefaults) {
   auto o = Options::parse(train_option_table(), {"--train.batch", "32", "--model.widths=128,64"});
