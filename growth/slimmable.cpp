@@ -149,11 +149,20 @@ torch::Tensor SlimmableNet::forward_routed(const torch::Tensor& x, const torch::
   return out;
 }
 
-Routed SlimmableNet::route(const torch::Tensor& x) {
+torch::Tensor SlimmableNet::choose(const torch::Tensor& gate_logits, double confidence) const {
+  SPROUT_CHECK(confidence >= 0 && confidence <= 1, ConfigError, "gate confidence ", confidence, " must be in [0, 1]");
+  if (confidence == 0) return gate_logits.argmax(1);
+  // The number of ratios whose cumulative probability is still below c is the index of
+  // the first that reaches it (rounding may leave the total a hair under 1: clamp).
+  const auto cumulative = at::softmax(gate_logits.to(torch::kFloat64), 1).cumsum(1);  // (N, K)
+  return cumulative.lt(confidence).sum(1).clamp_max(static_cast<int64_t>(largest()));
+}
+
+Routed SlimmableNet::route(const torch::Tensor& x, double confidence) {
   Routed r;
   auto pr = probe(x);
   r.gate_logits = gate_logits(pr.pooled);
-  r.choice = r.gate_logits.argmax(1);
+  r.choice = choose(r.gate_logits, confidence);
   r.logits = forward_routed(x, r.choice, pr.raw);
   return r;
 }

@@ -98,9 +98,14 @@ class SlimmableNet {
   torch::Tensor gate_logits(const torch::Tensor& pooled) const;
 
   // Inference with the dynamic gate (eval mode, deterministic): each example goes to the
-  // argmax of its gate logits; each group runs at its width, reusing the probe's first
-  // units. See forward_routed for the execution.
-  Routed route(const torch::Tensor& x);
+  // argmax of its gate logits (confidence = 0, DS-Net's rule), or, for a confidence c in
+  // (0, 1], to the smallest ratio i whose cumulative gate probability P(target ≤ i)
+  // reaches c (the gate predicts the smallest width that suffices, so a larger c buys
+  // accuracy with MACs). Each group runs at its width, reusing the probe's first units.
+  // See forward_routed for the execution.
+  Routed route(const torch::Tensor& x, double confidence = 0);
+  // The ratio index chosen for each row of gate logits (N, ratios) -> int64 (N).
+  torch::Tensor choose(const torch::Tensor& gate_logits, double confidence) const;
   // Runs example n at ratio choice[n] (eval mode); groups share one forward per ratio.
   // probe_raw (optional): the probe's raw first-site output, reused.
   torch::Tensor forward_routed(const torch::Tensor& x, const torch::Tensor& choice,

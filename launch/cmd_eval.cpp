@@ -1,4 +1,4 @@
-// `sprout eval --checkpoint FILE|DIR [--width all|R|dynamic|oracle] [--truncate all|N|F]`:
+// `sprout eval --checkpoint FILE|DIR [--width all|R|dynamic|oracle] [--gate_confidence C,…] [--truncate all|N|F]`:
 // for an adaptive-width checkpoint (model.adaptive = true), --truncate evaluates it cut to N
 // units or a fraction F of every adaptive site (launch/adaptive_eval.h; default: the learned
 // width). Otherwise: test accuracy, average
@@ -36,6 +36,8 @@ OptionTable eval_option_table() {
       {"checkpoint", "", "checkpoint file of a `sprout train --train.mode slimmable` run, or its directory "
                          "(the checkpoint `latest` names); required"},
       {"width", "all", "all | a ratio of the run's slim.ratios | dynamic | oracle"},
+      {"gate_confidence", "", "with --width dynamic|all: also route by the gate's cumulative probability, one row "
+                              "per value in (0, 1], e.g. 0.6,0.8,0.9 (larger: wider, more accurate); default: argmax only"},
       {"truncate", "", "adaptive-width checkpoints: all | N units per site | a fraction F in (0, 1] (with a '.'); "
                        "default: the learned width"},
       {"eval_batch", "1000", "test examples per forward"},
@@ -130,6 +132,7 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
   bool help = false;
   std::string path, width;
   int64_t batch = 0;
+  std::vector<double> confidences;  // --gate_confidence
   agree(*ctx.comm, [&] {
     options = Options::parse(table, args);
     help = options.help();
@@ -145,6 +148,12 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
       path += "/" + latest;
     }
     width = options.get("width");
+    confidences = options.get_double_list("gate_confidence");
+    for (double c : confidences) {
+      SPROUT_CHECK(c > 0 && c <= 1, ConfigError, "--gate_confidence: ", c, " must be in (0, 1]");
+    }
+    SPROUT_CHECK(confidences.empty() || width == "dynamic" || width == "all", ConfigError,
+                 "--gate_confidence: needs --width dynamic or all (not '", width, "')");
     batch = options.get_int("eval_batch");
     SPROUT_CHECK(batch > 0, ConfigError, "--eval_batch: ", batch, " must be > 0");
     const int64_t threads = options.get_int("runtime.threads");
@@ -152,7 +161,7 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
     runtime::configure_threads(threads > 0 ? static_cast<int>(threads) : runtime::default_threads(ctx.local_size));
   });
   if (help) {
-    if (ctx.is_root()) std::printf("%s", format_help(table, "usage: sprout eval --checkpoint FILE|DIR [--width all|R|dynamic|oracle] [--truncate all|N|F]").c_str());
+    if (ctx.is_root()) std::printf("%s", format_help(table, "usage: sprout eval --checkpoint FILE|DIR [--width all|R|dynamic|oracle] [--gate_confidence C,…] [--truncate all|N|F]").c_str());
     return 0;
   }
 
@@ -190,6 +199,8 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
       SPROUT_CHECK(width == "all" || model->params().buffer("gate.trained_steps").item<int64_t>() > 0, ConfigError,
                    "--width ", width, ": the gate of ", where, " was never trained (the run had slim.gate_steps = 0 ",
                    "or stopped before its gate stage)");
+      SPROUT_CHECK(confidences.empty() || model->params().buffer("gate.trained_steps").item<int64_t>() > 0,
+                   ConfigError, "--gate_confidence: the gate of ", where, " was never trained");
       return;
     }
     char* end = nullptr;
@@ -210,6 +221,7 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
   else if (width == "dynamic") rows.push_back(evaluate_dynamic(*ctx.comm, ed, *net));
   else if (width == "oracle") rows.push_back(evaluate_oracle(*ctx.comm, ed, *net));
   else rows.push_back(evaluate_ratio(*ctx.comm, ed, *net, ratios.front()));
+  for (double c : confidences) rows.push_back(evaluate_dynamic(*ctx.comm, ed, *net, c));
 
   if (ctx.is_root()) {
     const double full = static_cast<double>(net->macs(net->largest()));

@@ -99,13 +99,15 @@ WidthEvaluation evaluate_ratio(runtime::Communicator& comm, const EvalData& data
                           });
 }
 
-WidthEvaluation evaluate_dynamic(runtime::Communicator& comm, const EvalData& data, growth::SlimmableNet& net) {
+WidthEvaluation evaluate_dynamic(runtime::Communicator& comm, const EvalData& data, growth::SlimmableNet& net,
+                                 double confidence) {
   std::vector<double> per_ratio;
   for (size_t i = 0; i < net.num_ratios(); ++i) per_ratio.push_back(static_cast<double>(net.macs(i)));
   const double gate = static_cast<double>(net.gate_macs());
-  return evaluate_forward(comm, data, "dynamic", net.num_ratios(),
+  const std::string label = confidence == 0 ? "dynamic" : concat("dynamic@", confidence);
+  return evaluate_forward(comm, data, label, net.num_ratios(),
                           [&](const torch::Tensor& x, double* macs, std::vector<double>* routes) {
-                            auto r = net.route(x);
+                            auto r = net.route(x, confidence);
                             auto counts = at::bincount(r.choice, {}, static_cast<int64_t>(net.num_ratios()));
                             for (size_t i = 0; i < net.num_ratios(); ++i) {
                               const double c = static_cast<double>(counts[static_cast<int64_t>(i)].item<int64_t>());

@@ -58,6 +58,21 @@ run 2 eval --checkpoint "$WORK/ck" --width 0.5
 expect_rc 0 "sprout eval --width 0.5"
 [[ $(last_json widths | $PY -c "import json,sys; print(json.load(sys.stdin)[0]['width'])") == 0.5 ]] \
   && pass "one row for --width 0.5" || fail "eval --width 0.5: $(tail -n 1 "$WORK/out")"
+# Routing by the gate's cumulative probability: one more row per confidence, and wider
+# (never narrower) routing as the confidence grows.
+run 2 eval --checkpoint "$WORK/ck" --width dynamic --gate_confidence 0.5,0.9,1
+expect_rc 0 "sprout eval --gate_confidence"
+last_json widths | $PY -c "
+import json, sys
+rows = json.load(sys.stdin)
+assert [r['width'] for r in rows] == ['dynamic', 'dynamic@0.5', 'dynamic@0.9', 'dynamic@1'], rows
+macs = [r['macs_per_example'] for r in rows[1:]]
+assert macs == sorted(macs), macs
+" && pass "one row per gate confidence, MACs non-decreasing in the confidence" || fail "gate confidence rows: $(tail -n 1 "$WORK/out")"
+run 2 eval --checkpoint "$WORK/ck" --width dynamic --gate_confidence 1.5
+expect_rc 2 "gate confidence out of range"; expect_err "--gate_confidence: 1.5 must be in (0, 1]" "gate confidence message"
+run 2 eval --checkpoint "$WORK/ck" --width 0.5 --gate_confidence 0.9
+expect_rc 2 "gate confidence without dynamic routing"; expect_err "--gate_confidence: needs --width dynamic or all (not '0.5')" "gate confidence width message"
 run 2 eval --checkpoint "$WORK/ck/step-00000100.h5" --width dynamic
 expect_rc 2 "dynamic before the gate stage"; expect_err "was never trained" "untrained gate message"
 run 2 eval --checkpoint "$WORK/ck" --width 0.3

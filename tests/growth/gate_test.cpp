@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "growth/slimmable.h"
+#include "runtime/error.h"
 #include "runtime/torch_compat.h"
 
 namespace sprout::growth {
@@ -113,6 +114,34 @@ TEST(Gate, GumbelSoftmaxIsHardForwardSoftBackward) {
   auto gen2 = compat::make_generator(3);
   EXPECT_TRUE(gumbel_softmax_hard(logits.detach(), 1.0, gen2).index.equal(s.index));
   EXPECT_FALSE(s.index.equal(logits.argmax(1)));
+}
+
+TEST(GateConfidence, CumulativeRuleWidensWithTheConfidence) {
+  auto m = build_model(spec("mlp"), 7);
+  SlimmableNet net(*m, SlimSpec{}, 7);  // ratios 0.25, 0.5, 0.75, 1
+  // Gate probabilities (rows): [0.5, 0.2, 0.2, 0.1] and [0.1, 0.1, 0.1, 0.7].
+  const auto probs = torch::tensor({{0.5, 0.2, 0.2, 0.1}, {0.1, 0.1, 0.1, 0.7}}, torch::kFloat64);
+  const auto logits = probs.log().to(torch::kFloat32);
+  auto pick = [&](double c) {
+    const auto ch = net.choose(logits, c);
+    return std::vector<int64_t>{ch[0].item<int64_t>(), ch[1].item<int64_t>()};
+  };
+  EXPECT_EQ(pick(0), (std::vector<int64_t>{0, 3}));     // argmax
+  EXPECT_EQ(pick(0.45), (std::vector<int64_t>{0, 3}));  // cumulative 0.45 reached at index 0 / 3
+  EXPECT_EQ(pick(0.65), (std::vector<int64_t>{1, 3}));  // 0.5 + 0.2
+  EXPECT_EQ(pick(0.85), (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(pick(0.15), (std::vector<int64_t>{0, 1}));  // 0.1 + 0.1
+  EXPECT_EQ(pick(1.0), (std::vector<int64_t>{3, 3}));   // never past the largest, whatever the rounding
+  EXPECT_THROW(net.choose(logits, 1.5), sprout::ConfigError);
+  // Monotone: a larger confidence never routes an example to a narrower width.
+  torch::manual_seed(3);
+  const auto random = torch::randn({200, 4}) * 3;
+  auto prev = net.choose(random, 0.05);
+  for (double c = 0.1; c <= 1.0; c += 0.05) {
+    const auto now = net.choose(random, c);
+    EXPECT_TRUE(now.ge(prev).all().item<bool>()) << "confidence " << c;
+    prev = now;
+  }
 }
 
 }  // namespace
