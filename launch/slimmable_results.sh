@@ -37,13 +37,18 @@ def at_macs(fixed, m):
     hi = min((f for f in fixed if f[0] >= m), default=fixed[-1])
     return lo[1] if hi[0] == lo[0] else lo[1] + (hi[1] - lo[1]) * (m - lo[0]) / (hi[0] - lo[0])
 
-print("| model | width | test accuracy | MACs / example | % of largest | examples/s (2 ranks) | routed to 0.25 / 0.5 / 0.75 / 1 |")
-print("|---|---|---|---|---|---|---|")
-for model in ("mlp", "cnn", "mlp-1epoch"):
+def table_rows(model):
+    """The run's slimmable_eval rows, the largest width's MACs, and (macs, accuracy) of the static widths."""
     rows = [json.loads(l) for l in open(f"{out}/{model}.jsonl")]
     rows = [r for r in rows if r.get("event") == "slimmable_eval"]
     full = next(r for r in rows if r["width"] == "1")["macs_per_example"]
-    fixed = [(r["macs_per_example"], r["test_accuracy"]) for r in rows if r["width"] not in ("dynamic", "oracle")]
+    fixed = sorted((r["macs_per_example"], r["test_accuracy"]) for r in rows if r["width"] not in ("dynamic", "oracle"))
+    return rows, full, fixed
+
+print("| model | width | test accuracy | MACs / example | % of largest | examples/s (2 ranks) | routed to 0.25 / 0.5 / 0.75 / 1 |")
+print("|---|---|---|---|---|---|---|")
+for model in ("mlp", "cnn", "mlp-1epoch"):
+    rows, full, fixed = table_rows(model)
     for r in rows:
         routed = " / ".join(f"{100 * s:.1f}%" for s in r["route_share"]) if "route_share" in r else ""
         rate = "—" if r["width"] == "oracle" else f"{r['examples_per_s']:,.0f}"  # the oracle runs both widths
@@ -60,10 +65,7 @@ print()
 print("| model | gate confidence | test accuracy | % of largest MACs | fixed widths at the same MACs | routed to 0.25 / 0.5 / 0.75 / 1 |")
 print("|---|---|---|---|---|---|")
 for model in ("mlp", "cnn", "mlp-1epoch"):
-    rows = [json.loads(l) for l in open(f"{out}/{model}.jsonl")]
-    rows = [r for r in rows if r.get("event") == "slimmable_eval"]
-    full = next(r for r in rows if r["width"] == "1")["macs_per_example"]
-    fixed = sorted((r["macs_per_example"], r["test_accuracy"]) for r in rows if r["width"] not in ("dynamic", "oracle"))
+    rows, full, fixed = table_rows(model)
     for r in json.load(open(f"{out}/{model}-confidence.json"))["widths"]:
         m = r["macs_per_example"]
         interp = at_macs(fixed, m)
