@@ -155,7 +155,7 @@ cpu_rate=$(samples samples_per_s <"$LOGS/train_cpu.log" 2>/dev/null || echo "n/a
 # checkpoint, resume that checkpoint on the CPU, and resume the CPU's checkpoint on the GPU.
 CK=$LOGS/ckpt; rm -rf "$CK"
 GROW=(train --data.name synthetic --data.synthetic_train 20000 --data.synthetic_test 2000 --model.widths 64,64
-      --train.batch 64 --log.progress none --checkpoint.dir "$CK" --checkpoint.every 50 --checkpoint.keep 0
+      --train.batch 64 --log.progress lines --checkpoint.dir "$CK" --checkpoint.every 50 --checkpoint.keep 0
       --growth.event 40:fc1:+32 --growth.event 90:fc2:+32 --growth.strategy gradmax)
 roundtrip_rc=0
 "$MPIRUN" -n "$NGPU" "$SPROUT" "${GROW[@]}" --runtime.device "$gpu_device" --train.steps 100 \
@@ -164,6 +164,8 @@ roundtrip_rc=0
   >"$LOGS/grow_cpu_resume.log" 2>&1 || roundtrip_rc=1
 "$MPIRUN" -n "$NGPU" "$SPROUT" "${GROW[@]}" --runtime.device "$gpu_device" --resume auto --train.steps 200 \
   >"$LOGS/grow_gpu_resume.log" 2>&1 || roundtrip_rc=1
+grep -q "resumed from .*step-00000100.h5 at step 100" "$LOGS/grow_cpu_resume.log" || roundtrip_rc=1
+grep -q "resumed from .*step-00000150.h5 at step 150" "$LOGS/grow_gpu_resume.log" || roundtrip_rc=1
 grown_widths=$(grep -h '"widths"' "$LOGS/grow_gpu_resume.log" | tail -1 | grep -oE '"widths":\{[^}]*\}' || echo "n/a")
 grown_acc=$(samples test_accuracy <"$LOGS/grow_gpu_resume.log" 2>/dev/null || echo "n/a")
 
