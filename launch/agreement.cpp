@@ -33,7 +33,6 @@ void agree(runtime::Communicator& comm, const std::function<void()>& fn) {
   throw AgreedExit(static_cast<int>(first % 8));
 }
 
-namespace {
 std::map<std::string, std::string> lines_by_key(const std::string& text) {
   std::map<std::string, std::string> out;
   std::istringstream in(text);
@@ -46,7 +45,6 @@ std::map<std::string, std::string> lines_by_key(const std::string& text) {
   }
   return out;
 }
-}  // namespace
 
 void agree_config(runtime::Communicator& comm, const std::string& canonical_text) {
   auto mine = torch::tensor({static_cast<int64_t>(runtime::tensor_hash(

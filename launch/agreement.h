@@ -12,6 +12,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <stdexcept>
 #include <string>
 
@@ -36,5 +37,9 @@ void agree(runtime::Communicator& comm, const std::function<void()>& fn);
 // Compares the canonical configuration text across ranks; if any rank differs, rank 0
 // prints the first differing option and every rank throws AgreedExit(2). Collective.
 void agree_config(runtime::Communicator& comm, const std::string& canonical_text);
+
+// The lines "key = value" of a canonical configuration text by key (a repeatable option's
+// values joined with ';').
+std::map<std::string, std::string> lines_by_key(const std::string& canonical_text);
 
 }  // namespace sprout::launch

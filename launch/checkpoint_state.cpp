@@ -5,6 +5,7 @@
 
 #include "growth/adaptive.h"
 #include "growth/slimmable.h"
+#include "launch/agreement.h"
 #include "launch/trainer.h"
 #include "runtime/error.h"
 #include "runtime/fingerprint.h"
@@ -250,18 +251,6 @@ void restore_training_state(Trainer& t, const CheckpointContent& c, const std::s
 }
 
 std::string config_differences(const std::string& checkpoint_text, const std::string& current_text) {
-  auto parse = [](const std::string& text) {
-    std::map<std::string, std::string> out;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-      const auto eq = line.find(" = ");
-      if (eq == std::string::npos) continue;
-      auto& v = out[line.substr(0, eq)];
-      v += (v.empty() ? "" : ";") + line.substr(eq + 3);
-    }
-    return out;
-  };
   auto ignored = [](const std::string& key) {
     for (const char* prefix : {"checkpoint.", "log.", "runtime."}) {
       if (key.rfind(prefix, 0) == 0) return true;
@@ -269,7 +258,7 @@ std::string config_differences(const std::string& checkpoint_text, const std::st
     return key == "resume" || key == "train.steps" || key == "train.epochs" || key == "train.eval_every" ||
            key == "train.log_every";
   };
-  const auto before = parse(checkpoint_text), now = parse(current_text);
+  const auto before = lines_by_key(checkpoint_text), now = lines_by_key(current_text);
   std::set<std::string> keys;
   for (const auto& kv : before) keys.insert(kv.first);
   for (const auto& kv : now) keys.insert(kv.first);

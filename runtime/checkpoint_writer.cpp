@@ -136,15 +136,7 @@ class Writer {
     stats_.bytes += value.numel() * value.element_size();
   }
 
-  void record_transfer(const std::string& ctx) {
-    uint32_t local = 0, global = 0;
-    SPROUT_H5_CHECK(H5Pget_mpio_no_collective_cause(dxpl_, &local, &global), ctx);
-    ++stats_.transfers;
-    if (local != H5D_MPIO_COLLECTIVE || global != H5D_MPIO_COLLECTIVE) {
-      ++stats_.independent;
-      stats_.no_collective_cause |= local | global;
-    }
-  }
+  void record_transfer(const std::string& ctx) { runtime::record_transfer(dxpl_, stats_, ctx); }
 
   Communicator& comm_;
   std::string path_;

@@ -88,6 +88,19 @@ H5Id make_file_access(MPI_Comm comm);
 // Dataset transfer: collective MPI-IO (or default when comm is MPI_COMM_NULL).
 H5Id make_collective_transfer(MPI_Comm comm);
 
+// Counts the dataset transfer just made with `dxpl` in `stats` (ReadStats, WriteStats):
+// transfers, those HDF5 did not do collectively, and the OR of its reasons.
+template <class Stats>
+void record_transfer(hid_t dxpl, Stats& stats, const std::string& context) {
+  uint32_t local = 0, global = 0;
+  SPROUT_H5_CHECK(H5Pget_mpio_no_collective_cause(dxpl, &local, &global), context);
+  ++stats.transfers;
+  if (local != H5D_MPIO_COLLECTIVE || global != H5D_MPIO_COLLECTIVE) {
+    ++stats.independent;
+    stats.no_collective_cause |= local | global;
+  }
+}
+
 // torch dtype <-> HDF5 type. The file type is little-endian; the memory type is native
 // (the same bits on the little-endian hosts sprout supports, so no conversion happens and
 // transfers stay collective). Unsupported dtypes throw CheckpointError naming `what`.

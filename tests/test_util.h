@@ -5,8 +5,11 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
+
+#include "runtime/error.h"
 
 namespace sprout::testing {
 
@@ -38,6 +41,17 @@ inline void write_file(const std::string& path, const std::vector<uint8_t>& byte
 inline void write_text(const std::string& path, const std::string& text) {
   std::ofstream out(path);
   out << text;
+}
+
+// The message of the E that `fn` throws, or `none` when it throws nothing.
+template <class E = ConfigError>
+std::string error_of(const std::function<void()>& fn, const std::string& none = "(no error)") {
+  try {
+    fn();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return none;
 }
 
 }  // namespace sprout::testing

@@ -32,14 +32,7 @@ void write_gzip(const std::string& path, const std::vector<uint8_t>& bytes) {
   gzclose(f);
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string error_of(const std::function<void()>& fn) { return sprout::testing::error_of<DataError>(fn, ""); }
 
 TEST(Idx, ParsesRawAndGzipIdentically) {
   TempDir dir;

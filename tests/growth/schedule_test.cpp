@@ -4,18 +4,12 @@
 #include <gtest/gtest.h>
 
 #include "runtime/error.h"
+#include "test_util.h"
 
 namespace sprout::growth {
 namespace {
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using sprout::testing::error_of;
 
 TEST(Schedule, ParsesEvents) {
   auto e = parse_event("600:fc1:+64");

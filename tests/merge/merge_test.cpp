@@ -5,6 +5,7 @@
 #include "growth/model.h"
 #include "merge/merge.h"
 #include "runtime/error.h"
+#include "test_util.h"
 
 namespace sprout::merge {
 namespace {
@@ -110,14 +111,7 @@ TEST(MergeBundles, CopyIntoAModelRoundTrips) {
   EXPECT_EQ(ps.buffers().size(), model->params().buffers().size());
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using sprout::testing::error_of;
 
 TEST(MergeBundles, RefusesOtherArchitecturesAndMissingTensors) {
   auto m = make_merge_method("magmax");
