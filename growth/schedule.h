@@ -1,6 +1,6 @@
 // Growth schedules: which site grows by how many units before which step.
 //
-// Two forms (launch/growth_options.cpp reads them from the command line / INI file):
+// Two forms (launch/growth/options.cpp reads them from the command line / INI file):
 //  - events: "STEP:SITE:+K", e.g. "600:fc1:+64" — before the update of step 600 (after 600
 //    optimizer steps), site fc1 gains 64 units. Repeatable; events of one step run in the
 //    order given.

@@ -1,7 +1,7 @@
 // Site tensors: the parameters and buffers of one width site in a unit-major form that
 // every growth strategy works in, whatever the layer kinds.
 //
-// For a site of width n (WidthSite in growth/model.h):
+// For a site of width n (WidthSite in growth/models/model.h):
 //   fan_in  (n, F_in)   producer weight rows, flattened: Linear F_in = in; Conv F_in = in·3·3
 //                       (order c, kh, kw — the order of im2col/unfold rows)
 //   bias    (n)         producer bias
@@ -14,16 +14,16 @@
 //                       undefined when the site has no norm
 // read_site copies the model's tensors into this form and write_site turns it back into
 // the model's layout, as entries of a surgery plan. Units are appended at the end of every
-// dimension they own, which is what Optimizer::resize_state expects (runtime/surgery.h).
+// dimension they own, which is what Optimizer::resize_state expects (runtime/surgery/surgery.h).
 #pragma once
 
 #include <torch/types.h>
 
 #include <cstdint>
 
-#include "growth/model.h"
+#include "growth/models/model.h"
 #include "runtime/param_set.h"
-#include "runtime/surgery.h"
+#include "runtime/surgery/surgery.h"
 
 namespace sprout::growth {
 

@@ -6,10 +6,10 @@
 #include <cstdio>
 #include <cstring>
 
-#include "runtime/checkpoint_writer.h"
+#include "runtime/checkpoint/writer.h"
 #include "runtime/error.h"
-#include "runtime/hdf5_attr.h"
-#include "runtime/hdf5_util.h"
+#include "runtime/checkpoint/hdf5_attr.h"
+#include "runtime/checkpoint/hdf5_util.h"
 #include "runtime/tensor_util.h"
 
 namespace sprout::merge {

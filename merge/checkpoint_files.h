@@ -1,4 +1,4 @@
-// Models as checkpoint files (runtime/checkpoint.h): a bundle from a checkpoint's content,
+// Models as checkpoint files (runtime/checkpoint/checkpoint.h): a bundle from a checkpoint's content,
 // the content of a merged model, an atomic single-file write, and a reader that streams a
 // checkpoint one tensor at a time.
 //
@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "merge/tensor_bundle.h"
-#include "runtime/checkpoint.h"
-#include "runtime/communicator.h"
+#include "runtime/checkpoint/checkpoint.h"
+#include "runtime/comm/communicator.h"
 
 namespace sprout::merge {
 

@@ -27,7 +27,7 @@
 
 #include "merge/method.h"
 #include "merge/tensor_bundle.h"
-#include "runtime/communicator.h"
+#include "runtime/comm/communicator.h"
 
 namespace sprout::merge {
 

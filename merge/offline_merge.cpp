@@ -8,7 +8,7 @@
 
 #include "merge/checkpoint_files.h"
 #include "merge/merge.h"
-#include "runtime/checkpoint_reader.h"
+#include "runtime/checkpoint/reader.h"
 #include "runtime/error.h"
 
 namespace sprout::merge {

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "merge/method.h"
-#include "runtime/communicator.h"
+#include "runtime/comm/communicator.h"
 
 namespace sprout::merge {
 

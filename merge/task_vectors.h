@@ -27,7 +27,7 @@
 #include <functional>
 #include <vector>
 
-#include "runtime/communicator.h"
+#include "runtime/comm/communicator.h"
 
 namespace sprout::merge {
 

@@ -2,7 +2,7 @@
 // Passed explicitly (no globals); tests build their own.
 #pragma once
 
-#include "runtime/communicator.h"
+#include "runtime/comm/communicator.h"
 
 namespace sprout::runtime {
 
@@ -10,7 +10,7 @@ struct RuntimeContext {
   Communicator* comm = nullptr;  // the job's world communicator
   int local_rank = 0;            // index among the ranks on this node
   int local_size = 1;            // ranks on this node
-  torch::Device device = torch::kCPU;  // where the model and batches live (launch/device_session.h)
+  torch::Device device = torch::kCPU;  // where the model and batches live (launch/train/device_session.h)
   bool is_root() const { return comm == nullptr || comm->rank() == 0; }
   int rank() const { return comm ? comm->rank() : 0; }
   int size() const { return comm ? comm->size() : 1; }

@@ -9,7 +9,7 @@
 // handlers cannot reach anything else.
 #pragma once
 
-#include "runtime/communicator.h"
+#include "runtime/comm/communicator.h"
 
 namespace sprout::runtime {
 

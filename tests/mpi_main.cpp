@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "mpi_test_env.h"
-#include "runtime/threads.h"
+#include "runtime/engine/threads.h"
 
 namespace sprout::testing {
 namespace {

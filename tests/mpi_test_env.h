@@ -1,8 +1,8 @@
 // Access to the MPI world for tests run under mpiexec (see tests/mpi_main.cpp).
 #pragma once
 
-#include "runtime/communicator.h"
-#include "runtime/mpi_communicator.h"
+#include "runtime/comm/communicator.h"
+#include "runtime/comm/mpi_communicator.h"
 
 namespace sprout::testing {
 

@@ -8,7 +8,7 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SPROUT_EXTRA_PACKAGES="clang libclang-rt-14-dev slurm-wlm munge ${SPROUT_EXTRA_PACKAGES:-}" \
-  "$ROOT/launch/setup.sh" || exit 1
+  "$ROOT/launch/scripts/setup.sh" || exit 1
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 status=0
 (cd "${SPROUT_BUILD_DIR:-$ROOT/build}" && ctest --output-on-failure "$@") || status=1

@@ -2,7 +2,7 @@
 // 2-core machine do not oversubscribe it.
 #include <gtest/gtest.h>
 
-#include "runtime/threads.h"
+#include "runtime/engine/threads.h"
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);

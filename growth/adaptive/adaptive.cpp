@@ -1,4 +1,4 @@
-#include "growth/adaptive.h"
+#include "growth/adaptive/adaptive.h"
 
 #include <algorithm>
 #include <cmath>

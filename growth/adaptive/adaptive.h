@@ -29,9 +29,9 @@
 #include <string>
 #include <vector>
 
-#include "growth/model.h"
+#include "growth/models/model.h"
 #include "growth/site_resize.h"
-#include "runtime/surgery.h"
+#include "runtime/surgery/surgery.h"
 
 namespace sprout::growth {
 
@@ -92,7 +92,7 @@ runtime::SurgeryPlan resize_plan(const Model& model, const std::map<std::string,
                                  at::Generator& gen);
 
 // One width change of the sites whose width differs from `widths`, as one surgery
-// (collective; runtime/surgery.h): quiesce(step) → decide("adaptive step S: fc1 64->70, …")
+// (collective; runtime/surgery/surgery.h): quiesce(step) → decide("adaptive step S: fc1 64->70, …")
 // → compute_on_root(resize_plan, generator seeded by `seed`) → apply → commit. Optimizer
 // state of the shared leading region is kept (Optimizer::resize_state); new entries are 0.
 // Returns the sites changed with their old widths (empty: nothing to do, no collective).

@@ -1,4 +1,4 @@
-#include "growth/arch.h"
+#include "growth/models/arch.h"
 
 #include <sstream>
 

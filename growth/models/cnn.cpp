@@ -2,8 +2,8 @@
 //      -> fc1 -> [bn_fc1] -> act -> ... -> fcN (logits).
 // Site convK's consumer is fc1 across the flatten: channel c owns fc1's input columns
 // [c·H·W, (c+1)·H·W) where H×W is the pooled feature map.
-#include "growth/layers.h"
-#include "growth/model.h"
+#include "growth/models/layers.h"
+#include "growth/models/model.h"
 #include "runtime/torch_compat.h"
 
 namespace sprout::growth {

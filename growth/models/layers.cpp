@@ -1,4 +1,4 @@
-#include "growth/layers.h"
+#include "growth/models/layers.h"
 
 #include <cmath>
 

@@ -1,4 +1,4 @@
-#include "growth/macs.h"
+#include "growth/models/macs.h"
 
 #include "runtime/error.h"
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "growth/arch.h"
+#include "growth/models/arch.h"
 
 namespace sprout::growth {
 

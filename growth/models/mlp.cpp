@@ -1,6 +1,6 @@
 // MLP: flatten -> fc1 -> [bn_fc1] -> act -> ... -> fcN (logits).
-#include "growth/layers.h"
-#include "growth/model.h"
+#include "growth/models/layers.h"
+#include "growth/models/model.h"
 #include "runtime/torch_compat.h"
 
 namespace sprout::growth {

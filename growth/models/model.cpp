@@ -1,4 +1,4 @@
-#include "growth/model.h"
+#include "growth/models/model.h"
 
 #include "runtime/error.h"
 

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "growth/arch.h"
+#include "growth/models/arch.h"
 #include "runtime/param_set.h"
 
 namespace sprout::growth {
@@ -55,14 +55,14 @@ struct ForwardOptions {
   // Per-site multipliers applied to the activation output (adaptive width importances),
   // a 1-D tensor of the site's (active) width.
   const std::map<std::string, torch::Tensor>* unit_scale = nullptr;
-  // Switchable batch-norm (growth/slimmable.h): suffix of the running-statistics buffers
+  // Switchable batch-norm (growth/slimmable/slimmable.h): suffix of the running-statistics buffers
   // used and updated ("" = the model's own, i.e. the full width's).
   std::string norm_stats;
   // Called with each site's output (after activation, unit_scale and pooling, before the
   // consumer); returns what the forward continues with (the DS-Net gate's attention).
   std::function<torch::Tensor(const std::string& site, const torch::Tensor& h)> site_hook;
   // Raw outputs of modules already computed for this batch on their first units (the
-  // dynamic gate's probe, growth/gate.h): such a module computes only the remaining units.
+  // dynamic gate's probe, growth/slimmable/gate.h): such a module computes only the remaining units.
   const std::map<std::string, torch::Tensor>* known_outputs = nullptr;
 };
 

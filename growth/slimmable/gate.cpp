@@ -1,6 +1,6 @@
-#include "growth/gate.h"
+#include "growth/slimmable/gate.h"
 
-#include "growth/layers.h"
+#include "growth/models/layers.h"
 #include "runtime/torch_compat.h"
 
 namespace sprout::growth {

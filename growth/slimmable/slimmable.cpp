@@ -1,11 +1,11 @@
-#include "growth/slimmable.h"
+#include "growth/slimmable/slimmable.h"
 
 #include <cmath>
 #include <cstdio>
 
-#include "growth/gate.h"
-#include "growth/layers.h"
-#include "growth/macs.h"
+#include "growth/slimmable/gate.h"
+#include "growth/models/layers.h"
+#include "growth/models/macs.h"
 #include "runtime/error.h"
 
 namespace sprout::growth {

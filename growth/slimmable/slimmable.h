@@ -12,7 +12,7 @@
 // so width surgery can treat them like the norm's other buffers. Names carry exactly one
 // dot, keeping the checkpoint layout /buffers/<module>/<buffer> unambiguous.
 //
-// SlimmableNet adds the DS-Net gate (growth/gate.h): with `attention` its squeeze-
+// SlimmableNet adds the DS-Net gate (growth/slimmable/gate.h): with `attention` its squeeze-
 // excitation head multiplies the first site's output in every forward (part of the
 // supernet); its width head routes each example at inference (route()).
 #pragma once
@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "growth/model.h"
+#include "growth/models/model.h"
 
 namespace sprout::growth {
 
@@ -78,7 +78,7 @@ class SlimmableNet {
   int64_t gate_reduced() const { return reduced_; }
 
   // MACs per example of the sub-network at ratio i (with the attention, if on), and of the
-  // gate's width head on the probe (what dynamic routing adds per example). growth/macs.h.
+  // gate's width head on the probe (what dynamic routing adds per example). growth/models/macs.h.
   int64_t macs(size_t i) const;
   int64_t gate_macs() const;
 

@@ -1,4 +1,4 @@
-#include "growth/strategy_math.h"
+#include "growth/strategies/gradient_statistics.h"
 
 #include "growth/site_resize.h"
 #include "runtime/error.h"

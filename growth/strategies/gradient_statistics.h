@@ -24,9 +24,9 @@
 
 #include <cstdint>
 
-#include "growth/model.h"
-#include "growth/strategy.h"
-#include "runtime/communicator.h"
+#include "growth/models/model.h"
+#include "growth/strategies/strategy.h"
+#include "runtime/comm/communicator.h"
 
 namespace sprout::growth {
 

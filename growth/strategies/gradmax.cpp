@@ -2,14 +2,14 @@
 //
 // New units get zero fan-in and bias (the function is unchanged; batch-norm grows as
 // identity) and fan-out columns maximising the norm of the gradient their fan-in receives:
-// with M the (F_out × F_in) matrix of growth/strategy_math.h, ∂L/∂W_new = F^T M, so the
+// with M the (F_out × F_in) matrix of growth/strategies/gradient_statistics.h, ∂L/∂W_new = F^T M, so the
 // best F with columns of norm c is c·[u_1 … u_k], the top-k left singular vectors of M, and
 //     ‖∂L/∂W_new‖_F = c · sqrt(σ_1² + … + σ_k²).
 // M is reduced over the ranks' parts of one separate batch (growth.batch, 128 global by
 // default); the SVD runs on rank 0 and the result is broadcast by the surgery (singular
 // vector signs are arbitrary and differ across machines and libraries).
-#include "growth/strategy.h"
-#include "growth/strategy_math.h"
+#include "growth/strategies/strategy.h"
+#include "growth/strategies/gradient_statistics.h"
 #include "runtime/error.h"
 
 namespace sprout::growth {

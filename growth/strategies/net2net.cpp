@@ -10,7 +10,7 @@
 // symmetry of the copies; the function then changes slightly.
 // Optimizer state keeps its old entries bit-exact (as every surgery does), including those
 // of the divided columns.
-#include "growth/strategy.h"
+#include "growth/strategies/strategy.h"
 
 namespace sprout::growth {
 

@@ -1,7 +1,7 @@
 // `random`: the GradMax paper's baseline. Zero fan-in and bias (function unchanged), fan-out
 // columns drawn from a Gaussian and scaled to the norm c GradMax would use
 // (growth.scale, growth.scale_mode), so the two differ only in direction.
-#include "growth/strategy.h"
+#include "growth/strategies/strategy.h"
 
 namespace sprout::growth {
 

@@ -1,4 +1,4 @@
-#include "growth/strategy.h"
+#include "growth/strategies/strategy.h"
 
 #include <cmath>
 

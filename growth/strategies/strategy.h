@@ -2,7 +2,7 @@
 //
 // A Strategy fills in new units (growth/site_resize.h) and never touches communication
 // itself beyond gather(): grow() below runs it inside the collective surgery transaction
-// (runtime/surgery.h, Note [Surgery ordering]):
+// (runtime/surgery/surgery.h, Note [Surgery ordering]):
 //   quiesce -> decide -> gather() on every rank (statistics reduced over the global batch)
 //   -> plan() on rank 0 only (randomness, SVD) -> broadcast -> apply -> commit.
 // So every rank ends with bitwise identical tensors whatever plan() does, and plan() may
@@ -26,11 +26,11 @@
 #include <string>
 #include <vector>
 
-#include "growth/model.h"
+#include "growth/models/model.h"
 #include "growth/site_resize.h"
-#include "runtime/communicator.h"
-#include "runtime/optimizer.h"
-#include "runtime/surgery.h"
+#include "runtime/comm/communicator.h"
+#include "runtime/optim/optimizer.h"
+#include "runtime/surgery/surgery.h"
 
 namespace sprout::growth {
 

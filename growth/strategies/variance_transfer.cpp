@@ -32,7 +32,7 @@
 //     their multipliers.
 #include <cmath>
 
-#include "growth/strategy.h"
+#include "growth/strategies/strategy.h"
 #include "runtime/error.h"
 #include "runtime/tensor_util.h"
 
@@ -40,7 +40,7 @@ namespace sprout::growth {
 
 namespace {
 
-constexpr double kBatchNormEps = 1e-5;  // growth/layers.cpp
+constexpr double kBatchNormEps = 1e-5;  // growth/models/layers.cpp
 
 // The architecture at the widths before any growth (sites are conv1..convK then fc1..).
 ArchSpec initial_arch(const Model& model, const std::map<std::string, int64_t>& initial) {

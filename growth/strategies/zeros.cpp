@@ -1,7 +1,7 @@
 // `zeros`: the GradMax paper's other baseline. Fan-in, bias and fan-out of the new units are
 // all 0 (batch-norm as identity). The function is unchanged, and so, with clamp_min, is
 // every later gradient of the new units: they stay at 0 (what the baseline shows).
-#include "growth/strategy.h"
+#include "growth/strategies/strategy.h"
 
 namespace sprout::growth {
 

@@ -1,10 +1,10 @@
-#include "launch/adaptive_eval.h"
+#include "launch/adaptive/eval.h"
 
 #include <cmath>
 #include <cstdlib>
 #include <sstream>
 
-#include "growth/adaptive.h"
+#include "growth/adaptive/adaptive.h"
 #include "runtime/error.h"
 
 namespace sprout::launch {

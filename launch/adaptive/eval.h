@@ -1,5 +1,5 @@
 // `sprout eval --truncate`: post-training truncation of an adaptive-width checkpoint
-// (model.adaptive = true; growth/adaptive.h). Because the importance p̂(i) orders the units,
+// (model.adaptive = true; growth/adaptive/adaptive.h). Because the importance p̂(i) orders the units,
 // cutting trailing units of every adaptive site costs little accuracy at first and
 // truncating at the learned width changes nothing.
 //
@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "growth/model.h"
+#include "growth/models/model.h"
 
 namespace sprout::launch {
 

@@ -1,4 +1,4 @@
-#include "launch/adaptive_options.h"
+#include "launch/adaptive/options.h"
 
 #include <cmath>
 

@@ -1,11 +1,11 @@
-// Options of adaptive width (model.adaptive = true; growth/adaptive.h, METHODS.md §6), read
+// Options of adaptive width (model.adaptive = true; growth/adaptive/adaptive.h, METHODS.md §6), read
 // and validated like every TrainConfig part: purely, identically on every rank.
 #pragma once
 
 #include <cstdint>
 
-#include "growth/adaptive.h"
-#include "launch/options.h"
+#include "growth/adaptive/adaptive.h"
+#include "launch/cli/options.h"
 
 namespace sprout::launch {
 

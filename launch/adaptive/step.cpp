@@ -1,12 +1,12 @@
-#include "launch/adaptive_step.h"
+#include "launch/adaptive/step.h"
 
 #include <chrono>
 #include <cstdio>
 
-#include "growth/strategy.h"
-#include "launch/trainer.h"
+#include "growth/strategies/strategy.h"
+#include "launch/train/trainer.h"
 #include "runtime/error.h"
-#include "runtime/surgery.h"
+#include "runtime/surgery/surgery.h"
 
 namespace sprout::launch {
 

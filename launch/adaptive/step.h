@@ -1,4 +1,4 @@
-// model.adaptive = true: adaptive width in `sprout train` (growth/adaptive.h, METHODS.md §6).
+// model.adaptive = true: adaptive width in `sprout train` (growth/adaptive/adaptive.h, METHODS.md §6).
 // The trainer calls it with a line each:
 //   Trainer::prepare()      AdaptiveStep(trainer) once the rates are parameters (make_adaptive
 //                           runs right after the model is built, before the optimizer state)
@@ -18,7 +18,7 @@
 // Width changes are appended to Trainer::growth_history() (strategy "adaptive", so the
 // checkpoint keeps them) and logged as an event line and a metrics JSON object
 // {"event":"adaptive", "step", "widths", "old_widths", "rates"}. Test hook:
-// SPROUT_TEST_CORRUPT_RANK=R corrupts rank R during every surgery (runtime/surgery.h).
+// SPROUT_TEST_CORRUPT_RANK=R corrupts rank R during every surgery (runtime/surgery/surgery.h).
 #pragma once
 
 #include <torch/types.h>
@@ -27,8 +27,8 @@
 #include <map>
 #include <string>
 
-#include "growth/adaptive.h"
-#include "launch/progress.h"
+#include "growth/adaptive/adaptive.h"
+#include "launch/train/progress.h"
 
 namespace sprout::launch {
 

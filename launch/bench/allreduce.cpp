@@ -10,10 +10,10 @@
 #include <chrono>
 #include <cstdio>
 
-#include "launch/bench.h"
-#include "runtime/bucket_reducer.h"
+#include "launch/bench/bench.h"
+#include "runtime/engine/bucket_reducer.h"
 #include "runtime/error.h"
-#include "runtime/mpi_communicator.h"
+#include "runtime/comm/mpi_communicator.h"
 
 namespace sprout::launch {
 

@@ -1,12 +1,12 @@
 // `sprout bench <name>`: benchmarks that print numbers (speed is measured here, never in
 // tests). Each benchmark lives in launch/bench_<name>.cpp and is one line of the table in
-// launch/cmd_bench.cpp; rank 0 prints, every rank runs the collectives.
+// launch/cli/cmd_bench.cpp; rank 0 prints, every rank runs the collectives.
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "launch/options.h"
+#include "launch/cli/options.h"
 #include "runtime/context.h"
 
 namespace sprout::launch {

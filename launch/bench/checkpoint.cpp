@@ -19,11 +19,11 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "launch/agreement.h"
-#include "launch/commands.h"
-#include "launch/options.h"
-#include "runtime/checkpoint_reader.h"
-#include "runtime/checkpoint_store.h"
+#include "launch/cli/rank_agreement.h"
+#include "launch/cli/commands.h"
+#include "launch/cli/options.h"
+#include "runtime/checkpoint/reader.h"
+#include "runtime/checkpoint/store.h"
 #include "runtime/error.h"
 #include "runtime/json.h"
 

@@ -7,9 +7,9 @@
 #include <chrono>
 #include <cstdio>
 
-#include "launch/agreement.h"
-#include "launch/bench.h"
-#include "launch/bench_workload.h"
+#include "launch/cli/rank_agreement.h"
+#include "launch/bench/bench.h"
+#include "launch/bench/workload.h"
 #include "runtime/error.h"
 #include "runtime/tensor_util.h"
 

@@ -5,9 +5,9 @@
 #include <chrono>
 #include <cstdio>
 
-#include "launch/agreement.h"
-#include "launch/bench.h"
-#include "launch/bench_workload.h"
+#include "launch/cli/rank_agreement.h"
+#include "launch/bench/bench.h"
+#include "launch/bench/workload.h"
 
 namespace sprout::launch {
 

@@ -1,4 +1,4 @@
-#include "launch/bench_workload.h"
+#include "launch/bench/workload.h"
 
 #include <chrono>
 

@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "launch/options.h"
-#include "launch/train_config.h"
-#include "launch/trainer.h"
+#include "launch/cli/options.h"
+#include "launch/train/train_config.h"
+#include "launch/train/trainer.h"
 
 namespace sprout::launch {
 

@@ -1,14 +1,14 @@
-#include "launch/checkpointing.h"
+#include "launch/checkpoint/checkpointer.h"
 
 
 #include <cstdio>
 #include <sstream>
 
-#include "launch/agreement.h"
-#include "launch/checkpoint_state.h"
-#include "launch/trainer.h"
-#include "runtime/checkpoint_reader.h"
-#include "runtime/checkpoint_store.h"
+#include "launch/cli/rank_agreement.h"
+#include "launch/checkpoint/run_state.h"
+#include "launch/train/trainer.h"
+#include "runtime/checkpoint/reader.h"
+#include "runtime/checkpoint/store.h"
 #include "runtime/error.h"
 #include "runtime/stop_signal.h"
 

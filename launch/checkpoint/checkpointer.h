@@ -1,6 +1,6 @@
-// When `sprout train` writes and reads checkpoints (options: launch/checkpoint_options.h;
-// what a checkpoint holds: launch/checkpoint_state.h; the file and its commit protocol:
-// runtime/checkpoint_store.h). Every function is collective: all ranks call it at the same
+// When `sprout train` writes and reads checkpoints (options: launch/checkpoint/options.h;
+// what a checkpoint holds: launch/checkpoint/run_state.h; the file and its commit protocol:
+// runtime/checkpoint/store.h). Every function is collective: all ranks call it at the same
 // point of the loop, and all of them leave it the same way.
 //
 //   Trainer::start()       resume_training        --resume auto | PATH | none

@@ -1,4 +1,4 @@
-#include "launch/checkpoint_options.h"
+#include "launch/checkpoint/options.h"
 
 #include <sys/stat.h>
 

@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <string>
 
-#include "launch/options.h"
+#include "launch/cli/options.h"
 
 namespace sprout::launch {
 

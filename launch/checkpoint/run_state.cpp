@@ -1,14 +1,14 @@
-#include "launch/checkpoint_state.h"
+#include "launch/checkpoint/run_state.h"
 
 #include <set>
 #include <sstream>
 
-#include "growth/adaptive.h"
-#include "growth/slimmable.h"
-#include "launch/agreement.h"
-#include "launch/trainer.h"
+#include "growth/adaptive/adaptive.h"
+#include "growth/slimmable/slimmable.h"
+#include "launch/cli/rank_agreement.h"
+#include "launch/train/trainer.h"
 #include "runtime/error.h"
-#include "runtime/fingerprint.h"
+#include "runtime/comm/fingerprint.h"
 #include "runtime/tensor_util.h"
 #include "runtime/torch_compat.h"
 
@@ -178,7 +178,7 @@ Staged stage(Trainer& t, const CheckpointContent& c, const std::string& where) {
                " optimizer state; this run uses --optim.name ", t.optimizer().name());
 
   const auto rebuilt = growth::build_model(stored, 0);  // names and shapes of the saved run
-  if (t.config().slim.enabled) growth::make_slimmable(*rebuilt, t.config().slim.spec, 0);  // growth/slimmable.h
+  if (t.config().slim.enabled) growth::make_slimmable(*rebuilt, t.config().slim.spec, 0);  // growth/slimmable/slimmable.h
   if (t.config().adaptive.enabled) growth::make_adaptive(*rebuilt, t.config().adaptive.spec);  // rates at the end
   const auto& ref = rebuilt->params();
   SPROUT_CHECK(ref.parameter_names() == t.model().params().parameter_names() &&

@@ -1,4 +1,4 @@
-// The state of a training run <-> a checkpoint's content (layout: runtime/checkpoint.h,
+// The state of a training run <-> a checkpoint's content (layout: runtime/checkpoint/checkpoint.h,
 // DESIGN.md "Checkpoint file layout"):
 //
 //   / attrs        step, epoch, total_steps, tag, config (TrainConfig::text)
@@ -24,7 +24,7 @@
 
 #include <string>
 
-#include "runtime/checkpoint.h"
+#include "runtime/checkpoint/checkpoint.h"
 
 namespace sprout::launch {
 

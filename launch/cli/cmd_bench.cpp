@@ -4,9 +4,9 @@
 #include <limits>
 #include <string>
 
-#include "launch/agreement.h"
-#include "launch/bench.h"
-#include "launch/commands.h"
+#include "launch/cli/rank_agreement.h"
+#include "launch/bench/bench.h"
+#include "launch/cli/commands.h"
 #include "runtime/error.h"
 
 namespace sprout::launch {

@@ -1,9 +1,9 @@
 // `sprout eval --checkpoint FILE|DIR [--width all|R|dynamic|oracle] [--gate_confidence C,…] [--truncate all|N|F]`:
 // for an adaptive-width checkpoint (model.adaptive = true), --truncate evaluates it cut to N
-// units or a fraction F of every adaptive site (launch/adaptive_eval.h; default: the learned
+// units or a fraction F of every adaptive site (launch/adaptive/eval.h; default: the learned
 // width). Otherwise: test accuracy, average
 // MACs per example and examples/s of a slimmable checkpoint (train.mode = slimmable) at a
-// width ratio, with the dynamic gate, or all of them (launch/slimmable_eval.h). The model
+// width ratio, with the dynamic gate, or all of them (launch/slimmable/eval.h). The model
 // is rebuilt from the checkpoint's architecture and configuration; the test split is the
 // run's (data.* options as stored; --data.dir points elsewhere). Runs on any number of
 // ranks (reading and evaluating are collective); rank 0 prints one line per width and,
@@ -12,20 +12,20 @@
 #include <cstdio>
 #include <sstream>
 
-#include "growth/adaptive.h"
-#include "launch/adaptive_eval.h"
-#include "launch/agreement.h"
-#include "launch/commands.h"
-#include "launch/slimmable_eval.h"
-#include "launch/train_config.h"
-#include "growth/macs.h"
+#include "growth/adaptive/adaptive.h"
+#include "launch/adaptive/eval.h"
+#include "launch/cli/rank_agreement.h"
+#include "launch/cli/commands.h"
+#include "launch/slimmable/eval.h"
+#include "launch/train/train_config.h"
+#include "growth/models/macs.h"
 #include <sys/stat.h>
 
-#include "runtime/checkpoint_reader.h"
-#include "runtime/checkpoint_store.h"
+#include "runtime/checkpoint/reader.h"
+#include "runtime/checkpoint/store.h"
 #include "runtime/error.h"
 #include "runtime/tensor_util.h"
-#include "runtime/threads.h"
+#include "runtime/engine/threads.h"
 
 namespace sprout::launch {
 
@@ -176,7 +176,7 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
   const std::string truncate = options.get("truncate");
   agree(*ctx.comm, [&] {
     cfg = stored_config(content, where, options.get("data.dir"));
-    if (cfg.adaptive.enabled) {  // launch/adaptive_eval.h
+    if (cfg.adaptive.enabled) {  // launch/adaptive/eval.h
       data = data::load_data(cfg.data);
       const auto* arch = content.find_group("/architecture");
       SPROUT_CHECK(arch, CheckpointError, where, ": missing group /architecture");

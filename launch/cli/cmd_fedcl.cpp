@@ -1,13 +1,13 @@
 // `sprout fedcl`: federated continual learning — node groups learn tasks of a
 // class-incremental split, their experts are merged collectively by each method, and every
 // merged model is evaluated on every task seen so far (Note [Federated continual-learning
-// run] in launch/fedcl_runner.h).
+// run] in launch/fedcl/runner.h).
 #include <cstdio>
 #include <fstream>
 
-#include "launch/agreement.h"
-#include "launch/commands.h"
-#include "launch/fedcl_runner.h"
+#include "launch/cli/rank_agreement.h"
+#include "launch/cli/commands.h"
+#include "launch/fedcl/runner.h"
 #include "runtime/error.h"
 
 namespace sprout::launch {
@@ -50,7 +50,7 @@ int run_fedcl(runtime::RuntimeContext& ctx, const std::vector<std::string>& args
     if (!config.report.empty()) {
       write_file(config.report + ".json", to_json(report).str() + "\n");
       write_file(config.report + ".csv", to_csv(report));
-      std::printf("\nwrote %s.json and %s.csv (plot: /usr/bin/python3 launch/fedcl_plot.py %s.json)\n",
+      std::printf("\nwrote %s.json and %s.csv (plot: /usr/bin/python3 launch/scripts/fedcl_plot.py %s.json)\n",
                   config.report.c_str(), config.report.c_str(), config.report.c_str());
     }
     std::fflush(stdout);

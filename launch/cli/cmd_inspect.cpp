@@ -5,9 +5,9 @@
 #include <cstdio>
 #include <sstream>
 
-#include "launch/commands.h"
-#include "launch/options.h"
-#include "runtime/checkpoint_reader.h"
+#include "launch/cli/commands.h"
+#include "launch/cli/options.h"
+#include "runtime/checkpoint/reader.h"
 #include "runtime/error.h"
 #include "runtime/tensor_util.h"
 
@@ -152,7 +152,7 @@ int run_inspect(runtime::RuntimeContext& ctx, const std::vector<std::string>& ar
   try {
     content = runtime::read_checkpoint_file(*ctx.comm, path, read);
   } catch (const CheckpointError& e) {
-    // Agreed by every rank (runtime/checkpoint.h): rank 0 speaks for all.
+    // Agreed by every rank (runtime/checkpoint/checkpoint.h): rank 0 speaks for all.
     if (ctx.is_root()) std::fprintf(stderr, "sprout: rank 0: %s\n", e.what());
     return 1;
   }

@@ -3,9 +3,9 @@
 //   sprout merge --method magmax --base base.h5 --experts e1.h5,e2.h5 --out merged.h5 [--lambda L]
 #include <cstdio>
 
-#include "launch/agreement.h"
-#include "launch/commands.h"
-#include "launch/options.h"
+#include "launch/cli/rank_agreement.h"
+#include "launch/cli/commands.h"
+#include "launch/cli/options.h"
 #include "merge/offline_merge.h"
 #include "runtime/error.h"
 

@@ -2,11 +2,11 @@
 #include <cstdio>
 #include <memory>
 
-#include "launch/agreement.h"
-#include "launch/commands.h"
-#include "launch/device_session.h"
-#include "launch/init_from.h"
-#include "launch/trainer.h"
+#include "launch/cli/rank_agreement.h"
+#include "launch/cli/commands.h"
+#include "launch/train/device_session.h"
+#include "launch/train/init_from.h"
+#include "launch/train/trainer.h"
 #include "runtime/error.h"
 #include "runtime/fault_injection.h"
 #include "runtime/stop_signal.h"
@@ -34,7 +34,7 @@ int run_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& args
   }
   agree_config(*ctx.comm, config.text);
 
-  const auto init = read_init_weights(*ctx.comm, config);  // --init.from (launch/init_from.h)
+  const auto init = read_init_weights(*ctx.comm, config);  // --init.from (launch/train/init_from.h)
   runtime::install_stop_handlers();  // SIGUSR1/SIGTERM: checkpoint and stop (status 75)
   const DeviceSession device = open_device(ctx, config.device, config.runtime.timeout_s);  // collective
   Trainer trainer(device.context(ctx), config);

@@ -23,6 +23,6 @@ int run_merge(runtime::RuntimeContext& ctx, const std::vector<std::string>& args
 int run_inspect(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);  // cmd_inspect.cpp
 int run_bench_checkpoint(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);  // bench_checkpoint.cpp
 int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);  // cmd_eval.cpp
-int run_bench(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);  // launch/cmd_bench.cpp
+int run_bench(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);  // launch/cli/cmd_bench.cpp
 
 }  // namespace sprout::launch

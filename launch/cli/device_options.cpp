@@ -1,4 +1,4 @@
-#include "launch/device_options.h"
+#include "launch/cli/device_options.h"
 
 namespace sprout::launch {
 

@@ -1,15 +1,15 @@
 // sprout: grow, slim and merge models while they train on many processes.
 // Entry point: MPI set-up, subcommand dispatch, and the last line of error handling
-// (Note [Error agreement] in launch/agreement.h).
+// (Note [Error agreement] in launch/cli/rank_agreement.h).
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
-#include "launch/agreement.h"
-#include "launch/commands.h"
+#include "launch/cli/rank_agreement.h"
+#include "launch/cli/commands.h"
 #include "runtime/error.h"
-#include "runtime/mpi_communicator.h"
+#include "runtime/comm/mpi_communicator.h"
 
 namespace {
 

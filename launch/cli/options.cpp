@@ -1,4 +1,4 @@
-#include "launch/options.h"
+#include "launch/cli/options.h"
 
 #include <boost/program_options.hpp>
 

@@ -1,4 +1,4 @@
-#include "launch/agreement.h"
+#include "launch/cli/rank_agreement.h"
 
 #include <climits>
 #include <cstdio>

@@ -8,7 +8,7 @@
 //     through MPI_Finalize. No rank is left waiting.
 //  2. Anywhere else, an exception reaching main prints "sprout: rank R: <message>" and ends
 //     the whole job with MPI_Abort; collectives that could wait forever are timed by the
-//     watchdog (runtime/watchdog.h).
+//     watchdog (runtime/comm/watchdog.h).
 #pragma once
 
 #include <functional>
@@ -16,7 +16,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "runtime/communicator.h"
+#include "runtime/comm/communicator.h"
 
 namespace sprout::launch {
 

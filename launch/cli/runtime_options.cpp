@@ -1,4 +1,4 @@
-#include "launch/engine_options.h"
+#include "launch/cli/runtime_options.h"
 
 namespace sprout::launch {
 

@@ -1,8 +1,8 @@
 // Options of the data-parallel engine that `sprout train` adds to its table (runtime.*
-// options owned by runtime/data_parallel.h; threads and bucket size live in RuntimeConfig).
+// options owned by runtime/engine/data_parallel.h; threads and bucket size live in RuntimeConfig).
 #pragma once
 
-#include "launch/options.h"
+#include "launch/cli/options.h"
 
 namespace sprout::launch {
 

@@ -1,4 +1,4 @@
-#include "launch/fedcl_config.h"
+#include "launch/fedcl/config.h"
 
 #include <sys/stat.h>
 

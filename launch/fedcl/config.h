@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "launch/options.h"
-#include "launch/train_config.h"
+#include "launch/cli/options.h"
+#include "launch/train/train_config.h"
 
 namespace sprout::launch {
 
@@ -50,7 +50,7 @@ struct FedclConfig {
   bool baselines = true;                // sequential fine-tuning and joint training
   bool freeze_head = false;             // fine-tuning leaves the output layer at θ_0's
   std::string report = "fedcl-report";  // writes <report>.json and <report>.csv ("" = none)
-  std::string save_dir;                 // keep every model as a checkpoint (launch/fedcl_files.h)
+  std::string save_dir;                 // keep every model as a checkpoint (launch/fedcl/files.h)
   std::string base;                     // θ_0 (and the architecture) from this checkpoint
   std::string text;                     // canonical option text (compared across ranks)
   FedclPlan plan;

@@ -1,7 +1,7 @@
-#include "launch/fedcl_files.h"
+#include "launch/fedcl/files.h"
 
-#include "launch/checkpoint_state.h"
-#include "launch/trainer.h"
+#include "launch/checkpoint/run_state.h"
+#include "launch/train/trainer.h"
 #include "merge/checkpoint_files.h"
 #include "runtime/error.h"
 

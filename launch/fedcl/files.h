@@ -10,8 +10,8 @@
 #include <string>
 
 #include "merge/tensor_bundle.h"
-#include "runtime/checkpoint.h"
-#include "runtime/communicator.h"
+#include "runtime/checkpoint/checkpoint.h"
+#include "runtime/comm/communicator.h"
 
 namespace sprout::launch {
 

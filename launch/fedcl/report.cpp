@@ -1,11 +1,11 @@
-#include "launch/fedcl_report.h"
+#include "launch/fedcl/report.h"
 
 #include <cmath>
 #include <cstdio>
 #include <limits>
 #include <sstream>
 
-#include "growth/arch.h"
+#include "growth/models/arch.h"
 
 namespace sprout::launch {
 

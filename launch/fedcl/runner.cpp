@@ -1,4 +1,4 @@
-#include "launch/fedcl_runner.h"
+#include "launch/fedcl/runner.h"
 
 #include <chrono>
 #include <cmath>
@@ -6,11 +6,11 @@
 #include <memory>
 #include <optional>
 
-#include "launch/agreement.h"
-#include "launch/checkpoint_state.h"
-#include "launch/fedcl_files.h"
-#include "launch/init_from.h"
-#include "launch/trainer.h"
+#include "launch/cli/rank_agreement.h"
+#include "launch/checkpoint/run_state.h"
+#include "launch/fedcl/files.h"
+#include "launch/train/init_from.h"
+#include "launch/train/trainer.h"
 #include "merge/collective.h"
 #include "runtime/error.h"
 

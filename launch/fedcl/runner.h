@@ -25,8 +25,8 @@
 // and the cost at one fine-tuning per task.
 #pragma once
 
-#include "launch/fedcl_config.h"
-#include "launch/fedcl_report.h"
+#include "launch/fedcl/config.h"
+#include "launch/fedcl/report.h"
 #include "runtime/context.h"
 
 namespace sprout::launch {

@@ -1,16 +1,16 @@
-#include "launch/growth_driver.h"
+#include "launch/growth/driver.h"
 
 #include <chrono>
 #include <cstdio>
 #include <numeric>
 
 #include "data/random.h"
-#include "growth/strategy_math.h"
-#include "launch/checkpointing.h"
-#include "launch/trainer.h"
+#include "growth/strategies/gradient_statistics.h"
+#include "launch/checkpoint/checkpointer.h"
+#include "launch/train/trainer.h"
 #include "runtime/error.h"
 #include "runtime/fault_injection.h"
-#include "runtime/surgery.h"
+#include "runtime/surgery/surgery.h"
 
 namespace sprout::launch {
 

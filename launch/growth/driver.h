@@ -1,10 +1,10 @@
-// GrowthDriver: runs the growth schedule of `sprout train` (launch/growth_options.h).
+// GrowthDriver: runs the growth schedule of `sprout train` (launch/growth/options.h).
 //
 // Built in Trainer::prepare() (inside the agreed phase, so a bad schedule ends every rank
 // with one line and exit 2): expands the compact form against the model's starting
 // widths and validates every event (known site, 0 <= step < total steps, K > 0).
 // Trainer::before_step() calls before_step(), which runs every event due at the current
-// step, in order, as one surgery each (growth::grow, runtime/surgery.h) — collective:
+// step, in order, as one surgery each (growth::grow, runtime/surgery/surgery.h) — collective:
 // every rank calls it at every step. Events before the current step (a resumed run) are
 // skipped: their effect is in the restored model.
 //
@@ -22,11 +22,11 @@
 #include <vector>
 
 #include "data/dataset.h"
-#include "growth/model.h"
+#include "growth/models/model.h"
 #include "growth/schedule.h"
-#include "growth/strategy.h"
-#include "launch/growth_options.h"
-#include "launch/progress.h"
+#include "growth/strategies/strategy.h"
+#include "launch/growth/options.h"
+#include "launch/train/progress.h"
 
 namespace sprout::launch {
 

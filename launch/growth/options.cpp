@@ -1,4 +1,4 @@
-#include "launch/growth_options.h"
+#include "launch/growth/options.h"
 
 #include "runtime/error.h"
 

@@ -7,7 +7,7 @@
 //   (the widths the run ends at) or growth.fraction (+ growth.sites).
 // Reading checks syntax and numbers (pure, the same on every rank); sites and steps are
 // checked against the model and the run length when the trainer is prepared
-// (launch/growth_driver.h). Every error names the option and the value (exit status 2).
+// (launch/growth/driver.h). Every error names the option and the value (exit status 2).
 #pragma once
 
 #include <cstdint>
@@ -15,13 +15,13 @@
 #include <vector>
 
 #include "growth/schedule.h"
-#include "growth/strategy.h"
-#include "launch/options.h"
+#include "growth/strategies/strategy.h"
+#include "launch/cli/options.h"
 
 namespace sprout::launch {
 
 struct GrowthConfig {
-  std::string strategy = "gradmax";  // growth/strategy.h
+  std::string strategy = "gradmax";  // growth/strategies/strategy.h
   growth::StrategyOptions options;
   int64_t batch = 128;                       // global examples for GradMax's statistics
   std::vector<growth::GrowthEvent> events;   // growth.event

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Summarise launch/adaptive_results.sh runs: a markdown table and a plot.
+"""Summarise launch/scripts/adaptive_results.sh runs: a markdown table and a plot.
 
 Reads OUT/runs/<name>-seed<k>.json (the JSON summary line of `sprout train`), .jsonl (its
 metrics: step lines with "widths", "event": "adaptive" lines) and .curve.json (the summary

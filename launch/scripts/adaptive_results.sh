@@ -3,7 +3,7 @@
 # two starting widths, its accuracy against a fixed-width network of the learned size, and
 # its truncation curve (README "Adaptive width").
 #
-#   launch/adaptive_results.sh [OUT_DIR]        (default: build/adaptive-results)
+#   launch/scripts/adaptive_results.sh [OUT_DIR]        (default: build/adaptive-results)
 #
 # For each seed in $SEEDS (default "0 1 2"):
 #   mlp-64   launch/configs/adaptive_mlp.ini starting at 784-64-64-10
@@ -12,18 +12,18 @@
 #            ended with, same optimizer, schedule and epochs
 # and, once (seed 0), cnn (launch/configs/adaptive_cnn.ini) and fixed-cnn at its learned
 # widths. Every adaptive run's final checkpoint is then cut with `sprout eval --truncate all`.
-# Writes OUT_DIR/results.md and OUT_DIR/adaptive-truncation.png via launch/adaptive_results.py.
+# Writes OUT_DIR/results.md and OUT_DIR/adaptive-truncation.png via launch/scripts/adaptive_results.py.
 # Environment: SEEDS, EPOCHS (MLP, default 20), CNN_EPOCHS (default 3; 0 skips the CNN),
 # NP (default 2), SPROUT_BIN; PUBLISH=1 copies both to launch/results/ (what README.md shows).
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OUT=${1:-$ROOT/build/adaptive-results}
 SEEDS=${SEEDS:-"0 1 2"}
 EPOCHS=${EPOCHS:-20}
 CNN_EPOCHS=${CNN_EPOCHS:-3}
 NP=${NP:-2}
 BIN=${SPROUT_BIN:-$ROOT/build/launch/sprout}
-source "$ROOT/launch/results_lib.sh"
+source "$ROOT/launch/scripts/results_lib.sh"
 results_setup adaptive_results "$BIN"
 mkdir -p "$OUT/runs"
 MLP=(--config "$ROOT/launch/configs/adaptive_mlp.ini" --train.epochs "$EPOCHS")
@@ -66,7 +66,7 @@ if [[ $CNN_EPOCHS != 0 ]]; then
   run fixed-cnn 0 "${CNN[@]}" --model.adaptive false --model.conv "$(learned cnn 0 conv)" \
     --model.widths "$(learned cnn 0 fc)"
 fi
-/usr/bin/python3 "$ROOT/launch/adaptive_results.py" "$OUT"
+/usr/bin/python3 "$ROOT/launch/scripts/adaptive_results.py" "$OUT"
 echo "adaptive_results: wrote $OUT/results.md and $OUT/adaptive-truncation.png"
 if [[ ${PUBLISH:-0} == 1 ]]; then
   mkdir -p "$ROOT/launch/results"

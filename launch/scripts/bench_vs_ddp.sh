@@ -9,14 +9,14 @@
 # Writes a markdown report (stdout and $OUT/report.md) and, with --readme FILE, puts it
 # between the markers <!-- bench_vs_ddp:begin --> and <!-- bench_vs_ddp:end --> of FILE.
 #
-# usage: launch/bench_vs_ddp.sh [--reps 5] [--worlds "1 2 4"] [--models "mlp cnn"]
+# usage: launch/scripts/bench_vs_ddp.sh [--reps 5] [--worlds "1 2 4"] [--models "mlp cnn"]
 #                               [--batches "256 32"] [--readme README.md] [--out DIR] [--nice N]
 # Every core should be idle: the load average is recorded with each run. On a shared
 # machine, --nice -10 runs the whole comparison (sprout and DDP alike: one session, one
 # scheduler autogroup) ahead of other users' work, so both are measured on cores that are
 # mostly theirs (needs root or CAP_SYS_NICE).
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SPROUT=${SPROUT_BIN:-${SPROUT_BUILD_DIR:-$ROOT/build}/launch/sprout}
 PY=/usr/bin/python3
 ANCHOR=${SPROUT_DDP_ANCHOR:-}

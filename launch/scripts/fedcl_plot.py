@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Plots and tabulates `sprout fedcl` reports (the <report>.json files).
 
-  /usr/bin/python3 launch/fedcl_plot.py REPORT.json [REPORT.json ...] [--png OUT.png] [--table OUT.md]
+  /usr/bin/python3 launch/scripts/fedcl_plot.py REPORT.json [REPORT.json ...] [--png OUT.png] [--table OUT.md]
 
 Reports that differ only in their seed are one configuration: the plot shows the mean
 average accuracy per round per model (error bars: std over seeds), one panel per

@@ -6,15 +6,15 @@
 #   2 node groups, init=sequential (MagMax's sequential fine-tuning, per group)
 #   2 node groups, init=sequential, frozen head (closest to the paper: heads stay θ0's)
 #   2 node groups, init=base, no warm-up (θ0 is the random initialisation)
-# then tabulates (mean ± std) and plots them with launch/fedcl_plot.py, and sweeps λ
+# then tabulates (mean ± std) and plots them with launch/scripts/fedcl_plot.py, and sweeps λ
 # (2 groups, init=base) for magmax, task_arithmetic and ties. 12–18 min on 2 shared cores.
-#   launch/fedcl_results.sh [OUT_DIR]     (default fedcl-results; SEEDS="0 1 2")
+#   launch/scripts/fedcl_results.sh [OUT_DIR]     (default fedcl-results; SEEDS="0 1 2")
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${SPROUT_BIN:-$ROOT/build/launch/sprout}
 OUT=${1:-fedcl-results}
 SEEDS=${SEEDS:-0 1 2}
-source "$ROOT/launch/results_lib.sh"
+source "$ROOT/launch/scripts/results_lib.sh"
 mkdir -p "$OUT"
 results_setup fedcl_results "$BIN"
 
@@ -38,9 +38,9 @@ for l in $LAMBDAS; do
     --fedcl.lambda "magmax=$l,task_arithmetic=$l,ties=$l"
 done
 
-/usr/bin/python3 "$ROOT/launch/fedcl_plot.py" "$OUT"/n2-base-s*.json "$OUT"/n5-base-s*.json \
+/usr/bin/python3 "$ROOT/launch/scripts/fedcl_plot.py" "$OUT"/n2-base-s*.json "$OUT"/n5-base-s*.json \
   --png "$OUT/fedcl-base.png" --table "$OUT/fedcl-base.md"
-/usr/bin/python3 "$ROOT/launch/fedcl_plot.py" "$OUT"/n2-sequential-s*.json "$OUT"/n2-sequential-frozen-s*.json \
+/usr/bin/python3 "$ROOT/launch/scripts/fedcl_plot.py" "$OUT"/n2-sequential-s*.json "$OUT"/n2-sequential-frozen-s*.json \
   "$OUT"/n2-base-nowarmup-s*.json --png "$OUT/fedcl-other.png" --table "$OUT/fedcl-other.md"
 # λ sweep: final average accuracy, mean ± std over seeds.
 /usr/bin/python3 - "$OUT" $LAMBDAS <<'PYEOF' | tee "$OUT/fedcl-lambda.md"

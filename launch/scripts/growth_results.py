@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Summarise launch/growth_results.sh runs: a markdown table and a plot.
+"""Summarise launch/scripts/growth_results.sh runs: a markdown table and a plot.
 
 Reads OUT/runs/<config>-seed<k>.json (the JSON summary line of `sprout train`) and
 <config>-seed<k>.jsonl (its metrics: step lines with "widths", eval lines with

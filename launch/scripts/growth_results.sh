@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Growing while training: the measured comparison on Fashion-MNIST, 2 ranks, same budget.
 #
-#   launch/growth_results.sh [OUT_DIR]        (default: build/growth-results)
+#   launch/scripts/growth_results.sh [OUT_DIR]        (default: build/growth-results)
 #
 # Runs, for each seed in $SEEDS (default "0 1 2"), the same number of steps with the same
 # optimizer and learning-rate schedule:
@@ -10,17 +10,17 @@
 #   gradmax, random, net2net, vt:  64-64 grown to 256-256 (growth.* options below)
 # then writes OUT_DIR/results.md (table: test accuracy mean ± std, wall time, training
 # FLOPs counted analytically from the widths at every step) and OUT_DIR/growth.png (test
-# accuracy and width against step), via launch/growth_results.py. About 6-10 minutes on
+# accuracy and width against step), via launch/scripts/growth_results.py. About 6-10 minutes on
 # 2 cores. Environment: SEEDS, EPOCHS (default 3), NP (default 2), SPROUT_BIN; PUBLISH=1
 # also copies the table and the plot to launch/results/ (what README.md shows).
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OUT=${1:-$ROOT/build/growth-results}
 SEEDS=${SEEDS:-"0 1 2"}
 EPOCHS=${EPOCHS:-3}
 NP=${NP:-2}
 BIN=${SPROUT_BIN:-$ROOT/build/launch/sprout}
-source "$ROOT/launch/results_lib.sh"
+source "$ROOT/launch/scripts/results_lib.sh"
 results_setup growth_results "$BIN"
 mkdir -p "$OUT/runs"
 
@@ -48,7 +48,7 @@ for seed in $SEEDS; do
     run "$strategy" "$seed" "${GROW[@]}" --growth.strategy "$strategy"
   done
 done
-/usr/bin/python3 "$ROOT/launch/growth_results.py" "$OUT" --batch $((64 * NP)) --growth-batch 128
+/usr/bin/python3 "$ROOT/launch/scripts/growth_results.py" "$OUT" --batch $((64 * NP)) --growth-batch 128
 echo "growth_results: wrote $OUT/results.md and $OUT/growth.png"
 if [[ ${PUBLISH:-0} == 1 ]]; then
   mkdir -p "$ROOT/launch/results"

@@ -2,7 +2,7 @@
 # Installs what is missing (Debian 12 packages, via apt), then configures and builds sprout.
 # Idempotent; works as root or as a user with sudo. Build directory: $SPROUT_BUILD_DIR or build/.
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${SPROUT_BUILD_DIR:-$ROOT/build}
 
 PACKAGES=(

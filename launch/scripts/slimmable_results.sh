@@ -4,9 +4,9 @@
 # gate evaluated on the test set, then `sprout eval --gate_confidence` on each final
 # checkpoint (routing by the gate's cumulative probability at several confidences). Prints
 # two Markdown tables; logs, metrics and checkpoints go to $OUT.
-#   launch/slimmable_results.sh [OUT_DIR] [extra sprout train options...]
+#   launch/scripts/slimmable_results.sh [OUT_DIR] [extra sprout train options...]
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${SPROUT_BIN:-$ROOT/build/launch/sprout}
 OUT=${1:-slimmable-results}
 shift || true

@@ -1,12 +1,12 @@
-#include "launch/slimmable_eval.h"
+#include "launch/slimmable/eval.h"
 
-#include "growth/adaptive.h"
+#include "growth/adaptive/adaptive.h"
 
 #include <chrono>
 #include <cstdio>
 
-#include "growth/macs.h"
-#include "runtime/device_transfer.h"
+#include "growth/models/macs.h"
+#include "runtime/device/transfer.h"
 #include "runtime/error.h"
 
 namespace sprout::launch {

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "data/dataset.h"
-#include "growth/slimmable.h"
-#include "runtime/communicator.h"
+#include "growth/slimmable/slimmable.h"
+#include "runtime/comm/communicator.h"
 #include "runtime/json.h"
 
 namespace sprout::launch {
@@ -30,7 +30,7 @@ struct EvalData {
 struct WidthEvaluation {
   std::string width;   // "0.25", "dynamic", or a label for custom widths
   double accuracy = 0, loss = 0;
-  double macs = 0;     // mean MACs per example (growth/macs.h)
+  double macs = 0;     // mean MACs per example (growth/models/macs.h)
   double examples_per_s = 0;
   int64_t examples = 0;
   std::vector<double> route_share;  // dynamic: fraction of examples routed to each ratio
@@ -62,7 +62,7 @@ WidthEvaluation evaluate_oracle(runtime::Communicator& comm, const EvalData& dat
 WidthEvaluation evaluate_active(runtime::Communicator& comm, const EvalData& data, growth::Model& model,
                                 const std::map<std::string, int64_t>& active, const std::string& label);
 
-// An adaptive-width model (growth/adaptive.h) truncated to `active` units per site: the
+// An adaptive-width model (growth/adaptive/adaptive.h) truncated to `active` units per site: the
 // importances of the kept units are applied unchanged (not renormalised).
 WidthEvaluation evaluate_adaptive(runtime::Communicator& comm, const EvalData& data, growth::Model& model,
                                   const std::map<std::string, int64_t>& active, double rate_floor,

@@ -1,4 +1,4 @@
-#include "launch/slimmable_options.h"
+#include "launch/slimmable/options.h"
 
 #include <cmath>
 

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string>
 
-#include "growth/slimmable.h"
-#include "launch/options.h"
+#include "growth/slimmable/slimmable.h"
+#include "launch/cli/options.h"
 
 namespace sprout::launch {
 

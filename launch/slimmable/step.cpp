@@ -1,11 +1,11 @@
-#include "launch/slimmable_step.h"
+#include "launch/slimmable/step.h"
 
 #include <algorithm>
 #include <cstdio>
 
-#include "growth/gate.h"
-#include "launch/trainer.h"
-#include "runtime/device_transfer.h"
+#include "growth/slimmable/gate.h"
+#include "launch/train/trainer.h"
+#include "runtime/device/transfer.h"
 #include "runtime/error.h"
 #include "runtime/torch_compat.h"
 

@@ -31,9 +31,9 @@
 #include <memory>
 #include <vector>
 
-#include "growth/slimmable.h"
-#include "launch/progress.h"
-#include "launch/slimmable_eval.h"
+#include "growth/slimmable/slimmable.h"
+#include "launch/train/progress.h"
+#include "launch/slimmable/eval.h"
 
 namespace sprout::launch {
 

@@ -1,10 +1,10 @@
-#include "launch/device_session.h"
+#include "launch/train/device_session.h"
 
-#include "launch/agreement.h"
-#include "runtime/device_transfer.h"
+#include "launch/cli/rank_agreement.h"
+#include "runtime/device/transfer.h"
 #include "runtime/error.h"
-#include "runtime/mpi_communicator.h"
-#include "runtime/nccl_bootstrap.h"
+#include "runtime/comm/mpi_communicator.h"
+#include "runtime/comm/nccl_bootstrap.h"
 
 namespace sprout::launch {
 

@@ -1,13 +1,13 @@
 // Opening the job's device: agree on what every rank can use, choose device and backend
-// (runtime/device.h), make the CUDA device current and build the backend communicator.
+// (runtime/device/device.h), make the CUDA device current and build the backend communicator.
 #pragma once
 
 #include <memory>
 #include <string>
 
-#include "runtime/backend.h"
+#include "runtime/comm/backend.h"
 #include "runtime/context.h"
-#include "runtime/device.h"
+#include "runtime/device/device.h"
 
 namespace sprout::launch {
 

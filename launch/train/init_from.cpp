@@ -1,13 +1,13 @@
-#include "launch/init_from.h"
+#include "launch/train/init_from.h"
 
 #include <sys/stat.h>
 
 #include <cstdio>
 
-#include "launch/agreement.h"
-#include "launch/trainer.h"
+#include "launch/cli/rank_agreement.h"
+#include "launch/train/trainer.h"
 #include "merge/checkpoint_files.h"
-#include "runtime/checkpoint_reader.h"
+#include "runtime/checkpoint/reader.h"
 #include "runtime/error.h"
 
 namespace sprout::launch {

@@ -11,11 +11,11 @@
 #include <optional>
 #include <string>
 
-#include "growth/arch.h"
-#include "launch/options.h"
+#include "growth/models/arch.h"
+#include "launch/cli/options.h"
 #include "merge/tensor_bundle.h"
-#include "runtime/checkpoint.h"
-#include "runtime/communicator.h"
+#include "runtime/checkpoint/checkpoint.h"
+#include "runtime/comm/communicator.h"
 
 namespace sprout::launch {
 

@@ -1,4 +1,4 @@
-#include "launch/progress.h"
+#include "launch/train/progress.h"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-#include "launch/train_config.h"
+#include "launch/train/train_config.h"
 
 #include <sys/stat.h>
 
@@ -40,13 +40,13 @@ OptionTable train_option_table() {
       {"log.progress", "auto", "auto | bar | lines | none"},
       {"test.step_sleep_ms", "0", "TEST ONLY: sleep this long after every step (slow steps for time-limit tests)"},
   };
-  for (auto& o : growth_option_table()) table.push_back(std::move(o));  // launch/growth_options.cpp
-  for (auto& o : checkpoint_option_table()) table.push_back(std::move(o));  // launch/checkpoint_options.cpp
+  for (auto& o : growth_option_table()) table.push_back(std::move(o));  // launch/growth/options.cpp
+  for (auto& o : checkpoint_option_table()) table.push_back(std::move(o));  // launch/checkpoint/options.cpp
   for (auto& o : device_option_table()) table.push_back(o);
-  for (auto& o : init_option_table()) table.push_back(std::move(o));  // launch/init_from.cpp
-  for (auto& o : slimmable_option_table()) table.push_back(o);  // launch/slimmable_options.cpp
+  for (auto& o : init_option_table()) table.push_back(std::move(o));  // launch/train/init_from.cpp
+  for (auto& o : slimmable_option_table()) table.push_back(o);  // launch/slimmable/options.cpp
   for (auto& o : engine_option_table()) table.push_back(o);
-  for (auto& o : adaptive_option_table()) table.push_back(o);  // launch/adaptive_options.cpp
+  for (auto& o : adaptive_option_table()) table.push_back(o);  // launch/adaptive/options.cpp
   return table;
 }
 
@@ -147,9 +147,9 @@ TrainConfig read_train_config(const Options& o) {
   c.test_step_sleep_ms = o.get_int("test.step_sleep_ms");
   require(c.test_step_sleep_ms >= 0 && c.test_step_sleep_ms <= 60000, "test.step_sleep_ms", c.test_step_sleep_ms,
           "must be in [0, 60000]");
-  c.growth = read_growth_config(o);  // launch/growth_options.cpp
-  c.checkpoint = read_checkpoint_config(o);  // launch/checkpoint_options.cpp
-  c.init = read_init_config(o);  // launch/init_from.cpp
+  c.growth = read_growth_config(o);  // launch/growth/options.cpp
+  c.checkpoint = read_checkpoint_config(o);  // launch/checkpoint/options.cpp
+  c.init = read_init_config(o);  // launch/train/init_from.cpp
   c.slim = read_slim_config(o);
   c.engine = read_engine_config(o);
   c.adaptive = read_adaptive_config(o, c.slim.enabled, c.growth.enabled());

@@ -1,23 +1,23 @@
 // TrainConfig: everything `sprout train` needs, read and validated from Options.
 // Validation is pure (no collectives, no rank-dependent state), so every rank reaches the
-// same verdict before the first collective (Note [Error agreement] in launch/main.cpp).
+// same verdict before the first collective (Note [Error agreement] in launch/cli/main.cpp).
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 #include "data/dataset.h"
-#include "growth/arch.h"
-#include "launch/adaptive_options.h"
-#include "launch/growth_options.h"
-#include "launch/checkpoint_options.h"
-#include "launch/device_options.h"
-#include "launch/init_from.h"
-#include "launch/engine_options.h"
-#include "launch/options.h"
-#include "launch/slimmable_options.h"
-#include "runtime/lr_schedule.h"
-#include "runtime/optimizer.h"
+#include "growth/models/arch.h"
+#include "launch/adaptive/options.h"
+#include "launch/growth/options.h"
+#include "launch/checkpoint/options.h"
+#include "launch/cli/device_options.h"
+#include "launch/train/init_from.h"
+#include "launch/cli/runtime_options.h"
+#include "launch/cli/options.h"
+#include "launch/slimmable/options.h"
+#include "runtime/optim/lr_schedule.h"
+#include "runtime/optim/optimizer.h"
 
 namespace sprout::launch {
 
@@ -49,15 +49,15 @@ struct TrainConfig {
   runtime::LrScheduleOptions schedule;
   LoopConfig train;
   RuntimeConfig runtime;
-  runtime::DeviceRequest device;  // runtime.device, runtime.backend (launch/device_options.h)
+  runtime::DeviceRequest device;  // runtime.device, runtime.backend (launch/cli/device_options.h)
   LogConfig log;
-  GrowthConfig growth;  // launch/growth_options.h
-  CheckpointConfig checkpoint;  // launch/checkpoint_options.h
+  GrowthConfig growth;  // launch/growth/options.h
+  CheckpointConfig checkpoint;  // launch/checkpoint/options.h
   int64_t test_step_sleep_ms = 0;  // TEST ONLY (time-limit tests): sleep after every step
-  InitConfig init;  // launch/init_from.h
-  SlimConfig slim;   // train.mode = slimmable (launch/slimmable_options.h)
-  EngineConfig engine;  // runtime.overlap (launch/engine_options.h)
-  AdaptiveConfig adaptive;  // model.adaptive (launch/adaptive_options.h)
+  InitConfig init;  // launch/train/init_from.h
+  SlimConfig slim;   // train.mode = slimmable (launch/slimmable/options.h)
+  EngineConfig engine;  // runtime.overlap (launch/cli/runtime_options.h)
+  AdaptiveConfig adaptive;  // model.adaptive (launch/adaptive/options.h)
   std::string text;  // canonical option text (compared across ranks, stored in checkpoints)
 
   // Steps the run takes, given the training-set size and world size.

@@ -1,19 +1,19 @@
-#include "launch/trainer.h"
+#include "launch/train/trainer.h"
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <thread>
 
-#include "launch/adaptive_step.h"
-#include "launch/growth_driver.h"
-#include "launch/checkpointing.h"
-#include "launch/slimmable_step.h"
-#include "runtime/allocator.h"
-#include "runtime/device_transfer.h"
+#include "launch/adaptive/step.h"
+#include "launch/growth/driver.h"
+#include "launch/checkpoint/checkpointer.h"
+#include "launch/slimmable/step.h"
+#include "runtime/engine/allocator.h"
+#include "runtime/device/transfer.h"
 #include "runtime/error.h"
 #include "runtime/fault_injection.h"
-#include "runtime/threads.h"
+#include "runtime/engine/threads.h"
 
 namespace sprout::launch {
 
@@ -50,7 +50,7 @@ Trainer::Trainer(runtime::RuntimeContext ctx, TrainConfig config) : ctx_(ctx), c
 Trainer::~Trainer() = default;
 
 void Trainer::prepare() {
-  runtime::retain_freed_memory();  // runtime/allocator.h: no page faults for per-step tensors
+  runtime::retain_freed_memory();  // runtime/engine/allocator.h: no page faults for per-step tensors
   runtime::configure_threads(config_.runtime.threads > 0 ? config_.runtime.threads
                                                          : runtime::default_threads(ctx_.local_size));
   ctx_.comm->set_timeout(config_.runtime.timeout_s);
@@ -77,7 +77,7 @@ void Trainer::prepare() {
     slim_ = std::make_unique<SlimmableStep>(*this);
     total_steps_ += slim_->gate_steps();
   }
-  if (config_.adaptive.enabled) adaptive_ = std::make_unique<AdaptiveStep>(*this);  // launch/adaptive_step.h
+  if (config_.adaptive.enabled) adaptive_ = std::make_unique<AdaptiveStep>(*this);  // launch/adaptive/step.h
   progress_ = std::make_unique<Progress>(ctx_.is_root(), config_.log.progress, config_.log.metrics, total_steps_);
   growth_ = std::make_unique<GrowthDriver>(config_.growth, *model_, total_steps_, config_.train.seed);
 }
@@ -117,7 +117,7 @@ void Trainer::at_end() {
 }
 
 double Trainer::train_step() {
-  if (slim_) return slim_->train_step(step_++, &last_lr_);  // launch/slimmable_step.h
+  if (slim_) return slim_->train_step(step_++, &last_lr_);  // launch/slimmable/step.h
   ctx_.comm->set_phase(concat("step ", step_));
   auto idx = sampler_->next();  // (B)
   const auto dev = ctx_.device;  // pinned host memory + asynchronous copy on CUDA
@@ -149,7 +149,7 @@ Evaluation Trainer::evaluate() {
     auto x = data::to_input(runtime::to_device(data_.test.images.narrow(0, b, m), ctx_.device), data_.mean,
                             data_.stddev);
     auto y = runtime::to_device(data_.test.labels.narrow(0, b, m), ctx_.device);
-    // A slimmable model's full width includes the gate's attention (launch/slimmable_step.h).
+    // A slimmable model's full width includes the gate's attention (launch/slimmable/step.h).
     auto logits = slim_       ? slim_->net().forward(x, slim_->net().largest(), false)
                   : adaptive_ ? adaptive_->forward(x, false)  // the importances are part of the function
                               : model_->forward(x, false);

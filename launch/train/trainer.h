@@ -16,20 +16,20 @@
 #include "data/dataset.h"
 #include "data/sampler.h"
 #include "growth/history.h"
-#include "growth/model.h"
-#include "launch/progress.h"
-#include "launch/train_config.h"
+#include "growth/models/model.h"
+#include "launch/train/progress.h"
+#include "launch/train/train_config.h"
 #include "runtime/context.h"
-#include "runtime/data_parallel.h"
+#include "runtime/engine/data_parallel.h"
 #include "runtime/json.h"
-#include "runtime/lr_schedule.h"
-#include "runtime/optimizer.h"
+#include "runtime/optim/lr_schedule.h"
+#include "runtime/optim/optimizer.h"
 
 namespace sprout::launch {
 
-class GrowthDriver;  // launch/growth_driver.h
-class SlimmableStep;  // train.mode = slimmable (launch/slimmable_step.h)
-class AdaptiveStep;  // model.adaptive = true (launch/adaptive_step.h)
+class GrowthDriver;  // launch/growth/driver.h
+class SlimmableStep;  // train.mode = slimmable (launch/slimmable/step.h)
+class AdaptiveStep;  // model.adaptive = true (launch/adaptive/step.h)
 
 struct Evaluation {
   double accuracy = std::numeric_limits<double>::quiet_NaN();
@@ -77,7 +77,7 @@ class Trainer {
   growth::GrowthHistory& growth_history() { return growth_history_; }
   runtime::RuntimeContext& context() { return ctx_; }
   Progress& progress() { return *progress_; }
-  void set_step(int64_t step) { step_ = step; }  // checkpoint restore (launch/checkpoint_state.h)
+  void set_step(int64_t step) { step_ = step; }  // checkpoint restore (launch/checkpoint/run_state.h)
   SlimmableStep* slimmable() { return slim_.get(); }  // null unless train.mode = slimmable
   AdaptiveStep* adaptive() { return adaptive_.get(); }  // null unless model.adaptive = true
 

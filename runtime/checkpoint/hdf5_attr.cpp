@@ -1,6 +1,6 @@
-#include "runtime/hdf5_attr.h"
+#include "runtime/checkpoint/hdf5_attr.h"
 
-#include "runtime/hdf5_util.h"
+#include "runtime/checkpoint/hdf5_util.h"
 
 namespace sprout::runtime {
 

@@ -1,4 +1,4 @@
-// Attributes of HDF5 objects as sprout Attributes (runtime/checkpoint.h).
+// Attributes of HDF5 objects as sprout Attributes (runtime/checkpoint/checkpoint.h).
 // In a file opened for parallel I/O these calls are collective: every rank calls them with
 // the same object and the same values.
 #pragma once
@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "runtime/checkpoint.h"
+#include "runtime/checkpoint/checkpoint.h"
 
 namespace sprout::runtime {
 

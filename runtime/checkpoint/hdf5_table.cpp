@@ -1,8 +1,8 @@
-#include "runtime/hdf5_table.h"
+#include "runtime/checkpoint/hdf5_table.h"
 
 #include <cstring>
 
-#include "runtime/hdf5_util.h"
+#include "runtime/checkpoint/hdf5_util.h"
 
 namespace sprout::runtime {
 

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "runtime/checkpoint.h"
+#include "runtime/checkpoint/checkpoint.h"
 
 namespace sprout::runtime {
 

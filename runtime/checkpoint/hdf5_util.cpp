@@ -1,4 +1,4 @@
-#include "runtime/hdf5_util.h"
+#include "runtime/checkpoint/hdf5_util.h"
 
 #include <exception>
 #include <mutex>

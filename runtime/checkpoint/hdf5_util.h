@@ -1,4 +1,4 @@
-// Thin, checked wrappers over the HDF5 C API used by checkpoints (runtime/checkpoint*.h).
+// Thin, checked wrappers over the HDF5 C API used by checkpoints (runtime/checkpoint/).
 //
 // Every HDF5 call goes through SPROUT_H5_CHECK, which throws CheckpointError with the
 // caller's context (file, tensor), file:line and HDF5's own error message. HDF5's automatic

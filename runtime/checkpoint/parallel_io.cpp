@@ -1,9 +1,9 @@
-#include "runtime/checkpoint_io.h"
+#include "runtime/checkpoint/parallel_io.h"
 
 #include <zlib.h>
 
 #include "runtime/error.h"
-#include "runtime/mpi_communicator.h"
+#include "runtime/comm/mpi_communicator.h"
 
 namespace sprout::runtime {
 

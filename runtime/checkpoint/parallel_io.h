@@ -9,8 +9,8 @@
 #include <string>
 #include <utility>
 
-#include "runtime/communicator.h"
-#include "runtime/watchdog.h"
+#include "runtime/comm/communicator.h"
+#include "runtime/comm/watchdog.h"
 
 namespace sprout::runtime {
 

@@ -1,4 +1,4 @@
-#include "runtime/checkpoint_reader.h"
+#include "runtime/checkpoint/reader.h"
 
 #include <sys/stat.h>
 
@@ -6,10 +6,10 @@
 #include <cstdio>
 #include <cstring>
 
-#include "runtime/checkpoint_io.h"
-#include "runtime/hdf5_attr.h"
-#include "runtime/hdf5_table.h"
-#include "runtime/hdf5_util.h"
+#include "runtime/checkpoint/parallel_io.h"
+#include "runtime/checkpoint/hdf5_attr.h"
+#include "runtime/checkpoint/hdf5_table.h"
+#include "runtime/checkpoint/hdf5_util.h"
 
 namespace sprout::runtime {
 

@@ -1,4 +1,4 @@
-// Reads one checkpoint file collectively with parallel HDF5 (contract: runtime/checkpoint.h).
+// Reads one checkpoint file collectively with parallel HDF5 (contract: runtime/checkpoint/checkpoint.h).
 //
 // Order of operations, identical on every rank: check that the file exists (agreed),
 // open it, validate the root attributes (format, format_version), list every object in
@@ -18,8 +18,8 @@
 #include <cstdint>
 #include <string>
 
-#include "runtime/checkpoint.h"
-#include "runtime/communicator.h"
+#include "runtime/checkpoint/checkpoint.h"
+#include "runtime/comm/communicator.h"
 
 namespace sprout::runtime {
 

@@ -1,4 +1,4 @@
-#include "runtime/checkpoint_store.h"
+#include "runtime/checkpoint/store.h"
 
 #include <dirent.h>
 #include <fcntl.h>

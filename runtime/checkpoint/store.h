@@ -8,7 +8,7 @@
 //
 // Commit protocol (commit_checkpoint, collective):
 //   1. rank 0 creates the directory (its failure is agreed: every rank throws);
-//   2. every rank writes <name>.tmp collectively (runtime/checkpoint_writer.h) — a
+//   2. every rank writes <name>.tmp collectively (runtime/checkpoint/writer.h) — a
 //      temporary name that does not end in .h5, so a killed writer never leaves anything
 //      that looks like a checkpoint;
 //   3. every rank fsyncs the file (its own writes on its own node) and the results are
@@ -24,9 +24,9 @@
 #include <string>
 #include <vector>
 
-#include "runtime/checkpoint.h"
-#include "runtime/checkpoint_writer.h"
-#include "runtime/communicator.h"
+#include "runtime/checkpoint/checkpoint.h"
+#include "runtime/checkpoint/writer.h"
+#include "runtime/comm/communicator.h"
 
 namespace sprout::runtime {
 

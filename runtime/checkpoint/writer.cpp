@@ -1,11 +1,11 @@
-#include "runtime/checkpoint_writer.h"
+#include "runtime/checkpoint/writer.h"
 
 #include <chrono>
 
-#include "runtime/checkpoint_io.h"
-#include "runtime/hdf5_attr.h"
-#include "runtime/hdf5_table.h"
-#include "runtime/hdf5_util.h"
+#include "runtime/checkpoint/parallel_io.h"
+#include "runtime/checkpoint/hdf5_attr.h"
+#include "runtime/checkpoint/hdf5_table.h"
+#include "runtime/checkpoint/hdf5_util.h"
 
 namespace sprout::runtime {
 

@@ -1,4 +1,4 @@
-// Writes one checkpoint file collectively with parallel HDF5 (contract: runtime/checkpoint.h).
+// Writes one checkpoint file collectively with parallel HDF5 (contract: runtime/checkpoint/checkpoint.h).
 //
 // Order of operations, identical on every rank: create the file (truncating), write the
 // root attributes, create every group with its attributes (sorted by path), then for each
@@ -7,14 +7,14 @@
 // attributes; then the tables (rank 0 transfers the rows); close the file.
 //
 // This writes the file only; naming, temporary files, fsync, rename, the `latest` pointer
-// and pruning are the commit protocol of runtime/checkpoint_store.h.
+// and pruning are the commit protocol of runtime/checkpoint/store.h.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
-#include "runtime/checkpoint.h"
-#include "runtime/communicator.h"
+#include "runtime/checkpoint/checkpoint.h"
+#include "runtime/comm/communicator.h"
 
 namespace sprout::runtime {
 

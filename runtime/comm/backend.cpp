@@ -1,6 +1,6 @@
-#include "runtime/backend.h"
+#include "runtime/comm/backend.h"
 
-#include "runtime/backend_staging.h"
+#include "runtime/comm/host_staging_communicator.h"
 
 namespace sprout::runtime {
 

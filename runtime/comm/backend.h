@@ -1,5 +1,5 @@
 // Builds the communicator that carries a job's tensors, given the device choice
-// (runtime/device.h), over the job's MPI world:
+// (runtime/device/device.h), over the job's MPI world:
 //   cpu  / mpi   the MPI world itself (make_backend returns null)
 //   cuda / mpi   HostStagingCommunicator: CUDA tensors staged through host memory
 //   cuda / nccl  NcclCommunicator bootstrapped by the MPI world
@@ -7,10 +7,10 @@
 
 #include <memory>
 
-#include "runtime/communicator.h"
-#include "runtime/device.h"
-#include "runtime/nccl_communicator.h"
-#include "runtime/watchdog.h"
+#include "runtime/comm/communicator.h"
+#include "runtime/device/device.h"
+#include "runtime/comm/nccl_communicator.h"
+#include "runtime/comm/watchdog.h"
 
 namespace sprout::runtime {
 

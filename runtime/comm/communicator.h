@@ -4,7 +4,7 @@
 //  - Collectives are matched by call order: every rank of a communicator calls the same
 //    collectives in the same order, with tensors of the same dtype and element count.
 //    Surgery and the data-parallel engine rely on this; a manifest check
-//    (runtime/fingerprint.h) turns a violation into a named error instead of a hang.
+//    (runtime/comm/fingerprint.h) turns a violation into a named error instead of a hang.
 //  - Tensors passed to collectives are contiguous and live on the communicator's device.
 //    Supported dtypes: float32, float64, int32, int64, uint8 (uint8: broadcast/allgather).
 //  - A collective that cannot complete within the communicator's timeout throws

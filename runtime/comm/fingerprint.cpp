@@ -1,7 +1,7 @@
-#include "runtime/fingerprint.h"
+#include "runtime/comm/fingerprint.h"
 
 #include "runtime/error.h"
-#include "runtime/optimizer.h"
+#include "runtime/optim/optimizer.h"
 #include "runtime/tensor_util.h"
 
 namespace sprout::runtime {

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/communicator.h"
+#include "runtime/comm/communicator.h"
 #include "runtime/param_set.h"
 
 namespace sprout::runtime {

@@ -1,4 +1,4 @@
-#include "runtime/backend_staging.h"
+#include "runtime/comm/host_staging_communicator.h"
 
 #include <cstdlib>
 

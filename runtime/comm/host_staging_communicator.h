@@ -7,7 +7,7 @@
 
 #include <memory>
 
-#include "runtime/communicator.h"
+#include "runtime/comm/communicator.h"
 
 namespace sprout::runtime {
 

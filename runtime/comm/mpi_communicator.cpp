@@ -1,4 +1,4 @@
-#include "runtime/mpi_communicator.h"
+#include "runtime/comm/mpi_communicator.h"
 
 #include <cstdio>
 #include <cstdlib>

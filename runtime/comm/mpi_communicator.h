@@ -5,8 +5,8 @@
 
 #include <memory>
 
-#include "runtime/communicator.h"
-#include "runtime/watchdog.h"
+#include "runtime/comm/communicator.h"
+#include "runtime/comm/watchdog.h"
 
 namespace sprout::runtime {
 

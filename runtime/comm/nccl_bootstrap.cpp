@@ -1,4 +1,4 @@
-#include "runtime/nccl_bootstrap.h"
+#include "runtime/comm/nccl_bootstrap.h"
 
 #include <cstdlib>
 #include <cstring>

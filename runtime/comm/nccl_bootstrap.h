@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <string>
 
-#include "runtime/communicator.h"
+#include "runtime/comm/communicator.h"
 
 namespace sprout::runtime {
 

@@ -1,13 +1,13 @@
-#include "runtime/nccl_communicator.h"
+#include "runtime/comm/nccl_communicator.h"
 
 #include <cstdlib>
 #include <cstring>
 
-#include "runtime/backend.h"
-#include "runtime/device.h"
+#include "runtime/comm/backend.h"
+#include "runtime/device/device.h"
 #include "runtime/error.h"
-#include "runtime/nccl_bootstrap.h"
-#include "runtime/nccl_stream.h"
+#include "runtime/comm/nccl_bootstrap.h"
+#include "runtime/comm/nccl_stream.h"
 
 namespace sprout::runtime {
 

@@ -1,8 +1,8 @@
 // NCCL implementation of Communicator, bootstrapped by MPI. Built when SPROUT_WITH_NCCL is
-// on (runtime/device.cmake); construct it through make_backend() (runtime/backend.h).
+// on (runtime/device/device.cmake); construct it through make_backend() (runtime/comm/backend.h).
 //
 // Bring-up (collective over the MPI communicator it is given): rank 0 calls
-// ncclGetUniqueId, the id is broadcast over MPI (runtime/nccl_bootstrap.h), every rank
+// ncclGetUniqueId, the id is broadcast over MPI (runtime/comm/nccl_bootstrap.h), every rank
 // calls ncclCommInitRank on its own GPU, then one tiny allreduce proves all are connected.
 //
 // Which tensors go where:
@@ -15,7 +15,7 @@
 //
 // Note [NCCL stream ordering]
 // Collectives run on the communicator's own CUDA stream. Before each one an event recorded
-// on the compute stream (LibTorch's current stream, runtime/cuda_compat.h) makes the NCCL
+// on the compute stream (LibTorch's current stream, runtime/device/cuda_compat.h) makes the NCCL
 // stream wait for the kernels that produced the tensor; after it an event recorded on the
 // NCCL stream makes the compute stream wait before it reads the result. No device-wide
 // synchronise anywhere. The host waits for the completion event of a blocking collective
@@ -34,8 +34,8 @@
 #include <memory>
 #include <string>
 
-#include "runtime/communicator.h"
-#include "runtime/watchdog.h"
+#include "runtime/comm/communicator.h"
+#include "runtime/comm/watchdog.h"
 
 namespace sprout::runtime {
 

@@ -1,4 +1,4 @@
-#include "runtime/nccl_compat.h"
+#include "runtime/comm/nccl_compat.h"
 
 #include "runtime/error.h"
 

@@ -1,9 +1,9 @@
-#include "runtime/nccl_stream.h"
+#include "runtime/comm/nccl_stream.h"
 
 #include <chrono>
 #include <thread>
 
-#include "runtime/cuda_compat.h"
+#include "runtime/device/cuda_compat.h"
 #include "runtime/error.h"
 
 namespace sprout::runtime {

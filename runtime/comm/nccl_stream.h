@@ -1,13 +1,13 @@
 // The NCCL backend's handle, stream and events (Note [NCCL stream ordering] in
-// runtime/nccl_communicator.h). Internal to the backend's .cpp files: needs nccl.h.
+// runtime/comm/nccl_communicator.h). Internal to the backend's .cpp files: needs nccl.h.
 #pragma once
 
 #include <atomic>
 #include <mutex>
 #include <string>
 
-#include "runtime/nccl_communicator.h"
-#include "runtime/nccl_compat.h"
+#include "runtime/comm/nccl_communicator.h"
+#include "runtime/comm/nccl_compat.h"
 
 namespace sprout::runtime {
 

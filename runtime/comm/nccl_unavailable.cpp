@@ -1,6 +1,6 @@
-// Built instead of the NCCL backend when SPROUT_WITH_NCCL is off (runtime/device.cmake).
-#include "runtime/backend.h"
-#include "runtime/device.h"
+// Built instead of the NCCL backend when SPROUT_WITH_NCCL is off (runtime/device/device.cmake).
+#include "runtime/comm/backend.h"
+#include "runtime/device/device.h"
 #include "runtime/error.h"
 
 namespace sprout::runtime {

@@ -1,9 +1,9 @@
-#include "runtime/ring_allreduce.h"
+#include "runtime/comm/ring_allreduce.h"
 
 #include <limits>
 
 #include "runtime/error.h"
-#include "runtime/mpi_communicator.h"
+#include "runtime/comm/mpi_communicator.h"
 
 namespace sprout::runtime {
 

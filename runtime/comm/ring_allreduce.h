@@ -1,5 +1,5 @@
 // Nonblocking sum-allreduce of one flat gradient bucket, the collective of the
-// data-parallel engine (runtime/bucket_reducer.h).
+// data-parallel engine (runtime/engine/bucket_reducer.h).
 //
 // Why not MPI_Iallreduce: Open MPI 4.1's nonblocking collectives (coll/libnbc) reduce an
 // in-place buffer — and any buffer on fewer than 4 ranks — with a binomial tree: the whole
@@ -26,8 +26,8 @@
 #include <memory>
 #include <string>
 
-#include "runtime/communicator.h"
-#include "runtime/watchdog.h"
+#include "runtime/comm/communicator.h"
+#include "runtime/comm/watchdog.h"
 
 namespace sprout::runtime {
 

@@ -1,4 +1,4 @@
-#include "runtime/watchdog.h"
+#include "runtime/comm/watchdog.h"
 
 #include <cstdio>
 

@@ -1,7 +1,7 @@
 // The LibTorch side of CUDA that sprout's NCCL backend needs, in one place: LibTorch 2.x
 // with CUDA (GPU machines) gives its current stream; a LibTorch without CUDA (Debian's
 // 1.13, where the NCCL backend is only compiled and linked) has no CUDA tensors, and the
-// legacy default stream stands in. SPROUT_TORCH_CUDA is set by CMake (runtime/device.cmake)
+// legacy default stream stands in. SPROUT_TORCH_CUDA is set by CMake (runtime/device/device.cmake)
 // when LibTorch has c10_cuda. Include from the NCCL backend's .cpp files only.
 #pragma once
 

@@ -55,11 +55,11 @@ endif()
 
 set(SPROUT_NCCL_ENABLED OFF)
 set(SPROUT_DEVICE_SOURCES
-    ${CMAKE_SOURCE_DIR}/runtime/backend.cpp
-    ${CMAKE_SOURCE_DIR}/runtime/backend_staging.cpp
-    ${CMAKE_SOURCE_DIR}/runtime/device.cpp
-    ${CMAKE_SOURCE_DIR}/runtime/device_transfer.cpp
-    ${CMAKE_SOURCE_DIR}/runtime/nccl_bootstrap.cpp)
+    ${CMAKE_SOURCE_DIR}/runtime/comm/backend.cpp
+    ${CMAKE_SOURCE_DIR}/runtime/comm/host_staging_communicator.cpp
+    ${CMAKE_SOURCE_DIR}/runtime/device/device.cpp
+    ${CMAKE_SOURCE_DIR}/runtime/device/transfer.cpp
+    ${CMAKE_SOURCE_DIR}/runtime/comm/nccl_bootstrap.cpp)
 set(SPROUT_DEVICE_LIBRARIES "")
 set(SPROUT_DEVICE_DEFINITIONS "")
 
@@ -93,14 +93,14 @@ if(SPROUT_NCCL_ENABLED)
   target_include_directories(sprout_cuda_nccl SYSTEM INTERFACE ${SPROUT_CUDA_INCLUDE_DIR} ${SPROUT_NCCL_INCLUDE_DIR})
   target_link_libraries(sprout_cuda_nccl INTERFACE ${SPROUT_NCCL_LIBRARY} ${SPROUT_CUDART_LIBRARY})
   list(APPEND SPROUT_DEVICE_LIBRARIES sprout_cuda_nccl)
-  set(_nccl_sources ${CMAKE_SOURCE_DIR}/runtime/nccl_communicator.cpp ${CMAKE_SOURCE_DIR}/runtime/nccl_compat.cpp
-      ${CMAKE_SOURCE_DIR}/runtime/nccl_stream.cpp)
+  set(_nccl_sources ${CMAKE_SOURCE_DIR}/runtime/comm/nccl_communicator.cpp ${CMAKE_SOURCE_DIR}/runtime/comm/nccl_compat.cpp
+      ${CMAKE_SOURCE_DIR}/runtime/comm/nccl_stream.cpp)
   list(APPEND SPROUT_DEVICE_SOURCES ${_nccl_sources})
   if(SPROUT_TORCH_HAS_CUDA)
-    # runtime/cuda_compat.h: take the compute stream from LibTorch.
+    # runtime/device/cuda_compat.h: take the compute stream from LibTorch.
     list(APPEND SPROUT_DEVICE_DEFINITIONS SPROUT_TORCH_CUDA=1)
   endif()
   message(STATUS "NCCL backend: on (${SPROUT_NCCL_LIBRARY}, CUDA runtime ${SPROUT_CUDART_LIBRARY})")
 else()
-  list(APPEND SPROUT_DEVICE_SOURCES ${CMAKE_SOURCE_DIR}/runtime/nccl_unavailable.cpp)
+  list(APPEND SPROUT_DEVICE_SOURCES ${CMAKE_SOURCE_DIR}/runtime/comm/nccl_unavailable.cpp)
 endif()

@@ -6,7 +6,7 @@
 //   runtime.backend auto | mpi | nccl   auto follows the device: nccl on cuda when sprout
 //                                       was built with NCCL and each rank of a node has a
 //                                       GPU of its own; mpi otherwise (CUDA tensors staged
-//                                       through host memory, runtime/backend_staging.h)
+//                                       through host memory, runtime/comm/host_staging_communicator.h)
 //
 // The choice is made from a DeviceProbe agreed over all ranks (the weakest rank decides),
 // so every rank reaches the same choice or the same ConfigError.
@@ -14,7 +14,7 @@
 
 #include <string>
 
-#include "runtime/communicator.h"
+#include "runtime/comm/communicator.h"
 
 namespace sprout::runtime {
 

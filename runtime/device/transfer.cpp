@@ -1,4 +1,4 @@
-#include "runtime/device_transfer.h"
+#include "runtime/device/transfer.h"
 
 #include <c10/core/impl/VirtualGuardImpl.h>
 

@@ -1,4 +1,4 @@
-#include "runtime/allocator.h"
+#include "runtime/engine/allocator.h"
 
 #if defined(__GLIBC__)
 #include <malloc.h>

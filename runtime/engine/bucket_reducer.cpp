@@ -1,4 +1,4 @@
-#include "runtime/bucket_reducer.h"
+#include "runtime/engine/bucket_reducer.h"
 
 #include <sys/prctl.h>
 
@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "runtime/error.h"
-#include "runtime/ring_allreduce.h"
+#include "runtime/comm/ring_allreduce.h"
 
 namespace sprout::runtime {
 

@@ -32,8 +32,8 @@
 #include <memory>
 #include <vector>
 
-#include "runtime/bucket_layout.h"
-#include "runtime/communicator.h"
+#include "runtime/engine/bucket_layout.h"
+#include "runtime/comm/communicator.h"
 
 namespace sprout::runtime {
 

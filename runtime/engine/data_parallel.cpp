@@ -1,4 +1,4 @@
-#include "runtime/data_parallel.h"
+#include "runtime/engine/data_parallel.h"
 
 #include <chrono>
 

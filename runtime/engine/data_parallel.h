@@ -11,7 +11,7 @@
 // parameter; during backward each hook copies its gradient (already divided by the world
 // size) into its bucket, and a bucket starts reducing as soon as it is full and all
 // earlier buckets have started — while backward computes the remaining gradients. The
-// hooks also drive MPI's progress (see runtime/ring_allreduce.h for why no thread).
+// hooks also drive MPI's progress (see runtime/comm/ring_allreduce.h for why no thread).
 // Hooks outside begin_step()/finish_step() do nothing, so other backward passes (growth
 // strategies measuring gradients) are not disturbed. Without overlap, finish_step() copies
 // the accumulated .grad tensors into the same buckets and reduces them the same way: the
@@ -27,9 +27,9 @@
 #include <memory>
 #include <vector>
 
-#include "runtime/bucket_layout.h"
-#include "runtime/bucket_reducer.h"
-#include "runtime/communicator.h"
+#include "runtime/engine/bucket_layout.h"
+#include "runtime/engine/bucket_reducer.h"
+#include "runtime/comm/communicator.h"
 #include "runtime/param_set.h"
 
 namespace sprout::runtime {

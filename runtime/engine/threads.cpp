@@ -1,4 +1,4 @@
-#include "runtime/threads.h"
+#include "runtime/engine/threads.h"
 
 #include <dlfcn.h>
 #include <sched.h>

@@ -1,4 +1,4 @@
-#include "runtime/lr_schedule.h"
+#include "runtime/optim/lr_schedule.h"
 
 #include <algorithm>
 #include <cmath>

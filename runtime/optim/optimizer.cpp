@@ -1,4 +1,4 @@
-#include "runtime/optimizer.h"
+#include "runtime/optim/optimizer.h"
 
 #include <cmath>
 

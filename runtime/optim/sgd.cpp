@@ -1,6 +1,6 @@
 #include <cmath>
 
-#include "runtime/optimizer.h"
+#include "runtime/optim/optimizer.h"
 
 namespace sprout::runtime {
 

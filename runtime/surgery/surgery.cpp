@@ -1,11 +1,11 @@
-#include "runtime/surgery.h"
+#include "runtime/surgery/surgery.h"
 
 #include <cstdlib>
 #include <sstream>
 
 #include "runtime/error.h"
-#include "runtime/fingerprint.h"
-#include "runtime/optimizer.h"
+#include "runtime/comm/fingerprint.h"
+#include "runtime/optim/optimizer.h"
 #include "runtime/tensor_util.h"
 
 namespace sprout::runtime {

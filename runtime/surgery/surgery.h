@@ -1,6 +1,6 @@
 // Surgery: the transaction that changes a model's tensors on every rank of a data-parallel
 // job and leaves the replicas bitwise identical. It knows no growth strategy: a caller
-// (growth/strategy.h) supplies the statistics it needs and the new tensors.
+// (growth/strategies/strategy.h) supplies the statistics it needs and the new tensors.
 //
 // Note [Surgery ordering]: every rank calls, in this order and at the same step,
 //   Surgery s(comm, params, optimizer, options);
@@ -40,7 +40,7 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/communicator.h"
+#include "runtime/comm/communicator.h"
 #include "runtime/param_set.h"
 
 namespace sprout::runtime {

@@ -68,7 +68,7 @@ expect_rc 0 "launch/configs/fedcl.ini"
 check_report ini 3
 
 if $PY -c "import matplotlib" 2>/dev/null; then
-  $PY "$SPROUT_SOURCE_DIR/launch/fedcl_plot.py" "$WORK/two.json" "$WORK/ini.json" "$WORK/seq.json" --png "$WORK/p.png" \
+  $PY "$SPROUT_SOURCE_DIR/launch/scripts/fedcl_plot.py" "$WORK/two.json" "$WORK/ini.json" "$WORK/seq.json" --png "$WORK/p.png" \
     --table "$WORK/t.md" >/dev/null 2>&1
   [[ -s "$WORK/p.png" ]] && grep -q "| magmax |" "$WORK/t.md" && pass "fedcl_plot.py writes the plot and table" \
     || fail "fedcl_plot.py"

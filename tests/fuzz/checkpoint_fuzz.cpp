@@ -9,10 +9,10 @@
 #include <memory>
 #include <string>
 
-#include "growth/arch.h"
-#include "runtime/checkpoint_reader.h"
+#include "growth/models/arch.h"
+#include "runtime/checkpoint/reader.h"
 #include "runtime/error.h"
-#include "runtime/mpi_communicator.h"
+#include "runtime/comm/mpi_communicator.h"
 
 namespace {
 std::unique_ptr<sprout::runtime::MpiEnvironment> g_env;

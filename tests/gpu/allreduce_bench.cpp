@@ -11,11 +11,11 @@
 #include <cstdlib>
 #include <string>
 
-#include "runtime/backend.h"
-#include "runtime/device.h"
-#include "runtime/device_transfer.h"
-#include "runtime/mpi_communicator.h"
-#include "runtime/nccl_bootstrap.h"
+#include "runtime/comm/backend.h"
+#include "runtime/device/device.h"
+#include "runtime/device/transfer.h"
+#include "runtime/comm/mpi_communicator.h"
+#include "runtime/comm/nccl_bootstrap.h"
 
 namespace sprout::runtime {
 namespace {

@@ -7,15 +7,15 @@
 
 #include "data/dataset.h"
 #include "gpu_test_util.h"
-#include "growth/model.h"
-#include "growth/strategy.h"
+#include "growth/models/model.h"
+#include "growth/strategies/strategy.h"
 #include "../growth/growth_test_util.h"
-#include "runtime/backend.h"
-#include "runtime/data_parallel.h"
-#include "runtime/device_transfer.h"
-#include "runtime/fingerprint.h"
-#include "runtime/mpi_communicator.h"
-#include "runtime/optimizer.h"
+#include "runtime/comm/backend.h"
+#include "runtime/engine/data_parallel.h"
+#include "runtime/device/transfer.h"
+#include "runtime/comm/fingerprint.h"
+#include "runtime/comm/mpi_communicator.h"
+#include "runtime/optim/optimizer.h"
 
 namespace sprout::runtime {
 namespace {

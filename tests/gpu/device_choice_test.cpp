@@ -1,13 +1,13 @@
-// Device and backend selection (runtime/device.h): every rule, on made-up probes, so it
+// Device and backend selection (runtime/device/device.h): every rule, on made-up probes, so it
 // runs on any machine.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 
-#include "launch/train_config.h"
-#include "runtime/device.h"
+#include "launch/train/train_config.h"
+#include "runtime/device/device.h"
 #include "runtime/error.h"
-#include "runtime/nccl_bootstrap.h"
+#include "runtime/comm/nccl_bootstrap.h"
 
 namespace sprout::runtime {
 namespace {

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "mpi_test_env.h"
-#include "runtime/device.h"
+#include "runtime/device/device.h"
 #include "runtime/error.h"
 
 namespace sprout::testing {

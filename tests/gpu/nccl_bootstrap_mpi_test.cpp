@@ -3,10 +3,10 @@
 #include <gtest/gtest.h>
 
 #include "mpi_test_env.h"
-#include "runtime/backend_staging.h"
-#include "runtime/device.h"
+#include "runtime/comm/host_staging_communicator.h"
+#include "runtime/device/device.h"
 #include "runtime/error.h"
-#include "runtime/nccl_bootstrap.h"
+#include "runtime/comm/nccl_bootstrap.h"
 
 namespace sprout::runtime {
 namespace {

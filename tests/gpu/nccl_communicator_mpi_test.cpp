@@ -5,9 +5,9 @@
 #include <memory>
 
 #include "gpu_test_util.h"
-#include "runtime/backend.h"
-#include "runtime/device_transfer.h"
-#include "runtime/mpi_communicator.h"
+#include "runtime/comm/backend.h"
+#include "runtime/device/transfer.h"
+#include "runtime/comm/mpi_communicator.h"
 
 namespace sprout::runtime {
 namespace {

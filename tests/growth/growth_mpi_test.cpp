@@ -5,12 +5,12 @@
 #include <gtest/gtest.h>
 
 #include "growth/site_resize.h"
-#include "growth/strategy_math.h"
+#include "growth/strategies/gradient_statistics.h"
 #include "growth_test_util.h"
 #include "mpi_test_env.h"
-#include "runtime/data_parallel.h"
+#include "runtime/engine/data_parallel.h"
 #include "runtime/error.h"
-#include "runtime/fingerprint.h"
+#include "runtime/comm/fingerprint.h"
 
 namespace sprout::growth {
 namespace {

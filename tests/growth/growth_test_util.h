@@ -9,11 +9,11 @@
 #include <memory>
 #include <string>
 
-#include "growth/model.h"
-#include "growth/strategy.h"
-#include "runtime/communicator.h"
-#include "runtime/optimizer.h"
-#include "runtime/surgery.h"
+#include "growth/models/model.h"
+#include "growth/strategies/strategy.h"
+#include "runtime/comm/communicator.h"
+#include "runtime/optim/optimizer.h"
+#include "runtime/surgery/surgery.h"
 #include "runtime/torch_compat.h"
 
 namespace sprout::testing {

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "launch/options.h"
-#include "launch/train_config.h"
+#include "launch/cli/options.h"
+#include "launch/train/train_config.h"
 #include "runtime/error.h"
 
 namespace sprout::testing {

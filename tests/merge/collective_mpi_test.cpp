@@ -5,7 +5,7 @@
 
 #include <map>
 
-#include "growth/model.h"
+#include "growth/models/model.h"
 #include "merge/collective.h"
 #include "merge/merge.h"
 #include "mpi_test_env.h"

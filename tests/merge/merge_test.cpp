@@ -2,7 +2,7 @@
 // layout errors naming the expert and the tensor.
 #include <gtest/gtest.h>
 
-#include "growth/model.h"
+#include "growth/models/model.h"
 #include "merge/merge.h"
 #include "runtime/error.h"
 #include "test_util.h"

@@ -7,13 +7,13 @@
 
 #include <fstream>
 
-#include "growth/model.h"
+#include "growth/models/model.h"
 #include "merge/checkpoint_files.h"
 #include "merge/merge.h"
 #include "merge/offline_merge.h"
 #include "mpi_test_env.h"
-#include "runtime/checkpoint_reader.h"
-#include "runtime/checkpoint_test_util.h"
+#include "runtime/checkpoint/reader.h"
+#include "../runtime/checkpoint/checkpoint_test_util.h"
 #include "runtime/error.h"
 
 namespace sprout::merge {

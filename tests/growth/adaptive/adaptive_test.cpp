@@ -1,12 +1,12 @@
-// Adaptive width (growth/adaptive.h): the importance distribution against its closed form
+// Adaptive width (growth/adaptive/adaptive.h): the importance distribution against its closed form
 // (computed here in double from F(x) = 1 − e^{−λx}), the truncation rule, truncation of a
 // trained model at its full width, the prior, and the width-changing plan.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "growth/adaptive.h"
-#include "growth_test_util.h"
+#include "growth/adaptive/adaptive.h"
+#include "../growth_test_util.h"
 #include "runtime/error.h"
 
 namespace sprout::growth {

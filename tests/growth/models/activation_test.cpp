@@ -4,7 +4,7 @@
 
 #include <limits>
 
-#include "growth/layers.h"
+#include "growth/models/layers.h"
 
 namespace sprout::growth {
 namespace {

@@ -1,11 +1,11 @@
 // The MACs counter against hand counts for tiny models, and against the shapes a traced
 // forward actually computes at the same active widths.
-#include "growth/macs.h"
+#include "growth/models/macs.h"
 
 #include <gtest/gtest.h>
 
-#include "growth/model.h"
-#include "growth/slimmable.h"
+#include "growth/models/model.h"
+#include "growth/slimmable/slimmable.h"
 #include "runtime/error.h"
 
 namespace sprout::growth {

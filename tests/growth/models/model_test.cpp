@@ -1,8 +1,8 @@
-#include "growth/model.h"
+#include "growth/models/model.h"
 
 #include <gtest/gtest.h>
 
-#include "growth/layers.h"
+#include "growth/models/layers.h"
 #include "runtime/error.h"
 
 namespace sprout::growth {

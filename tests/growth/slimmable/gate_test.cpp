@@ -1,11 +1,11 @@
 // The DS-Net gate: routing honours the chosen width per example, the probe is the smallest
 // sub-network's first block, and the straight-through Gumbel-softmax is hard forward / soft
 // backward.
-#include "growth/gate.h"
+#include "growth/slimmable/gate.h"
 
 #include <gtest/gtest.h>
 
-#include "growth/slimmable.h"
+#include "growth/slimmable/slimmable.h"
 #include "runtime/error.h"
 #include "runtime/torch_compat.h"
 

@@ -1,10 +1,10 @@
 // Slimmable execution: a sub-network at ratio r equals a separate narrow model holding the
 // same (sliced) weights, with switchable batch-norm statistics private to each ratio.
-#include "growth/slimmable.h"
+#include "growth/slimmable/slimmable.h"
 
 #include <gtest/gtest.h>
 
-#include "growth/gate.h"
+#include "growth/slimmable/gate.h"
 #include "runtime/error.h"
 
 namespace sprout::growth {

@@ -5,10 +5,10 @@
 
 #include <cmath>
 
-#include "growth/layers.h"
+#include "growth/models/layers.h"
 #include "growth/site_resize.h"
-#include "growth/strategy_math.h"
-#include "growth_test_util.h"
+#include "growth/strategies/gradient_statistics.h"
+#include "../growth_test_util.h"
 #include "runtime/torch_compat.h"
 
 namespace sprout::growth {

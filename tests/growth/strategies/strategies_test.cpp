@@ -5,8 +5,8 @@
 #include <cmath>
 
 #include "growth/site_resize.h"
-#include "growth/strategy_math.h"
-#include "growth_test_util.h"
+#include "growth/strategies/gradient_statistics.h"
+#include "../growth_test_util.h"
 #include "runtime/error.h"
 #include "runtime/tensor_util.h"
 

@@ -1,4 +1,4 @@
-// Adaptive width under MPI (launch/adaptive_step.h): a width change — one site grown, one
+// Adaptive width under MPI (launch/adaptive/step.h): a width change — one site grown, one
 // shrunk — leaves the ranks bitwise identical and the optimizer state consistent (old
 // entries kept in the shared region, new entries 0); ranks whose rates disagree all fail
 // with the surgery's decide error (no hang); a run whose widths change resumes
@@ -6,13 +6,13 @@
 // Run under mpiexec -n 2 and -n 3.
 #include <gtest/gtest.h>
 
-#include "growth/adaptive.h"
-#include "launch/adaptive_step.h"
-#include "launch/trainer.h"
+#include "growth/adaptive/adaptive.h"
+#include "launch/adaptive/step.h"
+#include "launch/train/trainer.h"
 #include "mpi_test_env.h"
-#include "runtime/checkpoint_test_util.h"
+#include "../../runtime/checkpoint/checkpoint_test_util.h"
 #include "runtime/error.h"
-#include "runtime/fingerprint.h"
+#include "runtime/comm/fingerprint.h"
 
 namespace sprout::launch {
 namespace {

@@ -1,15 +1,15 @@
 // model.adaptive / adaptive.* options and `sprout eval --truncate`: defaults, an INI
 // section, and one clear line naming the option and the value for every bad value.
-#include "launch/adaptive_options.h"
+#include "launch/adaptive/options.h"
 
 #include <gtest/gtest.h>
 
-#include "growth/adaptive.h"
-#include "launch/adaptive_eval.h"
-#include "launch/train_config.h"
+#include "growth/adaptive/adaptive.h"
+#include "launch/adaptive/eval.h"
+#include "launch/train/train_config.h"
 #include "runtime/error.h"
 #include "test_util.h"
-#include "train_config_error.h"
+#include "../train_config_error.h"
 
 namespace sprout::launch {
 namespace {

@@ -1,4 +1,4 @@
-// Checkpoints of training runs (launch/checkpointing.h, checkpoint_state.h) under mpiexec:
+// Checkpoints of training runs (launch/checkpoint/checkpointer.h, checkpoint_state.h) under mpiexec:
 // exact resume, growth around the checkpoint, grown models, rejected files, --resume auto
 // fallback, keep-last-K.
 #include <gtest/gtest.h>
@@ -6,14 +6,14 @@
 
 #include <fstream>
 
-#include "launch/checkpoint_state.h"
-#include "launch/checkpointing.h"
-#include "launch/trainer.h"
+#include "launch/checkpoint/run_state.h"
+#include "launch/checkpoint/checkpointer.h"
+#include "launch/train/trainer.h"
 #include "mpi_test_env.h"
-#include "runtime/checkpoint_reader.h"
-#include "runtime/checkpoint_store.h"
-#include "runtime/checkpoint_test_util.h"
-#include "runtime/checkpoint_writer.h"
+#include "runtime/checkpoint/reader.h"
+#include "runtime/checkpoint/store.h"
+#include "../../runtime/checkpoint/checkpoint_test_util.h"
+#include "runtime/checkpoint/writer.h"
 #include "runtime/error.h"
 #include "runtime/tensor_util.h"
 

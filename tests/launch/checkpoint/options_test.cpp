@@ -1,10 +1,10 @@
-// checkpoint.* and --resume options (launch/checkpoint_options.h): defaults, values, and
+// checkpoint.* and --resume options (launch/checkpoint/options.h): defaults, values, and
 // one clear error per bad value.
 #include <gtest/gtest.h>
 
-#include "launch/checkpoint_options.h"
-#include "launch/checkpoint_state.h"
-#include "launch/train_config.h"
+#include "launch/checkpoint/options.h"
+#include "launch/checkpoint/run_state.h"
+#include "launch/train/train_config.h"
 #include "runtime/error.h"
 #include "test_util.h"
 

@@ -1,11 +1,11 @@
-#include "launch/options.h"
+#include "launch/cli/options.h"
 
 #include <gtest/gtest.h>
 
-#include "launch/train_config.h"
+#include "launch/train/train_config.h"
 #include "runtime/error.h"
 #include "test_util.h"
-#include "train_config_error.h"
+#include "../train_config_error.h"
 
 namespace sprout::launch {
 namespace {

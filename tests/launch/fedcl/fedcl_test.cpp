@@ -5,8 +5,8 @@
 #include <cmath>
 #include <set>
 
-#include "launch/fedcl_config.h"
-#include "launch/fedcl_report.h"
+#include "launch/fedcl/config.h"
+#include "launch/fedcl/report.h"
 #include "runtime/error.h"
 
 namespace sprout::launch {

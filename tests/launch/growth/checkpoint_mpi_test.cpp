@@ -1,13 +1,13 @@
-// Real growth events around checkpoints (launch/growth_driver.cpp + checkpointing.cpp):
+// Real growth events around checkpoints (launch/growth/driver.cpp + checkpointing.cpp):
 // checkpoint.around_growth writes pre- and post-growth files, and resuming from either
 // ends bitwise equal to the uninterrupted run, without growing twice.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include "launch/checkpoint_state.h"
-#include "launch/trainer.h"
+#include "launch/checkpoint/run_state.h"
+#include "launch/train/trainer.h"
 #include "mpi_test_env.h"
-#include "runtime/checkpoint_test_util.h"
+#include "../../runtime/checkpoint/checkpoint_test_util.h"
 
 namespace sprout::launch {
 namespace {

@@ -5,11 +5,11 @@
 
 #include <cmath>
 
-#include "launch/growth_driver.h"
-#include "launch/trainer.h"
+#include "launch/growth/driver.h"
+#include "launch/train/trainer.h"
 #include "mpi_test_env.h"
 #include "runtime/error.h"
-#include "runtime/fingerprint.h"
+#include "runtime/comm/fingerprint.h"
 
 namespace sprout::launch {
 namespace {

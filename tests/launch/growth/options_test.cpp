@@ -1,9 +1,9 @@
 // Growth options: defaults, INI + command line, and one clear error per bad value.
-#include "launch/growth_options.h"
+#include "launch/growth/options.h"
 
 #include <gtest/gtest.h>
 
-#include "launch/train_config.h"
+#include "launch/train/train_config.h"
 #include "runtime/error.h"
 #include "test_util.h"
 

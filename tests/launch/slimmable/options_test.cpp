@@ -1,9 +1,9 @@
 // train.mode / slim.* options: defaults, an INI section, and one clear line per bad value.
-#include "launch/slimmable_options.h"
+#include "launch/slimmable/options.h"
 
 #include <gtest/gtest.h>
 
-#include "launch/train_config.h"
+#include "launch/train/train_config.h"
 #include "runtime/error.h"
 #include "test_util.h"
 

@@ -5,10 +5,10 @@
 #include <gtest/gtest.h>
 
 #include "data/sampler.h"
-#include "launch/slimmable_step.h"
-#include "launch/trainer.h"
+#include "launch/slimmable/step.h"
+#include "launch/train/trainer.h"
 #include "mpi_test_env.h"
-#include "runtime/fingerprint.h"
+#include "runtime/comm/fingerprint.h"
 
 namespace sprout::launch {
 namespace {

@@ -2,10 +2,10 @@
 // that sees the concatenated batch (run under mpiexec -n 2 and -n 3).
 #include <gtest/gtest.h>
 
-#include "launch/trainer.h"
+#include "launch/train/trainer.h"
 #include "mpi_test_env.h"
 #include "runtime/error.h"
-#include "runtime/fingerprint.h"
+#include "runtime/comm/fingerprint.h"
 
 namespace sprout::launch {
 namespace {

@@ -5,9 +5,9 @@
 
 #include <set>
 
-#include "launch/trainer.h"
+#include "launch/train/trainer.h"
 #include "mpi_test_env.h"
-#include "runtime/fingerprint.h"
+#include "runtime/comm/fingerprint.h"
 #include "runtime/tensor_util.h"
 
 namespace sprout::launch {

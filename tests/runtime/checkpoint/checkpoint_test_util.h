@@ -6,8 +6,8 @@
 
 #include <string>
 
-#include "runtime/checkpoint.h"
-#include "runtime/communicator.h"
+#include "runtime/checkpoint/checkpoint.h"
+#include "runtime/comm/communicator.h"
 #include "test_util.h"
 
 namespace sprout::testing {

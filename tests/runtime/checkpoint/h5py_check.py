@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """h5py as the oracle of sprout's checkpoint files.
 
-usage: checkpoint_h5py_check.py FILE.h5 MANIFEST
+usage: h5py_check.py FILE.h5 MANIFEST
 MANIFEST lines: "<dataset path> <raw file>" — the raw file holds sprout's tensor bytes
 (C order, native little-endian). Checks, with no sprout code: the root attributes, that
 every tensor dataset is listed, that its bytes equal sprout's, and that zlib.crc32 of them

@@ -1,12 +1,12 @@
-// Checkpoint directory rules (runtime/checkpoint_store.h) and checkpoint helpers: names,
+// Checkpoint directory rules (runtime/checkpoint/store.h) and checkpoint helpers: names,
 // order, listing, pruning, the `latest` pointer, the checksum.
 #include <gtest/gtest.h>
 #include <zlib.h>
 
 #include <fstream>
 
-#include "runtime/checkpoint.h"
-#include "runtime/checkpoint_store.h"
+#include "runtime/checkpoint/checkpoint.h"
+#include "runtime/checkpoint/store.h"
 #include "runtime/error.h"
 #include "test_util.h"
 

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "mpi_test_env.h"
-#include "runtime/communicator.h"
+#include "runtime/comm/communicator.h"
 
 namespace sprout::runtime {
 namespace {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "mpi_test_env.h"
-#include "runtime/ring_allreduce.h"
+#include "runtime/comm/ring_allreduce.h"
 #include "runtime/torch_compat.h"
 #include "runtime/tensor_util.h"
 

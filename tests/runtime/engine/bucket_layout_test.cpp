@@ -1,4 +1,4 @@
-#include "runtime/bucket_layout.h"
+#include "runtime/engine/bucket_layout.h"
 
 #include <gtest/gtest.h>
 

@@ -6,7 +6,7 @@
 #include <set>
 
 #include "mpi_test_env.h"
-#include "runtime/data_parallel.h"
+#include "runtime/engine/data_parallel.h"
 #include "runtime/error.h"
 #include "runtime/tensor_util.h"
 

@@ -1,4 +1,4 @@
-#include "runtime/threads.h"
+#include "runtime/engine/threads.h"
 
 #include <gtest/gtest.h>
 #include <sched.h>

@@ -1,11 +1,11 @@
-#include "runtime/optimizer.h"
+#include "runtime/optim/optimizer.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "runtime/error.h"
-#include "runtime/lr_schedule.h"
+#include "runtime/optim/lr_schedule.h"
 #include "runtime/tensor_util.h"
 
 namespace sprout::runtime {

@@ -6,9 +6,9 @@
 
 #include "mpi_test_env.h"
 #include "runtime/error.h"
-#include "runtime/fingerprint.h"
-#include "runtime/optimizer.h"
-#include "runtime/surgery.h"
+#include "runtime/comm/fingerprint.h"
+#include "runtime/optim/optimizer.h"
+#include "runtime/surgery/surgery.h"
 
 namespace sprout::runtime {
 namespace {
