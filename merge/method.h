@@ -1,7 +1,7 @@
 // MergeMethod: a function of (θ_0, experts) -> merged tensors, written on task vectors
 // τ_i = θ_i − θ_0 and their reductions over experts (merge/task_vectors.h), so the same
 // code merges one tensor streamed from files, a whole model in memory, or a model spread
-// over node groups as a collective (merge/collective.h). METHODS.md §4 has the formulas.
+// over node groups as a collective (merge/collective.h). merge/README.md "Merge methods" has the formulas.
 //
 // One method per file (magmax.cpp, average.cpp, task_arithmetic.cpp, ties.cpp), listed by
 // name in the table in method.cpp.
@@ -35,7 +35,7 @@ class MergeMethod {
   virtual std::string name() const = 0;
   // False for methods without a scaling coefficient (average); setting one is an error.
   virtual bool takes_lambda() const { return true; }
-  // The reference λ for `experts` task vectors (METHODS.md §4).
+  // The reference λ for `experts` task vectors (merge/README.md "Merge methods").
   virtual double default_lambda(int64_t experts) const = 0;
   // θ = the merged tensors (float64, shaped like experts.base()).
   virtual TaskVectors::Tensors merge(TaskVectors& experts, double lambda, const MergeOptions& options) const = 0;

@@ -1,5 +1,5 @@
 // Typed errors for sprout. Library code throws; only `main` catches, prints one line
-// and ends the job (see Note [Error agreement] in launch/cli/main.cpp).
+// and ends the job (see Note [Error agreement] in launch/cli/rank_agreement.h).
 #pragma once
 
 #include <sstream>

@@ -1,5 +1,5 @@
 // Adaptive width (Errica et al., "Adaptive Width Neural Networks", arXiv 2501.15889, ICLR
-// 2026; METHODS.md §6): every adaptive site ℓ has a learned rate
+// 2026; growth/README.md "Adaptive width"): every adaptive site ℓ has a learned rate
 //   λ_ℓ = max(softplus(raw_ℓ), floor)                                            (1)
 // of an exponential distribution discretised over its unit indices i = 0, 1, …:
 //   p(i) = F(i+1) − F(i) = e^{−λi}(1 − e^{−λ}),   F(x) = 1 − e^{−λx},             (2)
@@ -40,7 +40,7 @@ struct AdaptiveSpec {
   double q = 0.9;                  // quantile of the truncation (3)
   double rate_floor = 1e-3;        // λ ≥ floor (1), so D stays finite
   int64_t max_width = 1024;        // D is capped here (memory guard; the paper has none)
-  double new_std = 1.0;            // std of appended units' fan-in and fan-out (METHODS: standard normal)
+  double new_std = 1.0;            // std of appended units' fan-in and fan-out (standard normal, as in the paper)
 };
 
 struct AdaptivePrior {

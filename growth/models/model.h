@@ -7,7 +7,7 @@
 // only, so a new model kind has to list its sites and nothing else.
 //
 // The activation is clamp_min(x, 0): its gradient at 0 is 1 (torch::relu's is 0), which
-// is what lets a neuron grown with zero fan-in learn (METHODS.md §1).
+// is what lets a neuron grown with zero fan-in learn (growth/README.md "GradMax").
 #pragma once
 
 #include <torch/types.h>

@@ -1,4 +1,4 @@
-// The DS-Net gate (Li et al. CVPR 2021, "double-headed dynamic gate"; METHODS.md §5), on
+// The DS-Net gate (Li et al. CVPR 2021, "double-headed dynamic gate"; growth/README.md "Slimmable networks and the dynamic gate"), on
 // the output h of the first site at k active units:
 //
 //   pooled  = global average pool of h                    (N, k)   (MLP: h itself)

@@ -1,4 +1,4 @@
-// The statistics and closed forms that growth strategies use (METHODS.md §1).
+// The statistics and closed forms that growth strategies use (growth/README.md "GradMax").
 //
 // GradMax's matrix M for a site l (producer l, consumer l+1): with the new units' fan-in
 // W_new = 0, the gradient of the mean loss with respect to it is F^T M, F (F_out × k) the

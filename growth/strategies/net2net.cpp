@@ -1,4 +1,4 @@
-// `net2net`: Net2WiderNet (Chen, Goodfellow, Shlens, ICLR 2016), METHODS.md §2.
+// `net2net`: Net2WiderNet (Chen, Goodfellow, Shlens, ICLR 2016), growth/README.md "Net2Net".
 //
 // Mapping g: old unit u -> u; new unit j -> r_j drawn uniformly from the existing units.
 // New units copy their source's fan-in row, bias and batch-norm γ, β and running

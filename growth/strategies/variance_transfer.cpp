@@ -1,7 +1,7 @@
 // `vt`: variance transfer with learning-rate adaptation (Yuan, Savarese, Maire, "Accelerated
 // Training via Incrementally Growing Neural Networks using Variance Transfer and Learning
 // Rate Adaptation", NeurIPS 2023). No official code is public; the rules below follow
-// METHODS.md §3, the paper's description as summarised by the growingnet wiki
+// growth/README.md "Variance transfer", the paper's description as summarised by the growingnet wiki
 // (growingnet.github.io/growing_wiki, "Variance Transfer") and the GroMo technical note
 // "Variance-transfer initialization" (neuron pairing; exact preservation needs α·β = 1).
 // Where they leave a choice open, the choice made here is marked (sprout).
@@ -9,7 +9,7 @@
 // Site l of width n grows by k to n' = n + k; producer fan-in F_in, consumer fan-in after
 // growth n'·G (G = consumer_group for a Linear consumer, 3·3 for a Conv consumer).
 //  1. Pairs. p = ⌊k/2⌋ pairs with fan-in [V; V] and fan-out [Z, −Z]:
-//       V ~ N(0, 1/F_in),  Z ~ N(0, 1/(n'·G))      (variance 1/fan_in, METHODS.md §3)
+//       V ~ N(0, 1/F_in),  Z ~ N(0, 1/(n'·G))      (variance 1/fan_in)
 //     new biases 0, batch-norm as identity, so both halves compute the same activation and
 //     their contributions cancel exactly. An odd k adds one unit with fan-in V and fan-out 0
 //     (sprout).

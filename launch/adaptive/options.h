@@ -1,4 +1,4 @@
-// Options of adaptive width (model.adaptive = true; growth/adaptive/adaptive.h, METHODS.md §6), read
+// Options of adaptive width (model.adaptive = true; growth/adaptive/adaptive.h, growth/README.md "Adaptive width"), read
 // and validated like every TrainConfig part: purely, identically on every rank.
 #pragma once
 

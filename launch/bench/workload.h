@@ -1,5 +1,5 @@
-// The training workload of the benchmarks: the PyTorch DDP anchor's
-// (../shared/anchors/torch_ddp_fmnist.py) — Fashion-MNIST, MLP 784-H-H-10 or the CNN
+// The training workload of the benchmarks: the PyTorch DDP reference's
+// (launch/scripts/ddp_reference.py) — Fashion-MNIST, MLP 784-H-H-10 or the CNN
 // conv(32)-pool-conv(64)-pool-H-10, per-rank batch B, SGD momentum 0.9, lr 0.05 — run by
 // sprout's own training step (Trainer::train_step, what `sprout train` executes).
 #pragma once

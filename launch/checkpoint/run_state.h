@@ -1,5 +1,5 @@
 // The state of a training run <-> a checkpoint's content (layout: runtime/checkpoint/checkpoint.h,
-// DESIGN.md "Checkpoint file layout"):
+// runtime/README.md "File layout"):
 //
 //   / attrs        step, epoch, total_steps, tag, config (TrainConfig::text)
 //   /model/…       every parameter          /buffers/…  every buffer (batch-norm statistics)

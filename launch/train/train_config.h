@@ -1,6 +1,6 @@
 // TrainConfig: everything `sprout train` needs, read and validated from Options.
 // Validation is pure (no collectives, no rank-dependent state), so every rank reaches the
-// same verdict before the first collective (Note [Error agreement] in launch/cli/main.cpp).
+// same verdict before the first collective (Note [Error agreement] in launch/cli/rank_agreement.h).
 #pragma once
 
 #include <cstdint>

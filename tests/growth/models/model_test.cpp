@@ -79,7 +79,7 @@ TEST(Model, SameSeedSameInitialisation) {
 }
 
 TEST(Model, ActivationGradientAtZeroIsOne) {
-  // Growth from zero fan-in relies on f'(0) = 1 (METHODS.md §1); torch::relu gives 0.
+  // Growth from zero fan-in relies on f'(0) = 1 (growth/README.md "GradMax"); torch::relu gives 0.
   auto x = torch::zeros({3}, torch::requires_grad());
   activation(x).sum().backward();
   EXPECT_TRUE(x.grad().eq(1).all().item<bool>());

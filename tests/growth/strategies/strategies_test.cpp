@@ -1,4 +1,4 @@
-// Growth strategies on one process: function preservation (METHODS.md invariant 1),
+// Growth strategies on one process: function preservation (growth/README.md "Invariants the tests check", 1),
 // optimizer state (invariant 4), and each strategy's own rules.
 #include <gtest/gtest.h>
 
