@@ -2,15 +2,18 @@
 # sprout vs PyTorch DDP, side by side in one run.
 #
 # For MLP 784-1024-1024-10 and the CNN (conv 32, conv 64, 1024, 10), per-rank batch 256 and
-# 32, on 1, 2 and 4 ranks, runs `sprout bench train` and the DDP anchor
-# (torch_ddp_fmnist.py, gloo, Debian's python3-torch) with the same flags, interleaved
+# 32, on 1, 2 and 4 ranks, runs `sprout bench train` and the PyTorch DDP reference
+# (launch/scripts/ddp_reference.py, gloo, Debian's python3-torch) with the same flags, interleaved
 # (sprout and DDP alternate, the order flips every round), REPS rounds; reports the
 # median samples/s. Then the allreduce sweep and the growth-step benchmark on 2 ranks.
 # Writes a markdown report (stdout and $OUT/report.md) and, with --readme FILE, puts it
 # between the markers <!-- bench_vs_ddp:begin --> and <!-- bench_vs_ddp:end --> of FILE.
 #
 # usage: launch/scripts/bench_vs_ddp.sh [--reps 5] [--worlds "1 2 4"] [--models "mlp cnn"]
-#                               [--batches "256 32"] [--readme README.md] [--out DIR] [--nice N]
+#            [--batches "256 32"] [--steps N] [--readme runtime/README.md] [--out DIR] [--nice N]
+# --steps N overrides the timed steps of every run (default: a few seconds of steady state
+# each); a quick smoke round: --reps 1 --worlds "1 2" --models mlp --batches 256 --steps 20.
+# SPROUT_BIN (or SPROUT_BUILD_DIR) picks the binary, SPROUT_DDP_REFERENCE the DDP script.
 # Every core should be idle: the load average is recorded with each run. On a shared
 # machine, --nice -10 runs the whole comparison (sprout and DDP alike: one session, one
 # scheduler autogroup) ahead of other users' work, so both are measured on cores that are
@@ -19,14 +22,14 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SPROUT=${SPROUT_BIN:-${SPROUT_BUILD_DIR:-$ROOT/build}/launch/sprout}
 PY=/usr/bin/python3
-ANCHOR=${SPROUT_DDP_ANCHOR:-}
-for a in "$ROOT/../shared/anchors/torch_ddp_fmnist.py" /work/shared/anchors/torch_ddp_fmnist.py; do
-  [[ -z $ANCHOR && -f $a ]] && ANCHOR=$a
-done
+REFERENCE=${SPROUT_DDP_REFERENCE:-$ROOT/launch/scripts/ddp_reference.py}
 ARGS=("$@")
-REPS=5 WORLDS="1 2 4" MODELS="mlp cnn" BATCHES="256 32" README="" OUT="" NICE=""
+REPS=5 WORLDS="1 2 4" MODELS="mlp cnn" BATCHES="256 32" README="" OUT="" NICE="" STEPS=""
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
 while (($#)); do
   case $1 in
+    -h|--help) usage; exit 0 ;;
+    --steps) STEPS=$2; shift 2 ;;
     --reps) REPS=$2; shift 2 ;;
     --worlds) WORLDS=$2; shift 2 ;;
     --models) MODELS=$2; shift 2 ;;
@@ -38,7 +41,9 @@ while (($#)); do
   esac
 done
 [[ -x $SPROUT ]] || { echo "bench_vs_ddp.sh: no sprout binary at $SPROUT (build first)" >&2; exit 2; }
-[[ -f $ANCHOR ]] || { echo "bench_vs_ddp.sh: DDP anchor not found (set SPROUT_DDP_ANCHOR)" >&2; exit 2; }
+[[ -f $REFERENCE ]] || { echo "bench_vs_ddp.sh: no DDP reference script at '$REFERENCE'" >&2; exit 2; }
+[[ -z $STEPS || $STEPS =~ ^[1-9][0-9]*$ ]] || { echo "bench_vs_ddp.sh: --steps: '$STEPS' is not a positive integer" >&2; exit 2; }
+[[ $REPS =~ ^[1-9][0-9]*$ ]] || { echo "bench_vs_ddp.sh: --reps: '$REPS' is not a positive integer" >&2; exit 2; }
 if [[ -n $NICE ]]; then
   # Linux shares CPU time between sessions (autogroups) first: give this run its own.
   [[ $(ps -o sid= -p $$ | tr -d ' ') == "$$" ]] || exec setsid "$0" "${ARGS[@]}"
@@ -52,6 +57,7 @@ RESULTS=$OUT/results.tsv   # impl model batch world round samples_per_s step_ms 
 
 # Steps per run: a few seconds of steady state each (the CNN step is ~4× the MLP's).
 steps_for() {  # model batch
+  [[ -n $STEPS ]] && { echo "$STEPS"; return; }
   case $1/$2 in
     mlp/256) echo 100 ;; mlp/*) echo 300 ;; cnn/256) echo 25 ;; *) echo 100 ;;
   esac
@@ -67,7 +73,7 @@ run_one() {  # impl model batch world round
              --hidden 1024 --batch "$batch" --steps "$steps" --warmup 10 --threads 1 2>>"$OUT/stderr" | grep '^sprout ' || true)
   else
     PORT=$((PORT + 1))
-    line=$(timeout 900 "$PY" "$ANCHOR" --world "$world" --model "$model" --hidden 1024 --batch "$batch" \
+    line=$(timeout 900 "$PY" "$REFERENCE" --world "$world" --model "$model" --hidden 1024 --batch "$batch" \
              --steps "$steps" --warmup 10 --threads 1 --port "$PORT" 2>>"$OUT/stderr" | grep '^torch-ddp ' || true)
   fi
   local sps=NaN ms=NaN

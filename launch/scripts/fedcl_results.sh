@@ -8,11 +8,11 @@
 #   2 node groups, init=base, no warm-up (θ0 is the random initialisation)
 # then tabulates (mean ± std) and plots them with launch/scripts/fedcl_plot.py, and sweeps λ
 # (2 groups, init=base) for magmax, task_arithmetic and ties. 12–18 min on 2 shared cores.
-#   launch/scripts/fedcl_results.sh [OUT_DIR]     (default fedcl-results; SEEDS="0 1 2")
+#   launch/scripts/fedcl_results.sh [OUT_DIR]     (default build/fedcl-results; SEEDS="0 1 2")
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${SPROUT_BIN:-$ROOT/build/launch/sprout}
-OUT=${1:-fedcl-results}
+OUT=${1:-$ROOT/build/fedcl-results}
 SEEDS=${SEEDS:-0 1 2}
 source "$ROOT/launch/scripts/results_lib.sh"
 mkdir -p "$OUT"

@@ -8,7 +8,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${SPROUT_BIN:-$ROOT/build/launch/sprout}
-OUT=${1:-slimmable-results}
+OUT=${1:-$ROOT/build/slimmable-results}
 shift || true
 mkdir -p "$OUT"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

@@ -1,0 +1,162 @@
+#!/usr/bin/python3
+"""PyTorch DistributedDataParallel reference for `sprout bench train`.
+
+The same workload as launch/bench/workload.cpp, trained by PyTorch's own data-parallel
+engine: Fashion-MNIST (IDX files, .gz or raw), MLP 784-H-H-10 or the CNN
+conv(32, 3x3)-pool-conv(64, 3x3)-pool-H-10, per-rank batch B, SGD lr 0.05 momentum 0.9,
+WORLD processes on this machine joined by the gloo backend (CPU). Every rank draws its
+batches from its own shard of one seeded permutation per epoch.
+
+After --warmup untimed steps and a barrier, --steps steps are timed; rank 0 prints one
+line that launch/scripts/bench_vs_ddp.sh parses:
+
+  torch-ddp world=2 model=mlp hidden=1024 batch=256 steps=100 samples_per_s=16178.4 step_ms=31.65 loss=0.4123
+
+usage: launch/scripts/ddp_reference.py [--world 2] [--model mlp|cnn] [--hidden 1024]
+           [--batch 256] [--steps 200] [--warmup 20] [--threads 1] [--port 29533]
+           [--data /usr/share/datasets/fashion-mnist]
+Needs Debian's python3-torch (/usr/bin/python3). A bad option or data file ends it with one
+line naming it and exit status 2.
+"""
+import argparse
+import gzip
+import os
+import struct
+import sys
+import time
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+DEFAULT_DATA = "/usr/share/datasets/fashion-mnist"
+IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
+
+
+def fail(message):
+    print(f"ddp_reference.py: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def read_idx(directory, stem, magic):
+    """The bytes of one IDX file (stem.gz or stem) after its header, and its dimensions."""
+    for path, opener in ((os.path.join(directory, stem + ".gz"), gzip.open), (os.path.join(directory, stem), open)):
+        if os.path.exists(path):
+            break
+    else:
+        fail(f"--data: '{directory}' has no {stem}[.gz]")
+    with opener(path, "rb") as f:
+        blob = f.read()
+    if len(blob) < 8 or struct.unpack(">I", blob[:4])[0] != magic:
+        fail(f"--data: '{path}' is not an IDX file with magic {magic}")
+    ndim = magic & 0xFF
+    dims = struct.unpack(f">{ndim}I", blob[4:4 + 4 * ndim])
+    body = blob[4 + 4 * ndim:]
+    expected = 1
+    for d in dims:
+        expected *= d
+    if len(body) != expected:
+        fail(f"--data: '{path}' holds {len(body)} bytes of data, its header says {expected}")
+    return body, dims
+
+
+def training_set(directory):
+    """Images as float32 (N, 1, 28, 28) standardised with the set's mean and std, labels int64 (N)."""
+    pixels, (n, h, w) = read_idx(directory, "train-images-idx3-ubyte", IMAGE_MAGIC)
+    labels, (m,) = read_idx(directory, "train-labels-idx1-ubyte", LABEL_MAGIC)
+    if n != m:
+        fail(f"--data: {n} training images but {m} labels in '{directory}'")
+    x = torch.frombuffer(bytearray(pixels), dtype=torch.uint8).view(n, 1, h, w).float().div_(255.0)
+    x = (x - x.mean()) / x.std()
+    y = torch.frombuffer(bytearray(labels), dtype=torch.uint8).long()
+    return x, y
+
+
+def build_model(kind, hidden):
+    nn = torch.nn
+    if kind == "mlp":
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                             nn.Linear(hidden, 10))
+    return nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 28 -> 14
+                         nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 14 -> 7
+                         nn.Flatten(), nn.Linear(64 * 7 * 7, hidden), nn.ReLU(), nn.Linear(hidden, 10))
+
+
+class ShardedBatches:
+    """This rank's batches: epoch e is a permutation drawn from (seed, e), dealt round-robin over ranks."""
+
+    def __init__(self, examples, batch, rank, world, seed=1):
+        self.examples, self.batch, self.rank, self.world, self.seed = examples, batch, rank, world, seed
+        self.epoch, self.shard, self.position = -1, None, 0
+
+    def next(self):
+        if self.shard is None or self.position + self.batch > self.shard.numel():
+            self.epoch += 1
+            g = torch.Generator().manual_seed(self.seed * 1000003 + self.epoch)
+            self.shard = torch.randperm(self.examples, generator=g)[self.rank::self.world]
+            self.position = 0
+        idx = self.shard[self.position:self.position + self.batch]
+        self.position += self.batch
+        return idx
+
+
+def train(rank, args):
+    os.environ["MASTER_ADDR"] = "127.0.0.1"
+    os.environ["MASTER_PORT"] = str(args.port)
+    torch.set_num_threads(args.threads)
+    dist.init_process_group("gloo", rank=rank, world_size=args.world)
+    torch.manual_seed(0)  # the same initial model on every rank (DDP also broadcasts rank 0's)
+    x, y = training_set(args.data)
+    model = torch.nn.parallel.DistributedDataParallel(build_model(args.model, args.hidden))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    batches = ShardedBatches(x.shape[0], args.batch, rank, args.world)
+    loss = torch.zeros(())
+    t0 = time.perf_counter()
+    for step in range(args.warmup + args.steps):
+        if step == args.warmup:
+            dist.barrier()
+            t0 = time.perf_counter()
+        idx = batches.next()
+        optimizer.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+        loss.backward()  # DDP's hooks allreduce the gradient buckets here
+        optimizer.step()
+    dist.barrier()
+    seconds = time.perf_counter() - t0
+    if rank == 0:
+        rate = args.steps * args.batch * args.world / seconds
+        print(f"torch-ddp world={args.world} model={args.model} hidden={args.hidden} batch={args.batch} "
+              f"steps={args.steps} samples_per_s={rate:.1f} step_ms={1000 * seconds / args.steps:.2f} "
+              f"loss={loss.item():.4f}", flush=True)
+    dist.destroy_process_group()
+
+
+def parse(argv):
+    p = argparse.ArgumentParser(prog="ddp_reference.py", allow_abbrev=False,
+                                description="PyTorch DDP (gloo, CPU) on sprout's benchmark workload.")
+    p.add_argument("--world", type=int, default=2, help="processes (ranks) on this machine")
+    p.add_argument("--model", default="mlp", help="mlp (784-H-H-10) | cnn (conv 32, conv 64, H, 10)")
+    p.add_argument("--hidden", type=int, default=1024, help="hidden width H")
+    p.add_argument("--batch", type=int, default=256, help="batch size per rank")
+    p.add_argument("--steps", type=int, default=200, help="timed steps")
+    p.add_argument("--warmup", type=int, default=20, help="untimed steps first")
+    p.add_argument("--threads", type=int, default=1, help="intra-op threads per rank")
+    p.add_argument("--port", type=int, default=29533, help="TCP port of the gloo rendezvous on 127.0.0.1")
+    p.add_argument("--data", default=DEFAULT_DATA, help="directory of the Fashion-MNIST IDX files")
+    a = p.parse_args(argv)
+    checks = [("world", 1 <= a.world <= 256, "in [1, 256]"), ("model", a.model in ("mlp", "cnn"), "mlp or cnn"),
+              ("hidden", 1 <= a.hidden <= 65536, "in [1, 65536]"), ("batch", 1 <= a.batch <= 4096, "in [1, 4096]"),
+              ("steps", a.steps >= 1, "at least 1"), ("warmup", a.warmup >= 0, "at least 0"),
+              ("threads", 1 <= a.threads <= 1024, "in [1, 1024]"), ("port", 1024 <= a.port <= 65535, "in [1024, 65535]")]
+    for name, ok, rule in checks:
+        if not ok:
+            fail(f"--{name}: '{getattr(a, name)}' must be {rule}")
+    if not os.path.isdir(a.data):
+        fail(f"--data: '{a.data}' is not a directory")
+    return a
+
+
+if __name__ == "__main__":
+    arguments = parse(sys.argv[1:])
+    training_set(arguments.data)  # a bad data file fails here, once, before any process starts
+    mp.spawn(train, args=(arguments,), nprocs=arguments.world)
