@@ -1,7 +1,7 @@
 // `vt`: variance transfer with learning-rate adaptation (Yuan, Savarese, Maire, "Accelerated
 // Training via Incrementally Growing Neural Networks using Variance Transfer and Learning
-// Rate Adaptation", NeurIPS 2023). No official code is public; the rules below follow
-// growth/README.md "Variance transfer", the paper's description as summarised by the growingnet wiki
+// Rate Adaptation", NeurIPS 2023; growth/README.md "Variance transfer"). No official code is
+// public; the rules below follow the paper's description as summarised by the growingnet wiki
 // (growingnet.github.io/growing_wiki, "Variance Transfer") and the GroMo technical note
 // "Variance-transfer initialization" (neuron pairing; exact preservation needs α·β = 1).
 // Where they leave a choice open, the choice made here is marked (sprout).

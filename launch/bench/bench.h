@@ -1,5 +1,5 @@
 // `sprout bench <name>`: benchmarks that print numbers (speed is measured here, never in
-// tests). Each benchmark lives in launch/bench_<name>.cpp and is one line of the table in
+// tests). Each benchmark lives in launch/bench/<name>.cpp and is one line of the table in
 // launch/cli/cmd_bench.cpp; rank 0 prints, every rank runs the collectives.
 #pragma once
 

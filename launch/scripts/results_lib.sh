@@ -1,4 +1,4 @@
-# Shared set-up of the results scripts (launch/*_results.sh), sourced after ROOT is set:
+# Shared set-up of the results scripts (launch/scripts/*_results.sh), sourced after ROOT is set:
 # MPI as root, one BLAS thread per rank, a built `sprout` (else launch/scripts/setup.sh builds it)
 # and Debian's matplotlib for the plots (installed with apt when missing).
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
