@@ -1,7 +1,8 @@
 // MergeMethod: a function of (θ_0, experts) -> merged tensors, written on task vectors
 // τ_i = θ_i − θ_0 and their reductions over experts (merge/task_vectors.h), so the same
 // code merges one tensor streamed from files, a whole model in memory, or a model spread
-// over node groups as a collective (merge/collective.h). merge/README.md "Merge methods" has the formulas.
+// over node groups as a collective (merge/collective.h). The formulas and their papers:
+// merge/README.md "Merge methods".
 //
 // One method per file (magmax.cpp, average.cpp, task_arithmetic.cpp, ties.cpp), listed by
 // name in the table in method.cpp.

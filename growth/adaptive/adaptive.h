@@ -40,7 +40,7 @@ struct AdaptiveSpec {
   double q = 0.9;                  // quantile of the truncation (3)
   double rate_floor = 1e-3;        // λ ≥ floor (1), so D stays finite
   int64_t max_width = 1024;        // D is capped here (memory guard; the paper has none)
-  double new_std = 1.0;            // std of appended units' fan-in and fan-out (standard normal, as in the paper)
+  double new_std = 1.0;            // std of appended units' fan-in and fan-out (the paper: 1)
 };
 
 struct AdaptivePrior {

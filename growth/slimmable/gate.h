@@ -1,5 +1,6 @@
-// The DS-Net gate (Li et al. CVPR 2021, "double-headed dynamic gate"; growth/README.md "Slimmable networks and the dynamic gate"), on
-// the output h of the first site at k active units:
+// The DS-Net gate (Li et al. CVPR 2021, "double-headed dynamic gate"; growth/README.md
+// "Slimmable networks and the dynamic gate"), on the output h of the first site at k active
+// units:
 //
 //   pooled  = global average pool of h                    (N, k)   (MLP: h itself)
 //   reduced = relu(gate.reduce(pooled))                    (N, R)   gate.reduce.weight (R, W) sliced to k columns

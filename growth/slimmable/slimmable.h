@@ -1,4 +1,5 @@
-// Slimmable execution (DS-Net, Li et al. CVPR 2021; US-Nets; growth/README.md "Slimmable networks and the dynamic gate").
+// Slimmable execution (DS-Net, Li et al. CVPR 2021; US-Nets;
+// growth/README.md "Slimmable networks and the dynamic gate").
 //
 // A model runs as the sub-network holding the first ⌈r·width⌉ units of every site, for a
 // width ratio r from a configured list: Model::forward slices the stored weights (views,

@@ -1,4 +1,5 @@
-// GradMax (Evci et al., ICLR 2022; reference code google-research/growneuron), growth/README.md "GradMax".
+// GradMax (Evci et al., ICLR 2022; reference code google-research/growneuron);
+// formulas in growth/README.md "GradMax".
 //
 // New units get zero fan-in and bias (the function is unchanged; batch-norm grows as
 // identity) and fan-out columns maximising the norm of the gradient their fan-in receives:

@@ -14,7 +14,8 @@
 //   random   zero fan-in; random fan-out columns of norm c                 (random.cpp)
 //   zeros    zero fan-in and fan-out                                       (zeros.cpp)
 //   net2net  Net2WiderNet: copies of random existing units, fan-out split  (net2net.cpp)
-//   vt       variance transfer: [V;V] / [Z,−Z] pairs, rescaling, per-stage learning rates (variance_transfer.cpp)
+//   vt       variance transfer: [V;V] / [Z,−Z] pairs, rescaling, per-stage lr
+//            (variance_transfer.cpp)
 // All but net2net with noise keep the network's function (eval mode) unchanged.
 #pragma once
 

@@ -1,5 +1,6 @@
-// Options of adaptive width (model.adaptive = true; growth/adaptive/adaptive.h, growth/README.md "Adaptive width"), read
-// and validated like every TrainConfig part: purely, identically on every rank.
+// Options of adaptive width (model.adaptive = true; growth/adaptive/adaptive.h,
+// growth/README.md "Adaptive width"), read and validated like every TrainConfig part:
+// purely, identically on every rank.
 #pragma once
 
 #include <cstdint>

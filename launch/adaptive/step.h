@@ -1,4 +1,5 @@
-// model.adaptive = true: adaptive width in `sprout train` (growth/adaptive/adaptive.h, growth/README.md "Adaptive width").
+// model.adaptive = true: adaptive width in `sprout train` (growth/adaptive/adaptive.h,
+// growth/README.md "Adaptive width").
 // The trainer calls it with a line each:
 //   Trainer::prepare()      AdaptiveStep(trainer) once the rates are parameters (make_adaptive
 //                           runs right after the model is built, before the optimizer state)

@@ -1,5 +1,6 @@
 // `sprout bench train`: training throughput on the DDP reference workload. Prints one line
-// like launch/scripts/ddp_reference.py:  sprout world=2 model=mlp hidden=1024 batch=256 ... samples_per_s=…
+// like launch/scripts/ddp_reference.py:
+//   sprout world=2 model=mlp hidden=1024 batch=256 ... samples_per_s=…
 #include <ATen/Parallel.h>
 
 #include <chrono>

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Adaptive width on Fashion-MNIST, 2 ranks: the widths the network learns per layer from
 # two starting widths, its accuracy against a fixed-width network of the learned size, and
-# its truncation curve (README "Adaptive width").
+# its truncation curve (growth/README.md "Adaptive width").
 #
 #   launch/scripts/adaptive_results.sh [OUT_DIR]        (default: build/adaptive-results)
 #
@@ -14,7 +14,7 @@
 # widths. Every adaptive run's final checkpoint is then cut with `sprout eval --truncate all`.
 # Writes OUT_DIR/results.md and OUT_DIR/adaptive-truncation.png via launch/scripts/adaptive_results.py.
 # Environment: SEEDS, EPOCHS (MLP, default 20), CNN_EPOCHS (default 3; 0 skips the CNN),
-# NP (default 2), SPROUT_BIN; PUBLISH=1 copies both to launch/results/ (what README.md shows).
+# NP (default 2), SPROUT_BIN; PUBLISH=1 copies both to launch/results/ (what growth/README.md shows).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OUT=${1:-$ROOT/build/adaptive-results}

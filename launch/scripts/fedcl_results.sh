@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces the README's "Merging task experts" results: Fashion-MNIST, 5 class-incremental
+# Reproduces merge/README.md "Results: Fashion-MNIST, 5 tasks": Fashion-MNIST, 5 class-incremental
 # tasks, launch/configs/fedcl.ini, one rank per node group, 3 seeds, in the settings
 #   2 node groups, init=base       (independent experts from θ0)
 #   5 node groups, init=base       (every task in one round)

@@ -12,7 +12,7 @@
 # FLOPs counted analytically from the widths at every step) and OUT_DIR/growth.png (test
 # accuracy and width against step), via launch/scripts/growth_results.py. About 6-10 minutes on
 # 2 cores. Environment: SEEDS, EPOCHS (default 3), NP (default 2), SPROUT_BIN; PUBLISH=1
-# also copies the table and the plot to launch/results/ (what README.md shows).
+# also copies the table and the plot to launch/results/ (what growth/README.md shows).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OUT=${1:-$ROOT/build/growth-results}

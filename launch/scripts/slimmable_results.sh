@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces the README's table "Slimmable networks and the dynamic gate": the MLP and CNN
+# Reproduces the tables of growth/README.md "Slimmable networks and the dynamic gate": the MLP and CNN
 # example configs trained on Fashion-MNIST with 2 ranks, then every width and the dynamic
 # gate evaluated on the test set, then `sprout eval --gate_confidence` on each final
 # checkpoint (routing by the gate's cumulative probability at several confidences). Prints

@@ -1,5 +1,6 @@
 // train.mode = slimmable: the training step of a DS-Net supernet and, after it, of its
-// dynamic gate (Li et al., CVPR 2021; growth/README.md "Slimmable networks and the dynamic gate"). Trainer::train_step dispatches here.
+// dynamic gate (Li et al., CVPR 2021; growth/README.md "Slimmable networks and the dynamic
+// gate"). Trainer::train_step dispatches here.
 //
 // Steps [0, S) train the supernet (S = the run's train.steps / train.epochs), each one:
 //   sandwich rule — the largest width, slim.random widths drawn from (seed, step) (so every

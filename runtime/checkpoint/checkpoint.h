@@ -1,7 +1,8 @@
 // Checkpoint: one HDF5 file per checkpoint, written and read collectively by every rank of
 // a communicator with parallel HDF5 (MPI-IO). The runtime knows nothing of models: a
 // checkpoint is a tree of groups (with attributes), tensors and small tables, and
-// launch/checkpoint/checkpointer.cpp maps a training run onto it (layout: runtime/README.md "File layout"):
+// launch/checkpoint/checkpointer.cpp maps a training run onto it (layout: runtime/README.md
+// "File layout"):
 //
 //   /                       attrs format="sprout-checkpoint", format_version, world_size,
 //                           sprout_version, checksum, + the caller's (step, epoch, config)

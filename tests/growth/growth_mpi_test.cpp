@@ -1,7 +1,7 @@
-// Growth across ranks (mpiexec -n 2, -n 3; growth/README.md "Invariants the tests check", 5): M is reduced over the
-// global batch; after every strategy the replicas are bitwise identical (parameters,
-// buffers, optimizer state) although each rank saw a different part of the batch; the
-// data-parallel engine rebuilds its buckets.
+// Growth across ranks (mpiexec -n 2, -n 3; growth/README.md "Invariants the tests check",
+// 5): M is reduced over the global batch; after every strategy the replicas are bitwise
+// identical (parameters, buffers, optimizer state) although each rank saw a different part
+// of the batch; the data-parallel engine rebuilds its buckets.
 #include <gtest/gtest.h>
 
 #include "growth/site_resize.h"

@@ -1,5 +1,5 @@
-// Growth strategies on one process: function preservation (growth/README.md "Invariants the tests check", 1),
-// optimizer state (invariant 4), and each strategy's own rules.
+// Growth strategies on one process: function preservation (growth/README.md "Invariants
+// the tests check", 1), optimizer state (invariant 4), and each strategy's own rules.
 #include <gtest/gtest.h>
 
 #include <cmath>
