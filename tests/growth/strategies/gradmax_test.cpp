@@ -1,7 +1,7 @@
 // GradMax (growth/README.md "GradMax"; "Invariants the tests check", 2 and 3): M through
 // the im2col form equals autograd and an explicit computation; the closed form is the
-// SVD's; the gradient-norm identity; random fan-outs of equal norm receive less gradient; k
-// >= rank(M) is handled.
+// SVD's; the gradient-norm identity; random fan-outs of equal norm receive less gradient;
+// k >= rank(M) is handled.
 #include <gtest/gtest.h>
 
 #include <cmath>
