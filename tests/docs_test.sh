@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The documentation check (ctest `docs`, label unit): every reference in the project's docs
+# The documentation check (ctest `unit_docs`, label unit): every reference in the project's docs
 # and comments resolves inside the repository. It fails, listing each problem as
 # FILE:LINE: what, when
 #   - a `Note [Name]` is referenced but no comment line starts with `Note [Name]` (the
