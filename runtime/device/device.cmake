@@ -40,8 +40,11 @@ if(SPROUT_TORCH_PYTHON)
   target_include_directories(sprout_torch SYSTEM INTERFACE ${SPROUT_TORCH_PYTHON}/include
                              ${SPROUT_TORCH_PYTHON}/include/torch/csrc/api/include)
   # libtorch_cuda registers CUDA with LibTorch from static initialisers: keep it linked even
-  # though sprout calls none of its symbols directly.
-  target_link_libraries(sprout_torch INTERFACE -Wl,--no-as-needed ${_torch_libs} -Wl,--as-needed)
+  # though sprout calls none of its symbols directly. One token (-Wl,--no-as-needed,a,b,
+  # --as-needed), so CMake cannot reorder or deduplicate the flags away from the libraries;
+  # tests/gpu/links_torch_cuda.sh checks the result with readelf.
+  string(REPLACE ";" "," _torch_libs_csv "${_torch_libs}")
+  target_link_libraries(sprout_torch INTERFACE "-Wl,--no-as-needed,${_torch_libs_csv},--as-needed")
   set(TORCH_LIBRARIES sprout_torch)
   set(TORCH_CXX_FLAGS -D_GLIBCXX_USE_CXX11_ABI=${SPROUT_TORCH_CXX11_ABI})
   message(STATUS "LibTorch: ${SPROUT_TORCH_PYTHON} (CUDA: ${SPROUT_TORCH_HAS_CUDA})")
@@ -53,13 +56,45 @@ else()
   endif()
 endif()
 
+# The C++ standard follows the LibTorch found: C++17 (Debian's 1.13 and PyTorch up to 2.11),
+# C++20 where the headers demand it (PyTorch 2.12 and later refuse C++17 with an #error).
+# Read from torch/version.h and c10/macros/Macros.h, so no compile check is needed.
+set(_torch_include_dirs ${TORCH_INCLUDE_DIRS})
+if(SPROUT_TORCH_PYTHON)
+  set(_torch_include_dirs ${SPROUT_TORCH_PYTHON}/include ${SPROUT_TORCH_PYTHON}/include/torch/csrc/api/include)
+endif()
+find_file(SPROUT_TORCH_VERSION_H torch/version.h PATHS ${_torch_include_dirs} NO_DEFAULT_PATH)
+find_file(SPROUT_C10_MACROS_H c10/macros/Macros.h PATHS ${_torch_include_dirs} NO_DEFAULT_PATH)
+set(SPROUT_TORCH_VERSION "unknown")
+if(SPROUT_TORCH_VERSION_H)
+  file(STRINGS ${SPROUT_TORCH_VERSION_H} _v REGEX "define TORCH_VERSION_(MAJOR|MINOR) ")
+  string(REGEX REPLACE ".*MAJOR ([0-9]+).*" "\\1" _major "${_v}")
+  string(REGEX REPLACE ".*MINOR ([0-9]+).*" "\\1" _minor "${_v}")
+  set(SPROUT_TORCH_VERSION ${_major}.${_minor})
+endif()
+set(_needs_cxx20 OFF)
+if(SPROUT_TORCH_VERSION VERSION_GREATER_EQUAL 2.12)
+  set(_needs_cxx20 ON)
+endif()
+if(SPROUT_C10_MACROS_H)
+  file(STRINGS ${SPROUT_C10_MACROS_H} _cxx20_error REGEX "C\\+\\+20 or later")
+  if(_cxx20_error)
+    set(_needs_cxx20 ON)
+  endif()
+endif()
+if(_needs_cxx20 AND CMAKE_CXX_STANDARD LESS 20)
+  set(CMAKE_CXX_STANDARD 20)
+endif()
+message(STATUS "LibTorch ${SPROUT_TORCH_VERSION}: C++${CMAKE_CXX_STANDARD}")
+
 set(SPROUT_NCCL_ENABLED OFF)
 set(SPROUT_DEVICE_SOURCES
     ${CMAKE_SOURCE_DIR}/runtime/comm/backend.cpp
     ${CMAKE_SOURCE_DIR}/runtime/comm/host_staging_communicator.cpp
     ${CMAKE_SOURCE_DIR}/runtime/device/device.cpp
     ${CMAKE_SOURCE_DIR}/runtime/device/transfer.cpp
-    ${CMAKE_SOURCE_DIR}/runtime/comm/nccl_bootstrap.cpp)
+    ${CMAKE_SOURCE_DIR}/runtime/comm/nccl_bootstrap.cpp
+    ${CMAKE_SOURCE_DIR}/runtime/comm/nccl_guard.cpp)
 set(SPROUT_DEVICE_LIBRARIES "")
 set(SPROUT_DEVICE_DEFINITIONS "")
 
