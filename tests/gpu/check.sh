@@ -63,7 +63,7 @@ step() {
   local name=$1 limit=$2 log=$3 t rc
   shift 3
   t=$(date +%s)
-  timeout -k 10 "$limit" "$@" >"$log" 2>&1
+  timeout -k 10 "$limit" "$@" </dev/null >"$log" 2>&1
   rc=$?
   local took=$(( $(date +%s) - t )) verdict=ok
   [[ $rc == 0 ]] || verdict="exit $rc"
@@ -77,7 +77,7 @@ die() { say "FAILED: $*"; echo "| result | FAIL: $* |" >"$LOGS/table.md"; publis
 [[ -d $DEPS/usr ]] || die "no dependency folder at $DEPS: run tests/gpu/prepare_deps.sh on a Debian 12 machine first"
 
 # --- 1. Facts --------------------------------------------------------------------------------
-step facts 120 "$LOGS/facts.log" "$PY" - <<'EOF' || die "$PY cannot import torch (log: facts.log)"
+cat >"$LOGS/facts.py" <<'EOF'
 import os
 import torch
 print(f"TORCH_DIR={os.path.dirname(torch.__file__)}")
@@ -94,6 +94,7 @@ except ImportError:
     roots = []
 print("NVIDIA_ROOTS='" + ":".join(roots) + "'")
 EOF
+step facts 120 "$LOGS/facts.log" "$PY" "$LOGS/facts.py" || die "$PY cannot import torch (log: facts.log)"
 eval "$(grep -E '^[A-Z_]+=' "$LOGS/facts.log")"
 say "torch $TORCH_VERSION (CUDA ${TORCH_CUDA:-none}, C++11 ABI $TORCH_ABI), $GPUS GPU(s): $GPU_NAME"
 [[ $TORCH_ABI == 1 ]] || die "this PyTorch uses the pre-C++11 ABI; Debian's Boost and GoogleTest need the C++11 ABI (PyTorch >= 2.7)"
@@ -153,7 +154,7 @@ else
   [[ $DRY == 1 ]] || die "a GPU is visible to PyTorch but nvidia-smi is not installed"
 fi
 PREFLIGHT_BACKEND=nccl; [[ $DRY == 1 ]] && PREFLIGHT_BACKEND=gloo
-step "preflight $PREFLIGHT_BACKEND allreduce" 120 "$LOGS/preflight_allreduce.log" "$PY" - "$PREFLIGHT_BACKEND" <<'EOF'
+cat >"$LOGS/preflight.py" <<'EOF'
 import os, sys, tempfile
 import torch
 import torch.distributed as dist
@@ -170,6 +171,7 @@ assert torch.equal(t.cpu(), torch.arange(1 << 20, dtype=torch.float32)), "allred
 print(f"one-rank {backend} allreduce of 4 MiB on {device}: ok")
 dist.destroy_process_group()
 EOF
+step "preflight $PREFLIGHT_BACKEND allreduce" 120 "$LOGS/preflight_allreduce.log" "$PY" "$LOGS/preflight.py" "$PREFLIGHT_BACKEND"
 preflight_rc=$?
 [[ $preflight_rc == 0 ]] || die "one-rank $PREFLIGHT_BACKEND allreduce from $PY failed (log: preflight_allreduce.log)"
 
