@@ -34,7 +34,9 @@
 # SPROUT_GPU_TORCH_MODE=cmake (use find_package(Torch) with torch.utils.cmake_prefix_path
 # instead of importing LibTorch from the Python package), SPROUT_GPU_CHECK_ALLOW_CPU=1
 # (dry run on a machine without a GPU: GPU tests skip, preflight uses gloo on the CPU, the
-# "GPU" runs use the CPU), SPROUT_GPU_JOBS (build jobs, default nproc).
+# "GPU" runs use the CPU), SPROUT_GPU_JOBS (build jobs, default nproc),
+# SPROUT_GPU_TIME_SCALE (integer factor on every phase's limit, default 1: the limits fit a
+# 16-core GPU machine; a dry run on a 2-core machine needs about 8).
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DEPS=$(realpath -m "${1:-${SPROUT_GPU_DEPS:-$ROOT/.gpu-deps}}")
@@ -60,7 +62,7 @@ publish() {
 }
 # step NAME LIMIT_S LOG CMD...: runs CMD under `timeout`, output to LOG; records the phase.
 step() {
-  local name=$1 limit=$2 log=$3 t rc
+  local name=$1 limit=$(( $2 * ${SPROUT_GPU_TIME_SCALE:-1} )) log=$3 t rc
   shift 3
   t=$(date +%s)
   timeout -k 10 "$limit" "$@" </dev/null >"$log" 2>&1
