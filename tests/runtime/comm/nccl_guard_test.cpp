@@ -73,8 +73,8 @@ struct Fixture {
   }
 };
 
-constexpr double kTimeout = 0.2;
-constexpr double kBound = 0.5;  // polling and scheduling on a busy machine
+constexpr double kTimeout = 0.5;
+constexpr double kBound = 0.3;  // polling and scheduling on a busy machine; less than one timeout
 
 TEST(NcclGuard, ATimedOutWaitAbortsAndEndsWithinOneTimeout) {
   Fixture f;
@@ -84,7 +84,7 @@ TEST(NcclGuard, ATimedOutWaitAbortsAndEndsWithinOneTimeout) {
     w->wait();
     FAIL() << "a collective that never completes returned";
   } catch (const CommError& e) {
-    EXPECT_NE(std::string(e.what()).find("timed out after 0.2 s (step 7)"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("timed out after 0.5 s (step 7)"), std::string::npos) << e.what();
   }
   EXPECT_LT(seconds_since(t0), kTimeout + kBound);
   EXPECT_GE(seconds_since(t0), kTimeout);
