@@ -43,8 +43,10 @@ if(SPROUT_TORCH_PYTHON)
   # though sprout calls none of its symbols directly. One token (-Wl,--no-as-needed,a,b,
   # --as-needed), so CMake cannot reorder or deduplicate the flags away from the libraries;
   # tests/gpu/links_torch_cuda.sh checks the result with readelf.
+  # CMake sees no library in that token, so it adds no run path for them: name the folder.
   string(REPLACE ";" "," _torch_libs_csv "${_torch_libs}")
   target_link_libraries(sprout_torch INTERFACE "-Wl,--no-as-needed,${_torch_libs_csv},--as-needed")
+  target_link_options(sprout_torch INTERFACE "LINKER:-rpath,${_torch_lib}")
   set(TORCH_LIBRARIES sprout_torch)
   set(TORCH_CXX_FLAGS -D_GLIBCXX_USE_CXX11_ABI=${SPROUT_TORCH_CXX11_ABI})
   message(STATUS "LibTorch: ${SPROUT_TORCH_PYTHON} (CUDA: ${SPROUT_TORCH_HAS_CUDA})")
