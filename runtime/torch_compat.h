@@ -3,6 +3,7 @@
 #pragma once
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
 #include <torch/types.h>
 
 #include <cstdint>
@@ -28,6 +29,17 @@ inline void set_default_generator_state(const torch::Tensor& state) {
   auto gen = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(gen.mutex());
   gen.set_state(state);
+}
+
+// Full float32 precision on CUDA: no TF32 in cuDNN convolutions (LibTorch allows it there by
+// default, about 1e-3 relative on Ampere and later GPUs) nor in float32 matmuls (LibTorch's
+// default already forbids it). For comparisons against CPU results.
+inline void use_full_fp32_on_cuda() {
+  at::globalContext().setAllowTF32CuDNN(false);
+  at::globalContext().setFloat32MatmulPrecision("highest");
+}
+inline bool cuda_tf32_allowed() {
+  return at::globalContext().allowTF32CuDNN() || at::globalContext().allowTF32CuBLAS();
 }
 
 }  // namespace sprout::compat

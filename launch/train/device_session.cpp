@@ -26,7 +26,7 @@ DeviceSession open_device(runtime::RuntimeContext& ctx, const runtime::DeviceReq
   world.set_timeout(timeout_s);
   world.set_phase("device set-up");
   runtime::DeviceProbe mine;
-  agree(world, [&] { mine = runtime::probe_device(ctx.local_size); });
+  agree(world, [&] { mine = runtime::probe_device(ctx.local_size, ctx.local_rank); });
   const auto agreed = runtime::agree_probe(world, mine);
   runtime::DeviceChoice choice;
   agree(world, [&] { choice = runtime::choose_device(request, agreed); });

@@ -33,6 +33,11 @@ class Work {
   virtual void wait() = 0;
   // Non-blocking completion check; drives progress where the backend needs it.
   virtual bool test() = 0;
+  // Gives up on an operation its caller stopped waiting for (a timeout): the backend
+  // releases what it holds without waiting for peers, so that destroying the work does not
+  // block again. NCCL aborts its communicator, which then throws on every call; MPI needs
+  // nothing (an unfinished request is freed by the work's destructor).
+  virtual void cancel() {}
 };
 
 class Communicator {

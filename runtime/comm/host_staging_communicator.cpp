@@ -1,6 +1,10 @@
 #include "runtime/comm/host_staging_communicator.h"
 
+#include <mpi.h>
+
 #include <cstdlib>
+
+#include "runtime/error.h"
 
 namespace sprout::runtime {
 
@@ -24,6 +28,9 @@ class StagedWork final : public Work {
     finish();
     return true;
   }
+  void cancel() override {
+    if (!done_) inner_->cancel();
+  }
 
  private:
   void finish() {
@@ -35,7 +42,24 @@ class StagedWork final : public Work {
   bool done_ = false;
 };
 
+const char* thread_level_name(int level) {
+  switch (level) {
+    case MPI_THREAD_SINGLE: return "MPI_THREAD_SINGLE";
+    case MPI_THREAD_FUNNELED: return "MPI_THREAD_FUNNELED";
+    case MPI_THREAD_SERIALIZED: return "MPI_THREAD_SERIALIZED";
+    case MPI_THREAD_MULTIPLE: return "MPI_THREAD_MULTIPLE";
+  }
+  return "an unknown level";
+}
+
 }  // namespace
+
+void require_staging_thread_level(int granted) {
+  SPROUT_CHECK(granted == MPI_THREAD_MULTIPLE, ConfigError,
+               "--runtime.backend: mpi on cuda (host staging) needs MPI_THREAD_MULTIPLE (CUDA gradient hooks "
+               "run on LibTorch's device thread), but this MPI library grants ",
+               thread_level_name(granted), "; use an MPI built with thread support or --runtime.backend nccl");
+}
 
 HostStagingCommunicator::HostStagingCommunicator(Communicator& inner) : inner_(&inner) {
   set_phase(inner.phase());

@@ -22,29 +22,18 @@ std::string nccl_version() {
                 " (loaded)");
 }
 
+std::string gpu_bus_id(int device) {
+  char id[32] = {};  // "0000:3b:00.0" (13 bytes with the terminator)
+  if (cudaDeviceGetPCIBusId(id, sizeof(id), device) != cudaSuccess) {
+    cudaGetLastError();  // clear it: LibTorch's next CUDA check must not see it
+    return "";
+  }
+  return id;
+}
+
 namespace {
 
 using State = NcclCommunicator::State;
-
-ncclRedOp_t nccl_op(ReduceOp op) {
-  switch (op) {
-    case ReduceOp::Sum: return ncclSum;
-    case ReduceOp::Avg:
-#if NCCL_VERSION_CODE >= NCCL_VERSION(2, 10, 0)
-      return ncclAvg;
-#else
-      return ncclSum;  // divided by size() after completion (finish_avg)
-#endif
-    case ReduceOp::Max: return ncclMax;
-    case ReduceOp::Min: return ncclMin;
-  }
-  return ncclSum;
-}
-
-void check_avg(const torch::Tensor& t, ReduceOp op) {
-  SPROUT_CHECK(op != ReduceOp::Avg || t.is_floating_point(), CommError,
-               "nccl allreduce avg needs a floating tensor, got ", t.scalar_type());
-}
 
 // Runs after the compute stream was ordered after the collective.
 void finish_avg(torch::Tensor& t, ReduceOp op, int size) {
@@ -70,46 +59,17 @@ ncclComm_t init_communicator(Communicator& mpi, const NcclOptions& options) {
   return comm;
 }
 
-class NcclWork final : public Work {
- public:
-  NcclWork(std::shared_ptr<State> state, torch::Tensor tensor, ReduceOp op, int size,
-           std::unique_ptr<CudaEvent> done, std::string phase, double timeout)
-      : state_(std::move(state)), tensor_(std::move(tensor)), op_(op), size_(size),
-        done_(std::move(done)), phase_(std::move(phase)), timeout_(timeout) {}
-  ~NcclWork() override {
-    if (!finished_) {
-      try { wait(); } catch (...) {}
-    }
+// Blocks until `done` completed (NcclGuard::wait), then orders the compute stream after it.
+void wait_then_order(State& state, const CudaEvent& done, const char* op, const std::string& phase,
+                     double timeout_s) {
+  state.guard->wait(done, op, phase, timeout_s);
+  try {
+    state.order_compute_after(done);
+  } catch (...) {
+    state.guard->abort();
+    throw;
   }
-  void wait() override {
-    if (finished_) return;
-    state_->guarded([&] { state_->wait(*done_, "allreduce (async)", phase_, timeout_); });
-    finish();
-  }
-  bool test() override {
-    if (finished_) return true;
-    if (!state_->guarded([&] { return state_->query(*done_, "allreduce (async)", phase_); })) return false;
-    // Completed: order the compute stream after it (cannot block: the event is done).
-    state_->guarded([&] { state_->wait(*done_, "allreduce (async)", phase_, timeout_); });
-    finish();
-    return true;
-  }
-
- private:
-  void finish() {
-    finished_ = true;
-    finish_avg(tensor_, op_, size_);
-    tensor_ = torch::Tensor();  // the allocator may reuse its memory from now on
-  }
-  std::shared_ptr<State> state_;
-  torch::Tensor tensor_;
-  ReduceOp op_;
-  int size_;
-  std::unique_ptr<CudaEvent> done_;
-  std::string phase_;
-  double timeout_;
-  bool finished_ = false;
-};
+}
 
 }  // namespace
 
@@ -140,7 +100,7 @@ void NcclCommunicator::require_device_tensor(const torch::Tensor& t, const char*
   SPROUT_CHECK(t.defined() && t.is_contiguous(), CommError, "nccl ", op, ": tensor must be defined and contiguous");
   SPROUT_CHECK(t.is_cuda() && t.device().index() == options_.device, CommError, "nccl ", op, ": tensor on ",
                t.device(), " but this communicator is on cuda:", options_.device);
-  state_->require_alive(op);
+  state_->guard->require_alive(op);
 }
 
 void NcclCommunicator::allreduce(torch::Tensor& tensor, ReduceOp op) {
@@ -151,59 +111,63 @@ void NcclCommunicator::allreduce(torch::Tensor& tensor, ReduceOp op) {
 std::shared_ptr<Work> NcclCommunicator::allreduce_async(torch::Tensor tensor, ReduceOp op) {
   if (tensor.defined() && tensor.device().is_cpu()) return host().allreduce_async(tensor, op);
   require_device_tensor(tensor, "allreduce");
-  check_avg(tensor, op);
+  const auto args = nccl_args(tensor.scalar_type(), op, "nccl allreduce");  // before the guard: no abort
   auto done = std::make_unique<CudaEvent>();
-  state_->guarded([&] {
-    std::lock_guard<std::mutex> lock(state_->mutex);
+  state_->guard->enqueue("allreduce", [&] {
     state_->order_after_compute();
     Watchdog::Guard guard(options_.watchdog, "ncclAllReduce", phase_, timeout_s_);
     SPROUT_NCCL_CHECK(ncclAllReduce(tensor.data_ptr(), tensor.data_ptr(), static_cast<size_t>(tensor.numel()),
-                                    nccl::datatype(tensor), nccl_op(op), state_->comm, state_->stream),
+                                    nccl::datatype(args.element), nccl::reduction(args.op), state_->comm,
+                                    state_->stream),
                       state_->comm);
     state_->record_done(*done);
   });
-  return std::make_shared<NcclWork>(state_, tensor, op, size(), std::move(done), phase_, timeout_s_);
+  // The work keeps the state (stream) and the tensor alive until the collective completed.
+  const CudaEvent* event = done.get();
+  auto on_complete = [state = state_, event, tensor, op, size = size()]() mutable {
+    state->order_compute_after(*event);
+    finish_avg(tensor, op, size);
+    tensor = torch::Tensor();  // the allocator may reuse its memory from now on
+  };
+  return std::make_shared<GuardedWork>(state_->guard, std::move(done), std::move(on_complete), "allreduce (async)",
+                                       phase_, timeout_s_);
 }
 
 void NcclCommunicator::broadcast(torch::Tensor& tensor, int root) {
   if (tensor.defined() && tensor.device().is_cpu()) return host().broadcast(tensor, root);
   require_device_tensor(tensor, "broadcast");
   SPROUT_CHECK(root >= 0 && root < size(), CommError, "nccl broadcast: root ", root, " out of range");
+  const auto args = nccl_args(tensor.scalar_type(), ReduceOp::Sum, "nccl broadcast");
   CudaEvent done;
-  state_->guarded([&] {
-    {
-      std::lock_guard<std::mutex> lock(state_->mutex);
-      state_->order_after_compute();
-      Watchdog::Guard guard(options_.watchdog, "ncclBroadcast", phase_, timeout_s_);
-      SPROUT_NCCL_CHECK(ncclBroadcast(tensor.data_ptr(), tensor.data_ptr(), static_cast<size_t>(tensor.numel()),
-                                      nccl::datatype(tensor), root, state_->comm, state_->stream),
-                        state_->comm);
-      state_->record_done(done);
-    }
-    state_->wait(done, "broadcast", phase_, timeout_s_);
+  state_->guard->enqueue("broadcast", [&] {
+    state_->order_after_compute();
+    Watchdog::Guard guard(options_.watchdog, "ncclBroadcast", phase_, timeout_s_);
+    SPROUT_NCCL_CHECK(ncclBroadcast(tensor.data_ptr(), tensor.data_ptr(), static_cast<size_t>(tensor.numel()),
+                                    nccl::datatype(args.element), root, state_->comm, state_->stream),
+                      state_->comm);
+    state_->record_done(done);
   });
+  wait_then_order(*state_, done, "broadcast", phase_, timeout_s_);
 }
 
 torch::Tensor NcclCommunicator::allgather(const torch::Tensor& tensor) {
   if (tensor.defined() && tensor.device().is_cpu()) return host().allgather(tensor);
   auto in = tensor.contiguous();
   require_device_tensor(in, "allgather");
+  const auto args = nccl_args(in.scalar_type(), ReduceOp::Sum, "nccl allgather");
   std::vector<int64_t> shape{size()};
   for (auto d : in.sizes()) shape.push_back(d);
   auto out = torch::empty(shape, in.options());  // (size, ...tensor.shape)
   CudaEvent done;
-  state_->guarded([&] {
-    {
-      std::lock_guard<std::mutex> lock(state_->mutex);
-      state_->order_after_compute();
-      Watchdog::Guard guard(options_.watchdog, "ncclAllGather", phase_, timeout_s_);
-      SPROUT_NCCL_CHECK(ncclAllGather(in.data_ptr(), out.data_ptr(), static_cast<size_t>(in.numel()),
-                                      nccl::datatype(in), state_->comm, state_->stream),
-                        state_->comm);
-      state_->record_done(done);
-    }
-    state_->wait(done, "allgather", phase_, timeout_s_);
+  state_->guard->enqueue("allgather", [&] {
+    state_->order_after_compute();
+    Watchdog::Guard guard(options_.watchdog, "ncclAllGather", phase_, timeout_s_);
+    SPROUT_NCCL_CHECK(ncclAllGather(in.data_ptr(), out.data_ptr(), static_cast<size_t>(in.numel()),
+                                    nccl::datatype(args.element), state_->comm, state_->stream),
+                      state_->comm);
+    state_->record_done(done);
   });
+  wait_then_order(*state_, done, "allgather", phase_, timeout_s_);
   return out;
 }
 
@@ -214,11 +178,10 @@ void NcclCommunicator::barrier() {
 }
 
 std::unique_ptr<Communicator> NcclCommunicator::split(int color, int key) {
-  state_->require_alive("split");
+  state_->guard->require_alive("split");
   auto sub_mpi = host().split(color, key);  // collective over MPI: same order on every rank
   ncclComm_t child = nullptr;
-  state_->guarded([&] {
-    std::lock_guard<std::mutex> lock(state_->mutex);
+  state_->guard->enqueue("split", [&] {
     Watchdog::Guard guard(options_.watchdog, "nccl split", phase_, timeout_s_);
 #if NCCL_VERSION_CODE >= NCCL_VERSION(2, 18, 0)
     SPROUT_NCCL_CHECK(ncclCommSplit(state_->comm, color, key, &child, nullptr), state_->comm);
@@ -229,14 +192,14 @@ std::unique_ptr<Communicator> NcclCommunicator::split(int color, int key) {
   });
   auto child_state = std::make_shared<State>(child, options_.device);
   int nccl_rank = -1;
-  SPROUT_NCCL_CHECK(ncclCommUserRank(child, &nccl_rank), child);
+  child_state->guard->enqueue("split", [&] { SPROUT_NCCL_CHECK(ncclCommUserRank(child, &nccl_rank), child); });
   SPROUT_CHECK(nccl_rank == sub_mpi->rank(), CommError, "nccl split: NCCL ordered this rank ", nccl_rank,
                " but MPI ordered it ", sub_mpi->rank());
   return std::unique_ptr<Communicator>(new NcclCommunicator(std::move(sub_mpi), std::move(child_state), options_));
 }
 
 void NcclCommunicator::abort(int code) {
-  state_->abort();
+  state_->guard->abort();
   host().abort(code);
   std::_Exit(code);  // abort() does not return; this is for the type system
 }

@@ -23,10 +23,14 @@
 // the timeout; tensors stay referenced until their collective completed, so LibTorch's
 // caching allocator never hands their memory to another kernel early.
 //
-// Errors and timeouts: every NCCL and CUDA call is checked (file:line and the library's
+// Errors and timeouts (runtime/comm/nccl_guard.h): arguments (device, layout, dtype) are
+// checked before anything is enqueued, so a bad one throws CommError and leaves the
+// communicator usable. Every NCCL and CUDA call is checked (file:line and the library's
 // message). On any error, on an asynchronous NCCL error, or when a collective has not
 // completed after timeout() seconds, the NCCL communicator is aborted (ncclCommAbort) and
-// CommError is thrown naming the operation and the phase; every later call throws too.
+// CommError is thrown naming the operation and the phase; every later call throws too,
+// and nothing touches the freed handle again. Dtypes: float16/32/64, bfloat16, int8,
+// uint8, int32, int64 and bool (carried as uint8; a bool sum is a logical or).
 // Calls that block inside NCCL (init, split, the first connection of a collective) are
 // timed by the MPI watchdog, which ends the job as for MPI collectives.
 #pragma once

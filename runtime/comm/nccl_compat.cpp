@@ -4,20 +4,38 @@
 
 namespace sprout::runtime::nccl {
 
-ncclDataType_t datatype(const torch::Tensor& tensor) {
-  switch (tensor.scalar_type()) {
-    case torch::kFloat32: return ncclFloat32;
-    case torch::kFloat64: return ncclFloat64;
-    case torch::kFloat16: return ncclFloat16;
+ncclDataType_t datatype(NcclElement element) {
+  switch (element) {
+    case NcclElement::Int8: return ncclInt8;
+    case NcclElement::Uint8: return ncclUint8;
+    case NcclElement::Int32: return ncclInt32;
+    case NcclElement::Int64: return ncclInt64;
+    case NcclElement::Float16: return ncclFloat16;
+    case NcclElement::Bfloat16:
 #if NCCL_VERSION_CODE >= NCCL_VERSION(2, 10, 0)
-    case torch::kBFloat16: return ncclBfloat16;
+      return ncclBfloat16;
+#else
+      throw CommError("nccl: bfloat16 needs NCCL 2.10 or later");
 #endif
-    case torch::kInt32: return ncclInt32;
-    case torch::kInt64: return ncclInt64;
-    case torch::kUInt8: return ncclUint8;
-    default:
-      throw CommError(concat("nccl: unsupported tensor dtype ", tensor.scalar_type()));
+    case NcclElement::Float32: return ncclFloat32;
+    case NcclElement::Float64: return ncclFloat64;
   }
+  throw CommError("nccl: unknown element type");
+}
+
+ncclRedOp_t reduction(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::Sum: return ncclSum;
+    case ReduceOp::Avg:
+#if NCCL_VERSION_CODE >= NCCL_VERSION(2, 10, 0)
+      return ncclAvg;
+#else
+      return ncclSum;  // divided by the size after completion (nccl_communicator.cpp)
+#endif
+    case ReduceOp::Max: return ncclMax;
+    case ReduceOp::Min: return ncclMin;
+  }
+  return ncclSum;
 }
 
 std::string library_version() {

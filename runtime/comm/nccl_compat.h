@@ -7,6 +7,8 @@
 
 #include <torch/types.h>
 
+#include "runtime/comm/nccl_guard.h"
+
 namespace sprout::runtime::nccl {
 
 // ncclAvg: NCCL 2.10. Older versions sum and divide on the compute stream.
@@ -19,8 +21,10 @@ constexpr bool kHasLastError = NCCL_VERSION_CODE >= NCCL_VERSION(2, 13, 0);
 
 static_assert(sizeof(ncclUniqueId) == 128, "the MPI bootstrap broadcasts a 128-byte unique id");
 
-// NCCL's datatype for a tensor's dtype; throws CommError for unsupported dtypes.
-ncclDataType_t datatype(const torch::Tensor& tensor);
+// NCCL's datatype and reduction for arguments checked by nccl_args (runtime/comm/nccl_guard.h);
+// throws CommError for bfloat16 before NCCL 2.10.
+ncclDataType_t datatype(NcclElement element);
+ncclRedOp_t reduction(ReduceOp op);
 
 // Runtime version of the loaded libnccl as "2.28.9".
 std::string library_version();

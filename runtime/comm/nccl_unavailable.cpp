@@ -9,6 +9,8 @@ bool nccl_built() { return false; }
 
 std::string nccl_version() { return "not built"; }
 
+std::string gpu_bus_id(int) { return ""; }
+
 std::unique_ptr<Communicator> make_nccl_communicator(Communicator&, const NcclOptions&) {
   throw ConfigError("--runtime.backend: nccl, but this sprout was built without NCCL (configure with -DSPROUT_WITH_NCCL=ON)");
 }

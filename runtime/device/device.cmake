@@ -40,8 +40,13 @@ if(SPROUT_TORCH_PYTHON)
   target_include_directories(sprout_torch SYSTEM INTERFACE ${SPROUT_TORCH_PYTHON}/include
                              ${SPROUT_TORCH_PYTHON}/include/torch/csrc/api/include)
   # libtorch_cuda registers CUDA with LibTorch from static initialisers: keep it linked even
-  # though sprout calls none of its symbols directly.
-  target_link_libraries(sprout_torch INTERFACE -Wl,--no-as-needed ${_torch_libs} -Wl,--as-needed)
+  # though sprout calls none of its symbols directly. One token (-Wl,--no-as-needed,a,b,
+  # --as-needed), so CMake cannot reorder or deduplicate the flags away from the libraries;
+  # tests/gpu/links_torch_cuda.sh checks the result with readelf.
+  # CMake sees no library in that token, so it adds no run path for them: name the folder.
+  string(REPLACE ";" "," _torch_libs_csv "${_torch_libs}")
+  target_link_libraries(sprout_torch INTERFACE "-Wl,--no-as-needed,${_torch_libs_csv},--as-needed")
+  target_link_options(sprout_torch INTERFACE "LINKER:-rpath,${_torch_lib}")
   set(TORCH_LIBRARIES sprout_torch)
   set(TORCH_CXX_FLAGS -D_GLIBCXX_USE_CXX11_ABI=${SPROUT_TORCH_CXX11_ABI})
   message(STATUS "LibTorch: ${SPROUT_TORCH_PYTHON} (CUDA: ${SPROUT_TORCH_HAS_CUDA})")
@@ -53,13 +58,29 @@ else()
   endif()
 endif()
 
+# The C++ standard follows the LibTorch found: C++17 where it allows it, C++20 where its
+# headers demand it (runtime/device/torch_cxx_standard.cmake); no compile check needed.
+include(${CMAKE_CURRENT_LIST_DIR}/torch_cxx_standard.cmake)
+set(_torch_include_dirs ${TORCH_INCLUDE_DIRS})
+if(SPROUT_TORCH_PYTHON)
+  set(_torch_include_dirs ${SPROUT_TORCH_PYTHON}/include ${SPROUT_TORCH_PYTHON}/include/torch/csrc/api/include)
+endif()
+find_file(SPROUT_TORCH_VERSION_H torch/version.h PATHS ${_torch_include_dirs} NO_DEFAULT_PATH)
+find_file(SPROUT_C10_MACROS_H c10/macros/Macros.h PATHS ${_torch_include_dirs} NO_DEFAULT_PATH)
+sprout_torch_cxx_standard("${SPROUT_TORCH_VERSION_H}" "${SPROUT_C10_MACROS_H}" SPROUT_TORCH_VERSION _torch_standard)
+if(CMAKE_CXX_STANDARD LESS _torch_standard)
+  set(CMAKE_CXX_STANDARD ${_torch_standard})
+endif()
+message(STATUS "LibTorch ${SPROUT_TORCH_VERSION}: C++${CMAKE_CXX_STANDARD}")
+
 set(SPROUT_NCCL_ENABLED OFF)
 set(SPROUT_DEVICE_SOURCES
     ${CMAKE_SOURCE_DIR}/runtime/comm/backend.cpp
     ${CMAKE_SOURCE_DIR}/runtime/comm/host_staging_communicator.cpp
     ${CMAKE_SOURCE_DIR}/runtime/device/device.cpp
     ${CMAKE_SOURCE_DIR}/runtime/device/transfer.cpp
-    ${CMAKE_SOURCE_DIR}/runtime/comm/nccl_bootstrap.cpp)
+    ${CMAKE_SOURCE_DIR}/runtime/comm/nccl_bootstrap.cpp
+    ${CMAKE_SOURCE_DIR}/runtime/comm/nccl_guard.cpp)
 set(SPROUT_DEVICE_LIBRARIES "")
 set(SPROUT_DEVICE_DEFINITIONS "")
 

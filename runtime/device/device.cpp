@@ -1,7 +1,13 @@
 #include "runtime/device/device.h"
 
+#include <unistd.h>
+
+#include <map>
+#include <sstream>
+
 #include <torch/cuda.h>
 
+#include "runtime/comm/nccl_bootstrap.h"
 #include "runtime/error.h"
 
 namespace sprout::runtime {
@@ -20,12 +26,55 @@ void validate_device_request(const DeviceRequest& r) {
                "--runtime.backend: nccl carries CUDA tensors only; it needs --runtime.device cuda (or auto), not cpu");
 }
 
-DeviceProbe probe_device(int local_size) {
+std::string gpu_sharing(const std::vector<RankGpu>& ranks) {
+  std::map<std::pair<std::string, std::string>, size_t> first_user;  // (host, gpu) -> rank
+  for (size_t r = 0; r < ranks.size(); ++r) {
+    const auto& g = ranks[r];
+    if (g.gpu_id.empty()) {
+      if (g.gpus < g.local_size) return concat("a node runs ", g.local_size, " ranks on ", g.gpus, " GPU(s)");
+      continue;
+    }
+    const auto [it, fresh] = first_user.emplace(std::make_pair(g.host, g.gpu_id), r);
+    if (!fresh) return concat("ranks ", it->second, " and ", r, " on node ", g.host, " both use GPU ", g.gpu_id);
+  }
+  return "";
+}
+
+namespace {
+
+std::string this_host() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0) return "unknown";
+  return name;
+}
+
+// RankGpu as one line for allgather_strings, and back.
+std::string encode(const DeviceProbe& p) { return concat(p.host, "\t", p.gpu_id, "\t", p.gpus, "\t", p.local_size); }
+
+RankGpu decode(const std::string& line) {
+  RankGpu g;
+  std::istringstream in(line);
+  std::string gpus, local_size;
+  std::getline(in, g.host, '\t');
+  std::getline(in, g.gpu_id, '\t');
+  std::getline(in, gpus, '\t');
+  std::getline(in, local_size, '\t');
+  g.gpus = std::stoi(gpus);
+  g.local_size = std::stoi(local_size);
+  return g;
+}
+
+}  // namespace
+
+DeviceProbe probe_device(int local_size, int local_rank) {
   DeviceProbe p;
   p.torch_cuda = torch::cuda::is_available();
   p.gpus = p.torch_cuda ? static_cast<int>(torch::cuda::device_count()) : 0;
   p.nccl = nccl_built();
   p.local_size = local_size;
+  p.host = this_host();
+  if (p.gpus > 0) p.gpu_id = gpu_bus_id(gpu_for_local_rank(local_rank_from_environment(local_rank), p.gpus));
+  p.gpu_sharing = gpu_sharing({RankGpu{p.host, p.gpu_id, p.gpus, p.local_size}});
   return p;
 }
 
@@ -41,6 +90,12 @@ DeviceProbe agree_probe(Communicator& comm, const DeviceProbe& mine) {
   p.gpus = static_cast<int>(a[1]);
   p.nccl = a[2] != 0;
   p.local_size = static_cast<int>(-a[3]);
+  p.host = mine.host;
+  p.gpu_id = mine.gpu_id;
+  // Which GPU every rank would use: the same answer on every rank.
+  std::vector<RankGpu> ranks;
+  for (const auto& line : allgather_strings(comm, encode(mine))) ranks.push_back(decode(line));
+  p.gpu_sharing = gpu_sharing(ranks);
   return p;
 }
 
@@ -61,12 +116,12 @@ DeviceChoice choose_device(const DeviceRequest& request, const DeviceProbe& p) {
   }
   if (c.device == DeviceKind::Cpu) return c;  // backend mpi (nccl with cpu was rejected above)
 
-  const bool one_gpu_per_rank = p.gpus >= p.local_size;
+  const bool one_gpu_per_rank = p.gpu_sharing.empty();
   if (request.backend == "nccl") {
     SPROUT_CHECK(p.nccl, ConfigError,
                  "--runtime.backend: nccl, but this sprout was built without NCCL (configure with -DSPROUT_WITH_NCCL=ON)");
-    SPROUT_CHECK(one_gpu_per_rank, ConfigError, "--runtime.backend: nccl needs one GPU per rank, but a node runs ",
-                 p.local_size, " ranks on ", p.gpus, " GPU(s); start fewer ranks per node or use --runtime.backend mpi");
+    SPROUT_CHECK(one_gpu_per_rank, ConfigError, "--runtime.backend: nccl needs one GPU per rank, but ",
+                 p.gpu_sharing, "; start fewer ranks per node or use --runtime.backend mpi");
     c.backend = BackendKind::Nccl;
   } else if (request.backend == "auto") {
     c.backend = p.nccl && one_gpu_per_rank ? BackendKind::Nccl : BackendKind::Mpi;

@@ -128,9 +128,16 @@ void BucketReducer::wait_all() {
       last_progress = now;
     }
     const double waited = std::chrono::duration<double>(now - t0).count();
-    SPROUT_CHECK(comm_->timeout() <= 0 || waited <= comm_->timeout(), CommError, "timed out after ",
-                 static_cast<int>(comm_->timeout()), " s waiting in allreduce of gradient buckets (",
-                 comm_->phase(), "); a peer rank is gone or stuck");
+    if (comm_->timeout() > 0 && waited > comm_->timeout()) {
+      // Give up on the unfinished buckets now (NCCL aborts its communicator): otherwise each
+      // one's destructor would wait a full timeout again while its kernels keep spinning.
+      for (auto& w : work_) {
+        if (w) w->cancel();  // nothing for the finished ones
+      }
+      throw CommError(concat("timed out after ", static_cast<int>(comm_->timeout()),
+                             " s waiting in allreduce of gradient buckets (", comm_->phase(),
+                             "); a peer rank is gone or stuck"));
+    }
     if (std::chrono::duration<double>(now - last_progress).count() > kSpinSeconds) {
       std::this_thread::sleep_for(std::chrono::duration<double>(kSleepSeconds));
     }

@@ -21,7 +21,8 @@
 // otherwise — a peer that has not arrived — sleeping 50 µs between polls (timer slack
 // lowered to 5 µs): a few µs of CPU per poll and at most ~55 µs of extra latency. A poll loop cannot be stuck inside MPI, so it enforces the
 // communicator's timeout itself (CommError naming the phase) instead of registering with
-// the watchdog.
+// the watchdog; before it throws it cancels the unfinished buckets (Work::cancel: NCCL
+// aborts its communicator), so that the job ends after one timeout, not one per bucket.
 //
 // grads()[i] is parameter i's averaged gradient: a view into its bucket, valid until the
 // next begin().

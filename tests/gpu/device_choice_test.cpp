@@ -1,12 +1,14 @@
 // Device and backend selection (runtime/device/device.h): every rule, on made-up probes, so it
 // runs on any machine.
 #include <gtest/gtest.h>
+#include <mpi.h>
 
 #include <cstdlib>
 
 #include "launch/train/train_config.h"
 #include "runtime/device/device.h"
 #include "runtime/error.h"
+#include "runtime/comm/host_staging_communicator.h"
 #include "runtime/comm/nccl_bootstrap.h"
 
 namespace sprout::runtime {
@@ -18,6 +20,7 @@ DeviceProbe probe(bool torch_cuda, int gpus, bool nccl, int local_size) {
   p.gpus = gpus;
   p.nccl = nccl;
   p.local_size = local_size;
+  p.gpu_sharing = gpu_sharing({RankGpu{"node", "", gpus, local_size}});  // bus ids unknown: the count decides
   return p;
 }
 
@@ -70,6 +73,49 @@ TEST(DeviceChoice, ExplicitRequestsAreHonouredOrRejected) {
             "--runtime.backend: nccl carries CUDA tensors only; it needs --runtime.device cuda (or auto), not cpu");
 }
 
+TEST(DeviceChoice, OneGpuPerRankIsJudgedByBusIdsAcrossTheNodesRanks) {
+  const std::string a = "0000:3b:00.0", b = "0000:5e:00.0";
+  // Per-rank visibility (Slurm --gpus-per-task, --gpu-bind): each rank sees one GPU, another one.
+  EXPECT_EQ(gpu_sharing({{"n1", a, 1, 2}, {"n1", b, 1, 2}}), "");
+  // Two ranks that see all GPUs and pick different ones by local rank.
+  EXPECT_EQ(gpu_sharing({{"n1", a, 2, 2}, {"n1", b, 2, 2}}), "");
+  // The same GPU on two nodes is two GPUs.
+  EXPECT_EQ(gpu_sharing({{"n1", a, 1, 1}, {"n2", a, 1, 1}}), "");
+  // Two ranks of one node on one GPU (each sees the same single GPU, or binding went wrong).
+  EXPECT_EQ(gpu_sharing({{"n1", a, 1, 2}, {"n2", a, 1, 1}, {"n1", a, 1, 2}}),
+            "ranks 0 and 2 on node n1 both use GPU 0000:3b:00.0");
+  // Bus ids unknown: the count decides.
+  EXPECT_EQ(gpu_sharing({{"n1", "", 4, 4}}), "");
+  EXPECT_EQ(gpu_sharing({{"n1", "", 1, 3}}), "a node runs 3 ranks on 1 GPU(s)");
+  EXPECT_EQ(gpu_sharing({}), "");
+
+  // The choice follows the ids, not the count: 4 ranks per node, one GPU visible to each.
+  DeviceProbe per_rank = probe(true, 1, true, 4);
+  per_rank.gpu_sharing = gpu_sharing({{"n1", a, 1, 4}, {"n1", b, 1, 4}, {"n1", "0000:86:00.0", 1, 4},
+                                      {"n1", "0000:af:00.0", 1, 4}});
+  EXPECT_EQ(per_rank.gpu_sharing, "");
+  EXPECT_EQ(choose("auto", "auto", per_rank), "cuda/nccl");
+  EXPECT_EQ(choose("cuda", "nccl", per_rank), "cuda/nccl");
+  DeviceProbe shared = probe(true, 2, true, 2);
+  shared.gpu_sharing = gpu_sharing({{"n1", a, 2, 2}, {"n1", a, 2, 2}});
+  EXPECT_EQ(choose("auto", "auto", shared), "cuda/mpi");
+  EXPECT_EQ(choice_error("cuda", "nccl", shared),
+            "--runtime.backend: nccl needs one GPU per rank, but ranks 0 and 1 on node n1 both use GPU 0000:3b:00.0; "
+            "start fewer ranks per node or use --runtime.backend mpi");
+}
+
+TEST(DeviceChoice, HostStagingNeedsMpiThreadMultiple) {
+  EXPECT_NO_THROW(require_staging_thread_level(MPI_THREAD_MULTIPLE));
+  try {
+    require_staging_thread_level(MPI_THREAD_SERIALIZED);
+    ADD_FAILURE() << "MPI_THREAD_SERIALIZED accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("needs MPI_THREAD_MULTIPLE"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("grants MPI_THREAD_SERIALIZED"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(require_staging_thread_level(MPI_THREAD_FUNNELED), ConfigError);
+}
+
 TEST(DeviceChoice, OptionValuesAreValidatedWithOneLine) {
   auto error = [](const std::vector<std::string>& args) -> std::string {
     try {
@@ -98,8 +144,13 @@ TEST(DeviceChoice, ThisBuildAndThisMachine) {
   // CMake's detection reaches the code: SPROUT_EXPECT_NCCL is set by tests/gpu/CMakeLists.txt.
   EXPECT_EQ(nccl_built(), SPROUT_EXPECT_NCCL != 0);
   EXPECT_EQ(nccl_version() == "not built", SPROUT_EXPECT_NCCL == 0) << nccl_version();
-  const auto p = probe_device(3);
+  const auto p = probe_device(3, 0);
   EXPECT_EQ(p.local_size, 3);
+  EXPECT_FALSE(p.host.empty());
+  if (p.gpus == 0) {
+    EXPECT_EQ(p.gpu_id, "");
+    EXPECT_EQ(p.gpu_sharing, "a node runs 3 ranks on 0 GPU(s)");
+  }
   EXPECT_EQ(p.nccl, nccl_built());
   if (!p.torch_cuda) {
     EXPECT_EQ(p.gpus, 0);

@@ -19,7 +19,7 @@ namespace sprout::testing {
 
 // "" when every rank has a GPU LibTorch can use, else why not. Collective.
 inline std::string cuda_skip_reason() {
-  const auto p = runtime::agree_probe(world(), runtime::probe_device(mpi_env().local_size()));
+  const auto p = runtime::agree_probe(world(), runtime::probe_device(mpi_env().local_size(), mpi_env().local_rank()));
   if (!p.torch_cuda) return "LibTorch has no CUDA (or no CUDA driver): GPU test not run";
   if (p.gpus == 0) return "no GPU visible: GPU test not run";
   return "";
@@ -29,17 +29,15 @@ inline std::string cuda_skip_reason() {
 inline std::string nccl_skip_reason() {
   const auto cuda = cuda_skip_reason();
   if (!cuda.empty()) return cuda;
-  const auto p = runtime::agree_probe(world(), runtime::probe_device(mpi_env().local_size()));
+  const auto p = runtime::agree_probe(world(), runtime::probe_device(mpi_env().local_size(), mpi_env().local_rank()));
   if (!p.nccl) return "sprout was built without NCCL: NCCL test not run";
-  if (p.gpus < p.local_size) {
-    return concat(p.local_size, " ranks per node but ", p.gpus, " GPU(s); NCCL needs one per rank: NCCL test not run");
-  }
+  if (!p.gpu_sharing.empty()) return concat(p.gpu_sharing, "; NCCL needs one GPU per rank: NCCL test not run");
   return "";
 }
 
 // This rank's GPU (local rank modulo the GPUs it sees).
 inline torch::Device this_rank_gpu() {
-  const auto p = runtime::probe_device(mpi_env().local_size());
+  const auto p = runtime::probe_device(mpi_env().local_size(), mpi_env().local_rank());
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(mpi_env().local_rank() % std::max(p.gpus, 1)));
 }
 

@@ -1,5 +1,7 @@
 // NCCL collectives against closed-form results (GPU only; run under mpiexec -n 1 and -n 2:
 // one rank per GPU). Skipped with the reason on machines without a GPU or NCCL.
+// With one rank NCCL's in-place reductions copy nothing, so the out-of-place allgather and
+// the bucket reducer (which DataParallel skips on one rank) are run here on their own.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -8,6 +10,8 @@
 #include "runtime/comm/backend.h"
 #include "runtime/device/transfer.h"
 #include "runtime/comm/mpi_communicator.h"
+#include "runtime/engine/bucket_layout.h"
+#include "runtime/engine/bucket_reducer.h"
 
 namespace sprout::runtime {
 namespace {
@@ -97,6 +101,62 @@ TEST_F(Nccl, CollectivesAreOrderedAfterTheComputeStream) {
   EXPECT_TRUE(y.eq(n * (n + 1.0)).all().item<bool>());
 }
 
+TEST_F(Nccl, OutOfPlaceAllgatherIsOrderedBothWays) {
+  auto& c = comm();
+  const int n = c.size(), r = c.rank();
+  // The input is produced by queued kernels (an unordered NCCL read sees stale values), the
+  // output is read at once on the compute stream (an unordered read sees empty memory), and
+  // the input is overwritten right after (must not reach the output).
+  auto x = torch::ones({1024, 1024}, on_gpu());
+  for (int i = 0; i < 20; ++i) x = at::matmul(x, torch::eye(1024, on_gpu()));
+  x.mul_(r + 1);
+  auto g = c.allgather(x);
+  x.fill_(-1);
+  auto sums = g.sum({1, 2}).cpu();  // (n): rank k contributed (k + 1) per element
+  ASSERT_EQ(sums.size(0), n);
+  for (int k = 0; k < n; ++k) EXPECT_EQ(sums[k].item<double>(), (k + 1.0) * 1024 * 1024) << k;
+  // Several in a row, each from a fresh tensor: no result may come from another call.
+  for (int i = 0; i < 8; ++i) {
+    auto row = c.allgather(torch::full({4096}, static_cast<float>(i * 10 + r), on_gpu()));
+    for (int k = 0; k < n; ++k) EXPECT_TRUE(row[k].eq(i * 10 + k).all().item<bool>()) << i << " " << k;
+  }
+}
+
+TEST_F(Nccl, BucketReducerOverNccl) {
+  // DataParallel skips the reducer on one rank; here it runs over NCCL at any size: scaled
+  // copies into the buckets, async allreduces started in bucket order, a missing gradient
+  // zero-filled, waits on CUDA events.
+  auto& c = comm();
+  const int n = c.size(), r = c.rank();
+  std::vector<torch::Tensor> params;
+  std::vector<std::vector<int64_t>> shapes;
+  for (int i = 0; i < 6; ++i) {
+    params.push_back(torch::zeros({1000 + 100 * i}, on_gpu()));
+    shapes.push_back({1000 + 100 * i});
+  }
+  auto layout = BucketLayout::build(params, 8192, 4096);  // several buckets
+  ASSERT_GT(layout.buckets().size(), 2u);
+  BucketReducer reducer(c, layout, shapes, 1.0 / n, device_);
+  for (int step = 0; step < 3; ++step) {
+    reducer.begin();
+    // Parameter 4 gets no gradient on rank 0; the others get (rank + 1)·(param + 1 + step).
+    for (int i = 5; i >= 0; --i) {
+      if (i == 4 && r == 0) continue;
+      reducer.add(static_cast<size_t>(i), torch::full(shapes[i], static_cast<float>((r + 1) * (i + 1 + step)), on_gpu()));
+    }
+    reducer.finish();
+    EXPECT_EQ(reducer.started(), layout.buckets().size());
+    for (int i = 0; i < 6; ++i) {
+      const auto& grad = reducer.grads()[i];
+      EXPECT_TRUE(grad.is_cuda());
+      // mean over ranks of (k + 1)(i + 1 + step), rank 0 missing for parameter 4
+      double sum = 0;
+      for (int k = 0; k < n; ++k) sum += (i == 4 && k == 0) ? 0.0 : (k + 1.0) * (i + 1 + step);
+      EXPECT_TRUE(grad.eq(static_cast<float>(sum / n)).all().item<bool>()) << "step " << step << " param " << i;
+    }
+  }
+}
+
 TEST_F(Nccl, BroadcastFromEveryRootAndAllgather) {
   auto& c = comm();
   const int n = c.size(), r = c.rank();
@@ -153,9 +213,19 @@ TEST_F(Nccl, BadArgumentsThrowAndLeaveTheCommunicatorUsable) {
   EXPECT_THROW(c.allreduce(ints, ReduceOp::Avg), CommError);
   auto strided = torch::ones({4, 4}, on_gpu()).t();
   EXPECT_THROW(c.allreduce(strided, ReduceOp::Sum), CommError);
+  auto complex = torch::ones({4}, on_gpu(torch::kComplexFloat));
+  EXPECT_THROW(c.allreduce(complex, ReduceOp::Sum), CommError);
+  EXPECT_THROW(c.broadcast(complex, 0), CommError);
   auto t = torch::ones({4}, on_gpu());
   c.allreduce(t, ReduceOp::Sum);
   EXPECT_TRUE(t.eq(c.size()).all().item<bool>());
+  // bool (a sum is a logical or) and int8 travel as ProcessGroupNCCL sends them.
+  auto flags = torch::full({8}, c.rank() == 0, on_gpu(torch::kBool));
+  c.allreduce(flags, ReduceOp::Sum);
+  EXPECT_TRUE(flags.all().item<bool>());
+  auto small = torch::full({8}, c.rank() + 1, on_gpu(torch::kInt8));
+  c.allreduce(small, ReduceOp::Sum);
+  EXPECT_TRUE(small.eq(c.size() * (c.size() + 1) / 2).all().item<bool>());
 }
 
 TEST_F(Nccl, AMissingPeerTimesOutInsteadOfHanging) {
