@@ -50,6 +50,13 @@ RC=$?
 expect_rc 0 "train.sbatch job.ini --checkpoint.dir runs/a"
 [[ -f $WORK/runs/a/latest && ! -e $WORK/checkpoints ]] && pass "the user's checkpoint.dir overrides the script's" \
   || fail "checkpoint not in runs/a: $(ls "$WORK" "$WORK/runs/a" 2>&1 | tr '\n' ' ')"
+# cluster/fedcl.sbatch with a stub binary that prints its arguments: the user's
+# --fedcl.nodes comes after the script's default, so it is the one that counts.
+printf '#!/bin/sh\necho "$@"\n' >"$WORK/stub"; chmod +x "$WORK/stub"
+(cd "$WORK" && SPROUT_BIN=$WORK/stub SLURM_JOB_NUM_NODES=2 timeout 60 bash "$SPROUT_SOURCE_DIR/cluster/fedcl.sbatch" job.ini \
+  --fedcl.nodes 3 >"$WORK/out" 2>"$WORK/err")
+grep -q -- "--fedcl.nodes 2 .*--fedcl.nodes 3" "$WORK/out" && pass "fedcl.sbatch: the user's --fedcl.nodes comes last" \
+  || fail "fedcl.sbatch arguments: $(cat "$WORK/out")"
 
 # Bad input, on 1 and on 2 ranks.
 mkdir -p "$WORK/trunc"
