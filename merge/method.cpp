@@ -14,16 +14,21 @@ std::unique_ptr<MergeMethod> make_ties();
 
 namespace {
 
+void ties_settings(runtime::SettingSink& s, MergeOptions& o) {
+  s.add("density", &o.density, "ties: fraction of each tensor's task vector kept");
+}
+
 struct Entry {
   const char* name;
   std::unique_ptr<MergeMethod> (*make)();
+  void (*settings)(runtime::SettingSink&, MergeOptions&);  // null: none of its own
 };
 
 const Entry kMethods[] = {
-    {"magmax", make_magmax},
-    {"average", make_average},
-    {"task_arithmetic", make_task_arithmetic},
-    {"ties", make_ties},
+    {"magmax", make_magmax, nullptr},
+    {"average", make_average, nullptr},
+    {"task_arithmetic", make_task_arithmetic, nullptr},
+    {"ties", make_ties, ties_settings},
 };
 
 }  // namespace
@@ -32,6 +37,12 @@ std::vector<std::string> merge_method_names() {
   std::vector<std::string> out;
   for (const auto& e : kMethods) out.push_back(e.name);
   return out;
+}
+
+void declare_method_settings(const std::string& name, runtime::SettingSink& sink, MergeOptions& options) {
+  for (const auto& e : kMethods) {
+    if (name == e.name && e.settings) e.settings(sink, options);
+  }
 }
 
 std::unique_ptr<MergeMethod> make_merge_method(const std::string& name) {

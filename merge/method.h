@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "merge/task_vectors.h"
+#include "runtime/settings.h"
 
 namespace sprout::merge {
 
@@ -46,6 +47,10 @@ class MergeMethod {
 std::unique_ptr<MergeMethod> make_merge_method(const std::string& name);
 // Every registered name, in table order: magmax, average, task_arithmetic, ties.
 std::vector<std::string> merge_method_names();
+// Declares the settings method `name` alone reads (ties: "density"), bound to `options`'
+// fields; nothing for a method without any. Callers choose the option names (merge:
+// "ties.density", fedcl: "fedcl.ties_density").
+void declare_method_settings(const std::string& name, runtime::SettingSink& sink, MergeOptions& options);
 
 // The λ a merge of `experts` task vectors uses: options.lambda if set, else the method's
 // default. ConfigError (naming `option`) when λ is not finite, or is set for a method

@@ -16,14 +16,25 @@ std::unique_ptr<Strategy> make_vt();
 
 namespace {
 
+// The settings a strategy reads besides the event itself.
+void fan_out_norm_settings(runtime::SettingSink& s, StrategyOptions& o) {
+  s.add("scale", &o.scale, "gradmax/random: norm of each new fan-out column (see growth.scale_mode)");
+  s.add("scale_mode", &o.scale_mode, "fixed (c = scale) | mean_norm (c = scale x mean norm of existing fan-outs)");
+}
+void net2net_settings(runtime::SettingSink& s, StrategyOptions& o) {
+  s.add("noise", &o.noise, "net2net: noise on copied fan-in rows, relative to the producer's weight std");
+}
+
 struct Entry {
   const char* name;
   std::unique_ptr<Strategy> (*make)();
+  void (*settings)(runtime::SettingSink&, StrategyOptions&);  // null: none of its own
 };
 
 const Entry kStrategies[] = {
-    {"gradmax", make_gradmax}, {"random", make_random}, {"zeros", make_zeros},
-    {"net2net", make_net2net}, {"vt", make_vt},
+    {"gradmax", make_gradmax, fan_out_norm_settings}, {"random", make_random, fan_out_norm_settings},
+    {"zeros", make_zeros, nullptr},   {"net2net", make_net2net, net2net_settings},
+    {"vt", make_vt, nullptr},
 };
 
 uint64_t mix(uint64_t h, uint64_t v) {
@@ -40,6 +51,12 @@ std::vector<std::string> strategy_names() {
   std::vector<std::string> out;
   for (const auto& e : kStrategies) out.emplace_back(e.name);
   return out;
+}
+
+void declare_strategy_settings(runtime::SettingSink& sink, StrategyOptions& options) {
+  for (const auto& e : kStrategies) {
+    if (e.settings) e.settings(sink, options);
+  }
 }
 
 std::unique_ptr<Strategy> make_strategy(const std::string& name) {

@@ -31,6 +31,7 @@
 #include "growth/site_resize.h"
 #include "runtime/comm/communicator.h"
 #include "runtime/optim/optimizer.h"
+#include "runtime/settings.h"
 #include "runtime/surgery/surgery.h"
 
 namespace sprout::growth {
@@ -81,6 +82,10 @@ class Strategy {
 // Throws ConfigError for unknown names, listing the known ones.
 std::unique_ptr<Strategy> make_strategy(const std::string& name);
 std::vector<std::string> strategy_names();
+// Declares the settings of every registered strategy that has some ("scale", "scale_mode"
+// for gradmax and random, "noise" for net2net), bound to `options`' fields; a setting two
+// strategies share is declared by each (the sink keeps one).
+void declare_strategy_settings(runtime::SettingSink& sink, StrategyOptions& options);
 // Validates options; throws ConfigError naming growth.scale / growth.scale_mode / growth.noise.
 void validate(const StrategyOptions& options);
 

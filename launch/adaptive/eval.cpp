@@ -1,10 +1,13 @@
 #include "launch/adaptive/eval.h"
 
+#include "launch/cli/options.h"
+
 #include <cmath>
 #include <cstdlib>
 #include <sstream>
 
 #include "growth/adaptive/adaptive.h"
+#include "launch/cli/options.h"
 #include "runtime/error.h"
 
 namespace sprout::launch {
@@ -35,9 +38,9 @@ std::vector<Truncation> parse_truncation(const std::string& spec, const growth::
     }
     return out;
   }
-  char* end = nullptr;
-  const double v = std::strtod(spec.c_str(), &end);
-  const bool number = !spec.empty() && end && *end == '\0' && std::isfinite(v);
+  const auto parsed = to_number(spec);  // launch/cli/options.h
+  const bool number = parsed.has_value();
+  const double v = parsed.value_or(0);
   if (number && spec.find_first_of(".eE") != std::string::npos) {
     SPROUT_CHECK(v > 0 && v <= 1, ConfigError, "--truncate: '", spec, "' is a fraction outside (0, 1]");
     out.push_back(at_fraction(v, spec, model));

@@ -6,21 +6,27 @@
 
 namespace sprout::launch {
 
-OptionTable adaptive_option_table() {
-  return {
-      {"model.adaptive", "false", "adaptive width: every site learns its width (Errica et al. 2025)"},
-      {"model.adaptive_sites", "", "adaptive width: the sites that adapt, e.g. fc1,fc2 (empty: all)"},
-      {"adaptive.q", "0.9", "adaptive: quantile of the importance distribution kept as the width"},
-      {"adaptive.rate_floor", "0.001", "adaptive: lower bound of each rate lambda"},
-      {"adaptive.max_width", "1024", "adaptive: the most units a site may grow to"},
-      {"adaptive.new_std", "1", "adaptive: std of the normal init of appended units (fan-in, bias, fan-out)"},
-      {"adaptive.sigma_theta", "10", "adaptive: std of the Gaussian prior on the weights"},
-      {"adaptive.rate_mean", "0.01", "adaptive: mean of the Gaussian prior on each rate"},
-      {"adaptive.rate_scale", "0.01", "adaptive: std of the Gaussian prior on each rate"},
-      {"adaptive.check_every", "1", "adaptive: steps between width checks (surgery only when a width changes)"},
-      {"adaptive.rate_lr", "1", "adaptive: learning-rate multiplier of the rate parameters"},
-  };
+void bind_adaptive_options(OptionBinder& b, AdaptiveConfig& c) {
+  b.add("model.adaptive", &c.enabled, "adaptive width: every site learns its width (Errica et al. 2025)");
+  b.add_parsed("model.adaptive_sites", "", "adaptive width: the sites that adapt, e.g. fc1,fc2 (empty: all)",
+               [&c](const std::vector<std::string>& v) {
+                 const auto sites = to_list(v.back());
+                 SPROUT_CHECK(sites, ConfigError, "--model.adaptive_sites: '", v.back(), "' has an empty site name");
+                 c.spec.sites = *sites;
+               });
+  b.add("adaptive.q", &c.spec.q, "adaptive: quantile of the importance distribution kept as the width");
+  b.add("adaptive.rate_floor", &c.spec.rate_floor, "adaptive: lower bound of each rate lambda");
+  b.add("adaptive.max_width", &c.spec.max_width, "adaptive: the most units a site may grow to");
+  b.add("adaptive.new_std", &c.spec.new_std, "adaptive: std of the normal init of appended units (fan-in, bias, fan-out)");
+  b.add("adaptive.sigma_theta", &c.prior.sigma_theta, "adaptive: std of the Gaussian prior on the weights");
+  b.add("adaptive.rate_mean", &c.prior.rate_mean, "adaptive: mean of the Gaussian prior on each rate");
+  b.add("adaptive.rate_scale", &c.prior.rate_scale, "adaptive: std of the Gaussian prior on each rate");
+  b.add("adaptive.check_every", &c.check_every,
+        "adaptive: steps between width checks (surgery only when a width changes)");
+  b.add("adaptive.rate_lr", &c.rate_lr, "adaptive: learning-rate multiplier of the rate parameters");
 }
+
+OptionTable adaptive_option_table() { return table_of(bind_adaptive_options); }
 
 namespace {
 
@@ -29,50 +35,41 @@ void require(bool ok, const std::string& option, const T& value, const std::stri
   SPROUT_CHECK(ok, ConfigError, "--", option, ": ", value, " ", what);
 }
 
+std::string join_sites(const std::vector<std::string>& sites) {
+  std::string out;
+  for (const auto& s : sites) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
 }  // namespace
 
-AdaptiveConfig read_adaptive_config(const Options& o, bool slimmable, bool growth) {
-  AdaptiveConfig c;
-  c.enabled = o.get_bool("model.adaptive");
-  std::string sites = o.get("model.adaptive_sites");
-  size_t start = 0;
-  while (start < sites.size()) {
-    const size_t comma = sites.find(',', start);
-    const std::string s = sites.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    require(!s.empty(), "model.adaptive_sites", "'" + sites + "'", "has an empty site name");
-    c.spec.sites.push_back(s);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  c.spec.q = o.get_double("adaptive.q");
+void validate(const AdaptiveConfig& c, bool slimmable, bool growth) {
   require(c.spec.q > 0 && c.spec.q < 1, "adaptive.q", c.spec.q, "must be in (0, 1)");
-  c.spec.rate_floor = o.get_double("adaptive.rate_floor");
   require(c.spec.rate_floor > 0 && std::isfinite(c.spec.rate_floor), "adaptive.rate_floor", c.spec.rate_floor,
           "must be > 0");
-  c.spec.max_width = o.get_int("adaptive.max_width");
   require(c.spec.max_width >= 2 && c.spec.max_width <= (int64_t{1} << 20), "adaptive.max_width", c.spec.max_width,
           "must be in [2, 1048576]");
-  c.spec.new_std = o.get_double("adaptive.new_std");
   require(c.spec.new_std >= 0 && std::isfinite(c.spec.new_std), "adaptive.new_std", c.spec.new_std, "must be >= 0");
-  c.prior.sigma_theta = o.get_double("adaptive.sigma_theta");
   require(c.prior.sigma_theta > 0 && std::isfinite(c.prior.sigma_theta), "adaptive.sigma_theta",
           c.prior.sigma_theta, "must be > 0");
-  c.prior.rate_mean = o.get_double("adaptive.rate_mean");
   require(c.prior.rate_mean >= 0 && std::isfinite(c.prior.rate_mean), "adaptive.rate_mean", c.prior.rate_mean,
           "must be >= 0");
-  c.prior.rate_scale = o.get_double("adaptive.rate_scale");
   require(c.prior.rate_scale > 0 && std::isfinite(c.prior.rate_scale), "adaptive.rate_scale", c.prior.rate_scale,
           "must be > 0");
-  c.check_every = o.get_int("adaptive.check_every");
   require(c.check_every > 0, "adaptive.check_every", c.check_every, "must be > 0");
-  c.rate_lr = o.get_double("adaptive.rate_lr");
   require(c.rate_lr > 0 && std::isfinite(c.rate_lr), "adaptive.rate_lr", c.rate_lr, "must be > 0");
   if (c.enabled) {
     require(!slimmable, "model.adaptive", "true", "cannot be combined with train.mode = slimmable");
     require(!growth, "model.adaptive", "true", "cannot be combined with growth events (growth.event / growth.start)");
   } else {
-    require(c.spec.sites.empty(), "model.adaptive_sites", "'" + sites + "'", "needs model.adaptive = true");
+    require(c.spec.sites.empty(), "model.adaptive_sites", "'" + join_sites(c.spec.sites) + "'",
+            "needs model.adaptive = true");
   }
+}
+
+AdaptiveConfig read_adaptive_config(const Options& o, bool slimmable, bool growth) {
+  AdaptiveConfig c = load_bound(o, bind_adaptive_options);
+  validate(c, slimmable, growth);
   return c;
 }
 

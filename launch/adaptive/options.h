@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "growth/adaptive/adaptive.h"
-#include "launch/cli/options.h"
+#include "launch/cli/option_binder.h"
 
 namespace sprout::launch {
 
@@ -19,9 +19,12 @@ struct AdaptiveConfig {
 };
 
 // model.adaptive, model.adaptive_sites and the adaptive.* options, appended to `sprout train`'s table.
+// Each option bound to its field of `c` (whose values are the defaults).
+void bind_adaptive_options(OptionBinder& b, AdaptiveConfig& c);
 OptionTable adaptive_option_table();
 // Throws ConfigError naming the option and the value. `slimmable` / `growth`: whether the
 // run also uses train.mode = slimmable / growth events (neither combines with adaptive width).
-AdaptiveConfig read_adaptive_config(const Options& options, bool slimmable, bool growth);
+void validate(const AdaptiveConfig& c, bool slimmable, bool growth);
+AdaptiveConfig read_adaptive_config(const Options& options, bool slimmable, bool growth);  // bind, load, validate
 
 }  // namespace sprout::launch

@@ -21,7 +21,7 @@
 
 #include "launch/cli/rank_agreement.h"
 #include "launch/cli/commands.h"
-#include "launch/cli/options.h"
+#include "launch/cli/option_binder.h"
 #include "runtime/checkpoint/reader.h"
 #include "runtime/checkpoint/store.h"
 #include "runtime/error.h"
@@ -88,21 +88,18 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int run_bench_checkpoint(runtime::RuntimeContext& ctx, const std::vector<std::string>& args) {
-  const OptionTable table{
-      {"size_mb", "256", "checkpoint size in MB (float32 tensors, replicated on every rank)"},
-      {"tensors", "8", "number of tensors the size is split into"},
-      {"repeat", "3", "measurements (the median is reported)"},
-      {"dir", ".", "write in a fresh subdirectory of this directory (removed afterwards)"},
-  };
   BenchOptions o;
+  OptionBinder binder;
+  binder.add("size_mb", &o.size_mb, "checkpoint size in MB (float32 tensors, replicated on every rank)");
+  binder.add("tensors", &o.tensors, "number of tensors the size is split into");
+  binder.add("repeat", &o.repeat, "measurements (the median is reported)");
+  binder.add("dir", &o.dir, "write in a fresh subdirectory of this directory (removed afterwards)");
+  const auto& table = binder.table();
   bool help = false;
   agree(*ctx.comm, [&] {
     const auto opts = Options::parse(table, args);
     help = opts.help();
-    o.size_mb = opts.get_double("size_mb");
-    o.tensors = opts.get_int("tensors");
-    o.repeat = opts.get_int("repeat");
-    o.dir = opts.get("dir");
+    binder.load(opts);
     SPROUT_CHECK(o.size_mb > 0 && o.size_mb <= 65536, ConfigError, "--size_mb: ", o.size_mb, " must be in (0, 65536]");
     SPROUT_CHECK(o.tensors > 0 && o.tensors <= 100000, ConfigError, "--tensors: ", o.tensors, " must be in [1, 100000]");
     SPROUT_CHECK(o.repeat > 0 && o.repeat <= 100, ConfigError, "--repeat: ", o.repeat, " must be in [1, 100]");

@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <string>
 
-#include "launch/cli/options.h"
+#include "launch/cli/option_binder.h"
 
 namespace sprout::launch {
 
@@ -29,7 +29,11 @@ struct CheckpointConfig {
   bool writes() const { return every > 0 || around_growth || at_end; }
 };
 
+// Declares the options, each bound to its field of `c` (whose values are the defaults).
+void bind_checkpoint_options(OptionBinder& b, CheckpointConfig& c);
+// Checks the values (and normalises checkpoint.dir); ConfigError naming option and value.
+void validate(CheckpointConfig& c);
 OptionTable checkpoint_option_table();
-CheckpointConfig read_checkpoint_config(const Options& options);
+CheckpointConfig read_checkpoint_config(const Options& options);  // bind, load, validate
 
 }  // namespace sprout::launch

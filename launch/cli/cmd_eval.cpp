@@ -31,19 +31,28 @@ namespace sprout::launch {
 
 namespace {
 
-OptionTable eval_option_table() {
-  return {
-      {"checkpoint", "", "checkpoint file of a `sprout train --train.mode slimmable` run, or its directory "
-                         "(the checkpoint `latest` names); required"},
-      {"width", "all", "all | a ratio of the run's slim.ratios | dynamic | oracle"},
-      {"gate_confidence", "", "with --width dynamic|all: also route by the gate's cumulative probability, one row "
-                              "per value in (0, 1], e.g. 0.6,0.8,0.9 (larger: wider, more accurate); default: argmax only"},
-      {"truncate", "", "adaptive-width checkpoints: all | N units per site | a fraction F in (0, 1] (with a '.'); "
-                       "default: the learned width"},
-      {"eval_batch", "1000", "test examples per forward"},
-      {"data.dir", "", "directory of the test data (default: the run's)"},
-      {"runtime.threads", "0", "intra-op threads per rank (0: cores per node / ranks per node)"},
-  };
+struct EvalOptions {
+  std::string checkpoint;
+  std::string width = "all";
+  std::vector<double> gate_confidence;
+  std::string truncate;
+  int64_t eval_batch = 1000;
+  std::string data_dir;
+  int threads = 0;
+};
+
+void bind_eval_options(OptionBinder& b, EvalOptions& e) {
+  b.add("checkpoint", &e.checkpoint, "checkpoint file of a `sprout train --train.mode slimmable` run, or its directory "
+                                     "(the checkpoint `latest` names); required");
+  b.add("width", &e.width, "all | a ratio of the run's slim.ratios | dynamic | oracle");
+  b.add("gate_confidence", &e.gate_confidence,
+        "with --width dynamic|all: also route by the gate's cumulative probability, one row per value in (0, 1], "
+        "e.g. 0.6,0.8,0.9 (larger: wider, more accurate); default: argmax only");
+  b.add("truncate", &e.truncate, "adaptive-width checkpoints: all | N units per site | a fraction F in (0, 1] "
+                                 "(with a '.'); default: the learned width");
+  b.add("eval_batch", &e.eval_batch, "test examples per forward");
+  b.add("data.dir", &e.data_dir, "directory of the test data (default: the run's)");
+  b.add("runtime.threads", &e.threads, "intra-op threads per rank (0: cores per node / ranks per node)");
 }
 
 // The run's TrainConfig from the checkpoint's canonical option text. Repeatable options
@@ -127,19 +136,20 @@ int print_truncations(runtime::RuntimeContext& ctx, const EvalData& ed, growth::
 }  // namespace
 
 int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args) {
-  const auto table = eval_option_table();
-  Options options;
+  EvalOptions e;
+  OptionBinder binder;
+  bind_eval_options(binder, e);
+  const auto& table = binder.table();
   bool help = false;
-  std::string path, width;
-  int64_t batch = 0;
-  std::vector<double> confidences;  // --gate_confidence
+  std::string path;
   agree(*ctx.comm, [&] {
-    options = Options::parse(table, args);
+    const Options options = Options::parse(table, args);
     help = options.help();
     if (help) return;
     SPROUT_CHECK(options.positional().empty(), ConfigError, "eval: unexpected argument '",
                  options.positional().front(), "'");
-    path = options.get("checkpoint");
+    binder.load(options);
+    path = e.checkpoint;
     SPROUT_CHECK(!path.empty(), ConfigError, "--checkpoint: a checkpoint file is required");
     struct stat st;
     if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -147,19 +157,19 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
       SPROUT_CHECK(!latest.empty(), ConfigError, "--checkpoint: directory '", path, "' has no `latest` checkpoint");
       path += "/" + latest;
     }
-    width = options.get("width");
-    confidences = options.get_double_list("gate_confidence");
-    for (double c : confidences) {
+    for (double c : e.gate_confidence) {
       SPROUT_CHECK(c > 0 && c <= 1, ConfigError, "--gate_confidence: ", c, " must be in (0, 1]");
     }
-    SPROUT_CHECK(confidences.empty() || width == "dynamic" || width == "all", ConfigError,
-                 "--gate_confidence: needs --width dynamic or all (not '", width, "')");
-    batch = options.get_int("eval_batch");
-    SPROUT_CHECK(batch > 0, ConfigError, "--eval_batch: ", batch, " must be > 0");
-    const int64_t threads = options.get_int("runtime.threads");
-    SPROUT_CHECK(threads >= 0 && threads <= 1024, ConfigError, "--runtime.threads: ", threads, " must be in [0, 1024]");
-    runtime::configure_threads(threads > 0 ? static_cast<int>(threads) : runtime::default_threads(ctx.local_size));
+    SPROUT_CHECK(e.gate_confidence.empty() || e.width == "dynamic" || e.width == "all", ConfigError,
+                 "--gate_confidence: needs --width dynamic or all (not '", e.width, "')");
+    SPROUT_CHECK(e.eval_batch > 0, ConfigError, "--eval_batch: ", e.eval_batch, " must be > 0");
+    SPROUT_CHECK(e.threads >= 0 && e.threads <= 1024, ConfigError, "--runtime.threads: ", e.threads,
+                 " must be in [0, 1024]");
+    runtime::configure_threads(e.threads > 0 ? e.threads : runtime::default_threads(ctx.local_size));
   });
+  const std::string& width = e.width;
+  const int64_t batch = e.eval_batch;
+  const std::vector<double>& confidences = e.gate_confidence;
   if (help) {
     if (ctx.is_root()) std::printf("%s", format_help(table, "usage: sprout eval --checkpoint FILE|DIR [--width all|R|dynamic|oracle] [--gate_confidence C,…] [--truncate all|N|F]").c_str());
     return 0;
@@ -173,9 +183,9 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
   std::unique_ptr<growth::SlimmableNet> net;
   std::vector<size_t> ratios;  // indices to evaluate (all: every one, then dynamic/oracle)
   std::vector<Truncation> truncations;  // adaptive width
-  const std::string truncate = options.get("truncate");
+  const std::string truncate = e.truncate;
   agree(*ctx.comm, [&] {
-    cfg = stored_config(content, where, options.get("data.dir"));
+    cfg = stored_config(content, where, e.data_dir);
     if (cfg.adaptive.enabled) {  // launch/adaptive/eval.h
       data = data::load_data(cfg.data);
       const auto* arch = content.find_group("/architecture");
@@ -203,11 +213,10 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
                    ConfigError, "--gate_confidence: the gate of ", where, " was never trained");
       return;
     }
-    char* end = nullptr;
-    const double r = std::strtod(width.c_str(), &end);
+    const auto r = to_number(width);
     bool found = false;
-    for (size_t i = 0; i < net->num_ratios() && end && *end == '\0'; ++i) {
-      if (std::fabs(net->ratio(i) - r) < 1e-9) ratios.push_back(i), found = true;
+    for (size_t i = 0; i < net->num_ratios() && r; ++i) {
+      if (std::fabs(net->ratio(i) - *r) < 1e-9) ratios.push_back(i), found = true;
     }
     SPROUT_CHECK(found, ConfigError, "--width: '", width, "' is not all, dynamic, oracle nor one of the run's ratios (",
                  ratio_list(cfg.slim.spec.ratios), ")");

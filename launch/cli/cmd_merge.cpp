@@ -5,7 +5,8 @@
 
 #include "launch/cli/rank_agreement.h"
 #include "launch/cli/commands.h"
-#include "launch/cli/options.h"
+#include "launch/cli/option_binder.h"
+#include "merge/method.h"
 #include "merge/offline_merge.h"
 #include "runtime/error.h"
 
@@ -13,23 +14,40 @@ namespace sprout::launch {
 
 namespace {
 
-OptionTable merge_option_table() {
-  return {
-      {"method", "", "merge method: magmax | average | task_arithmetic | ties"},
-      {"base", "", "checkpoint of the shared base theta_0 the experts were fine-tuned from"},
-      {"experts", "", "expert checkpoints, comma-separated (or the option repeated)", true},
-      {"out", "", "the merged checkpoint to write"},
-      {"lambda", "", "scaling coefficient (default: the method's reference value; average has none)"},
-      {"ties.density", "0.2", "ties: fraction of each tensor's task vector kept"},
-  };
+std::string method_names_text() {
+  std::string out;
+  for (const auto& n : merge::merge_method_names()) out += (out.empty() ? "" : " | ") + n;
+  return out;
+}
+
+void bind_merge_options(OptionBinder& b, merge::OfflineMergeOptions& m) {
+  b.add("method", &m.method, "merge method: " + method_names_text());
+  b.add("base", &m.base, "checkpoint of the shared base theta_0 the experts were fine-tuned from");
+  b.add_parsed("experts", "", "expert checkpoints, comma-separated (or the option repeated)",
+               [&m](const std::vector<std::string>& items) {
+                 m.experts.clear();
+                 for (const auto& item : items) {
+                   for (const auto& path : parse_list("experts", item)) m.experts.push_back(path);
+                 }
+               },
+               /*repeatable=*/true);
+  b.add("out", &m.out, "the merged checkpoint to write");
+  b.add("lambda", &m.merge.lambda, "scaling coefficient (default: the method's reference value; average has none)");
+  for (const auto& method : merge::merge_method_names()) {  // ties.density, ...
+    OptionBinder::Prefixed section(b, method + ".");
+    merge::declare_method_settings(method, section, m.merge);
+  }
 }
 
 }  // namespace
 
 int run_merge(runtime::RuntimeContext& ctx, const std::vector<std::string>& args) {
-  const auto table = merge_option_table();
-  Options options;
   merge::OfflineMergeOptions m;
+  m.method.clear();  // required: no default
+  OptionBinder binder;
+  bind_merge_options(binder, m);
+  const auto& table = binder.table();
+  Options options;
   bool help = false;
   agree(*ctx.comm, [&] {
     options = Options::parse(table, args);
@@ -40,15 +58,7 @@ int run_merge(runtime::RuntimeContext& ctx, const std::vector<std::string>& args
     for (const char* required : {"method", "base", "experts", "out"}) {
       SPROUT_CHECK(options.has(required), ConfigError, "--", required, " is required (see sprout merge --help)");
     }
-    m.method = options.get("method");
-    m.base = options.get("base");
-    m.out = options.get("out");
-    for (const auto& item : options.get_all("experts")) {
-      Options one = Options::defaults({{"experts", item, ""}});
-      for (const auto& path : one.get_string_list("experts")) m.experts.push_back(path);
-    }
-    if (options.has("lambda")) m.merge.lambda = options.get_double("lambda");
-    m.merge.density = options.get_double("ties.density");
+    binder.load(options);
   });
   if (help) {
     if (ctx.is_root()) {

@@ -18,7 +18,7 @@ using sprout::launch::Command;
 const Command kCommands[] = {
     {"train", sprout::launch::run_train, "data-parallel training (growth, checkpoints)"},
     {"fedcl", sprout::launch::run_fedcl, "federated continual learning: merge node groups' task experts"},
-    {"merge", sprout::launch::run_merge, "merge expert checkpoints (magmax, average, task_arithmetic, ties)"},
+    {"merge", sprout::launch::run_merge, "merge expert checkpoints (sprout merge --help lists the methods)"},
     {"inspect", sprout::launch::run_inspect, "show and verify a checkpoint file"},
     {"eval", sprout::launch::run_eval, "accuracy, MACs and speed of a slimmable checkpoint per width"},
     {"bench", sprout::launch::run_bench, "benchmarks: train | allreduce | grow | checkpoint"},

@@ -2,7 +2,7 @@
 
 #include <boost/program_options.hpp>
 
-#include <cmath>
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -21,22 +21,53 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
+// Boost's default style without allow_guessing: `--train.step` must not run as --train.steps.
+constexpr int kCommandLineStyle = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+
 po::options_description describe(const OptionTable& table) {
   po::options_description desc;
-  for (const auto& o : table) {
-    if (o.repeatable) desc.add_options()(o.name.c_str(), po::value<std::vector<std::string>>()->composing(), o.help.c_str());
-    else desc.add_options()(o.name.c_str(), po::value<std::string>(), o.help.c_str());
-  }
+  for (const auto& o : table) desc.add_options()(o.name.c_str(), po::value<std::string>(), o.help.c_str());
   return desc;
 }
 
-void collect(const po::variables_map& vm, const OptionTable& table,
-             std::map<std::string, std::vector<std::string>>& values) {
-  for (const auto& o : table) {
-    if (!vm.count(o.name)) continue;
-    if (o.repeatable) values[o.name] = vm[o.name].as<std::vector<std::string>>();
-    else values[o.name] = {vm[o.name].as<std::string>()};
+using Given = std::map<std::string, std::vector<std::string>>;  // name -> values in the order given
+
+// The text of the config file at `path`; ConfigError if it cannot be read or is blank.
+std::string read_config_text(const std::string& path) {
+  std::ifstream in(path);
+  SPROUT_CHECK(in.good(), ConfigError, "--config: cannot open config file '", path, "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  SPROUT_CHECK(!trim(text.str()).empty(), ConfigError, "--config: config file '", path, "' is empty");
+  return text.str();
+}
+
+// The values of an INI config file ([section] key = value is option section.key), exact
+// names only: an unknown key gets the same hint as on the command line.
+Given read_config_file(const std::string& path, const OptionTable& table) {
+  std::istringstream text(read_config_text(path));
+  po::parsed_options parsed(nullptr);
+  try {
+    parsed = po::parse_config_file(text, describe(table), /*allow_unregistered=*/true);
+  } catch (const po::error& e) {
+    throw ConfigError(concat("config file '", path, "': ", e.what()));
   }
+  Given out;
+  for (const auto& opt : parsed.options) {
+    SPROUT_CHECK(!opt.unregistered, ConfigError, "config file '", path, "': unknown option '", opt.string_key, "'",
+                 did_you_mean(opt.string_key, table, ""));
+    out[opt.string_key].push_back(opt.value.empty() ? "" : opt.value.front());
+  }
+  return out;
+}
+
+// "unknown option '--train.step' (did you mean --train.steps?)".
+std::string unknown_option(const po::option& opt, const OptionTable& table) {
+  std::string token = opt.original_tokens.empty() ? opt.string_key : opt.original_tokens.front();
+  token = token.substr(0, token.find('='));
+  const std::string name = token.substr(std::min(token.size(), token.find_first_not_of('-')));
+  const std::string hint = did_you_mean(name, table, "--");
+  return concat("unknown option '", token, "'", hint.empty() ? " (see --help)" : hint);
 }
 
 }  // namespace
@@ -51,48 +82,35 @@ Options Options::parse(const OptionTable& table, const std::vector<std::string>&
   Options out = defaults(table);
   po::options_description desc = describe(table);
   desc.add_options()("config", po::value<std::string>(), "INI config file")("help,h", "show this help");
-
-  po::options_description all = desc;
-  all.add_options()("positional", po::value<std::vector<std::string>>());
+  desc.add_options()("positional", po::value<std::vector<std::string>>());
   po::positional_options_description pos;
   pos.add("positional", -1);
-  po::variables_map cli;
+  po::parsed_options parsed(nullptr);
   try {
-    auto parsed = po::command_line_parser(args).options(all).positional(pos).allow_unregistered().run();
-    for (const auto& opt : parsed.options) {
-      if (opt.unregistered) {
-        throw ConfigError(concat("unknown option '", opt.original_tokens.empty() ? opt.string_key : opt.original_tokens[0],
-                              "' (see --help)"));
-      }
-    }
-    po::store(parsed, cli);
+    parsed = po::command_line_parser(args).options(desc).positional(pos).style(kCommandLineStyle)
+                 .allow_unregistered().run();
   } catch (const po::error& e) {
     throw ConfigError(concat("command line: ", e.what()));
   }
-  if (cli.count("positional")) out.positional_ = cli["positional"].as<std::vector<std::string>>();
-  if (cli.count("help")) out.help_ = true;
-  // Command line first: po::store keeps the first value stored, so it wins over the file.
-  collect(cli, table, out.values_);
-
-  if (cli.count("config")) {
-    out.config_path_ = cli["config"].as<std::string>();
-    std::ifstream in(out.config_path_);
-    SPROUT_CHECK(in.good(), ConfigError, "--config: cannot open config file '", out.config_path_, "'");
-    std::stringstream text;
-    text << in.rdbuf();
-    SPROUT_CHECK(!trim(text.str()).empty(), ConfigError, "--config: config file '", out.config_path_, "' is empty");
-    po::variables_map file;
-    try {
-      po::store(po::parse_config_file(text, describe(table), false), file);
-    } catch (const po::error& e) {
-      throw ConfigError(concat("config file '", out.config_path_, "': ", e.what()));
-    }
-    std::map<std::string, std::vector<std::string>> from_file;
-    collect(file, table, from_file);
-    for (auto& [name, v] : from_file) {
-      auto& slot = out.values_[name];
-      if (slot.empty()) slot = v;
-      else if (out.spec(name).repeatable) slot.insert(slot.begin(), v.begin(), v.end());
+  // Walked in order rather than stored (po::store refuses a repeated option): the last
+  // value of an option is the one that counts.
+  Given cli;
+  for (const auto& opt : parsed.options) {
+    SPROUT_CHECK(!opt.unregistered, ConfigError, unknown_option(opt, table));
+    const std::string value = opt.value.empty() ? "" : opt.value.front();
+    if (opt.position_key >= 0 || opt.string_key == "positional") out.positional_.push_back(value);
+    else if (opt.string_key == "help") out.help_ = true;
+    else if (opt.string_key == "config") out.config_path_ = value;
+    else cli[opt.string_key].push_back(value);
+  }
+  const Given file = out.config_path_.empty() ? Given{} : read_config_file(out.config_path_, table);
+  for (const auto& o : table) {
+    auto& slot = out.values_[o.name];
+    for (const Given* source : {&file, static_cast<const Given*>(&cli)}) {  // file first: the command line wins
+      auto it = source->find(o.name);
+      if (it == source->end()) continue;
+      if (o.repeatable) slot.insert(slot.end(), it->second.begin(), it->second.end());
+      else slot = {it->second.back()};
     }
   }
   return out;
@@ -134,84 +152,13 @@ std::vector<std::string> Options::get_all(const std::string& name) const {
   return out;
 }
 
-int64_t Options::get_int(const std::string& name) const {
-  const std::string v = get(name);
-  size_t used = 0;
-  int64_t out = 0;
-  try {
-    out = std::stoll(v, &used);
-  } catch (...) {
-    used = 0;
-  }
-  SPROUT_CHECK(!v.empty() && used == v.size(), ConfigError, "--", name, ": '", v, "' is not an integer");
-  return out;
-}
-
-double Options::get_double(const std::string& name) const {
-  const std::string v = get(name);
-  size_t used = 0;
-  double out = 0;
-  try {
-    out = std::stod(v, &used);
-  } catch (...) {
-    used = 0;
-  }
-  SPROUT_CHECK(!v.empty() && used == v.size() && std::isfinite(out), ConfigError, "--", name, ": '", v,
-               "' is not a finite number");
-  return out;
-}
-
-bool Options::get_bool(const std::string& name) const {
-  const std::string v = get(name);
-  if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
-  if (v == "false" || v == "0" || v == "no" || v == "off") return false;
-  throw ConfigError(concat("--", name, ": '", v, "' is not a boolean (true/false)"));
-}
-
-std::vector<std::string> Options::get_string_list(const std::string& name) const {
-  std::vector<std::string> out;
-  std::stringstream ss(get(name));
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    item = trim(item);
-    SPROUT_CHECK(!item.empty(), ConfigError, "--", name, ": '", get(name), "' has an empty list item");
-    out.push_back(item);
-  }
-  return out;
-}
-
-std::vector<int64_t> Options::get_int_list(const std::string& name) const {
-  std::vector<int64_t> out;
-  for (const auto& item : get_string_list(name)) {
-    size_t used = 0;
-    int64_t v = 0;
-    try {
-      v = std::stoll(item, &used);
-    } catch (...) {
-      used = 0;
-    }
-    SPROUT_CHECK(used == item.size(), ConfigError, "--", name, ": '", get(name),
-                 "' is not a comma-separated list of integers");
-    out.push_back(v);
-  }
-  return out;
-}
-
+int64_t Options::get_int(const std::string& name) const { return parse_int(name, get(name)); }
+double Options::get_double(const std::string& name) const { return parse_number(name, get(name)); }
+bool Options::get_bool(const std::string& name) const { return parse_bool(name, get(name)); }
+std::vector<std::string> Options::get_string_list(const std::string& name) const { return parse_list(name, get(name)); }
+std::vector<int64_t> Options::get_int_list(const std::string& name) const { return parse_int_list(name, get(name)); }
 std::vector<double> Options::get_double_list(const std::string& name) const {
-  std::vector<double> out;
-  for (const auto& item : get_string_list(name)) {
-    size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(item, &used);
-    } catch (...) {
-      used = 0;
-    }
-    SPROUT_CHECK(used == item.size() && std::isfinite(v), ConfigError, "--", name, ": '", get(name),
-                 "' is not a comma-separated list of numbers");
-    out.push_back(v);
-  }
-  return out;
+  return parse_number_list(name, get(name));
 }
 
 std::string Options::canonical_text() const {
@@ -228,20 +175,28 @@ std::string Options::canonical_text() const {
 
 std::string format_help(const OptionTable& table, const std::string& usage) {
   std::ostringstream os;
-  os << usage << "\n\nOptions (command line or INI file: [section] key = value):\n";
+  os << usage << "\n\nOptions (command line or INI file: [section] key = value; names are exact;\n"
+     << "a repeated option: the last one wins, the command line over the file):\n";
   os << "  --config FILE                  INI config file (the command line wins)\n";
   os << "  --help                         show this help\n";
-  std::string section;
+  std::vector<std::string> sections;  // in the order of their first option
   for (const auto& o : table) {
-    const std::string sec = o.name.substr(0, o.name.find('.'));
-    if (sec != section) {
-      section = sec;
-      os << "\n [" << section << "]\n";
+    const std::string sec = o.name.find('.') == std::string::npos ? "" : o.name.substr(0, o.name.find('.'));
+    if (std::find(sections.begin(), sections.end(), sec) == sections.end()) sections.push_back(sec);
+  }
+  for (const auto& section : sections) {
+    bool heading = false;
+    for (const auto& o : table) {
+      const std::string sec = o.name.find('.') == std::string::npos ? "" : o.name.substr(0, o.name.find('.'));
+      if (sec != section || o.hidden) continue;
+      if (!heading && !section.empty()) os << "\n [" << section << "]\n";
+      if (!heading && section.empty()) os << "\n";
+      heading = true;
+      std::string left = "  --" + o.name + (o.default_value.empty() ? "" : " (=" + o.default_value + ")");
+      if (left.size() < 32) left.resize(32, ' ');
+      else left += "\n" + std::string(32, ' ');
+      os << left << " " << o.help << (o.repeatable ? " (repeatable)" : "") << "\n";
     }
-    std::string left = "  --" + o.name + (o.default_value.empty() ? "" : " (=" + o.default_value + ")");
-    if (left.size() < 32) left.resize(32, ' ');
-    else left += "\n" + std::string(32, ' ');
-    os << left << " " << o.help << (o.repeatable ? " (repeatable)" : "") << "\n";
   }
   return os.str();
 }

@@ -2,17 +2,13 @@
 
 namespace sprout::launch {
 
-OptionTable engine_option_table() {
-  return {
-      {"runtime.overlap", "true",
-       "reduce gradient buckets while backward runs (false: after it; results are bitwise equal)"},
-  };
+void bind_engine_options(OptionBinder& b, EngineConfig& c) {
+  b.add("runtime.overlap", &c.overlap,
+        "reduce gradient buckets while backward runs (false: after it; results are bitwise equal)");
 }
 
-EngineConfig read_engine_config(const Options& o) {
-  EngineConfig c;
-  c.overlap = o.get_bool("runtime.overlap");
-  return c;
-}
+OptionTable engine_option_table() { return table_of(bind_engine_options); }
+
+EngineConfig read_engine_config(const Options& o) { return load_bound(o, bind_engine_options); }
 
 }  // namespace sprout::launch

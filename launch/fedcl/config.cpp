@@ -69,25 +69,65 @@ FedclPlan make_fedcl_plan(int tasks, int nodes, int rounds, int num_classes) {
   return p;
 }
 
+namespace {
+
+std::string method_names_text() {
+  std::string out;
+  for (const auto& n : merge::merge_method_names()) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// "magmax=0.5,ties=0.55": per-method lambda, each method known and taking one.
+std::map<std::string, double> parse_lambdas(const std::string& text) {
+  std::map<std::string, double> out;
+  for (const auto& item : parse_list("fedcl.lambda", text)) {
+    const auto eq = item.find('=');
+    require(eq != std::string::npos, "fedcl.lambda", "'" + item + "'", "is not method=value");
+    const std::string name = item.substr(0, eq);
+    std::unique_ptr<merge::MergeMethod> m;
+    try {
+      m = merge::make_merge_method(name);
+    } catch (const ConfigError& e) {
+      throw ConfigError(concat("--fedcl.lambda: ", e.what()));
+    }
+    const auto v = to_number(item.substr(eq + 1));
+    require(v.has_value(), "fedcl.lambda", "'" + item + "'", "has no finite number after '='");
+    merge::MergeOptions mo;
+    mo.lambda = *v;
+    merge::resolve_lambda(*m, mo, 1, "fedcl.lambda");  // average refuses a lambda
+    out[name] = *v;
+  }
+  return out;
+}
+
+}  // namespace
+
+void bind_fedcl_options(OptionBinder& b, FedclConfig& c) {
+  b.add("fedcl.nodes", &c.nodes, "node groups (world split into groups of consecutive ranks, data-parallel inside)");
+  b.add("fedcl.tasks", &c.tasks, "class-incremental tasks (classes cut into consecutive groups: 5 -> {0,1},{2,3},...)");
+  b.add("fedcl.rounds", &c.rounds, "rounds the tasks are dealt over (0: ceil(tasks/nodes))");
+  b.add("fedcl.init", &c.init, "experts start from: base (theta_0) | sequential (the group's previous expert)");
+  b.add("fedcl.methods", &c.methods, "merge methods to compare, among " + method_names_text());
+  b.add_parsed("fedcl.lambda", "", "per-method lambda, e.g. magmax=0.5,ties=0.55 (default: the papers' reference values)",
+               [&c](const std::vector<std::string>& v) { c.lambda = parse_lambdas(v.back()); });
+  for (const auto& method : merge::merge_method_names()) {  // fedcl.ties_density, ...
+    OptionBinder::Prefixed section(b, "fedcl." + method + "_");
+    merge::declare_method_settings(method, section, c.merge_settings);
+  }
+  b.add("fedcl.warmup_classes", &c.warmup_classes, "classes the base theta_0 is trained on (empty: all)");
+  b.add("fedcl.warmup_steps", &c.warmup_steps, "steps of base training on the whole world (0: fresh initialisation)");
+  b.add("fedcl.steps", &c.steps, "fine-tuning steps per expert (and per task for the baselines)");
+  b.add("fedcl.baselines", &c.baselines,
+        "also run sequential fine-tuning (lower bound) and joint training (upper bound)");
+  b.add("fedcl.freeze_head", &c.freeze_head,
+        "fine-tuning keeps the output layer at theta_0's (like the MagMax paper's frozen zero-shot heads)");
+  b.add("fedcl.report", &c.report, "write <report>.json and <report>.csv (rank 0; empty: none)");
+  b.add("fedcl.save_dir", &c.save_dir, "keep the base, every expert and every merged model as checkpoints here");
+  b.add("fedcl.base", &c.base, "theta_0 and its architecture from this checkpoint (no warm-up)");
+}
+
 OptionTable fedcl_option_table() {
-  OptionTable table = {
-      {"fedcl.nodes", "2", "node groups (world split into groups of consecutive ranks, data-parallel inside)"},
-      {"fedcl.tasks", "5", "class-incremental tasks (classes cut into consecutive groups: 5 -> {0,1},{2,3},...)"},
-      {"fedcl.rounds", "0", "rounds the tasks are dealt over (0: ceil(tasks/nodes))"},
-      {"fedcl.init", "base", "experts start from: base (theta_0) | sequential (the group's previous expert)"},
-      {"fedcl.methods", "magmax,average,task_arithmetic,ties", "merge methods to compare"},
-      {"fedcl.lambda", "", "per-method lambda, e.g. magmax=0.5,ties=0.55 (default: the papers' reference values)"},
-      {"fedcl.ties_density", "0.2", "ties: fraction of each tensor's task vector kept"},
-      {"fedcl.warmup_classes", "", "classes the base theta_0 is trained on (empty: all)"},
-      {"fedcl.warmup_steps", "200", "steps of base training on the whole world (0: fresh initialisation)"},
-      {"fedcl.steps", "200", "fine-tuning steps per expert (and per task for the baselines)"},
-      {"fedcl.baselines", "true", "also run sequential fine-tuning (lower bound) and joint training (upper bound)"},
-      {"fedcl.freeze_head", "false",
-       "fine-tuning keeps the output layer at theta_0's (like the MagMax paper's frozen zero-shot heads)"},
-      {"fedcl.report", "fedcl-report", "write <report>.json and <report>.csv (rank 0; empty: none)"},
-      {"fedcl.save_dir", "", "keep the base, every expert and every merged model as checkpoints here"},
-      {"fedcl.base", "", "theta_0 and its architecture from this checkpoint (no warm-up)"},
-  };
+  OptionTable table = table_of(bind_fedcl_options);
   for (auto& o : train_option_table()) {
     if (!not_from_train(o.name)) table.push_back(o);
   }
@@ -95,7 +135,7 @@ OptionTable fedcl_option_table() {
 }
 
 FedclConfig read_fedcl_config(const Options& o, int world_size) {
-  FedclConfig c;
+  FedclConfig c = load_bound(o, bind_fedcl_options);
   // The training options go through `sprout train`'s reader (same validation, same messages).
   Options train = Options::defaults(train_option_table());
   for (const auto& spec : train_option_table()) {
@@ -105,20 +145,15 @@ FedclConfig read_fedcl_config(const Options& o, int world_size) {
   train.set("log.progress", "none");
   c.train = read_train_config(train);
 
-  c.nodes = static_cast<int>(o.get_int("fedcl.nodes"));
   require(c.nodes >= 1 && c.nodes <= world_size, "fedcl.nodes", c.nodes,
           concat("must be in [1, ", world_size, "] (one rank per node group at least; the world has ", world_size,
                  ")"));
-  c.tasks = static_cast<int>(o.get_int("fedcl.tasks"));
-  c.rounds = static_cast<int>(o.get_int("fedcl.rounds"));
   require(c.rounds >= 0, "fedcl.rounds", c.rounds, "must be >= 0");
   c.plan = make_fedcl_plan(c.tasks, c.nodes, c.rounds, 10);
   c.rounds = c.plan.num_rounds();
 
-  c.init = o.get("fedcl.init");
   require(c.init == "base" || c.init == "sequential", "fedcl.init", "'" + c.init + "'",
           "is not one of base, sequential");
-  c.methods = o.get_string_list("fedcl.methods");
   require(!c.methods.empty(), "fedcl.methods", "''", "names no method");
   std::set<std::string> distinct;
   for (const auto& m : c.methods) {
@@ -129,52 +164,17 @@ FedclConfig read_fedcl_config(const Options& o, int world_size) {
     }
     require(distinct.insert(m).second, "fedcl.methods", "'" + m + "'", "is listed twice");
   }
-  for (const auto& item : o.get_string_list("fedcl.lambda")) {
-    const auto eq = item.find('=');
-    require(eq != std::string::npos, "fedcl.lambda", "'" + item + "'", "is not method=value");
-    const std::string name = item.substr(0, eq), value = item.substr(eq + 1);
-    std::unique_ptr<merge::MergeMethod> m;
-    try {
-      m = merge::make_merge_method(name);
-    } catch (const ConfigError& e) {
-      throw ConfigError(concat("--fedcl.lambda: ", e.what()));
-    }
-    size_t used = 0;
-    double v = NAN;
-    try {
-      v = std::stod(value, &used);
-    } catch (...) {
-      used = 0;
-    }
-    require(used == value.size() && !value.empty() && std::isfinite(v), "fedcl.lambda", "'" + item + "'",
-            "has no finite number after '='");
-    merge::MergeOptions mo;
-    mo.lambda = v;
-    merge::resolve_lambda(*m, mo, 1, "fedcl.lambda");  // average refuses a lambda
-    c.lambda[name] = v;
-  }
-  c.ties_density = o.get_double("fedcl.ties_density");
-  merge::MergeOptions mo;
-  mo.density = c.ties_density;
-  merge::validate(mo, "fedcl.ties_density");
+  merge::validate(c.merge_settings, "fedcl.ties_density");
 
-  c.warmup_classes = o.get_int_list("fedcl.warmup_classes");
   for (auto k : c.warmup_classes) require(k >= 0 && k < 10, "fedcl.warmup_classes", k, "is not a class in [0, 10)");
-  c.warmup_steps = o.get_int("fedcl.warmup_steps");
   require(c.warmup_steps >= 0, "fedcl.warmup_steps", c.warmup_steps, "must be >= 0");
-  c.steps = o.get_int("fedcl.steps");
   require(c.steps >= 1, "fedcl.steps", c.steps, "must be >= 1");
-  c.baselines = o.get_bool("fedcl.baselines");
-  c.freeze_head = o.get_bool("fedcl.freeze_head");
-  c.report = o.get("fedcl.report");
-  c.save_dir = o.get("fedcl.save_dir");
   while (c.save_dir.size() > 1 && c.save_dir.back() == '/') c.save_dir.pop_back();
   if (!c.save_dir.empty()) {
     struct stat st;
     require(::stat(c.save_dir.c_str(), &st) != 0 || S_ISDIR(st.st_mode), "fedcl.save_dir", "'" + c.save_dir + "'",
             "exists and is not a directory");
   }
-  c.base = o.get("fedcl.base");
   if (!c.base.empty()) {
     struct stat st;
     require(::stat(c.base.c_str(), &st) == 0 && S_ISREG(st.st_mode), "fedcl.base", "'" + c.base + "'",

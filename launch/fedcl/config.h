@@ -8,8 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "launch/cli/options.h"
+#include "launch/cli/option_binder.h"
 #include "launch/train/train_config.h"
+#include "merge/method.h"
 
 namespace sprout::launch {
 
@@ -41,9 +42,9 @@ struct FedclConfig {
   int tasks = 5;
   int rounds = 0;                   // 0: ⌈tasks/nodes⌉
   std::string init = "base";        // base | sequential (Note [Expert initialisation])
-  std::vector<std::string> methods;  // merge methods, in table order
+  std::vector<std::string> methods = merge::merge_method_names();  // merge methods, in table order
   std::map<std::string, double> lambda;  // per-method λ overrides; absent: the method's default
-  double ties_density = 0.2;
+  merge::MergeOptions merge_settings;   // the methods' own settings (fedcl.ties_density); no lambda
   std::vector<int64_t> warmup_classes;  // empty: every class
   int64_t warmup_steps = 200;           // 0: θ_0 is the fresh initialisation
   int64_t steps = 200;                  // per expert, and per task for the baselines
@@ -56,6 +57,9 @@ struct FedclConfig {
   FedclPlan plan;
 };
 
+// Declares the fedcl.* options, each bound to its field of `c` (whose values are the
+// defaults); the training options come from `sprout train`'s table (fedcl_option_table).
+void bind_fedcl_options(OptionBinder& b, FedclConfig& c);
 OptionTable fedcl_option_table();
 // Reads and validates every option against a world of `world_size` ranks; throws
 // ConfigError naming the option and value.

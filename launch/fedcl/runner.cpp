@@ -256,10 +256,9 @@ FedclReport simulate_fedcl(runtime::RuntimeContext& ctx, const FedclConfig& conf
     round.seen = plan.seen(r);
     for (const auto& m : methods) {
       world.set_phase(concat("fedcl round ", r + 1, " merge ", m->name()));
-      merge::MergeOptions options;
+      merge::MergeOptions options = c.merge_settings;
       auto it = c.lambda.find(m->name());
       if (it != c.lambda.end()) options.lambda = it->second;
-      options.density = c.ties_density;
       const auto merged = merge::collective_merge(groups, *m, base, experts, options);
       round.accuracy[m->name()] = evaluate(merged, round.seen);
       round.distance[m->name()] = distance(merged, base);

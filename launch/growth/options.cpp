@@ -4,46 +4,54 @@
 
 namespace sprout::launch {
 
-OptionTable growth_option_table() {
-  return {
-      {"growth.strategy", "gradmax", "how new units start: gradmax | random | zeros | net2net | vt"},
-      {"growth.scale", "0.5", "gradmax/random: norm of each new fan-out column (see growth.scale_mode)"},
-      {"growth.scale_mode", "mean_norm", "fixed (c = scale) | mean_norm (c = scale x mean norm of existing fan-outs)"},
-      {"growth.noise", "0", "net2net: noise on copied fan-in rows, relative to the producer's weight std"},
-      {"growth.batch", "128", "gradmax: global examples (split over ranks) for the growth statistics"},
-      {"growth.event", "", "STEP:SITE:+K, grow SITE by K units before step STEP, e.g. 600:fc1:+64", true},
-      {"growth.start", "0", "compact schedule: step of the first growth"},
-      {"growth.every", "0", "compact schedule: steps between growths"},
-      {"growth.times", "0", "compact schedule: number of growths (0: off)"},
-      {"growth.target", "", "compact schedule: final widths, SITE:WIDTH,... (start: model.widths/model.conv)"},
-      {"growth.fraction", "0", "compact schedule: units added per growth as a fraction of the start width"},
-      {"growth.sites", "", "compact schedule with fraction: sites that grow (empty: all)"},
-  };
+namespace {
+
+std::string names_text() {
+  std::string out;
+  for (const auto& n : growth::strategy_names()) out += (out.empty() ? "" : " | ") + n;
+  return out;
 }
 
-GrowthConfig read_growth_config(const Options& o) {
-  GrowthConfig c;
-  c.strategy = o.get("growth.strategy");
-  growth::make_strategy(c.strategy);  // throws ConfigError listing the known names
-  c.options.scale = o.get_double("growth.scale");
-  c.options.scale_mode = o.get("growth.scale_mode");
-  c.options.noise = o.get_double("growth.noise");
-  growth::validate(c.options);
-  c.batch = o.get_int("growth.batch");
-  SPROUT_CHECK(c.batch > 0, ConfigError, "--growth.batch: ", c.batch, " must be > 0");
-  for (const auto& text : o.get_all("growth.event")) c.events.push_back(growth::parse_event(text));
+}  // namespace
 
+void bind_growth_options(OptionBinder& b, GrowthConfig& c) {
+  b.add("growth.strategy", &c.strategy, "how new units start: " + names_text());
+  OptionBinder::Prefixed growth_section(b, "growth.");
+  growth::declare_strategy_settings(growth_section, c.options);  // growth/strategies/strategy.cpp
+  b.add("growth.batch", &c.batch, "gradmax: global examples (split over ranks) for the growth statistics");
+  b.add_parsed("growth.event", "", "STEP:SITE:+K, grow SITE by K units before step STEP, e.g. 600:fc1:+64",
+               [&c](const std::vector<std::string>& texts) {
+                 c.events.clear();
+                 for (const auto& text : texts) c.events.push_back(growth::parse_event(text));
+               },
+               /*repeatable=*/true);
   auto& s = c.compact;
-  s.start = o.get_int("growth.start");
-  s.every = o.get_int("growth.every");
-  s.times = o.get_int("growth.times");
+  b.add("growth.start", &s.start, "compact schedule: step of the first growth");
+  b.add("growth.every", &s.every, "compact schedule: steps between growths");
+  b.add("growth.times", &s.times, "compact schedule: number of growths (0: off)");
+  b.add_parsed("growth.target", "", "compact schedule: final widths, SITE:WIDTH,... (start: model.widths/model.conv)",
+               [&s](const std::vector<std::string>& v) { s.target = growth::parse_targets(v.back()); });
+  b.add("growth.fraction", &s.fraction, "compact schedule: units added per growth as a fraction of the start width");
+  b.add("growth.sites", &s.sites, "compact schedule with fraction: sites that grow (empty: all)");
+}
+
+OptionTable growth_option_table() { return table_of(bind_growth_options); }
+
+GrowthConfig read_growth_config(const Options& o) {
+  GrowthConfig c = load_bound(o, bind_growth_options);
+  validate(c);
+  return c;
+}
+
+void validate(const GrowthConfig& c) {
+  growth::make_strategy(c.strategy);  // throws ConfigError listing the known names
+  growth::validate(c.options);
+  SPROUT_CHECK(c.batch > 0, ConfigError, "--growth.batch: ", c.batch, " must be > 0");
+  const auto& s = c.compact;
   SPROUT_CHECK(s.times >= 0, ConfigError, "--growth.times: ", s.times, " must be >= 0");
   SPROUT_CHECK(s.start >= 0, ConfigError, "--growth.start: ", s.start, " must be >= 0");
   SPROUT_CHECK(s.every >= 0, ConfigError, "--growth.every: ", s.every, " must be >= 0");
-  s.target = growth::parse_targets(o.get("growth.target"));
-  s.fraction = o.get_double("growth.fraction");
   SPROUT_CHECK(s.fraction >= 0, ConfigError, "--growth.fraction: ", s.fraction, " must be >= 0");
-  if (!o.get("growth.sites").empty()) s.sites = o.get_string_list("growth.sites");
   if (s.enabled()) {
     SPROUT_CHECK(c.events.empty(), ConfigError,
                  "growth: give either --growth.event or the compact schedule (--growth.times ...), not both");
@@ -55,7 +63,6 @@ GrowthConfig read_growth_config(const Options& o) {
     SPROUT_CHECK(s.target.empty() && s.fraction == 0 && s.sites.empty(), ConfigError,
                  "growth: --growth.target/--growth.fraction/--growth.sites need --growth.times > 0");
   }
-  return c;
 }
 
 }  // namespace sprout::launch

@@ -16,7 +16,7 @@
 
 #include "growth/schedule.h"
 #include "growth/strategies/strategy.h"
-#include "launch/cli/options.h"
+#include "launch/cli/option_binder.h"
 
 namespace sprout::launch {
 
@@ -29,8 +29,12 @@ struct GrowthConfig {
   bool enabled() const { return !events.empty() || compact.enabled(); }
 };
 
-OptionTable growth_option_table();
+// Declares the options, each bound to its field of `c` (whose values are the defaults); the
+// strategies' own settings come from their registry (growth/strategies/strategy.h).
+void bind_growth_options(OptionBinder& b, GrowthConfig& c);
 // Throws ConfigError naming the option and value.
-GrowthConfig read_growth_config(const Options& options);
+void validate(const GrowthConfig& c);
+OptionTable growth_option_table();
+GrowthConfig read_growth_config(const Options& options);  // bind, load, validate
 
 }  // namespace sprout::launch

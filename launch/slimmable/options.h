@@ -6,7 +6,7 @@
 #include <string>
 
 #include "growth/slimmable/slimmable.h"
-#include "launch/cli/options.h"
+#include "launch/cli/option_binder.h"
 
 namespace sprout::launch {
 
@@ -24,7 +24,9 @@ struct SlimConfig {
   double gate_macs_weight = 0.1;       // weight of (mean MACs / largest MACs)² in the gate loss
 };
 
-// train.mode and the slim.* options, appended to `sprout train`'s table.
+// train.mode and the slim.* options, each bound to its field of `c` (whose values are the defaults).
+void bind_slim_options(OptionBinder& b, SlimConfig& c);
+void validate(const SlimConfig& c);  // ConfigError naming the option and the value
 OptionTable slimmable_option_table();
 // Throws ConfigError naming the option and the value.
 SlimConfig read_slim_config(const Options& options);

@@ -1,5 +1,6 @@
 #include "launch/train/device_session.h"
 
+#include "launch/cli/device_options.h"
 #include "launch/cli/rank_agreement.h"
 #include "runtime/device/transfer.h"
 #include "runtime/error.h"
@@ -29,7 +30,7 @@ DeviceSession open_device(runtime::RuntimeContext& ctx, const runtime::DeviceReq
   agree(world, [&] { mine = runtime::probe_device(ctx.local_size, ctx.local_rank); });
   const auto agreed = runtime::agree_probe(world, mine);
   runtime::DeviceChoice choice;
-  agree(world, [&] { choice = runtime::choose_device(request, agreed); });
+  agree(world, [&] { choice = choose_device_for_options(request, agreed); });
   if (choice.device == runtime::DeviceKind::Cpu) return DeviceSession(choice, torch::kCPU, nullptr);
 
   const int local_rank = runtime::local_rank_from_environment(ctx.local_rank);
@@ -41,7 +42,12 @@ DeviceSession open_device(runtime::RuntimeContext& ctx, const runtime::DeviceReq
   runtime::BackendOptions options;
   options.gpu = device.index();
   if (auto* mpi = dynamic_cast<runtime::MpiCommunicator*>(&world)) options.watchdog = mpi->watchdog();
-  auto comm = runtime::make_backend(world, choice, options);
+  std::unique_ptr<runtime::Communicator> comm;
+  try {
+    comm = runtime::make_backend(world, choice, options);
+  } catch (const runtime::SettingError& e) {
+    throw device_option_error(e);
+  }
   if (comm) comm->set_timeout(timeout_s);
   return DeviceSession(choice, device, std::move(comm));
 }

@@ -12,19 +12,23 @@
 
 namespace sprout::launch {
 
-OptionTable init_option_table() {
-  return {{"init.from", "",
-           "start from this checkpoint's weights and architecture (a new run: step 0, fresh optimizer)"}};
+void bind_init_options(OptionBinder& b, InitConfig& c) {
+  b.add("init.from", &c.from, "start from this checkpoint's weights and architecture (a new run: step 0, fresh optimizer)");
 }
 
-InitConfig read_init_config(const Options& o) {
-  InitConfig c;
-  c.from = o.get("init.from");
+OptionTable init_option_table() { return table_of(bind_init_options); }
+
+void validate(const InitConfig& c) {
   if (!c.from.empty()) {
     struct stat st;
     SPROUT_CHECK(::stat(c.from.c_str(), &st) == 0 && S_ISREG(st.st_mode), ConfigError, "--init.from: '", c.from,
                  "' is not a checkpoint file");
   }
+}
+
+InitConfig read_init_config(const Options& o) {
+  InitConfig c = load_bound(o, bind_init_options);
+  validate(c);
   return c;
 }
 

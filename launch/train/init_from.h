@@ -12,7 +12,7 @@
 #include <string>
 
 #include "growth/models/arch.h"
-#include "launch/cli/options.h"
+#include "launch/cli/option_binder.h"
 #include "merge/tensor_bundle.h"
 #include "runtime/checkpoint/checkpoint.h"
 #include "runtime/comm/communicator.h"
@@ -26,9 +26,11 @@ struct InitConfig {
   std::string from;  // "" = a fresh initialisation
 };
 
-OptionTable init_option_table();
+void bind_init_options(OptionBinder& b, InitConfig& c);
 // ConfigError naming --init.from when the file does not exist. Pure.
-InitConfig read_init_config(const Options& options);
+void validate(const InitConfig& c);
+OptionTable init_option_table();
+InitConfig read_init_config(const Options& options);  // bind, load, validate
 
 struct InitWeights {
   std::string path;

@@ -14,7 +14,7 @@
 #include "launch/cli/device_options.h"
 #include "launch/train/init_from.h"
 #include "launch/cli/runtime_options.h"
-#include "launch/cli/options.h"
+#include "launch/cli/option_binder.h"
 #include "launch/slimmable/options.h"
 #include "runtime/optim/lr_schedule.h"
 #include "runtime/optim/optimizer.h"
@@ -24,7 +24,7 @@ namespace sprout::launch {
 struct LoopConfig {
   int64_t batch = 64;       // per rank
   int64_t steps = 0;        // 0: derived from epochs
-  double epochs = 0;        // used when steps == 0
+  double epochs = 1;        // used when steps == 0
   uint64_t seed = 0;
   int64_t eval_every = 0;   // 0: evaluate at the end only
   int64_t log_every = 50;
@@ -42,11 +42,25 @@ struct LogConfig {
   std::string progress = "auto";  // auto | bar | lines | none
 };
 
+// `sprout train`'s defaults where they differ from the libraries' own.
+inline growth::ArchSpec default_train_model() {
+  growth::ArchSpec a;
+  a.widths = {256, 256};
+  a.conv = {32, 64};  // used by model.kind = cnn
+  return a;
+}
+inline runtime::LrScheduleOptions default_train_schedule() {
+  runtime::LrScheduleOptions s;
+  s.name = "cosine";
+  return s;
+}
+
+// Every field's initial value is its option's default (bind_train_options below).
 struct TrainConfig {
   data::DataOptions data;
-  growth::ArchSpec model;
+  growth::ArchSpec model = default_train_model();
   runtime::OptimizerOptions optim;
-  runtime::LrScheduleOptions schedule;
+  runtime::LrScheduleOptions schedule = default_train_schedule();
   LoopConfig train;
   RuntimeConfig runtime;
   runtime::DeviceRequest device;  // runtime.device, runtime.backend (launch/cli/device_options.h)
@@ -64,6 +78,9 @@ struct TrainConfig {
   int64_t total_steps(int64_t train_examples, int world) const;
 };
 
+// Declares every option of `sprout train`, each bound to its field of `c` (whose values
+// are the defaults), its parts' options included (growth, checkpoint, slimmable, ...).
+void bind_train_options(OptionBinder& b, TrainConfig& c);
 // The option table of `sprout train`.
 OptionTable train_option_table();
 // Reads and validates every option; throws ConfigError naming the option and value.

@@ -1,5 +1,7 @@
 #include "runtime/comm/host_staging_communicator.h"
 
+#include "runtime/settings.h"
+
 #include <mpi.h>
 
 #include <cstdlib>
@@ -55,10 +57,13 @@ const char* thread_level_name(int level) {
 }  // namespace
 
 void require_staging_thread_level(int granted) {
-  SPROUT_CHECK(granted == MPI_THREAD_MULTIPLE, ConfigError,
-               "--runtime.backend: mpi on cuda (host staging) needs MPI_THREAD_MULTIPLE (CUDA gradient hooks "
-               "run on LibTorch's device thread), but this MPI library grants ",
-               thread_level_name(granted), "; use an MPI built with thread support or --runtime.backend nccl");
+  // A SettingError on DeviceRequest::backend: launch words it with the option names.
+  if (granted != MPI_THREAD_MULTIPLE) {
+    throw SettingError("backend", concat("mpi on cuda (host staging) needs MPI_THREAD_MULTIPLE (CUDA gradient hooks "
+                                         "run on LibTorch's device thread), but this MPI library grants ",
+                                         thread_level_name(granted),
+                                         "; use an MPI built with thread support or {backend} nccl"));
+  }
 }
 
 HostStagingCommunicator::HostStagingCommunicator(Communicator& inner) : inner_(&inner) {

@@ -2,6 +2,7 @@
 #include "runtime/comm/backend.h"
 #include "runtime/device/device.h"
 #include "runtime/error.h"
+#include "runtime/settings.h"
 
 namespace sprout::runtime {
 
@@ -12,7 +13,7 @@ std::string nccl_version() { return "not built"; }
 std::string gpu_bus_id(int) { return ""; }
 
 std::unique_ptr<Communicator> make_nccl_communicator(Communicator&, const NcclOptions&) {
-  throw ConfigError("--runtime.backend: nccl, but this sprout was built without NCCL (configure with -DSPROUT_WITH_NCCL=ON)");
+  throw SettingError("backend", "nccl, but this sprout was built without NCCL (configure with -DSPROUT_WITH_NCCL=ON)");
 }
 
 }  // namespace sprout::runtime

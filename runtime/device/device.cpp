@@ -9,8 +9,12 @@
 
 #include "runtime/comm/nccl_bootstrap.h"
 #include "runtime/error.h"
+#include "runtime/settings.h"
 
 namespace sprout::runtime {
+
+// Messages name the DeviceRequest fields (SettingError); launch rewords them with option names.
+const char* const kNcclMissing = "nccl, but this sprout was built without NCCL (configure with -DSPROUT_WITH_NCCL=ON)";
 
 const char* to_string(DeviceKind kind) { return kind == DeviceKind::Cuda ? "cuda" : "cpu"; }
 const char* to_string(BackendKind kind) { return kind == BackendKind::Nccl ? "nccl" : "mpi"; }
@@ -18,12 +22,15 @@ const char* to_string(BackendKind kind) { return kind == BackendKind::Nccl ? "nc
 std::string DeviceChoice::describe() const { return concat(to_string(device), "/", to_string(backend)); }
 
 void validate_device_request(const DeviceRequest& r) {
-  SPROUT_CHECK(r.device == "auto" || r.device == "cpu" || r.device == "cuda", ConfigError,
-               "--runtime.device: '", r.device, "' is not one of auto, cpu, cuda");
-  SPROUT_CHECK(r.backend == "auto" || r.backend == "mpi" || r.backend == "nccl", ConfigError,
-               "--runtime.backend: '", r.backend, "' is not one of auto, mpi, nccl");
-  SPROUT_CHECK(!(r.backend == "nccl" && r.device == "cpu"), ConfigError,
-               "--runtime.backend: nccl carries CUDA tensors only; it needs --runtime.device cuda (or auto), not cpu");
+  if (r.device != "auto" && r.device != "cpu" && r.device != "cuda") {
+    throw SettingError("device", concat("'", r.device, "' is not one of auto, cpu, cuda"));
+  }
+  if (r.backend != "auto" && r.backend != "mpi" && r.backend != "nccl") {
+    throw SettingError("backend", concat("'", r.backend, "' is not one of auto, mpi, nccl"));
+  }
+  if (r.backend == "nccl" && r.device == "cpu") {
+    throw SettingError("backend", "nccl carries CUDA tensors only; it needs {device} cuda (or auto), not cpu");
+  }
 }
 
 std::string gpu_sharing(const std::vector<RankGpu>& ranks) {
@@ -105,11 +112,16 @@ DeviceChoice choose_device(const DeviceRequest& request, const DeviceProbe& p) {
   const bool want_cuda = request.device == "cuda" || (request.device == "auto" && request.backend == "nccl");
   DeviceChoice c;
   if (want_cuda) {
-    const std::string option = request.device == "cuda" ? "--runtime.device: cuda" : "--runtime.backend: nccl";
-    SPROUT_CHECK(p.torch_cuda, ConfigError, option,
-                 " needs a LibTorch built with CUDA, and this sprout's LibTorch has none (or no CUDA driver)");
-    SPROUT_CHECK(p.gpus > 0, ConfigError, option,
-                 " needs a GPU, but none is visible on at least one rank (check CUDA_VISIBLE_DEVICES)");
+    const std::string setting = request.device == "cuda" ? "device" : "backend";
+    const std::string value = request.device == "cuda" ? "cuda" : "nccl";
+    if (!p.torch_cuda) {
+      throw SettingError(setting, value + " needs a LibTorch built with CUDA, and this sprout's LibTorch has none "
+                                          "(or no CUDA driver)");
+    }
+    if (p.gpus <= 0) {
+      throw SettingError(setting, value + " needs a GPU, but none is visible on at least one rank "
+                                          "(check CUDA_VISIBLE_DEVICES)");
+    }
     c.device = DeviceKind::Cuda;
   } else if (request.device == "auto") {
     c.device = gpu_usable ? DeviceKind::Cuda : DeviceKind::Cpu;
@@ -118,10 +130,11 @@ DeviceChoice choose_device(const DeviceRequest& request, const DeviceProbe& p) {
 
   const bool one_gpu_per_rank = p.gpu_sharing.empty();
   if (request.backend == "nccl") {
-    SPROUT_CHECK(p.nccl, ConfigError,
-                 "--runtime.backend: nccl, but this sprout was built without NCCL (configure with -DSPROUT_WITH_NCCL=ON)");
-    SPROUT_CHECK(one_gpu_per_rank, ConfigError, "--runtime.backend: nccl needs one GPU per rank, but ",
-                 p.gpu_sharing, "; start fewer ranks per node or use --runtime.backend mpi");
+    if (!p.nccl) throw SettingError("backend", kNcclMissing);
+    if (!one_gpu_per_rank) {
+      throw SettingError("backend", concat("nccl needs one GPU per rank, but ", p.gpu_sharing,
+                                           "; start fewer ranks per node or use {backend} mpi"));
+    }
     c.backend = BackendKind::Nccl;
   } else if (request.backend == "auto") {
     c.backend = p.nccl && one_gpu_per_rank ? BackendKind::Nccl : BackendKind::Mpi;

@@ -66,7 +66,8 @@ struct DeviceChoice {
   std::string describe() const;  // "cuda/nccl"
 };
 
-// Checks the option values alone (no environment); throws ConfigError naming option and value.
+// Checks the values alone (no environment); throws SettingError (runtime/settings.h) naming
+// the field (device, backend) and the value.
 void validate_device_request(const DeviceRequest& request);
 
 // This process's probe (no collectives). `local_rank` picks the GPU it would use
@@ -74,7 +75,7 @@ void validate_device_request(const DeviceRequest& request);
 DeviceProbe probe_device(int local_size, int local_rank = -1);
 // The probe every rank agrees on: weakest capability, largest node. Collective.
 DeviceProbe agree_probe(Communicator& comm, const DeviceProbe& mine);
-// Applies the rules above; throws ConfigError (one line naming the option) when the
+// Applies the rules above; throws SettingError (one line naming the field) when the
 // request cannot be met. Pure.
 DeviceChoice choose_device(const DeviceRequest& request, const DeviceProbe& agreed);
 

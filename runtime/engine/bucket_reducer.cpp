@@ -54,7 +54,7 @@ void BucketReducer::begin() {
 void BucketReducer::add(size_t param, const torch::Tensor& grad) {
   SPROUT_CHECK(param < grads_.size(), Error, "bucket reducer: no parameter ", param);
   SPROUT_CHECK(!ready_[param], Error, "parameter ", param,
-               " received a second gradient in one step; with runtime.overlap=true call backward once "
+               " received a second gradient in one step; with overlap on, call backward once "
                "between begin_step() and finish_step()");
   auto& view = grads_[param];
   SPROUT_CHECK(grad.sizes() == view.sizes(), Error, "bucket reducer: gradient of shape ", grad.sizes(),

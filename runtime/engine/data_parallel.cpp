@@ -9,7 +9,7 @@ namespace sprout::runtime {
 DataParallel::DataParallel(Communicator& comm, ParamSet& params, DataParallelOptions options)
     : comm_(comm), params_(params), options_(options) {
   SPROUT_CHECK(options_.bucket_mb > 0 && options_.first_bucket_mb > 0, ConfigError,
-               "runtime.bucket_mb must be > 0, got ", options_.bucket_mb);
+               "data-parallel engine: bucket_mb must be > 0, got ", options_.bucket_mb);
 }
 
 DataParallel::~DataParallel() { remove_hooks(); }

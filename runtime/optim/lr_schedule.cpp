@@ -10,8 +10,8 @@ namespace sprout::runtime {
 LrSchedule::LrSchedule(LrScheduleOptions options, int64_t total_steps)
     : options_(std::move(options)), total_steps_(std::max<int64_t>(total_steps, 1)) {
   SPROUT_CHECK(options_.name == "constant" || options_.name == "cosine", ConfigError,
-               "optim.schedule: unknown schedule '", options_.name, "' (expected constant or cosine)");
-  SPROUT_CHECK(options_.warmup_steps >= 0, ConfigError, "optim.warmup must be >= 0, got ",
+               "learning-rate schedule: unknown schedule '", options_.name, "' (expected constant or cosine)");
+  SPROUT_CHECK(options_.warmup_steps >= 0, ConfigError, "learning-rate schedule: warmup_steps must be >= 0, got ",
                options_.warmup_steps);
 }
 

@@ -61,19 +61,19 @@ std::unique_ptr<Optimizer> make_sgd(const OptimizerOptions& o);
 std::unique_ptr<Optimizer> make_adamw(const OptimizerOptions& o);
 
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerOptions& o) {
-  SPROUT_CHECK(std::isfinite(o.lr) && o.lr > 0, ConfigError, "optim.lr must be > 0, got ", o.lr);
+  SPROUT_CHECK(std::isfinite(o.lr) && o.lr > 0, ConfigError, "optimizer: lr must be > 0, got ", o.lr);
   SPROUT_CHECK(o.momentum >= 0 && o.momentum < 1, ConfigError,
-               "optim.momentum must be in [0, 1), got ", o.momentum);
+               "optimizer: momentum must be in [0, 1), got ", o.momentum);
   SPROUT_CHECK(std::isfinite(o.weight_decay) && o.weight_decay >= 0, ConfigError,
-               "optim.weight_decay must be >= 0, got ", o.weight_decay);
+               "optimizer: weight_decay must be >= 0, got ", o.weight_decay);
   if (o.name == "sgd") return make_sgd(o);
   if (o.name == "adamw") {
     SPROUT_CHECK(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1, ConfigError,
-                 "optim.beta1/optim.beta2 must be in [0, 1), got ", o.beta1, "/", o.beta2);
-    SPROUT_CHECK(o.eps > 0, ConfigError, "optim.eps must be > 0, got ", o.eps);
+                 "optimizer: beta1/beta2 must be in [0, 1), got ", o.beta1, "/", o.beta2);
+    SPROUT_CHECK(o.eps > 0, ConfigError, "optimizer: eps must be > 0, got ", o.eps);
     return make_adamw(o);
   }
-  throw ConfigError(concat("optim.name: unknown optimizer '", o.name, "' (expected sgd or adamw)"));
+  throw ConfigError(concat("optimizer: unknown optimizer '", o.name, "' (expected sgd or adamw)"));
 }
 
 }  // namespace sprout::runtime

@@ -8,6 +8,14 @@ grep -q "train" "$WORK/out" || fail "--help lists train"
 run 1 train --help;  expect_rc 0 "sprout train --help"
 grep -q -- "--model.widths" "$WORK/out" || fail "train --help lists --model.widths"
 run 1 nonsense;      expect_rc 2 "unknown command"
+run 1 train --help
+[[ $(grep -c '^ \[runtime\]$' "$WORK/out") -eq 1 ]] && pass "train --help: [runtime] once" || fail "[runtime] sections: $(grep -c '^ \[runtime\]$' "$WORK/out")"
+[[ $(grep -c '^ \[' "$WORK/out") -eq $(grep '^ \[' "$WORK/out" | sort -u | wc -l) ]] && pass "train --help: each section once" || fail "a section appears twice"
+grep -q "step_sleep_ms\|TEST ONLY" "$WORK/out" && fail "train --help shows a test-only option" || pass "train --help hides test-only options"
+grep -q -- "--train.epochs (=1)" "$WORK/out" && pass "train --help: train.epochs default 1" || fail "train.epochs default"
+run 1 merge --help
+for m in magmax average task_arithmetic ties; do grep -q "$m" "$WORK/out" || fail "merge --help lacks method $m"; done
+grep -q -- "--ties.density (=0.2)" "$WORK/out" && pass "merge --help lists the methods and ties.density" || fail "merge --help: ties.density"
 
 # A short real training on Fashion-MNIST, 2 ranks; last stdout line is the JSON summary.
 run 2 train --train.steps 150 --train.batch 64 --model.widths 128 --log.metrics "$WORK/m.jsonl" --train.log_every 50
@@ -28,6 +36,28 @@ run 2 train --config "$WORK/c.ini" --model.widths 24
 expect_rc 0 "config file + command line"
 [[ $(last_json widths) == '{"fc1": 24}' ]] && pass "command line wins over the file" || fail "widths $(last_json widths)"
 
+# A repeated option: the last one wins (also over the file).
+run 2 train --config "$WORK/c.ini" --model.widths 24 --model.widths=12
+expect_rc 0 "repeated option"
+[[ $(last_json widths) == '{"fc1": 12}' ]] && pass "the last --model.widths wins" || fail "widths $(last_json widths)"
+
+# The batch script's own defaults come first, so the user's options override them:
+# cluster/train.sbatch run outside Slurm (mpirun on 1 rank) with a --checkpoint.dir of its own.
+printf '[data]\nname = synthetic\n[model]\nwidths = 8\n[train]\nsteps = 2\n' >"$WORK/job.ini"
+(cd "$WORK" && SPROUT_BIN=$SPROUT_BIN timeout 120 bash "$SPROUT_SOURCE_DIR/cluster/train.sbatch" job.ini \
+  --checkpoint.dir "$WORK/runs/a" --checkpoint.at_end true >"$WORK/out" 2>"$WORK/err")
+RC=$?
+expect_rc 0 "train.sbatch job.ini --checkpoint.dir runs/a"
+[[ -f $WORK/runs/a/latest && ! -e $WORK/checkpoints ]] && pass "the user's checkpoint.dir overrides the script's" \
+  || fail "checkpoint not in runs/a: $(ls "$WORK" "$WORK/runs/a" 2>&1 | tr '\n' ' ')"
+# cluster/fedcl.sbatch with a stub binary that prints its arguments: the user's
+# --fedcl.nodes comes after the script's default, so it is the one that counts.
+printf '#!/bin/sh\necho "$@"\n' >"$WORK/stub"; chmod +x "$WORK/stub"
+(cd "$WORK" && SPROUT_BIN=$WORK/stub SLURM_JOB_NUM_NODES=2 timeout 60 bash "$SPROUT_SOURCE_DIR/cluster/fedcl.sbatch" job.ini \
+  --fedcl.nodes 3 >"$WORK/out" 2>"$WORK/err")
+grep -q -- "--fedcl.nodes 2 .*--fedcl.nodes 3" "$WORK/out" && pass "fedcl.sbatch: the user's --fedcl.nodes comes last" \
+  || fail "fedcl.sbatch arguments: $(cat "$WORK/out")"
+
 # Bad input, on 1 and on 2 ranks.
 mkdir -p "$WORK/trunc"
 cp /usr/share/datasets/fashion-mnist/*.gz "$WORK/trunc/"
@@ -39,10 +69,12 @@ for np in 1 2; do
   run $np train --bogus 1;                expect_rc 2 "unknown option on $np rank(s)";   expect_err "unknown option '--bogus'" "unknown option message ($np)"
   run $np train --model.widths 64,-3;     expect_rc 2 "negative width on $np rank(s)";   expect_err "model.widths" "negative width message ($np)"
   run $np train --data.dir /no/such/dir;  expect_rc 2 "missing data dir on $np rank(s)"; expect_err "'/no/such/dir' is not a directory" "missing dir message ($np)"
-  run $np train --config "$WORK/typo.ini"; expect_rc 2 "config typo on $np rank(s)";     expect_err "model.widht" "config typo message ($np)"
+  run $np train --config "$WORK/typo.ini"; expect_rc 2 "config typo on $np rank(s)";     expect_err "unknown option 'model.widht' (did you mean model.widths?)" "config typo message ($np)"
+  run $np train --train.step 50;          expect_rc 2 "abbreviated option on $np rank(s)"; expect_err "unknown option '--train.step' (did you mean --train.steps?)" "abbreviation hint ($np)"
+  run $np train --optim.lrr 0.1;          expect_rc 2 "misspelled option on $np rank(s)"; expect_err "unknown option '--optim.lrr' (did you mean --optim.lr?)" "misspelling hint ($np)"
   run $np train --data.name mnist --data.dir "$WORK/trunc"
   expect_nonzero "truncated IDX file on $np rank(s)"; expect_err "train-images-idx3-ubyte.gz: truncated gzip stream" "truncated IDX message ($np)"
-  ((SECONDS - start < 60)) && pass "bad inputs end within seconds ($((SECONDS - start)) s for 6 runs)" || fail "bad inputs took $((SECONDS - start)) s"
+  ((SECONDS - start < 60)) && pass "bad inputs end within seconds ($((SECONDS - start)) s for 8 runs)" || fail "bad inputs took $((SECONDS - start)) s"
 done
 
 # Ranks started with different configurations are refused before training.

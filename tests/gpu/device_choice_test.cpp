@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "launch/train/train_config.h"
+#include "launch/cli/device_options.h"
 #include "runtime/device/device.h"
 #include "runtime/error.h"
 #include "runtime/comm/host_staging_communicator.h"
@@ -24,11 +25,12 @@ DeviceProbe probe(bool torch_cuda, int gpus, bool nccl, int local_size) {
   return p;
 }
 
+// Through launch, which words runtime's SettingError with the option names.
 std::string choose(const std::string& device, const std::string& backend, const DeviceProbe& p) {
   DeviceRequest r;
   r.device = device;
   r.backend = backend;
-  return choose_device(r, p).describe();
+  return launch::choose_device_for_options(r, p).describe();
 }
 
 std::string choice_error(const std::string& device, const std::string& backend, const DeviceProbe& p) {
@@ -138,6 +140,20 @@ TEST(DeviceChoice, OptionValuesAreValidatedWithOneLine) {
   EXPECT_EQ(c.device.device, "auto");
   EXPECT_EQ(c.device.backend, "auto");
   EXPECT_NE(c.text.find("runtime.backend = auto"), std::string::npos);  // compared across ranks
+}
+
+// runtime itself names the request's fields, never a command-line option.
+TEST(DeviceChoice, RuntimeNamesFieldsNotOptions) {
+  DeviceRequest r;
+  r.device = "cpu";
+  r.backend = "nccl";
+  try {
+    choose_device(r, probe(true, 1, true, 1));
+    ADD_FAILURE() << "cpu with nccl accepted";
+  } catch (const SettingError& e) {
+    EXPECT_EQ(e.setting(), "backend");
+    EXPECT_STREQ(e.what(), "backend: nccl carries CUDA tensors only; it needs device cuda (or auto), not cpu");
+  }
 }
 
 TEST(DeviceChoice, ThisBuildAndThisMachine) {

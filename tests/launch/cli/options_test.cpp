@@ -1,4 +1,5 @@
 #include "launch/cli/options.h"
+#include "launch/cli/option_binder.h"
 
 #include <gtest/gtest.h>
 
@@ -94,7 +95,135 @@ TEST(Options, HelpListsEveryOption) {
   auto o = Options::parse(train_option_table(), {"--help"});
   EXPECT_TRUE(o.help());
   const auto text = format_help(train_option_table(), "usage");
-  for (const auto& spec : train_option_table()) EXPECT_NE(text.find("--" + spec.name), std::string::npos);
+  for (const auto& spec : train_option_table()) {
+    if (!spec.hidden) EXPECT_NE(text.find("--" + spec.name), std::string::npos) << spec.name;
+  }
+}
+
+// Names are exact: an abbreviation or a misspelling is an unknown option with a hint, on
+// the command line and in a config file alike (Boost would otherwise guess the option).
+TEST(Options, AbbreviationsAndMisspellingsAreUnknownWithAHint) {
+  TempDir dir;
+  write_text(dir.file("step.ini"), "[train]\nstep = 5\n");
+  write_text(dir.file("trian.ini"), "[trian]\nsteps = 5\n");
+  struct Case {
+    std::vector<std::string> args;
+    std::string expect;
+  };
+  const std::vector<Case> cases = {
+      {{"--train.step", "50"}, "unknown option '--train.step' (did you mean --train.steps?)"},
+      {{"--train.step=50"}, "unknown option '--train.step' (did you mean --train.steps?)"},
+      {{"--optim.l", "0.1"}, "unknown option '--optim.l' (did you mean --optim.lr?)"},
+      {{"--optim.lrr", "0.1"}, "unknown option '--optim.lrr' (did you mean --optim.lr?)"},
+      {{"--trian.steps", "5"}, "unknown option '--trian.steps' (did you mean --train.steps?)"},
+      {{"--model.widht", "5"}, "unknown option '--model.widht' (did you mean --model.widths?)"},
+      {{"--config", dir.file("step.ini")},
+       "config file '" + dir.file("step.ini") + "': unknown option 'train.step' (did you mean train.steps?)"},
+      {{"--config", dir.file("trian.ini")},
+       "config file '" + dir.file("trian.ini") + "': unknown option 'trian.steps' (did you mean train.steps?)"},
+      {{"--zzzz", "1"}, "unknown option '--zzzz' (see --help)"},
+  };
+  for (const auto& c : cases) EXPECT_EQ(config_error(c.args), c.expect) << c.args[0];
+  // Several names share the abbreviation: all are offered (at most three).
+  EXPECT_EQ(config_error({"--train.e", "1"}),
+            "unknown option '--train.e' (did you mean --train.epochs or --train.eval_every?)");
+}
+
+TEST(Options, ARepeatedOptionTheLastOneWins) {
+  TempDir dir;
+  write_text(dir.file("twice.ini"), "[train]\nbatch = 16\nbatch = 24\nsteps = 3\n");
+  auto o = Options::parse(train_option_table(), {"--train.batch", "8", "--train.batch=32", "--checkpoint.dir", "a",
+                                                 "--checkpoint.dir", "b"});
+  EXPECT_EQ(o.get_int("train.batch"), 32);
+  EXPECT_EQ(read_train_config(o).checkpoint.dir, "b");
+  auto f = Options::parse(train_option_table(), {"--config", dir.file("twice.ini")});
+  EXPECT_EQ(f.get_int("train.batch"), 24);  // the last in the file
+  auto both = Options::parse(train_option_table(),
+                             {"--train.steps", "9", "--config", dir.file("twice.ini"), "--train.steps", "11"});
+  EXPECT_EQ(both.get_int("train.steps"), 11);  // the command line over the file, the last of it
+  EXPECT_EQ(both.get_int("train.batch"), 24);
+  EXPECT_NE(both.canonical_text().find("train.steps = 11\n"), std::string::npos);
+}
+
+TEST(Options, HelpShowsEachSectionOnceAndNoTestOnlyOption) {
+  const auto table = train_option_table();
+  const auto text = format_help(table, "usage");
+  for (const char* section : {"[data]", "[model]", "[optim]", "[train]", "[runtime]", "[growth]", "[checkpoint]",
+                              "[slim]", "[adaptive]", "[init]", "[log]"}) {
+    const auto first = text.find(section);
+    ASSERT_NE(first, std::string::npos) << section;
+    EXPECT_EQ(text.find(section, first + 1), std::string::npos) << section << " appears twice";
+  }
+  EXPECT_EQ(text.find("test.step_sleep_ms"), std::string::npos);
+  EXPECT_EQ(text.find("TEST ONLY"), std::string::npos);
+  // Hidden, not refused.
+  EXPECT_EQ(read_train_config(Options::parse(table, {"--test.step_sleep_ms", "5"})).test_step_sleep_ms, 5);
+}
+
+// The help shows the very defaults the program runs with: read back from the table's
+// default texts, every option gives the struct's initial value (train.epochs once said 1
+// in the help and 0 in the struct).
+TEST(Options, DefaultsInHelpAreTheStructDefaults) {
+  const TrainConfig fresh;
+  const auto table = train_option_table();
+  const TrainConfig read = read_train_config(Options::defaults(table));
+  EXPECT_EQ(read.train.epochs, fresh.train.epochs);
+  EXPECT_EQ(read.train.batch, fresh.train.batch);
+  EXPECT_EQ(read.model.widths, fresh.model.widths);
+  EXPECT_EQ(read.schedule.name, fresh.schedule.name);
+  EXPECT_EQ(read.optim.lr, fresh.optim.lr);
+  EXPECT_EQ(read.runtime.timeout_s, fresh.runtime.timeout_s);
+  EXPECT_EQ(read.checkpoint.keep, fresh.checkpoint.keep);
+  EXPECT_EQ(read.growth.options.scale, fresh.growth.options.scale);
+  EXPECT_EQ(read.slim.spec.ratios, fresh.slim.spec.ratios);
+  EXPECT_EQ(read.adaptive.spec.rate_floor, fresh.adaptive.spec.rate_floor);
+  EXPECT_EQ(read.slim.enabled, fresh.slim.enabled);
+  // Every option: default text -> field -> text is a fixed point, and each text is what
+  // --help prints.
+  TrainConfig again = load_bound(Options::defaults(table), bind_train_options);  // not validated
+  OptionBinder b;
+  bind_train_options(b, again);
+  ASSERT_EQ(b.table().size(), table.size());
+  const auto help = format_help(table, "usage");
+  for (size_t i = 0; i < table.size(); ++i) {
+    EXPECT_EQ(b.table()[i].default_value, table[i].default_value) << table[i].name;
+    if (!table[i].hidden && !table[i].default_value.empty()) {
+      EXPECT_NE(help.find("--" + table[i].name + " (=" + table[i].default_value + ")"), std::string::npos)
+          << table[i].name;
+    }
+  }
+  EXPECT_NE(help.find("--train.epochs (=1)"), std::string::npos);
+  EXPECT_NE(help.find("--optim.lr (=0.05)"), std::string::npos);
+  EXPECT_NE(help.find("--slim.ratios (=0.25,0.5,0.75,1)"), std::string::npos);
+}
+
+TEST(Options, OneNumberParserOneErrorFormat) {
+  EXPECT_EQ(to_int(" 42 "), 42);
+  EXPECT_FALSE(to_int("4.2"));
+  EXPECT_FALSE(to_int("99999999999999999999"));
+  EXPECT_EQ(to_number("1e-3"), 1e-3);
+  EXPECT_FALSE(to_number("inf"));
+  EXPECT_FALSE(to_number("1e999"));
+  EXPECT_EQ(format_number(0.05), "0.05");
+  EXPECT_EQ(format_number(0.1 + 0.2), "0.30000000000000004");
+  EXPECT_EQ(format_number(25), "25");
+  EXPECT_EQ(parse_int_list("model.widths", "64, 64"), (std::vector<int64_t>{64, 64}));
+  EXPECT_TRUE(parse_int_list("data.classes", "").empty());
+  auto error = [](auto f) -> std::string {
+    try {
+      f();
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(error([] { parse_int("train.batch", "1e3"); }), "--train.batch: '1e3' is not an integer");
+  EXPECT_EQ(error([] { parse_number("optim.lr", "fast"); }), "--optim.lr: 'fast' is not a finite number");
+  EXPECT_EQ(error([] { parse_number_list("slim.ratios", "0.5,x"); }),
+            "--slim.ratios: '0.5,x' is not a comma-separated list of numbers");
+  EXPECT_EQ(error([] { parse_int_list("model.widths", "64,,64"); }), "--model.widths: '64,,64' has an empty list item");
+  EXPECT_EQ(config_error({"--runtime.threads", "99999999999"}), "--runtime.threads: 99999999999 is out of range");
+  EXPECT_EQ(config_error({"--train.seed", "-1"}), "--train.seed: -1 must be >= 0");
 }
 
 TEST(TrainConfig, TotalStepsFromEpochs) {

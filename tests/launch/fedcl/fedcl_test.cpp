@@ -67,6 +67,22 @@ std::string config_error(std::vector<std::string> args, int world = 4) {
   return "(accepted)";
 }
 
+// The methods come from merge's registry; a method's own setting (ties' density) is an
+// option of the [fedcl] section, bound to the settings every merge uses.
+TEST(FedclConfig, MethodsAndTheirOptionsComeFromTheRegistry) {
+  const auto c = read_fedcl_config(
+      Options::parse(fedcl_option_table(), {"--data.name", "synthetic", "--fedcl.ties_density", "0.3"}), 2);
+  EXPECT_EQ(c.methods, merge::merge_method_names());
+  EXPECT_EQ(c.merge_settings.density, 0.3);
+  EXPECT_FALSE(c.merge_settings.lambda.has_value());
+  for (const auto& o : fedcl_option_table()) {
+    if (o.name != "fedcl.methods") continue;
+    for (const auto& m : merge::merge_method_names()) EXPECT_NE(o.help.find(m), std::string::npos) << m;
+  }
+  EXPECT_EQ(config_error({"--fedcl.ties_dens", "0.3"}),
+            "unknown option '--fedcl.ties_dens' (did you mean --fedcl.ties_density?)");
+}
+
 TEST(FedclConfig, DefaultsAndOverrides) {
   auto c = read_fedcl_config(Options::parse(fedcl_option_table(), {"--data.name", "synthetic", "--fedcl.lambda",
                                                                      "magmax=0.7,ties=1"}),

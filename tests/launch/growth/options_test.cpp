@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "launch/train/train_config.h"
 #include "runtime/error.h"
 #include "test_util.h"
@@ -21,6 +23,25 @@ std::string error_of(const std::vector<std::string>& args) {
     return e.what();
   }
   return "(no error)";
+}
+
+// The strategy list and the strategies' own options come from the registry
+// (growth/strategies/strategy.cpp), not from a copy in launch.
+TEST(GrowthOptions, StrategiesAndTheirOptionsComeFromTheRegistry) {
+  const auto table = growth_option_table();
+  std::string strategy_help;
+  std::vector<std::string> names;
+  for (const auto& o : table) {
+    names.push_back(o.name);
+    if (o.name == "growth.strategy") strategy_help = o.help;
+  }
+  for (const auto& s : growth::strategy_names()) EXPECT_NE(strategy_help.find(s), std::string::npos) << s;
+  for (const char* own : {"growth.scale", "growth.scale_mode", "growth.noise"}) {
+    EXPECT_EQ(std::count(names.begin(), names.end(), own), 1) << own;  // declared by gradmax and random: once
+  }
+  const auto c = read({"--growth.strategy", "net2net", "--growth.noise", "0.25", "--growth.scale_mode", "fixed"});
+  EXPECT_EQ(c.options.noise, 0.25);
+  EXPECT_EQ(c.options.scale_mode, "fixed");
 }
 
 TEST(GrowthOptions, DefaultsAreOff) {
