@@ -37,7 +37,8 @@ void refuse_what_cannot_fit(const TrainConfig& c, const growth::ArchSpec& spec, 
   const auto start = growth::site_widths(spec);
   auto events = c.growth.events;
   for (auto& e : growth::expand(c.growth.compact, start)) events.push_back(e);
-  const auto reached = growth::with_site_widths(spec, growth::final_widths(events, std::map<std::string, int64_t>(start.begin(), start.end())));
+  const std::map<std::string, int64_t> start_widths(start.begin(), start.end());
+  const auto reached = growth::with_site_widths(spec, growth::final_widths(events, start_widths));
   const auto available = ctx.device.is_cpu() ? growth::available_memory_per_rank(ctx.local_size)
                                              : growth::AvailableMemory{HUGE_VAL, "device"};
   growth::check_training_memory(spec, reached, c.train.batch, growth::optimizer_slots(c.optim.name, c.optim.momentum),
