@@ -23,7 +23,7 @@ class JsonObject {
   JsonObject();
   ~JsonObject();
   JsonObject(const JsonObject& other);
-  JsonObject(JsonObject&& other) noexcept;
+  JsonObject(JsonObject&& other) noexcept;  // `other` may then only be assigned to or destroyed
   JsonObject& operator=(const JsonObject& other);
   JsonObject& operator=(JsonObject&& other) noexcept;
 
