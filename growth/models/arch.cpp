@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "growth/models/memory_estimate.h"
 #include "runtime/error.h"
 
 namespace sprout::growth {
@@ -125,6 +126,7 @@ void validate(const ArchSpec& s) {
                  s.conv.size(), " conv blocks halve a ", s.in_height, "x", s.in_width,
                  " input below 1x1");
   }
+  check_size_limits(s);  // growth/models/memory_estimate.h: widths no machine could hold
 }
 
 }  // namespace sprout::growth

@@ -1,6 +1,7 @@
 #include "growth/models/model.h"
 
 #include "runtime/error.h"
+#include "runtime/error_message.h"
 
 namespace sprout::growth {
 
@@ -30,8 +31,14 @@ std::vector<std::string> Model::site_names() const {
 
 std::unique_ptr<Model> build_model(const ArchSpec& spec, uint64_t seed) {
   validate(spec);
-  if (spec.kind == "cnn") return make_cnn(spec, seed);
-  return make_mlp(spec, seed);
+  try {
+    if (spec.kind == "cnn") return make_cnn(spec, seed);
+    return make_mlp(spec, seed);
+  } catch (const std::exception& e) {
+    // Say what was being allocated; other failures pass through unchanged.
+    if (!runtime::is_allocation_failure(e)) throw;
+    throw Error(concat("building the model ", spec.describe(), ": ", runtime::error_line(e)));
+  }
 }
 
 }  // namespace sprout::growth

@@ -109,7 +109,7 @@ int print_truncations(runtime::RuntimeContext& ctx, const EvalData& ed, growth::
                       const std::vector<Truncation>& truncations, const std::string& path,
                       const runtime::CheckpointContent& content, const std::string& where) {
   const double full = static_cast<double>(growth::macs_per_example(model.arch()));
-  std::string list;
+  std::vector<runtime::JsonObject> list;
   for (const auto& t : truncations) {
     const auto r = evaluate_adaptive(*ctx.comm, ed, model, t.active, cfg.adaptive.spec.rate_floor, t.label);
     runtime::JsonObject widths;
@@ -120,13 +120,13 @@ int print_truncations(runtime::RuntimeContext& ctx, const EvalData& ed, growth::
     }
     runtime::JsonObject j = r.json();
     j.add("truncate", t.label).add("active", widths);
-    list += (list.empty() ? "" : ",") + j.str();
+    list.push_back(j);
     if (ctx.is_root()) std::printf("truncate %-6s %-24s %s\n", t.label.c_str(), text.c_str(), r.line(full).c_str());
   }
   if (ctx.is_root()) {
     runtime::JsonObject j;
     j.add("checkpoint", path).add("step", runtime::attr_int(content.root, "step", where))
-        .add("model", model.arch().describe()).add("world_size", ctx.size()).add_raw("truncations", "[" + list + "]");
+        .add("model", model.arch().describe()).add("world_size", ctx.size()).add("truncations", list);
     std::printf("%s\n", j.str().c_str());
     std::fflush(stdout);
   }
@@ -234,14 +234,14 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
 
   if (ctx.is_root()) {
     const double full = static_cast<double>(net->macs(net->largest()));
-    std::string list;
+    std::vector<runtime::JsonObject> list;
     for (const auto& r : rows) {
       std::printf("eval %s\n", r.line(full).c_str());
-      list += (list.empty() ? "" : ",") + r.json().str();
+      list.push_back(r.json());
     }
     runtime::JsonObject j;
     j.add("checkpoint", path).add("step", runtime::attr_int(content.root, "step", where))
-        .add("model", model->arch().describe()).add("world_size", ctx.size()).add_raw("widths", "[" + list + "]");
+        .add("model", model->arch().describe()).add("world_size", ctx.size()).add("widths", list);
     std::printf("%s\n", j.str().c_str());
     std::fflush(stdout);
   }

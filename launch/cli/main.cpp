@@ -9,6 +9,7 @@
 #include "launch/cli/rank_agreement.h"
 #include "launch/cli/commands.h"
 #include "runtime/error.h"
+#include "runtime/error_message.h"
 #include "runtime/comm/mpi_communicator.h"
 
 namespace {
@@ -62,7 +63,8 @@ int main(int argc, char** argv) {
     return e.status();
   } catch (const std::exception& e) {
     const int code = dynamic_cast<const sprout::ConfigError*>(&e) ? 2 : 1;
+    // One line, even for LibTorch's errors (which carry a backtrace) and allocation failures.
     sprout::runtime::MpiEnvironment::abort_job(
-        sprout::concat("sprout: rank ", ctx.rank(), ": ", e.what()), code);
+        sprout::concat("sprout: rank ", ctx.rank(), ": ", sprout::runtime::error_line(e)), code);
   }
 }

@@ -6,6 +6,7 @@
 
 #include "data/idx.h"
 #include "runtime/error.h"
+#include "runtime/error_message.h"
 #include "runtime/tensor_util.h"
 
 namespace sprout::launch {
@@ -20,7 +21,7 @@ void agree(runtime::Communicator& comm, const std::function<void()>& fn) {
     message = e.what();
   } catch (const std::exception& e) {
     status = 1;
-    message = e.what();
+    message = runtime::error_line(e);  // one line: no LibTorch backtrace
   }
   // (lowest failing rank, its status) in one allreduce: encode as rank*8 + status.
   const int64_t mine = status ? static_cast<int64_t>(comm.rank()) * 8 + status : INT64_MAX;

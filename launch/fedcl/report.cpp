@@ -138,7 +138,7 @@ runtime::JsonObject to_json(const FedclReport& r) {
   runtime::JsonObject tasks, lambda;
   for (size_t t = 0; t < r.task_classes.size(); ++t) tasks.add(std::to_string(t), r.task_classes[t]);
   for (const auto& [m, l] : r.lambda) lambda.add(m, l);
-  std::string rounds = "[";
+  std::vector<runtime::JsonObject> rounds;
   for (const auto& round : r.rounds) {
     runtime::JsonObject o, acc, avg, dist;
     std::vector<int64_t> seen(round.seen.begin(), round.seen.end()), fresh(round.new_tasks.begin(), round.new_tasks.end());
@@ -149,9 +149,8 @@ runtime::JsonObject to_json(const FedclReport& r) {
     }
     for (const auto& [m, d] : round.distance) dist.add(m, d);
     o.add("accuracy", acc).add("average_accuracy", avg).add("distance_from_base", dist);
-    rounds += (rounds.size() > 1 ? "," : "") + o.str();
+    rounds.push_back(o);
   }
-  rounds += "]";
   runtime::JsonObject summary;
   for (const auto& m : r.models) {
     runtime::JsonObject s;
@@ -160,12 +159,9 @@ runtime::JsonObject to_json(const FedclReport& r) {
     if (d != r.rounds.back().distance.end()) s.add("distance_from_base", d->second);
     summary.add(m, s);
   }
-  std::string models = "[";
-  for (const auto& m : r.models) models += (models.size() > 1 ? "," : "") + runtime::json_quote(m);
-  models += "]";
   runtime::JsonObject out;
-  out.add("config", config).add("tasks", tasks).add_raw("models", models).add("lambda", lambda)
-      .add("base_accuracy", r.base_accuracy).add("expert_accuracy", r.expert_accuracy).add_raw("rounds", rounds)
+  out.add("config", config).add("tasks", tasks).add("models", r.models).add("lambda", lambda)
+      .add("base_accuracy", r.base_accuracy).add("expert_accuracy", r.expert_accuracy).add("rounds", rounds)
       .add("summary", summary).add("wall_s", r.wall_s);
   return out;
 }

@@ -11,6 +11,7 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin
   libhdf5-openmpi-dev hdf5-tools
   libboost-program-options-dev
+  nlohmann-json3-dev
   libgtest-dev libgmock-dev
   zlib1g-dev
   dataset-fashion-mnist

@@ -9,6 +9,7 @@
 #include "launch/growth/driver.h"
 #include "launch/checkpoint/checkpointer.h"
 #include "launch/slimmable/step.h"
+#include "growth/models/memory_estimate.h"
 #include "runtime/engine/allocator.h"
 #include "runtime/device/transfer.h"
 #include "runtime/error.h"
@@ -27,6 +28,21 @@ runtime::JsonObject widths_json(const std::map<std::string, int64_t>& widths) {
   runtime::JsonObject o;
   for (const auto& [site, w] : widths) o.add(site, w);
   return o;
+}
+
+// Refuses, before anything is allocated, a model that cannot fit in this rank's share of
+// the machine at the widths its growth schedule will reach (growth/models/memory_estimate.h).
+// On a GPU the host's memory is not the limit: only the hard size limits apply there.
+void refuse_what_cannot_fit(const TrainConfig& c, const growth::ArchSpec& spec, const runtime::RuntimeContext& ctx) {
+  const auto start = growth::site_widths(spec);
+  auto events = c.growth.events;
+  for (auto& e : growth::expand(c.growth.compact, start)) events.push_back(e);
+  const std::map<std::string, int64_t> start_widths(start.begin(), start.end());
+  const auto reached = growth::with_site_widths(spec, growth::final_widths(events, start_widths));
+  const auto available = ctx.device.is_cpu() ? growth::available_memory_per_rank(ctx.local_size)
+                                             : growth::AvailableMemory{HUGE_VAL, "device"};
+  growth::check_training_memory(spec, reached, c.train.batch, growth::optimizer_slots(c.optim.name, c.optim.momentum),
+                                available);
 }
 
 }  // namespace
@@ -62,6 +78,7 @@ void Trainer::prepare() {
   spec.in_height = data_.height;
   spec.in_width = data_.width;
   spec.classes = data_.num_classes;
+  refuse_what_cannot_fit(config_, spec, ctx_);
   model_ = growth::build_model(spec, config_.train.seed);
   if (config_.adaptive.enabled) growth::make_adaptive(*model_, config_.adaptive.spec);  // rates are parameters
   runtime::move_to_device(model_->params(), ctx_.device);  // before the optimizer state is made

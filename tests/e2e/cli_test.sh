@@ -77,6 +77,26 @@ for np in 1 2; do
   ((SECONDS - start < 60)) && pass "bad inputs end within seconds ($((SECONDS - start)) s for 8 runs)" || fail "bad inputs took $((SECONDS - start)) s"
 done
 
+# Models too large for any machine (hard limits), or for this one (the memory estimate),
+# are refused before anything is allocated: one line naming the width options, status 2.
+wide40k=$(printf '40000,%.0s' {1..30}); wide40k=${wide40k%,}
+too_large=(
+  "width limit|model.widths|--model.widths 1000000000,64"
+  "tensor limit|--model.widths 3000000,64|--model.widths 3000000,64"
+  "grown past the tensor limit|grows (growth schedule)|--model.widths 64 --growth.event 10:fc1:+3000000"
+  "machine memory, MLP|training needs at least|--model.widths $wide40k"
+  "machine memory, CNN channels|--model.conv 1000000,64 --model.widths 128|--model.kind cnn --model.conv 1000000,64 --model.widths 128"
+)
+for case in "${too_large[@]}"; do
+  IFS='|' read -r label message options <<<"$case"
+  start=$SECONDS
+  # shellcheck disable=SC2086  # options are words
+  run 2 train --train.steps 20 $options
+  expect_rc 2 "too large ($label)"; expect_err "$message" "too large ($label): one line"
+  ! grep -qE "Exception raised from|frame #" "$WORK/err" || fail "too large ($label): a LibTorch backtrace"
+  ((SECONDS - start < 20)) && pass "too large ($label): refused in $((SECONDS - start)) s" || fail "too large ($label) took $((SECONDS - start)) s"
+done
+
 # Ranks started with different configurations are refused before training.
 timeout 60 mpirun -np 1 "$SPROUT_BIN" train --data.name synthetic --model.widths 8 : \
   -np 1 "$SPROUT_BIN" train --data.name synthetic --model.widths 16 >"$WORK/out" 2>"$WORK/err"

@@ -15,6 +15,7 @@
 #include "../../runtime/checkpoint/checkpoint_test_util.h"
 #include "runtime/checkpoint/writer.h"
 #include "runtime/error.h"
+#include "runtime/json.h"
 #include "runtime/tensor_util.h"
 
 namespace sprout::launch {
@@ -165,8 +166,8 @@ TEST(Checkpointing, TrainerRunResumesFromPath) {
     std::vector<std::string> lines;
     while (std::getline(in, line)) lines.push_back(line);
     ASSERT_EQ(lines.size(), 3u);  // resume event + steps 11 and 12
-    EXPECT_NE(lines[0].find("\"event\":\"resume\""), std::string::npos) << lines[0];
-    EXPECT_NE(lines[1].find("\"step\":11"), std::string::npos) << lines[1];
+    EXPECT_EQ(runtime::JsonObject::parse(lines[0]).text("event"), "resume") << lines[0];
+    EXPECT_EQ(runtime::JsonObject::parse(lines[1]).integer("step"), 11) << lines[1];
   }
 }
 

@@ -1,0 +1,74 @@
+// How much memory a model needs while it trains, from its ArchSpec alone — so that a
+// configuration that cannot fit is refused with one line before anything is allocated,
+// instead of a LibTorch backtrace or the kernel's OOM killer.
+//
+// The estimate counts float32 elements of one training rank:
+//   parameters          every weight, bias and batch-norm scale/shift (model.h's ParamSet)
+//   buffers             batch-norm running mean and variance
+//   gradients           one per parameter
+//   reduction buffer    one flat copy of the gradients (the data-parallel engine's buckets)
+//   optimizer state     per parameter: SGD with momentum 1 slot, AdamW 2, plain SGD 0
+//   activations         per example: the input, then every conv/linear output three times
+//                       (pre-activation, activation, its gradient) and every pooled map;
+//                       times the batch
+// It leaves out what is small or transient (the data set, the autograd graph's bookkeeping,
+// the allocator's slack), so it is a floor: a run that needs more than the machine has
+// cannot succeed, and a run under it may still be tight.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "growth/models/arch.h"
+
+namespace sprout::growth {
+
+// Hard limits that do not depend on the machine: no width (units or channels) above
+// 2^24, and no single parameter tensor above 2^31 − 1 elements (8 GiB of float32; where
+// 32-bit indexing in kernels starts to break).
+constexpr int64_t kMaxSiteWidth = int64_t{1} << 24;
+constexpr int64_t kMaxTensorElements = (int64_t{1} << 31) - 1;
+
+struct MemoryEstimate {
+  double parameters = 0;               // elements
+  double buffers = 0;                  // elements
+  double activations_per_example = 0;  // elements
+  int optimizer_slots = 0;
+  int64_t batch = 0;
+  double bytes() const;  // float32, everything above for one rank
+};
+
+// The estimate for `arch` (its widths as given) trained with `batch` examples per rank and
+// an optimizer keeping `optimizer_slots` tensors per parameter.
+MemoryEstimate estimate_training_memory(const ArchSpec& arch, int64_t batch, int optimizer_slots);
+
+// Optimizer state tensors per parameter: "adamw" 2, "sgd" 1 with momentum, 0 without.
+int optimizer_slots(const std::string& optimizer, double momentum);
+
+// Throws ConfigError naming model.widths / model.conv and their values when a width or a
+// single tensor of `arch` is above the hard limits.
+void check_size_limits(const ArchSpec& arch);
+
+// Memory this process may still use: MemAvailable of /proc/meminfo, lowered to what the
+// cgroup's limit leaves (v2 memory.max, v1 memory.limit_in_bytes) when there is one,
+// divided by `ranks_on_node`. `source` says where the figure came from. Infinity when
+// nothing can be read (no check then).
+struct AvailableMemory {
+  double bytes = 0;
+  std::string source;
+};
+AvailableMemory available_memory_per_rank(int ranks_on_node);
+
+// check_size_limits, then refuses (ConfigError, one line naming the options and values)
+// when the estimate for `reached` — `start` with the widths a growth schedule will
+// reach — needs more than `available` bytes.
+void check_training_memory(const ArchSpec& start, const ArchSpec& reached, int64_t batch, int optimizer_slots,
+                           const AvailableMemory& available);
+
+// Site names with their widths, in forward order (conv1…convK, fc1…fc(N−1)) — what the
+// built model's sites() will list — and `arch` with some of them replaced.
+std::vector<std::pair<std::string, int64_t>> site_widths(const ArchSpec& arch);
+ArchSpec with_site_widths(ArchSpec arch, const std::map<std::string, int64_t>& widths);
+
+}  // namespace sprout::growth
