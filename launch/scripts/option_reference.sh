@@ -5,6 +5,8 @@
 #   launch/scripts/option_reference.sh              print it (markdown) to stdout
 #   launch/scripts/option_reference.sh --update     rewrite it in launch/README.md, between
 #                                                   <!-- options:begin --> and <!-- options:end -->
+#   launch/scripts/option_reference.sh --check      exit 1 (with a diff) when launch/README.md
+#                                                   differs from the binary (a ctest runs this)
 # SPROUT_BIN (or SPROUT_BUILD_DIR) picks the binary (default: build/launch/sprout). Rerun it
 # whenever an option changes; `git diff launch/README.md` then shows what users see change.
 set -euo pipefail
@@ -12,8 +14,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${SPROUT_BIN:-${SPROUT_BUILD_DIR:-$ROOT/build}/launch/sprout}
 [[ -x $BIN ]] || { echo "option_reference.sh: no sprout binary at '$BIN' (build first)" >&2; exit 2; }
 case ${1:-} in
-  "" | --update) ;;
-  *) echo "option_reference.sh: unknown argument '$1' (only --update)" >&2; exit 2 ;;
+  "" | --update | --check) ;;
+  *) echo "option_reference.sh: unknown argument '$1' (only --update or --check)" >&2; exit 2 ;;
 esac
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
@@ -36,11 +38,25 @@ generate() {
   done
 }
 
-if [[ ${1:-} != --update ]]; then
+if [[ -z ${1:-} ]]; then
   generate
   exit 0
 fi
 README=$ROOT/launch/README.md
+if [[ $1 == --check ]]; then
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  generate >"$tmp/generated"
+  # The section of the README between the markers, markers excluded.
+  sed -n '/<!-- options:begin -->/,/<!-- options:end -->/p' "$README" | sed '1d;$d' >"$tmp/readme"
+  if ! diff -u "$tmp/readme" <(sed -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$tmp/generated") >"$tmp/diff"; then
+    head -40 "$tmp/diff"
+    echo "option_reference.sh: launch/README.md's option reference differs from '$BIN --help'; run launch/scripts/option_reference.sh --update" >&2
+    exit 1
+  fi
+  echo "option_reference.sh: launch/README.md matches the binary's help"
+  exit 0
+fi
 generate >"$README.options.tmp"
 /usr/bin/python3 - "$README" "$README.options.tmp" <<'PYEOF'
 import sys
