@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "runtime/error.h"
+#include "runtime/regular_file.h"
 
 namespace po = boost::program_options;
 
@@ -76,10 +77,7 @@ Options Options::parse(const OptionTable& table, const std::vector<std::string>&
 
   if (cli.count("config")) {
     out.config_path_ = cli["config"].as<std::string>();
-    std::ifstream in(out.config_path_);
-    SPROUT_CHECK(in.good(), ConfigError, "--config: cannot open config file '", out.config_path_, "'");
-    std::stringstream text;
-    text << in.rdbuf();
+    std::stringstream text(runtime::read_regular_file(out.config_path_, runtime::kConfigFileMaxBytes, "--config"));
     SPROUT_CHECK(!trim(text.str()).empty(), ConfigError, "--config: config file '", out.config_path_, "' is empty");
     po::variables_map file;
     try {
