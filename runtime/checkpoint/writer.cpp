@@ -28,6 +28,15 @@ H5Id link_creation() {
   return lcpl;
 }
 
+// The first floating tensor (in path order) with an Inf or NaN, or "".
+std::string first_non_finite(const CheckpointContent& content) {
+  for (const auto& [name, entry] : content.tensors) {
+    const auto& v = entry.value;
+    if (v.defined() && v.is_floating_point() && v.numel() > 0 && !torch::isfinite(v).all().item<bool>()) return name;
+  }
+  return "";
+}
+
 class Writer {
  public:
   Writer(Communicator& comm, const std::string& path) : comm_(comm), path_(path) {
@@ -42,6 +51,10 @@ class Writer {
 
   WriteStats write(const CheckpointContent& content) {
     const auto t0 = std::chrono::steady_clock::now();
+    // Tensors are replicated, so every rank refuses alike, before the file exists.
+    const std::string bad = first_non_finite(content);
+    SPROUT_CHECK(bad.empty(), CheckpointError, where(), ": tensor ", bad,
+                 " holds Inf or NaN values; a model that is not finite is not written");
     {
       IoGuard guard(comm_, concat("creating checkpoint ", path_));
       H5Id fapl = make_file_access(mpi_);

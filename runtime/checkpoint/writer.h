@@ -27,7 +27,9 @@ struct WriteStats {
   double seconds = 0;
 };
 
-// Collective. Throws CheckpointError naming `path` (and the tensor) on failure.
+// Collective. Throws CheckpointError naming `path` (and the tensor) on failure. A floating
+// tensor holding Inf or NaN is refused before the file is created (every written model is
+// finite), naming the first such tensor.
 WriteStats write_checkpoint_file(Communicator& comm, const std::string& path, const CheckpointContent& content);
 
 }  // namespace sprout::runtime
