@@ -151,7 +151,6 @@ const torch::Tensor& expect_tensor(const CheckpointContent& c, const std::string
 }
 
 Staged stage(Trainer& t, const CheckpointContent& c, const std::string& where) {
-  validate_checkpoint_content(c, where);
   Staged s;
   s.step = runtime::attr_int(c.root, "step", where);
   SPROUT_CHECK(s.step <= t.total_steps(), CheckpointError, where, ": step ", s.step, " is beyond this run's ",
@@ -180,6 +179,9 @@ Staged stage(Trainer& t, const CheckpointContent& c, const std::string& where) {
   SPROUT_CHECK(opt_name == t.optimizer().name(), ConfigError, where, ": it holds ", opt_name,
                " optimizer state; this run uses --optim.name ", t.optimizer().name());
 
+  // A file this run could never take is a ConfigError (above); one that is inconsistent
+  // in itself is a CheckpointError, found before the rebuild allocates its widths.
+  validate_checkpoint_content(c, where);
   const auto rebuilt = growth::build_model(stored, 0);  // names and shapes of the saved run
   if (t.config().slim.enabled) growth::make_slimmable(*rebuilt, t.config().slim.spec, 0);  // growth/slimmable/slimmable.h
   if (t.config().adaptive.enabled) growth::make_adaptive(*rebuilt, t.config().adaptive.spec);  // rates at the end

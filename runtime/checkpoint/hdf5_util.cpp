@@ -1,5 +1,7 @@
 #include "runtime/checkpoint/hdf5_util.h"
 
+#include <atomic>
+
 #include <exception>
 #include <mutex>
 
@@ -71,6 +73,19 @@ void H5Id::reset() {
   // See the header: a lone rank must not enter a collective close while unwinding.
   if (!(collective_ && std::uncaught_exceptions() > 0)) close_(id_);
   id_ = -1;
+}
+
+namespace {
+std::atomic<bool> g_abandoned{false};
+}  // namespace
+
+bool hdf5_file_abandoned() { return g_abandoned.load(); }
+
+void H5Id::abandon() {
+  if (id_ < 0) return;
+  id_ = -1;
+  H5Eclear2(H5E_DEFAULT);
+  g_abandoned = true;
 }
 
 void H5Id::reset_collectively() {

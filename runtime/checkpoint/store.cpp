@@ -228,27 +228,22 @@ CommitResult commit_checkpoint(Communicator& comm, const std::string& dir, const
   const std::string tmp = result.path + kTemporary;
   on_root(comm, [&] { return make_dirs(dir); });
 
-  // A local failure of the write (ENOSPC or EIO on this rank's part, at the close) and
-  // each rank's fsync are agreed in one allreduce, which is also the barrier after every
+  // Each rank's fsync is agreed in one allreduce, which is also the barrier after every
   // close: every rank reports the lowest failing rank's own message, at once.
-  std::string mine;
   try {
     result.write = write_checkpoint_file(comm, tmp, content);
-  } catch (const std::exception& e) {
-    mine = e.what();
+  } catch (const CheckpointError&) {
+    if (comm.rank() == 0) ::unlink(tmp.c_str());  // agreed by every rank (writer.h)
+    throw;
   }
-  if (mine.empty()) {
-    // Not agreed: an injected fault stands for this rank crashing mid-commit.
-    inject_test_fault("checkpoint", parse_checkpoint_name(file_name)->step, comm.rank());
-    mine = fsync_path(tmp, false);
-  }
+  // Not agreed: an injected fault stands for this rank crashing mid-commit.
+  inject_test_fault("checkpoint", parse_checkpoint_name(file_name)->step, comm.rank());
+  const std::string mine = fsync_path(tmp, false);
   const int64_t failing = allreduce_int(comm, mine.empty() ? comm.size() : comm.rank(), ReduceOp::Min);
   if (failing < comm.size()) {
     const std::string message = broadcast_string(comm, mine, static_cast<int>(failing));
     if (comm.rank() == 0) ::unlink(tmp.c_str());  // give the space back; never a checkpoint
-    const bool named = message.find(tmp) != std::string::npos;
-    throw CheckpointError(named ? concat("rank ", failing, ": ", message)
-                                : concat("checkpoint '", tmp, "': rank ", failing, ": ", message));
+    throw CheckpointError(concat("checkpoint '", tmp, "': rank ", failing, ": ", message));
   }
   if (comm.rank() == 0) {
     if (auto version = version_of(tmp)) verified_files()[*version] = "";  // just written and synced

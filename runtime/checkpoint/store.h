@@ -10,8 +10,8 @@
 //   1. rank 0 creates the directory (its failure is agreed: every rank throws);
 //   2. every rank writes <name>.tmp collectively (runtime/checkpoint/writer.h) — a
 //      temporary name that does not end in .h5, so a killed writer never leaves anything
-//      that looks like a checkpoint; a local error of the write (a full disk, an I/O
-//      error) is agreed: every rank throws the lowest failing rank's own message;
+//      that looks like a checkpoint; a failing disk (full, EIO) ends the job with the
+//      lowest failing rank's own message (writer.h);
 //   3. every rank fsyncs the file (its own writes on its own node) and the results are
 //      agreed by an allreduce, which is also the barrier: all ranks closed the file;
 //   4. rank 0 renames <name>.tmp to <name>, fsyncs the directory, replaces `latest` (a

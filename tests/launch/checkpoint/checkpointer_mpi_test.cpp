@@ -267,10 +267,10 @@ TEST(Checkpointing, IncompleteOrIncompatibleCheckpointsAreRejected) {
   auto rng_type = good;
   rng_type.tensors["/rng/torch_cpu"].value = torch::zeros({5056}, torch::kFloat32);
   expect_restore_fails<CheckpointError>(*t, rng_type, {"/rng/torch_cpu has dtype"});
-  for (const char* widths : {"1000000000", "12000"}) {
+  for (const char* width : {"1000000000", "12000"}) {
     auto absurd = good;
-    absurd.groups["/architecture"]["spec"] = concat("kind=mlp;in=1x28x28;classes=10;conv=;widths=", widths, ";bn=0");
-    expect_restore_fails<CheckpointError>(*t, absurd, {concat("has width ", widths, ", which no stored /model tensor")});
+    absurd.groups["/architecture"]["spec"] = concat("kind=mlp;in=1x28x28;classes=10;conv=;widths=", width, ",8;bn=1");
+    expect_restore_fails<CheckpointError>(*t, absurd, {concat("has width ", width, ", which no stored /model tensor")});
   }
   for (int64_t step : {int64_t{-1}, int64_t{4}, int64_t{1} << 50}) {
     auto far = good;
