@@ -108,8 +108,9 @@ run 2 train --checkpoint.every -3
 expect_rc 2 "negative checkpoint.every"
 expect_err "--checkpoint.every: -3 must be >= 0" "checkpoint.every message"
 
-SMALL=(train --data.name synthetic --data.synthetic_train 512 --data.synthetic_test 64 --model.widths 16
-       --train.batch 16 --log.progress none)
+BASIC=(train --data.name synthetic --data.synthetic_train 512 --data.synthetic_test 64 --model.widths 16
+       --train.batch 16)
+SMALL=("${BASIC[@]}" --log.progress none)
 # 5. Pruning counts only usable checkpoints: entries named like checkpoints that are not
 #    (a directory, a FIFO, a symlink to /dev/zero, a damaged file) take no keep slot and
 #    are left alone; --resume auto falls back past them.
@@ -124,7 +125,7 @@ expect_rc 0 "training next to entries that are not checkpoints"
   pass "entries that are not checkpoints are left alone" || fail "left: $(ls -l "$P")"
 [[ ! -e $P/latest.tmp ]] && pass "a leftover latest.tmp is cleaned up" || fail "latest.tmp left"
 rm "$P/latest"
-E2E_TIMEOUT=60 run 2 "${SMALL[@]}" --train.steps 8 --checkpoint.dir "$P" --resume auto
+E2E_TIMEOUT=60 run 2 "${BASIC[@]}" --log.progress lines --train.steps 8 --checkpoint.dir "$P" --resume auto
 expect_rc 0 "--resume auto past the bad entries"
 grep -q "resumed from $P/step-00000006.h5" "$WORK/out" && pass "resumed from the newest good checkpoint" ||
   fail "resume: $(grep resumed "$WORK/out")"

@@ -54,7 +54,7 @@ rm "$WORK/fifo-data/train-labels-idx1-ubyte.gz"; mkfifo "$WORK/fifo-data/train-l
 mkdir -p "$WORK/dir-data"; cp /usr/share/datasets/fashion-mnist/*.gz "$WORK/dir-data/"
 rm "$WORK/dir-data/train-images-idx3-ubyte.gz"; mkdir "$WORK/dir-data/train-images-idx3-ubyte.gz"
 start=$SECONDS
-for cfg in "$WORK/fifo.ini:is a FIFO" "/dev/zero:is a device" "$WORK/dir.ini:is a directory" "$WORK/big.ini:over the limit"; do
+for cfg in "$WORK/fifo.ini:is a FIFO" "/dev/zero:is a device" "$WORK/dir.ini:is a directory" "$WORK/big.ini:is 2000000 bytes, over the limit"; do
   E2E_TIMEOUT=30 run 2 train --config "${cfg%%:*}"
   expect_rc 2 "--config ${cfg%%:*}"; expect_err "--config: '${cfg%%:*}' ${cfg#*:}" "--config ${cfg%%:*} message"
 done
