@@ -108,7 +108,7 @@ run 1 train "${S[@]}" --train.steps 5 --init.from ./e1/step-00000020.h5 --checkp
 expect_rc 2 "--init.from inside checkpoint.dir"; expect_err "which this run's checkpoints would overwrite or prune" \
   "init.from vs checkpoint.dir message"
 [[ $(md5sum <e1/step-00000020.h5) == "$sum" ]] && pass "init.from input untouched" || fail "init.from input pruned"
-run 1 fedcl "${F[@]}" --fedcl.base ./fs//base.h5 --fedcl.save_dir fs --fedcl.steps 1 --fedcl.baselines false \
+run 2 fedcl "${F[@]}" --fedcl.base ./fs//base.h5 --fedcl.save_dir fs --fedcl.steps 1 --fedcl.baselines false \
   --fedcl.report ""
 expect_rc 2 "--fedcl.base inside fedcl.save_dir"; expect_err "that fedcl.save_dir would overwrite" "fedcl.base message"
 # Every written model is finite: a merge that overflows is refused, nothing is written.
