@@ -1,7 +1,5 @@
 #include "runtime/checkpoint/hdf5_util.h"
 
-#include <atomic>
-
 #include <exception>
 #include <mutex>
 
@@ -75,17 +73,10 @@ void H5Id::reset() {
   id_ = -1;
 }
 
-namespace {
-std::atomic<bool> g_abandoned{false};
-}  // namespace
-
-bool hdf5_file_abandoned() { return g_abandoned.load(); }
-
 void H5Id::abandon() {
   if (id_ < 0) return;
   id_ = -1;
   H5Eclear2(H5E_DEFAULT);
-  g_abandoned = true;
 }
 
 void H5Id::reset_collectively() {

@@ -26,10 +26,6 @@ namespace sprout::runtime {
 // Switches off HDF5's error printing (once per process). Called by every entry point.
 void hdf5_init();
 
-// True once a file was abandoned (H5Id::abandon): the job must then end with MPI_Abort
-// after reporting, not through MPI_Finalize.
-bool hdf5_file_abandoned();
-
 // The innermost messages of HDF5's current error stack, "; "-joined ("" if empty).
 std::string hdf5_error_message();
 
@@ -69,7 +65,7 @@ class H5Id {
   // Forgets the handle without closing it: for a parallel file whose write failed on some
   // ranks (a full disk). HDF5's collective close then takes different paths on different
   // ranks and never returns, so the file is left open and the process must not reach
-  // MPI_Finalize (which closes it): see hdf5_file_abandoned().
+  // MPI_Finalize (which closes it): the caller ends the job with MPI_Abort (writer.cpp).
   void abandon();
 
   static H5Id file(hid_t id) {
