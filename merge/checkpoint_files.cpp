@@ -10,6 +10,7 @@
 #include "runtime/error.h"
 #include "runtime/checkpoint/hdf5_attr.h"
 #include "runtime/checkpoint/hdf5_util.h"
+#include "runtime/regular_file.h"
 #include "runtime/tensor_util.h"
 
 namespace sprout::merge {
@@ -129,8 +130,8 @@ herr_t list_dataset(hid_t, const char* name, const H5O_info_t* info, void* out) 
 CheckpointStream::CheckpointStream(const std::string& path) : path_(path) {
   runtime::hdf5_init();
   const std::string where = concat("checkpoint '", path, "'");
-  struct stat st;
-  SPROUT_CHECK(::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode), CheckpointError, where, ": no such file");
+  const std::string kind = runtime::why_not_regular_file(path);  // a FIFO would block H5Fopen
+  SPROUT_CHECK(kind.empty(), CheckpointError, where, " ", kind);
   runtime::H5Id fapl = runtime::make_file_access(MPI_COMM_NULL);
   const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl);
   SPROUT_CHECK(id >= 0, CheckpointError, where, ": not a readable HDF5 file: ", runtime::hdf5_error_message());

@@ -10,6 +10,7 @@
 #include "merge/merge.h"
 #include "runtime/checkpoint/reader.h"
 #include "runtime/error.h"
+#include "runtime/file_identity.h"
 
 namespace sprout::merge {
 
@@ -69,6 +70,19 @@ void require_same_base(const CheckpointStream& base, const CheckpointStream& exp
                "'");
 }
 
+// --out (and its temporary <out>.tmp) must not be an input, however either is spelt:
+// compared by identity (runtime/file_identity.h), not by path text.
+void refuse_overwriting_inputs(const OfflineMergeOptions& o) {
+  const auto out = runtime::file_identity(o.out), tmp = runtime::file_identity(o.out + ".tmp");
+  std::vector<std::pair<std::string, std::string>> inputs{{"--base", o.base}};
+  for (const auto& e : o.experts) inputs.emplace_back("--experts", e);
+  for (const auto& [option, path] : inputs) {
+    const auto in = runtime::file_identity(path);
+    SPROUT_CHECK(in != out && in != tmp, ConfigError, "--out: '", o.out, "' is the same file as ", option, " '", path,
+                 "' (the merge would overwrite its input)");
+  }
+}
+
 }  // namespace
 
 OfflineMergeResult merge_checkpoint_files(runtime::Communicator& comm, const OfflineMergeOptions& o) {
@@ -82,9 +96,9 @@ OfflineMergeResult merge_checkpoint_files(runtime::Communicator& comm, const Off
     SPROUT_CHECK(!o.experts.empty(), ConfigError, "--experts: no expert checkpoint given");
     SPROUT_CHECK(!o.out.empty(), ConfigError, "--out: no output file given");
     result.lambda = resolve_lambda(*method, o.merge, static_cast<int64_t>(o.experts.size()));
+    refuse_overwriting_inputs(o);
     base = std::make_unique<CheckpointStream>(o.base);
     for (const auto& path : o.experts) {
-      SPROUT_CHECK(path != o.out && o.base != o.out, ConfigError, "--out: '", o.out, "' is also an input");
       experts.emplace_back(path);
       require_same_model(*base, experts.back());
       require_same_base(*base, experts.back());
@@ -113,6 +127,12 @@ OfflineMergeResult merge_checkpoint_files(runtime::Communicator& comm, const Off
     comm.broadcast(t, static_cast<int>(i % comm.size()));
   }
 
+  // Replicated now: every rank refuses alike, before anything is written.
+  for (const auto& t : merged) {
+    SPROUT_CHECK(!t.value.is_floating_point() || torch::isfinite(t.value).all().item<bool>(), ConfigError,
+                 "--out: the merged tensor ", t.name, " holds Inf or NaN (method ", method->name(), ", lambda ",
+                 result.lambda, "); '", o.out, "' is not written");
+  }
   runtime::Attributes attrs = {{"method", method->name()},
                                {"lambda", result.lambda},
                                {"ties_density", o.merge.density},

@@ -147,7 +147,7 @@ int run_bench_checkpoint(runtime::RuntimeContext& ctx, const std::vector<std::st
   for (int64_t i = 0; i < o.repeat; ++i) {
     comm.barrier();
     auto t0 = Clock::now();
-    const auto commit = runtime::commit_checkpoint(comm, dir, runtime::checkpoint_file_name(i), content, 1);
+    const auto commit = runtime::commit_checkpoint(comm, dir, runtime::checkpoint_file_name(i), content, {1, {}});
     w.push_back(mb / runtime::allreduce_scalar(comm, since(t0), runtime::ReduceOp::Max));
     drop_cache(commit.path);
     comm.barrier();
@@ -174,7 +174,7 @@ int run_bench_checkpoint(runtime::RuntimeContext& ctx, const std::vector<std::st
     std::printf("%s\n", j.str().c_str());
     std::fflush(stdout);
     ::unlink(plain.c_str());
-    for (const auto& f : runtime::list_checkpoints(dir)) ::unlink((dir + "/" + f).c_str());
+    for (const auto& f : runtime::list_checkpoints(dir, {})) ::unlink((dir + "/" + f).c_str());
     ::unlink((dir + "/latest").c_str());
     ::rmdir(dir.c_str());
     ::rmdir(o.dir.c_str());  // only if empty

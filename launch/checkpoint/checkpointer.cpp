@@ -9,6 +9,7 @@
 #include "launch/train/trainer.h"
 #include "runtime/checkpoint/reader.h"
 #include "runtime/checkpoint/store.h"
+#include "runtime/file_identity.h"
 #include "runtime/error.h"
 #include "runtime/stop_signal.h"
 
@@ -49,7 +50,7 @@ std::vector<std::string> auto_candidates(Trainer& t) {
   std::string joined;
   if (t.context().is_root()) {
     const std::string latest = runtime::read_latest(dir);
-    auto all = runtime::list_checkpoints(dir);
+    auto all = runtime::list_checkpoints(dir, checkpoint_tag_order());
     std::vector<std::string> ordered;
     for (const auto& name : all) {
       if (name == latest) ordered.insert(ordered.begin(), name);
@@ -62,6 +63,50 @@ std::vector<std::string> auto_candidates(Trainer& t) {
 
 }  // namespace
 
+const runtime::TagOrder& checkpoint_tag_order() {
+  static const runtime::TagOrder tags{"pre-growth", "post-growth"};
+  return tags;
+}
+
+void refuse_overwriting_inputs(const TrainConfig& config) {
+  const auto& cc = config.checkpoint;
+  const std::string& input = config.init.from;
+  if (input.empty() || !cc.writes()) return;
+  // The input is in checkpoint.dir under a checkpoint name (any spelling, a symlink or a
+  // hard link to such an entry included): a checkpoint of this run would replace it, or
+  // pruning would remove it.
+  const auto in = runtime::file_identity(input);
+  auto names = runtime::list_checkpoints(cc.dir, checkpoint_tag_order());
+  const std::string input_name = input.substr(input.find_last_of('/') + 1);
+  const bool dir_is_parent = runtime::same_file(input.find('/') == std::string::npos
+                                                    ? "."
+                                                    : input.substr(0, input.find_last_of('/') + 1) + ".",
+                                                cc.dir);
+  if (dir_is_parent && runtime::parse_checkpoint_name(input_name)) names.push_back(input_name);
+  for (const auto& name : names) {
+    SPROUT_CHECK(runtime::file_identity(cc.dir + "/" + name) != in, ConfigError, "--init.from: '", input,
+                 "' is the checkpoint '", name, "' of checkpoint.dir '", cc.dir,
+                 "', which this run's checkpoints would overwrite or prune; copy it elsewhere first");
+  }
+}
+
+std::unique_ptr<runtime::CheckpointDirLock> lock_checkpoint_dir(runtime::Communicator& comm, const TrainConfig& config) {
+  const auto& cc = config.checkpoint;
+  if (!cc.writes()) return nullptr;
+  std::string warning;
+  try {
+    auto lock = runtime::CheckpointDirLock::acquire(comm, cc.dir, &warning);
+    if (!warning.empty() && comm.rank() == 0) std::fprintf(stderr, "sprout: warning: %s\n", warning.c_str());
+    return lock;
+  } catch (const ConfigError& e) {
+    if (comm.rank() == 0) std::fprintf(stderr, "sprout: rank 0: %s\n", e.what());
+    throw AgreedExit(2);
+  } catch (const CheckpointError& e) {
+    if (comm.rank() == 0) std::fprintf(stderr, "sprout: rank 0: %s\n", e.what());
+    throw AgreedExit(1);
+  }
+}
+
 std::string save_checkpoint(Trainer& t, const std::string& tag) {
   auto& comm = *t.context().comm;
   const auto& cc = t.config().checkpoint;
@@ -69,7 +114,13 @@ std::string save_checkpoint(Trainer& t, const std::string& tag) {
   const std::string phase = comm.phase();
   comm.set_phase(concat("checkpoint ", name));  // named by timeouts
   const auto content = capture_training_state(t, tag);
-  const auto r = runtime::commit_checkpoint(comm, cc.dir, name, content, static_cast<int>(cc.keep));
+  runtime::CommitResult r;
+  try {
+    r = runtime::commit_checkpoint(comm, cc.dir, name, content,
+                                   {static_cast<int>(cc.keep), checkpoint_tag_order(), runtime::cached_checkpoint_problem});
+  } catch (const CheckpointError& e) {
+    agreed_failure(t, e.what(), 1);  // the same error on every rank (store.h): one line, from rank 0
+  }
   comm.set_phase(phase);
   runtime::JsonObject j;
   j.add("event", "checkpoint").add("step", t.step()).add("path", r.path).add("bytes", r.write.bytes)

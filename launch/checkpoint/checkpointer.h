@@ -21,11 +21,31 @@
 // the restored growth history (post-growth): they are already in the model.
 #pragma once
 
+#include <memory>
 #include <string>
+
+#include "runtime/checkpoint/dir_lock.h"
+#include "runtime/checkpoint/store.h"
 
 namespace sprout::launch {
 
 class Trainer;
+struct TrainConfig;
+
+// The tags of a training run's checkpoints at one step, oldest first: a growth event of
+// step S happens between its pre-growth and post-growth checkpoints, both after the
+// untagged checkpoint of S (runtime/checkpoint/store.h orders by it).
+const runtime::TagOrder& checkpoint_tag_order();
+
+// Before anything else of a run that writes checkpoints: refuses an --init.from that is
+// (or would become) a checkpoint in checkpoint.dir, which the run would overwrite or
+// prune (ConfigError; local, so call it inside agree()).
+void refuse_overwriting_inputs(const TrainConfig& config);
+
+// Collective. When the run writes checkpoints, takes the lock of checkpoint.dir
+// (runtime/checkpoint/dir_lock.h) for as long as the returned object lives; a directory in
+// use by another job ends every rank with one line and status 2 (AgreedExit).
+std::unique_ptr<runtime::CheckpointDirLock> lock_checkpoint_dir(runtime::Communicator& comm, const TrainConfig& config);
 
 // Writes a checkpoint of the trainer's state now, named after its step and `tag`.
 // Returns the committed file's path.

@@ -1,5 +1,6 @@
 #include "launch/checkpoint/run_state.h"
 
+#include <cmath>
 #include <set>
 #include <sstream>
 
@@ -152,7 +153,8 @@ const torch::Tensor& expect_tensor(const CheckpointContent& c, const std::string
 Staged stage(Trainer& t, const CheckpointContent& c, const std::string& where) {
   Staged s;
   s.step = runtime::attr_int(c.root, "step", where);
-  SPROUT_CHECK(s.step >= 0, CheckpointError, where, ": step ", s.step, " is negative");
+  SPROUT_CHECK(s.step <= t.total_steps(), CheckpointError, where, ": step ", s.step, " is beyond this run's ",
+               t.total_steps(), " steps");
 
   // Note [Restore order]: the architecture first.
   const auto* arch_attrs = c.find_group("/architecture");
@@ -177,6 +179,9 @@ Staged stage(Trainer& t, const CheckpointContent& c, const std::string& where) {
   SPROUT_CHECK(opt_name == t.optimizer().name(), ConfigError, where, ": it holds ", opt_name,
                " optimizer state; this run uses --optim.name ", t.optimizer().name());
 
+  // A file this run could never take is a ConfigError (above); one that is inconsistent
+  // in itself is a CheckpointError, found before the rebuild allocates its widths.
+  validate_checkpoint_content(c, where);
   const auto rebuilt = growth::build_model(stored, 0);  // names and shapes of the saved run
   if (t.config().slim.enabled) growth::make_slimmable(*rebuilt, t.config().slim.spec, 0);  // growth/slimmable/slimmable.h
   if (t.config().adaptive.enabled) growth::make_adaptive(*rebuilt, t.config().adaptive.spec);  // rates at the end
@@ -224,6 +229,50 @@ Staged stage(Trainer& t, const CheckpointContent& c, const std::string& where) {
 }
 
 }  // namespace
+
+void validate_checkpoint_content(const CheckpointContent& c, const std::string& where) {
+  const int64_t step = runtime::attr_int(c.root, "step", where);
+  SPROUT_CHECK(step >= 0, CheckpointError, where, ": step ", step, " is negative");
+  const auto* arch_attrs = c.find_group("/architecture");
+  SPROUT_CHECK(arch_attrs, CheckpointError, where, ": missing group /architecture");
+  growth::ArchSpec stored;
+  try {
+    stored = growth::ArchSpec::parse(runtime::attr_string(*arch_attrs, "spec", where + " /architecture"));
+    growth::validate(stored);
+  } catch (const ConfigError& e) {
+    throw CheckpointError(concat(where, ": bad /architecture: ", e.what()));
+  }
+  std::set<int64_t> stored_rows;  // first dimensions of the stored model tensors
+  for (const auto& [path, t] : c.tensors) {
+    if (path.rfind("/model/", 0) == 0 && t.value.dim() > 0) stored_rows.insert(t.value.size(0));
+  }
+  for (const auto* list : {&stored.conv, &stored.widths}) {
+    for (const int64_t w : *list) {
+      SPROUT_CHECK(stored_rows.count(w), CheckpointError, where, ": its architecture '", stored.describe(),
+                   "' has width ", w, ", which no stored /model tensor holds");
+    }
+  }
+  if (const auto* rng = c.find_tensor("/rng/torch_cpu")) {
+    const auto like = compat::default_generator_state();
+    SPROUT_CHECK(rng->value.scalar_type() == like.scalar_type() && rng->value.dim() == 1 &&
+                     rng->value.numel() == like.numel(),
+                 CheckpointError, where, ": tensor /rng/torch_cpu has dtype ", rng->value.scalar_type(), " and shape ",
+                 runtime::shape_string(rng->value.sizes()), "; LibTorch's generator state is ", like.scalar_type(),
+                 " ", runtime::shape_string(like.sizes()));
+  }
+  if (const auto* opt = c.find_group("/optimizer")) {
+    for (const auto& [key, value] : *opt) {
+      const auto* d = std::get_if<double>(&value);
+      SPROUT_CHECK(!d || std::isfinite(*d), CheckpointError, where, ": optimizer hyper-parameter ", key, " is ",
+                   runtime::attr_text(value));
+    }
+  }
+  for (const auto& [path, t] : c.tensors) {
+    const auto& v = t.value;
+    SPROUT_CHECK(!v.defined() || !v.is_floating_point() || v.numel() == 0 || torch::isfinite(v).all().item<bool>(),
+                 CheckpointError, where, ": tensor ", path, " holds Inf or NaN values");
+  }
+}
 
 void restore_training_state(Trainer& t, const CheckpointContent& c, const std::string& path) {
   const std::string where = concat("checkpoint '", path, "'");

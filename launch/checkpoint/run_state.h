@@ -34,6 +34,14 @@ class Trainer;
 // post-growth). Local (no collectives).
 runtime::CheckpointContent capture_training_state(Trainer& trainer, const std::string& tag);
 
+// What a resume checks before it builds or installs anything, needing no trainer: the step
+// is >= 0; the architecture parses and is valid, and every width is the first dimension of
+// a stored /model tensor (a width the tensors do not hold would only be allocated by the
+// rebuild — absurd widths never reach LibTorch); the RNG state is a uint8 vector of
+// LibTorch's size; the optimizer's hyper-parameters and every floating tensor are finite.
+// Throws CheckpointError naming `where`. `sprout inspect` runs it too.
+void validate_checkpoint_content(const runtime::CheckpointContent& content, const std::string& where);
+
 // Installs `content` (read from `path`, named in errors) into a prepared trainer, then
 // checks that every rank holds the same state. Throws CheckpointError for a damaged or
 // incomplete checkpoint and ConfigError for one this run cannot take (another model

@@ -7,6 +7,7 @@
 
 #include "launch/cli/rank_agreement.h"
 #include "launch/cli/commands.h"
+#include "launch/fedcl/files.h"
 #include "launch/fedcl/runner.h"
 #include "runtime/error.h"
 
@@ -34,6 +35,8 @@ int run_fedcl(runtime::RuntimeContext& ctx, const std::vector<std::string>& args
     SPROUT_CHECK(options.positional().empty(), ConfigError, "fedcl: unexpected argument '",
                  options.positional().front(), "'");
     config = read_fedcl_config(options, ctx.size());
+    FedclFiles(config.save_dir).refuse_overwriting(config.base, "fedcl.base", config.plan.num_rounds(),
+                                                   config.plan.num_tasks(), config.methods);
   });
   if (help) {
     if (ctx.is_root()) {

@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include "launch/cli/commands.h"
+#include "launch/checkpoint/run_state.h"
+#include "launch/cli/rank_agreement.h"
 #include "launch/cli/options.h"
 #include "runtime/checkpoint/reader.h"
 #include "runtime/error.h"
@@ -120,6 +122,15 @@ int report(const std::string& path, const runtime::CheckpointContent& c, std::FI
     }
   }
   failed += static_cast<int>(bad);
+  if (bad == 0) {
+    // What a resume validates (launch/checkpoint/run_state.h), so "ok" means resumable content.
+    try {
+      validate_checkpoint_content(c, concat("checkpoint '", path, "'"));
+    } catch (const CheckpointError& e) {
+      std::fprintf(out, "  INVALID %s\n", e.what());
+      ++failed;
+    }
+  }
   if (failed == 0) std::fprintf(out, "verdict       ok: every tensor matches its checksum\n");
   else std::fprintf(out, "verdict       FAILED: %lld of %zu tensors bad, %lld part(s) missing\n",
                     static_cast<long long>(bad), c.tensors.size(), static_cast<long long>(failed - bad));
@@ -146,6 +157,7 @@ int run_inspect(runtime::RuntimeContext& ctx, const std::vector<std::string>& ar
     return options.help() ? 0 : 2;
   }
   const std::string path = options.positional().front();
+  end_startup(*ctx.comm);  // no option agreement here: the read below is bounded as usual
   runtime::ReadOptions read;
   read.stop_at_first_error = false;
   runtime::CheckpointContent content;

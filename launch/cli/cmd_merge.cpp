@@ -81,8 +81,11 @@ int run_merge(runtime::RuntimeContext& ctx, const std::vector<std::string>& args
     throw AgreedExit(dynamic_cast<const ConfigError*>(&e) ? 2 : 1);
   }
   if (ctx.is_root()) {
-    std::printf("merged %zu experts with %s (lambda %g): %lld tensors over %d ranks -> %s\n", m.experts.size(),
-                m.method.c_str(), r.lambda, static_cast<long long>(r.tensors), ctx.size(), m.out.c_str());
+    // average takes no λ (it is the mean): say so rather than print the 1/n it uses.
+    const std::string lambda =
+        merge::make_merge_method(m.method)->takes_lambda() ? concat(" (lambda ", r.lambda, ")") : "";
+    std::printf("merged %zu experts with %s%s: %lld tensors over %d ranks -> %s\n", m.experts.size(),
+                m.method.c_str(), lambda.c_str(), static_cast<long long>(r.tensors), ctx.size(), m.out.c_str());
     std::fflush(stdout);
   }
   return 0;

@@ -4,6 +4,7 @@
 
 #include "launch/cli/rank_agreement.h"
 #include "launch/cli/commands.h"
+#include "launch/checkpoint/checkpointer.h"
 #include "launch/train/device_session.h"
 #include "launch/train/init_from.h"
 #include "launch/train/trainer.h"
@@ -25,6 +26,7 @@ int run_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& args
     SPROUT_CHECK(options.positional().empty(), ConfigError, "train: unexpected argument '",
                  options.positional().front(), "'");
     config = read_train_config(options);
+    refuse_overwriting_inputs(config);  // --init.from inside checkpoint.dir
     runtime::FaultPlan plan;
     runtime::planned_fault(&plan);  // a malformed SPROUT_TEST_FAULT is refused up front
   });
@@ -33,6 +35,7 @@ int run_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& args
     return 0;
   }
   agree_config(*ctx.comm, config.text);
+  const auto dir_lock = lock_checkpoint_dir(*ctx.comm, config);  // one job per checkpoint.dir
 
   const auto init = read_init_weights(*ctx.comm, config);  // --init.from (launch/train/init_from.h)
   runtime::install_stop_handlers();  // SIGUSR1/SIGTERM: checkpoint and stop (status 75)

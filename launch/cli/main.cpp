@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
   const bool root = ctx.is_root();
 
   std::vector<std::string> args(argv + 1, argv + argc);
+  // The first collective: bounded, and ranks started differently end here (rank_agreement.h).
+  if (const int status = sprout::launch::agree_invocation(*world, args)) return status;
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     if (root) print_usage(stdout);
     return args.empty() ? 2 : 0;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "runtime/error.h"
+#include "runtime/regular_file.h"
 
 namespace po = boost::program_options;
 
@@ -34,12 +35,10 @@ using Given = std::map<std::string, std::vector<std::string>>;  // name -> value
 
 // The text of the config file at `path`; ConfigError if it cannot be read or is blank.
 std::string read_config_text(const std::string& path) {
-  std::ifstream in(path);
-  SPROUT_CHECK(in.good(), ConfigError, "--config: cannot open config file '", path, "'");
-  std::stringstream text;
-  text << in.rdbuf();
-  SPROUT_CHECK(!trim(text.str()).empty(), ConfigError, "--config: config file '", path, "' is empty");
-  return text.str();
+  // A regular file, read with a cap: a FIFO, a device or a directory is refused at once.
+  std::string text = runtime::read_regular_file(path, runtime::kConfigFileMaxBytes, "--config");
+  SPROUT_CHECK(!trim(text).empty(), ConfigError, "--config: config file '", path, "' is empty");
+  return text;
 }
 
 // The values of an INI config file ([section] key = value is option section.key), exact

@@ -11,6 +11,35 @@
 
 namespace sprout::launch {
 
+namespace {
+bool g_in_startup = false;  // one start-up per process (main calls agree_invocation once)
+}  // namespace
+
+void end_startup(runtime::Communicator& comm) {
+  if (!g_in_startup) return;
+  g_in_startup = false;
+  comm.set_timeout(kTimeoutAfterStartUpS);
+}
+
+int agree_invocation(runtime::Communicator& comm, const std::vector<std::string>& args) {
+  comm.set_timeout(kStartupTimeoutS);
+  g_in_startup = true;
+  bool help = false;
+  for (const auto& a : args) help = help || a == "--help" || a == "-h";
+  const std::string mine = (args.empty() ? std::string("(no command)") : "'" + args[0] + "'") + (help ? " with --help" : "");
+  const auto all = runtime::allgather_strings(comm, mine);
+  for (int r = 1; r < comm.size(); ++r) {
+    if (all[r] == all[0]) continue;
+    if (comm.rank() == 0) {
+      std::fprintf(stderr, "sprout: rank 0: ranks were started with different commands: %s on rank 0, %s on rank %d\n",
+                   all[0].c_str(), all[r].c_str(), r);
+      std::fflush(stderr);
+    }
+    return 2;
+  }
+  return 0;
+}
+
 void agree(runtime::Communicator& comm, const std::function<void()>& fn) {
   int status = 0;
   std::string message;
@@ -26,7 +55,10 @@ void agree(runtime::Communicator& comm, const std::function<void()>& fn) {
   // (lowest failing rank, its status) in one allreduce: encode as rank*8 + status.
   const int64_t mine = status ? static_cast<int64_t>(comm.rank()) * 8 + status : INT64_MAX;
   const int64_t first = runtime::allreduce_int(comm, mine, runtime::ReduceOp::Min);
-  if (first == INT64_MAX) return;
+  if (first == INT64_MAX) {
+    end_startup(comm);
+    return;
+  }
   if (comm.rank() == first / 8) {
     std::fprintf(stderr, "sprout: rank %d: %s\n", comm.rank(), message.c_str());
     std::fflush(stderr);
@@ -55,7 +87,10 @@ void agree_config(runtime::Communicator& comm, const std::string& canonical_text
   auto lo = mine.clone(), hi = mine.clone();
   comm.allreduce(lo, runtime::ReduceOp::Min);
   comm.allreduce(hi, runtime::ReduceOp::Max);
-  if (lo.item<int64_t>() == hi.item<int64_t>()) return;
+  if (lo.item<int64_t>() == hi.item<int64_t>()) {
+    end_startup(comm);
+    return;
+  }
   const auto texts = runtime::allgather_strings(comm, canonical_text);
   if (comm.rank() == 0) {
     const auto ref = lines_by_key(texts[0]);

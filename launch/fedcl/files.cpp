@@ -4,6 +4,7 @@
 #include "launch/train/trainer.h"
 #include "merge/checkpoint_files.h"
 #include "runtime/error.h"
+#include "runtime/file_identity.h"
 
 namespace sprout::launch {
 
@@ -15,6 +16,29 @@ void FedclFiles::save_base(runtime::Communicator& world, const runtime::Checkpoi
 
 std::string FedclFiles::expert_path(int round, int task) const {
   return concat(dir_, "/round-", round, "/expert-task-", task, ".h5");
+}
+
+std::vector<std::string> FedclFiles::planned_paths(int rounds, int tasks,
+                                                   const std::vector<std::string>& methods) const {
+  std::vector<std::string> out{dir_ + "/base.h5"};
+  for (int r = 1; r <= rounds; ++r) {
+    for (int t = 0; t < tasks; ++t) out.push_back(expert_path(r, t));
+    for (const auto& m : methods) out.push_back(concat(dir_, "/round-", r, "/", m, ".h5"));
+  }
+  return out;
+}
+
+void FedclFiles::refuse_overwriting(const std::string& input, const std::string& option, int rounds, int tasks,
+                                    const std::vector<std::string>& methods) const {
+  if (!enabled() || input.empty()) return;
+  const auto in = runtime::file_identity(input);
+  for (const auto& out : planned_paths(rounds, tasks, methods)) {
+    // An output is first written as <path>.tmp, then renamed over <path>.
+    for (const auto& written : {out, out + ".tmp"}) {
+      SPROUT_CHECK(runtime::file_identity(written) != in, ConfigError, "--", option, ": '", input,
+                   "' is the file '", written, "' that fedcl.save_dir would overwrite");
+    }
+  }
 }
 
 void FedclFiles::save_expert(runtime::Communicator& group, Trainer& trainer, int round, int task) {

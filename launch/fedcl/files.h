@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "merge/tensor_bundle.h"
 #include "runtime/checkpoint/checkpoint.h"
@@ -31,6 +32,12 @@ class FedclFiles {
                    int experts, const merge::TensorBundle& merged);
 
   std::string expert_path(int round, int task) const;
+  // Every file a run of `rounds` rounds, `tasks` tasks and these merge methods writes.
+  std::vector<std::string> planned_paths(int rounds, int tasks, const std::vector<std::string>& methods) const;
+  // Throws ConfigError naming `option` when `input` is one of the planned files (compared
+  // by identity: runtime/file_identity.h), which the run would overwrite. Local.
+  void refuse_overwriting(const std::string& input, const std::string& option, int rounds, int tasks,
+                          const std::vector<std::string>& methods) const;
   int64_t files() const { return files_; }  // written by this rank's communicators
 
  private:

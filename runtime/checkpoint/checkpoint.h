@@ -26,9 +26,10 @@
 //  - Errors name the file and the tensor. Errors found while reading (checksum, missing
 //    or malformed data) are agreed by all ranks before anyone throws, so every rank
 //    throws the same CheckpointError and the file is closed collectively; a reader can
-//    therefore fall back to another file. A failed write ends the job (the exception
-//    reaches main; the temporary file is left behind and is never mistaken for a
-//    checkpoint, see checkpoint_store.h).
+//    therefore fall back to another file. A failed write ends the job: a failing disk
+//    with the lowest failing rank's message and the temporary file removed
+//    (runtime/checkpoint/writer.h); a temporary file left by a killed writer is never
+//    mistaken for a checkpoint (runtime/checkpoint/store.h).
 #pragma once
 
 #include <torch/types.h>

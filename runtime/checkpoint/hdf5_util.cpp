@@ -30,6 +30,11 @@ std::string hdf5_error_message() {
   std::string out;
   const size_t first = messages.size() > 3 ? messages.size() - 3 : 0;
   for (size_t i = messages.size(); i-- > first;) out += (out.empty() ? "" : "; ") + messages[i];
+  // HDF5 embeds line breaks (MPI-IO messages, file names): an error is one line.
+  for (size_t at = 0; (at = out.find_first_of("\r\n", at)) != std::string::npos;) {
+    const size_t end = out.find_first_not_of(" \t\r\n", at);
+    out.replace(at, (end == std::string::npos ? out.size() : end) - at, " ");
+  }
   return out.empty() ? "no HDF5 error message" : out;
 }
 
@@ -66,6 +71,12 @@ void H5Id::reset() {
   // See the header: a lone rank must not enter a collective close while unwinding.
   if (!(collective_ && std::uncaught_exceptions() > 0)) close_(id_);
   id_ = -1;
+}
+
+void H5Id::abandon() {
+  if (id_ < 0) return;
+  id_ = -1;
+  H5Eclear2(H5E_DEFAULT);
 }
 
 void H5Id::reset_collectively() {

@@ -10,6 +10,7 @@
 #include "runtime/checkpoint/hdf5_attr.h"
 #include "runtime/checkpoint/hdf5_table.h"
 #include "runtime/checkpoint/hdf5_util.h"
+#include "runtime/regular_file.h"
 
 namespace sprout::runtime {
 
@@ -40,10 +41,11 @@ class Reader {
 
   CheckpointContent read() {
     const auto t0 = std::chrono::steady_clock::now();
-    struct stat st;
-    const bool here = ::stat(path_.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+    // A FIFO or a device would block or never end inside H5Fopen: regular files only.
+    const std::string kind = why_not_regular_file(path_);
+    const bool here = kind.empty();
     const bool everywhere = allreduce_int(comm_, here ? 1 : 0, ReduceOp::Min) == 1;
-    SPROUT_CHECK(everywhere, CheckpointError, where(), ": no such file", here ? " on some rank" : "");
+    SPROUT_CHECK(everywhere, CheckpointError, where(), here ? " does not exist on some rank" : " " + kind);
     {
       IoGuard guard(comm_, concat("opening checkpoint ", path_));
       H5Id fapl = make_file_access(mpi_);

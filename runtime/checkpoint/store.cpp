@@ -12,9 +12,13 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <tuple>
 
 #include "runtime/error.h"
+#include "runtime/checkpoint/verify.h"
 #include "runtime/fault_injection.h"
+#include "runtime/regular_file.h"
 
 namespace sprout::runtime {
 
@@ -34,11 +38,38 @@ bool valid_tag(const std::string& tag) {
   return std::all_of(tag.begin(), tag.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
 }
 
-int tag_rank(const std::string& tag) {
+// 0 for the untagged file, then the caller's tags in order, then every other tag.
+size_t tag_rank(const std::string& tag, const TagOrder& tags) {
   if (tag.empty()) return 0;
-  if (tag == "pre-growth") return 1;
-  if (tag == "post-growth") return 2;
-  return 3;
+  const auto it = std::find(tags.begin(), tags.end(), tag);
+  return 1 + static_cast<size_t>(it - tags.begin());
+}
+
+bool is_regular_entry(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// What a file is now: a verification holds until the file changes.
+struct FileVersion {
+  dev_t device;
+  ino_t inode;
+  off_t size;
+  int64_t mtime_ns;
+  bool operator<(const FileVersion& o) const {
+    return std::tie(device, inode, size, mtime_ns) < std::tie(o.device, o.inode, o.size, o.mtime_ns);
+  }
+};
+
+std::optional<FileVersion> version_of(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return FileVersion{st.st_dev, st.st_ino, st.st_size, int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec};
+}
+
+std::map<FileVersion, std::string>& verified_files() {
+  static std::map<FileVersion, std::string> cache;
+  return cache;
 }
 
 std::string errno_text() { return std::strerror(errno); }
@@ -112,13 +143,14 @@ std::optional<CheckpointName> parse_checkpoint_name(const std::string& name) {
   return out;
 }
 
-bool checkpoint_older(const CheckpointName& a, const CheckpointName& b) {
+bool checkpoint_older(const CheckpointName& a, const CheckpointName& b, const TagOrder& tags) {
   if (a.step != b.step) return a.step < b.step;
-  if (tag_rank(a.tag) != tag_rank(b.tag)) return tag_rank(a.tag) < tag_rank(b.tag);
+  const size_t ra = tag_rank(a.tag, tags), rb = tag_rank(b.tag, tags);
+  if (ra != rb) return ra < rb;
   return a.tag < b.tag;
 }
 
-std::vector<std::string> list_checkpoints(const std::string& dir) {
+std::vector<std::string> list_checkpoints(const std::string& dir, const TagOrder& tags) {
   std::vector<std::pair<CheckpointName, std::string>> found;
   if (DIR* d = ::opendir(dir.c_str())) {
     while (const dirent* e = ::readdir(d)) {
@@ -128,36 +160,56 @@ std::vector<std::string> list_checkpoints(const std::string& dir) {
     ::closedir(d);
   }
   std::sort(found.begin(), found.end(),
-            [](const auto& a, const auto& b) { return checkpoint_older(b.first, a.first); });
+            [&](const auto& a, const auto& b) { return checkpoint_older(b.first, a.first, tags); });
   std::vector<std::string> out;
   for (auto& f : found) out.push_back(std::move(f.second));
   return out;
 }
 
 std::string read_latest(const std::string& dir) {
-  std::ifstream in(join(dir, kLatest));
-  std::string name;
-  if (!in || !std::getline(in, name)) return "";
+  std::string text;
+  try {
+    text = read_regular_file(join(dir, kLatest), 4096, "latest");  // never a FIFO, never huge
+  } catch (const Error&) {
+    return "";
+  }
+  const std::string name = text.substr(0, text.find('\n'));
   return parse_checkpoint_name(name) ? name : "";
 }
 
-std::vector<std::string> prune_checkpoints(const std::string& dir, int keep, const std::string& protect) {
+std::string cached_checkpoint_problem(const std::string& path) {
+  const auto version = version_of(path);
+  if (!version) return concat("checkpoint '", path, "' does not exist");
+  auto& cache = verified_files();
+  auto it = cache.find(*version);
+  if (it == cache.end()) it = cache.emplace(*version, checkpoint_file_problem(path)).first;
+  return it->second;
+}
+
+std::vector<std::string> prune_checkpoints(const std::string& dir, const PruneRules& rules,
+                                           const std::string& protect) {
   std::vector<std::string> removed;
-  if (keep > 0) {
-    const auto all = list_checkpoints(dir);
-    for (size_t i = static_cast<size_t>(keep); i < all.size(); ++i) {
-      if (all[i] == protect) continue;
-      if (::unlink(join(dir, all[i]).c_str()) == 0) removed.push_back(all[i]);
+  if (rules.keep > 0) {
+    int kept = 0;
+    for (const auto& name : list_checkpoints(dir, rules.tags)) {
+      const std::string path = join(dir, name);
+      if (!is_regular_entry(path)) continue;  // a directory, FIFO, symlink...: not ours to count or remove
+      if (name != protect && !rules.check(path).empty()) continue;  // damaged: neither counted nor removed
+      if (kept < rules.keep || name == protect) {
+        ++kept;
+        continue;
+      }
+      if (::unlink(path.c_str()) == 0) removed.push_back(name);
     }
   }
-  // Temporary files of killed writers: "<checkpoint name>.tmp".
+  // Temporary files of killed writers: "<checkpoint name>.tmp" and "latest.tmp".
   if (DIR* d = ::opendir(dir.c_str())) {
     std::vector<std::string> stale;
     while (const dirent* e = ::readdir(d)) {
       const std::string name = e->d_name;
-      if (ends_with(name, kTemporary) && parse_checkpoint_name(name.substr(0, name.size() - std::strlen(kTemporary)))) {
-        stale.push_back(name);
-      }
+      if (!ends_with(name, kTemporary)) continue;
+      const std::string base = name.substr(0, name.size() - std::strlen(kTemporary));
+      if ((base == kLatest || parse_checkpoint_name(base)) && is_regular_entry(join(dir, name))) stale.push_back(name);
     }
     ::closedir(d);
     for (const auto& name : stale) {
@@ -168,7 +220,7 @@ std::vector<std::string> prune_checkpoints(const std::string& dir, int keep, con
 }
 
 CommitResult commit_checkpoint(Communicator& comm, const std::string& dir, const std::string& file_name,
-                               const CheckpointContent& content, int keep) {
+                               const CheckpointContent& content, const PruneRules& rules) {
   const auto t0 = std::chrono::steady_clock::now();
   SPROUT_CHECK(parse_checkpoint_name(file_name), CheckpointError, "'", file_name, "' is not a checkpoint file name");
   CommitResult result;
@@ -176,15 +228,25 @@ CommitResult commit_checkpoint(Communicator& comm, const std::string& dir, const
   const std::string tmp = result.path + kTemporary;
   on_root(comm, [&] { return make_dirs(dir); });
 
-  result.write = write_checkpoint_file(comm, tmp, content);
+  // Each rank's fsync is agreed in one allreduce, which is also the barrier after every
+  // close: every rank reports the lowest failing rank's own message, at once.
+  try {
+    result.write = write_checkpoint_file(comm, tmp, content);
+  } catch (const CheckpointError&) {
+    if (comm.rank() == 0) ::unlink(tmp.c_str());  // agreed by every rank (writer.h)
+    throw;
+  }
+  // Not agreed: an injected fault stands for this rank crashing mid-commit.
   inject_test_fault("checkpoint", parse_checkpoint_name(file_name)->step, comm.rank());
-
-  // Each rank flushes what it wrote; the allreduce is the barrier after every close.
   const std::string mine = fsync_path(tmp, false);
   const int64_t failing = allreduce_int(comm, mine.empty() ? comm.size() : comm.rank(), ReduceOp::Min);
   if (failing < comm.size()) {
     const std::string message = broadcast_string(comm, mine, static_cast<int>(failing));
+    if (comm.rank() == 0) ::unlink(tmp.c_str());  // give the space back; never a checkpoint
     throw CheckpointError(concat("checkpoint '", tmp, "': rank ", failing, ": ", message));
+  }
+  if (comm.rank() == 0) {
+    if (auto version = version_of(tmp)) verified_files()[*version] = "";  // just written and synced
   }
 
   on_root(comm, [&]() -> std::string {
@@ -197,16 +259,22 @@ CommitResult commit_checkpoint(Communicator& comm, const std::string& dir, const
     {
       std::ofstream out(latest_tmp, std::ios::trunc);
       out << file_name << "\n";
-      if (!out.flush()) return concat("cannot write '", latest_tmp, "'");
+      if (!out.flush()) {
+        ::unlink(latest_tmp.c_str());
+        return concat("cannot write '", latest_tmp, "'");
+      }
     }
     err = fsync_path(latest_tmp, false);
-    if (!err.empty()) return err;
+    if (!err.empty()) {
+      ::unlink(latest_tmp.c_str());
+      return err;
+    }
     if (::rename(latest_tmp.c_str(), latest.c_str()) != 0) {
       return concat("cannot rename '", latest_tmp, "' to '", latest, "': ", errno_text());
     }
     err = fsync_path(dir, true);
     if (!err.empty()) return err;
-    result.removed = prune_checkpoints(dir, keep, file_name);
+    result.removed = prune_checkpoints(dir, rules, file_name);
     return "";
   });
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -1,25 +1,32 @@
 // A directory of checkpoints: file names, the commit protocol, the `latest` pointer and
 // pruning.
 //
-// Names: step-<8+ digits>[-<tag>].h5, e.g. step-00000100.h5, step-00000100-pre-growth.h5.
-// Order, oldest to newest: by step; at one step the untagged file (written after the
-// step's update) precedes pre-growth, which precedes post-growth (the growth event of the
-// next step happens in between); other tags follow alphabetically.
+// Names: step-<8+ digits>[-<tag>].h5, e.g. step-00000100.h5, step-00000100-mytag.h5.
+// Order, oldest to newest: by step; at one step the untagged file comes first, then the
+// tags in the caller's TagOrder (whoever names its checkpoints knows what its tags mean),
+// then any other tags alphabetically.
 //
 // Commit protocol (commit_checkpoint, collective):
 //   1. rank 0 creates the directory (its failure is agreed: every rank throws);
 //   2. every rank writes <name>.tmp collectively (runtime/checkpoint/writer.h) — a
 //      temporary name that does not end in .h5, so a killed writer never leaves anything
-//      that looks like a checkpoint;
+//      that looks like a checkpoint; a failing disk (full, EIO) ends the job with the
+//      lowest failing rank's own message (writer.h);
 //   3. every rank fsyncs the file (its own writes on its own node) and the results are
 //      agreed by an allreduce, which is also the barrier: all ranks closed the file;
 //   4. rank 0 renames <name>.tmp to <name>, fsyncs the directory, replaces `latest` (a
 //      one-line text file naming the newest checkpoint) by writing latest.tmp and
 //      renaming it over `latest` (atomic), fsyncs the directory again, and prunes;
 //   5. rank 0's outcome is broadcast; on failure every rank throws the same error.
+//
+// Pruning counts only checkpoints that verify (runtime/checkpoint/verify.h: the file-level
+// checks of a resume) toward `keep`; it removes regular files only — never a directory,
+// FIFO, symlink or device that happens to carry a checkpoint name — and never a file that
+// does not verify (left for the user to inspect).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,8 +39,11 @@ namespace sprout::runtime {
 
 struct CheckpointName {
   int64_t step = 0;
-  std::string tag;  // "" | pre-growth | post-growth | ...
+  std::string tag;  // "" or [a-z0-9-]+
 };
+
+// The order of tags at one step, oldest first (after the untagged file).
+using TagOrder = std::vector<std::string>;
 
 // Throws ConfigError for a negative step or a tag other than [a-z0-9-]+.
 std::string checkpoint_file_name(int64_t step, const std::string& tag = "");
@@ -41,17 +51,33 @@ std::string checkpoint_file_name(int64_t step, const std::string& tag = "");
 // temporary file, `latest`, anything else).
 std::optional<CheckpointName> parse_checkpoint_name(const std::string& file_name);
 // True if checkpoint `a` is older than `b` (the order above).
-bool checkpoint_older(const CheckpointName& a, const CheckpointName& b);
+bool checkpoint_older(const CheckpointName& a, const CheckpointName& b, const TagOrder& tags);
 
-// Checkpoint file names in `dir`, newest first (none if `dir` does not exist).
-std::vector<std::string> list_checkpoints(const std::string& dir);
-// The file name `latest` points at, or "" if there is no (readable) pointer.
+// Entries of `dir` with checkpoint names, newest first (none if `dir` does not exist).
+// Names only: an entry may be anything (see pruning above).
+std::vector<std::string> list_checkpoints(const std::string& dir, const TagOrder& tags);
+// The file name `latest` points at, or "" if there is no pointer (or it is not a small
+// regular file naming a checkpoint).
 std::string read_latest(const std::string& dir);
 
-// Removes every checkpoint in `dir` but the newest `keep` (keep <= 0: none removed) and
-// `protect`, plus temporary files left by killed writers (<checkpoint name>.tmp). Local
+// "" if the file at `path` is a usable checkpoint, else why not.
+using CheckpointCheck = std::function<std::string(const std::string& path)>;
+// checkpoint_file_problem (runtime/checkpoint/verify.h), remembered per file (device,
+// inode, size, modification time) so that each file is read once per process.
+std::string cached_checkpoint_problem(const std::string& path);
+
+struct PruneRules {
+  int keep = 0;                    // verified checkpoints kept (<= 0: none removed)
+  TagOrder tags;                   // the order of the caller's tags
+  CheckpointCheck check = cached_checkpoint_problem;
+};
+
+// Keeps the newest `rules.keep` checkpoints of `dir` that pass `rules.check` and
+// `protect`, and removes the other regular files that pass it; removes temporary files
+// left by killed writers (<checkpoint name>.tmp, latest.tmp; regular files only). Local
 // (rank 0 calls it). Returns the removed file names.
-std::vector<std::string> prune_checkpoints(const std::string& dir, int keep, const std::string& protect);
+std::vector<std::string> prune_checkpoints(const std::string& dir, const PruneRules& rules,
+                                           const std::string& protect);
 
 struct CommitResult {
   std::string path;                  // the committed file
@@ -62,6 +88,6 @@ struct CommitResult {
 
 // The commit protocol above. Collective. Throws CheckpointError on every rank on failure.
 CommitResult commit_checkpoint(Communicator& comm, const std::string& dir, const std::string& file_name,
-                               const CheckpointContent& content, int keep);
+                               const CheckpointContent& content, const PruneRules& rules);
 
 }  // namespace sprout::runtime

@@ -27,7 +27,18 @@ struct WriteStats {
   double seconds = 0;
 };
 
-// Collective. Throws CheckpointError naming `path` (and the tensor) on failure.
+// Collective. Throws CheckpointError naming `path` (and the tensor) on failure, except
+// for a failure of the disk (a full disk, EIO), which ends the job at once with the real
+// cause (MPI_Abort, status 1), because HDF5 cannot close a parallel file whose write failed
+// on some ranks (its collective close takes different paths and never returns):
+//  - a failed tensor or table transfer is kept and agreed at the next tensor's checksum
+//    allgather or before the close; the lowest failing rank prints its message, rank 0
+//    removes the file, and the job ends;
+//  - a failed close ends the job from the rank that saw it (the others may be waiting
+//    inside the close).
+// A floating
+// tensor holding Inf or NaN is refused before the file is created (every written model is
+// finite), naming the first such tensor.
 WriteStats write_checkpoint_file(Communicator& comm, const std::string& path, const CheckpointContent& content);
 
 }  // namespace sprout::runtime

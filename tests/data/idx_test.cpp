@@ -1,6 +1,8 @@
 #include "data/idx.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "data/dataset.h"
@@ -82,6 +84,21 @@ TEST(Idx, RejectsMalformedFilesNamingFileAndProblem) {
     EXPECT_NE(msg.find(c.expect), std::string::npos) << c.name << ": " << msg;
   }
   EXPECT_NE(error_of([&] { read_idx(dir.file("missing.idx")); }).find("cannot open"), std::string::npos);
+}
+
+// Special files never block and never grow memory: each is refused by name, at once.
+TEST(Idx, RefusesFilesThatAreNotRegular) {
+  TempDir dir;
+  ASSERT_EQ(::mkfifo(dir.file("fifo.idx").c_str(), 0600), 0);
+  ASSERT_EQ(::mkdir(dir.file("dir.idx").c_str(), 0700), 0);
+  ASSERT_EQ(::symlink("/dev/zero", dir.file("zero.idx").c_str()), 0);
+  const std::pair<const char*, const char*> cases[] = {
+      {"fifo.idx", "not a regular file"}, {"dir.idx", "is a directory"}, {"zero.idx", "not a regular file"}};
+  for (const auto& [name, expect] : cases) {
+    const std::string msg = error_of([&] { read_idx(dir.file(name)); });
+    EXPECT_NE(msg.find(dir.file(name)), std::string::npos) << name << ": " << msg;
+    EXPECT_NE(msg.find(expect), std::string::npos) << name << ": " << msg;
+  }
 }
 
 TEST(Idx, DetectsTruncatedGzipStream) {

@@ -107,4 +107,61 @@ expect_err "checkpoint '$WORK/trunc.h5': not a readable HDF5 file" "truncated fi
 run 2 train --checkpoint.every -3
 expect_rc 2 "negative checkpoint.every"
 expect_err "--checkpoint.every: -3 must be >= 0" "checkpoint.every message"
+
+BASIC=(train --data.name synthetic --data.synthetic_train 512 --data.synthetic_test 64 --model.widths 16
+       --train.batch 16)
+SMALL=("${BASIC[@]}" --log.progress none)
+# 5. Pruning counts only usable checkpoints: entries named like checkpoints that are not
+#    (a directory, a FIFO, a symlink to /dev/zero, a damaged file) take no keep slot and
+#    are left alone; --resume auto falls back past them.
+P="$WORK/prune"; mkdir -p "$P"
+mkdir "$P/step-00000099.h5"; mkfifo "$P/step-00000098.h5"; ln -s /dev/zero "$P/step-00000097.h5"
+echo "damaged" >"$P/step-00000096.h5"; echo "partial" >"$P/latest.tmp"
+run 2 "${SMALL[@]}" --train.steps 6 --checkpoint.dir "$P" --checkpoint.every 1 --checkpoint.keep 2
+expect_rc 0 "training next to entries that are not checkpoints"
+[[ -f $P/step-00000006.h5 && -f $P/step-00000005.h5 && ! -e $P/step-00000004.h5 ]] &&
+  pass "keep 2 kept the 2 newest good checkpoints" || fail "kept: $(ls "$P")"
+[[ -d $P/step-00000099.h5 && -p $P/step-00000098.h5 && -L $P/step-00000097.h5 && -f $P/step-00000096.h5 ]] &&
+  pass "entries that are not checkpoints are left alone" || fail "left: $(ls -l "$P")"
+[[ ! -e $P/latest.tmp ]] && pass "a leftover latest.tmp is cleaned up" || fail "latest.tmp left"
+rm "$P/latest"
+E2E_TIMEOUT=60 run 2 "${BASIC[@]}" --log.progress lines --train.steps 8 --checkpoint.dir "$P" --resume auto
+expect_rc 0 "--resume auto past the bad entries"
+grep -q "resumed from $P/step-00000006.h5" "$WORK/out" && pass "resumed from the newest good checkpoint" ||
+  fail "resume: $(grep resumed "$WORK/out")"
+
+# 6. One job per checkpoint directory: a second job is refused with one line; the lock of
+#    a job killed with SIGKILL disappears with it.
+L="$WORK/locked"
+timeout 120 mpirun -np 2 --oversubscribe "$SPROUT_BIN" "${SMALL[@]}" --train.steps 1000000 --checkpoint.dir "$L" \
+  --checkpoint.every 100000 >"$WORK/first.out" 2>&1 &
+FIRST=$!
+for _ in $(seq 1 300); do grep -q pid "$L/lock" 2>/dev/null && break; sleep 0.1; done
+run 2 "${SMALL[@]}" --train.steps 5 --checkpoint.dir "$L" --checkpoint.at_end true
+expect_rc 2 "a second job on the same checkpoint.dir"
+expect_err "checkpoint.dir '$L' is in use by another job (host " "the second job's message"
+RANKS=$(pgrep -P "$FIRST" | xargs -r -n1 pgrep -P | tr '\n' ' ')
+kill -9 $RANKS 2>/dev/null
+wait "$FIRST" 2>/dev/null
+run 2 "${SMALL[@]}" --train.steps 5 --checkpoint.dir "$L" --checkpoint.at_end true
+expect_rc 0 "the lock of the killed job went with it"
+
+# 7. A disk that fills while a checkpoint is written: the real cause, promptly, one line
+#    (needs root to mount a small tmpfs; skipped otherwise).
+T="$WORK/tiny"; mkdir -p "$T"
+if mount -t tmpfs -o size=600k tmpfs "$T" 2>/dev/null; then
+  start=$SECONDS
+  E2E_TIMEOUT=60 run 2 train --data.name synthetic --data.synthetic_train 512 --data.synthetic_test 64 \
+    --model.widths 256 --train.batch 16 --log.progress none --train.steps 3 --checkpoint.dir "$T/ck" \
+    --checkpoint.every 1 --runtime.timeout 40
+  took=$((SECONDS - start))
+  expect_rc 1 "disk full during a checkpoint"
+  expect_err "step-00000001.h5.tmp', tensor /" "disk full message names the file and the tensor"
+  expect_err "No space left on device" "disk full message names the cause"
+  ((took < 20)) && pass "disk full reported in $took s (runtime.timeout 40)" || fail "disk full took $took s"
+  ls "$T/ck" | grep -q '\.tmp$' && fail "temporary file left on the full disk: $(ls "$T/ck")" || pass "no temporary file left"
+  umount "$T"
+else
+  pass "disk-full check skipped: cannot mount a tmpfs here"
+fi
 finish

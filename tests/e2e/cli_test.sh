@@ -97,6 +97,37 @@ for case in "${too_large[@]}"; do
   ((SECONDS - start < 20)) && pass "too large ($label): refused in $((SECONDS - start)) s" || fail "too large ($label) took $((SECONDS - start)) s"
 done
 
+# Files that are not regular files, or too large, are refused at once, naming the file:
+# a FIFO never blocks, /dev/zero never fills memory, a directory is not "empty".
+mkfifo "$WORK/fifo.ini"; mkdir -p "$WORK/dir.ini"
+head -c 2000000 /dev/zero | tr '\0' '#' >"$WORK/big.ini"
+mkdir -p "$WORK/fifo-data"; cp /usr/share/datasets/fashion-mnist/*.gz "$WORK/fifo-data/"
+rm "$WORK/fifo-data/train-labels-idx1-ubyte.gz"; mkfifo "$WORK/fifo-data/train-labels-idx1-ubyte.gz"
+mkdir -p "$WORK/dir-data"; cp /usr/share/datasets/fashion-mnist/*.gz "$WORK/dir-data/"
+rm "$WORK/dir-data/train-images-idx3-ubyte.gz"; mkdir "$WORK/dir-data/train-images-idx3-ubyte.gz"
+start=$SECONDS
+for cfg in "$WORK/fifo.ini:is a FIFO" "/dev/zero:is a device" "$WORK/dir.ini:is a directory" "$WORK/big.ini:is 2000000 bytes, over the limit"; do
+  E2E_TIMEOUT=30 run 2 train --config "${cfg%%:*}"
+  expect_rc 2 "--config ${cfg%%:*}"; expect_err "--config: '${cfg%%:*}' ${cfg#*:}" "--config ${cfg%%:*} message"
+done
+E2E_TIMEOUT=30 run 2 train --data.name mnist --data.dir "$WORK/fifo-data"
+expect_nonzero "a FIFO as IDX file"; expect_err "fifo-data/train-labels-idx1-ubyte.gz: is not a regular file" "IDX FIFO message"
+E2E_TIMEOUT=30 run 2 train --data.name mnist --data.dir "$WORK/dir-data"
+expect_nonzero "a directory as IDX file"; expect_err "dir-data/train-images-idx3-ubyte.gz: is a directory" "IDX directory message"
+((SECONDS - start < 60)) && pass "special files end within seconds ($((SECONDS - start)) s)" || fail "special files took $((SECONDS - start)) s"
+
+# Ranks started with different commands end at once with one line: the first collective
+# is bounded and compares the command (an MPMD launch).
+for other in "eval --help" "merge --method magmax" "train --help"; do
+  start=$SECONDS
+  timeout 60 mpirun -np 1 "$SPROUT_BIN" train --data.name synthetic --model.widths 8 : \
+    -np 1 "$SPROUT_BIN" $other >"$WORK/out" 2>"$WORK/err"
+  RC=$?
+  expect_rc 2 "train : $other"
+  expect_err "ranks were started with different commands: 'train' on rank 0, '${other%% *}'" "train : $other message"
+  ((SECONDS - start < 20)) && pass "train : $other ends in $((SECONDS - start)) s" || fail "train : $other took $((SECONDS - start)) s"
+done
+
 # Ranks started with different configurations are refused before training.
 timeout 60 mpirun -np 1 "$SPROUT_BIN" train --data.name synthetic --model.widths 8 : \
   -np 1 "$SPROUT_BIN" train --data.name synthetic --model.widths 16 >"$WORK/out" 2>"$WORK/err"

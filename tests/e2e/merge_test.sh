@@ -45,6 +45,9 @@ for method in average task_arithmetic ties; do
   run 2 merge --method $method --base $BASE --experts e0/step-00000020.h5 --experts e1/step-00000020.h5 --out $method.h5
   expect_rc 0 "merge --method $method (repeated --experts)"
 done
+run 1 merge --method average --base $BASE --experts $EXPERTS --out avg1.h5; expect_rc 0 "merge --method average"
+grep -q "with average: " "$WORK/out" && ! grep -q lambda "$WORK/out" && pass "average prints no lambda" \
+  || fail "average summary: $(cat "$WORK/out")"
 run 2 train "${S[@]}" --train.steps 10 --init.from m2.h5; expect_rc 0 "fine-tune the merged model (--init.from)"
 init_loss=$(last_json train_loss)
 run 2 train "${S[@]}" --train.steps 10 --resume m2.h5 --checkpoint.dir r; expect_rc 0 "resume from the merged model"
@@ -87,10 +90,31 @@ expect_rc 2 "lambda nan"; expect_err "--lambda: 'nan' is not a finite number" "l
 run 2 merge --method average --lambda 0.5 --base $BASE --experts $EXPERTS --out bad.h5
 expect_rc 2 "lambda for average"; expect_err "average has no lambda" "average lambda message"
 run 2 merge --method magmax --base $BASE --experts e0/step-00000020.h5,nothere.h5 --out bad.h5
-expect_nonzero "missing expert file"; expect_err "'nothere.h5': no such file" "missing file message"
+expect_nonzero "missing expert file"; expect_err "'nothere.h5' does not exist" "missing file message"
 run 2 merge --method magmax --base $BASE --experts $EXPERTS
 expect_rc 2 "no --out"; expect_err "--out is required" "out message"
 [[ ! -e bad.h5 && ! -e bad.h5.tmp ]] && pass "no output after a failed merge" || fail "bad.h5 written"
+# An output is never an input, however it is spelt (compared by device and inode).
+ln -s "$WORK/e1/step-00000020.h5" link.h5; ln e1/step-00000020.h5 hard.h5
+sum=$(md5sum <e1/step-00000020.h5)
+for out in ./e1/step-00000020.h5 "$WORK/e1/step-00000020.h5" e1//step-00000020.h5 e0/../e1/step-00000020.h5 \
+           link.h5 hard.h5 "./$BASE"; do
+  run 1 merge --method magmax --base $BASE --experts $EXPERTS --out "$out"
+  expect_rc 2 "--out $out (an input)"; expect_err "is the same file as" "--out $out names the input"
+done
+[[ $(md5sum <e1/step-00000020.h5) == "$sum" ]] && pass "the inputs are untouched" || fail "an input was overwritten"
+run 1 train "${S[@]}" --train.steps 5 --init.from ./e1/step-00000020.h5 --checkpoint.dir e1/ --checkpoint.every 1 \
+  --checkpoint.keep 1
+expect_rc 2 "--init.from inside checkpoint.dir"; expect_err "which this run's checkpoints would overwrite or prune" \
+  "init.from vs checkpoint.dir message"
+[[ $(md5sum <e1/step-00000020.h5) == "$sum" ]] && pass "init.from input untouched" || fail "init.from input pruned"
+run 2 fedcl "${F[@]}" --fedcl.base ./fs//base.h5 --fedcl.save_dir fs --fedcl.steps 1 --fedcl.baselines false \
+  --fedcl.report ""
+expect_rc 2 "--fedcl.base inside fedcl.save_dir"; expect_err "that fedcl.save_dir would overwrite" "fedcl.base message"
+# Every written model is finite: a merge that overflows is refused, nothing is written.
+run 1 merge --method magmax --lambda 1e308 --base $BASE --experts $EXPERTS --out inf.h5
+expect_rc 2 "lambda 1e308"; expect_err "holds Inf or NaN" "non-finite merge message"
+[[ ! -e inf.h5 && ! -e inf.h5.tmp ]] && pass "no non-finite model written" || fail "inf.h5 written"
 run 2 train "${S[@]}" --init.from nothere.h5; expect_rc 2 "init.from a missing file"
 expect_err "--init.from: 'nothere.h5' is not a checkpoint file" "init.from message"
 echo "not hdf5" >junk.h5

@@ -4,6 +4,7 @@
 // output file.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -177,16 +178,33 @@ TEST(OfflineMerge, BadInputFailsEverywhereAndWritesNothing) {
   EXPECT_NE(msg.find("checksum mismatch"), std::string::npos) << msg;
 
   bad.experts = {f.experts[0], dir.file("nothere.h5")};
-  EXPECT_NE(merge_error(comm, bad).find("no such file"), std::string::npos);
+  EXPECT_NE(merge_error(comm, bad).find("does not exist"), std::string::npos);
   bad = o;
   bad.method = "magmin";
   EXPECT_NE(merge_error(comm, bad).find("unknown merge method 'magmin'"), std::string::npos);
   bad = o;
   bad.merge.lambda = NAN;
   EXPECT_NE(merge_error(comm, bad).find("is not a finite number"), std::string::npos);
-  bad = o;
-  bad.out = f.experts[0];
-  EXPECT_NE(merge_error(comm, bad).find("is also an input"), std::string::npos);
+  // --out names an input however it is spelt: the input is refused, never overwritten.
+  const std::string expert = f.experts[0];
+  const auto slash = expert.find_last_of('/');
+  const std::string expert_dir = expert.substr(0, slash), expert_name = expert.substr(slash + 1);
+  if (comm.rank() == 0) {
+    ASSERT_EQ(::symlink(expert.c_str(), dir.file("link.h5").c_str()), 0);
+    ASSERT_EQ(::link(f.base.c_str(), dir.file("hard.h5").c_str()), 0);
+  }
+  comm.barrier();
+  const auto expert_crc = CheckpointStream(expert).content_checksum();
+  for (const std::string& spelling : {expert, expert_dir + "//" + expert_name, expert_dir + "/./" + expert_name,
+                                      expert_dir + "/../" + expert_dir.substr(expert_dir.find_last_of('/') + 1) + "/" +
+                                          expert_name,
+                                      dir.file("link.h5"), dir.file("hard.h5")}) {
+    bad = o;
+    bad.out = spelling;
+    const auto msg = merge_error(comm, bad);
+    EXPECT_NE(msg.find("is the same file as"), std::string::npos) << spelling << ": " << msg;
+  }
+  EXPECT_EQ(CheckpointStream(expert).content_checksum(), expert_crc);
   EXPECT_FALSE(exists(o.out));
   EXPECT_FALSE(exists(o.out + ".tmp"));
   // And a good merge still works afterwards.

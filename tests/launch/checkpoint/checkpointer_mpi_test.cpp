@@ -4,7 +4,11 @@
 #include <gtest/gtest.h>
 #include <hdf5.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fstream>
+#include <limits>
 
 #include "launch/checkpoint/run_state.h"
 #include "launch/checkpoint/checkpointer.h"
@@ -256,6 +260,33 @@ TEST(Checkpointing, IncompleteOrIncompatibleCheckpointsAreRejected) {
   deeper.groups["/architecture"]["spec"] = std::string("kind=mlp;in=1x28x28;classes=10;conv=;widths=12,8,4;bn=1");
   expect_restore_fails<ConfigError>(*t, deeper, {"mlp 784-12-8-4-10 bn", "cannot continue"});
 
+  // Content whose checksums pass but that LibTorch would reject or choke on: validated
+  // before anything is built, as CheckpointError (so --resume auto falls back past it).
+  auto rng = good;
+  rng.tensors["/rng/torch_cpu"].value = torch::zeros({7}, torch::kUInt8);
+  expect_restore_fails<CheckpointError>(*t, rng, {"/rng/torch_cpu has dtype", "[7]"});
+  auto rng_type = good;
+  rng_type.tensors["/rng/torch_cpu"].value = torch::zeros({5056}, torch::kFloat32);
+  expect_restore_fails<CheckpointError>(*t, rng_type, {"/rng/torch_cpu has dtype"});
+  for (const char* width : {"1000000000", "12000"}) {
+    auto absurd = good;
+    absurd.groups["/architecture"]["spec"] = concat("kind=mlp;in=1x28x28;classes=10;conv=;widths=", width, ",8;bn=1");
+    expect_restore_fails<CheckpointError>(*t, absurd, {concat("has width ", width, ", which no stored /model tensor")});
+  }
+  for (int64_t step : {int64_t{-1}, int64_t{4}, int64_t{1} << 50}) {
+    auto far = good;
+    far.root["step"] = step;
+    expect_restore_fails<CheckpointError>(*t, far, {concat("step ", step)});
+  }
+  for (const char* key : {"lr", "momentum"}) {
+    auto hyper = good;
+    hyper.groups["/optimizer"][key] = std::numeric_limits<double>::quiet_NaN();
+    expect_restore_fails<CheckpointError>(*t, hyper, {concat("optimizer hyper-parameter ", key, " is")});
+  }
+  auto inf = good;
+  inf.tensors["/model/fc1/bias"].value = torch::full({12}, std::numeric_limits<float>::infinity());
+  expect_restore_fails<CheckpointError>(*t, inf, {"/model/fc1/bias holds Inf or NaN"});
+
   // The same content, complete, restores.
   EXPECT_NO_THROW(restore_training_state(*t, good, "good.h5"));
   expect_same_state(*t, *src, "complete content");
@@ -313,11 +344,65 @@ TEST(Checkpointing, KeepLastKRemovesExactlyTheOlderOnes) {
     t->train_step();
     save_checkpoint(*t);
   }
-  const auto left = runtime::list_checkpoints(dir.path());
+  const auto left = runtime::list_checkpoints(dir.path(), checkpoint_tag_order());
   EXPECT_EQ(left, (std::vector<std::string>{"step-00000005.h5", "step-00000004.h5"}));
   EXPECT_EQ(runtime::read_latest(dir.path()), "step-00000005.h5");
   std::ifstream notes(dir.file("notes.txt"));
   EXPECT_TRUE(notes.good());
+}
+
+// Entries with checkpoint names that are not usable checkpoints (a directory, a FIFO, a
+// symlink to /dev/zero, a truncated file) take no keep slot and are not removed; the good
+// checkpoints are kept; --resume auto falls back past them to the newest good one.
+TEST(Checkpointing, PruningCountsOnlyCheckpointsThatVerify) {
+  SharedDir dir(world());
+  auto cfg = small_config("sgd", 8, dir.path());
+  cfg.checkpoint.keep = 2;
+  auto t = make_trainer(cfg);
+  t->train_step();
+  const std::string first = save_checkpoint(*t);
+  if (world().rank() == 0) {
+    ASSERT_EQ(::mkdir(dir.file("step-00000099.h5").c_str(), 0700), 0);
+    ASSERT_EQ(::mkfifo(dir.file("step-00000098.h5").c_str(), 0600), 0);
+    ASSERT_EQ(::symlink("/dev/zero", dir.file("step-00000097.h5").c_str()), 0);
+    std::ifstream in(first, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream(dir.file("step-00000096.h5"), std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  }
+  world().barrier();
+  for (int i = 0; i < 3; ++i) {
+    t->train_step();
+    save_checkpoint(*t);
+  }
+  const auto left = runtime::list_checkpoints(dir.path(), checkpoint_tag_order());
+  EXPECT_EQ(left, (std::vector<std::string>{"step-00000099.h5", "step-00000098.h5", "step-00000097.h5",
+                                            "step-00000096.h5", "step-00000004.h5", "step-00000003.h5"}));
+  cfg.checkpoint.resume = "auto";
+  auto resumed = make_trainer(cfg);
+  ::unlink(dir.file("latest").c_str());  // (rank 0's view decides) every candidate is tried newest first
+  world().barrier();
+  EXPECT_TRUE(resume_training(*resumed));
+  EXPECT_EQ(resumed->step(), 4);
+}
+
+// One job per checkpoint directory: a second holder is refused with one line until the
+// first lets go (a process that ends lets go, however it ends).
+TEST(Checkpointing, CheckpointDirectoryLockExcludesASecondJob) {
+  SharedDir dir(world());
+  const std::string ck = dir.file("ck");  // created by the lock
+  std::string warning;
+  auto held = runtime::CheckpointDirLock::acquire(world(), ck, &warning);
+  EXPECT_EQ(warning, "");
+  try {
+    runtime::CheckpointDirLock::acquire(world(), ck, &warning);
+    ADD_FAILURE() << "a second lock of the same directory was granted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("checkpoint.dir '" + ck + "' is in use by another job (host "),
+              std::string::npos)
+        << e.what();
+  }
+  held.reset();
+  EXPECT_NO_THROW(runtime::CheckpointDirLock::acquire(world(), ck, &warning));
 }
 
 }  // namespace

@@ -62,7 +62,7 @@ TEST(Options, BadInputNamesTheOptionAndValue) {
       {{"--log.progress", "fancy"}, "--log.progress: 'fancy'"},
       {{"--model.batch_norm", "maybe"}, "--model.batch_norm: 'maybe' is not a boolean"},
       {{"--train.batch"}, "train.batch"},
-      {{"--config", dir.file("missing.ini")}, "cannot open config file"},
+      {{"--config", dir.file("missing.ini")}, "missing.ini' does not exist"},
       {{"--config", dir.file("unknown.ini")}, "model.width"},
       {{"--config", dir.file("empty.ini")}, "is empty"},
   };

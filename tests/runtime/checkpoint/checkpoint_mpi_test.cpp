@@ -155,7 +155,7 @@ TEST(Checkpoint, CorruptTruncatedForeignAndFutureFilesAreRejected) {
   expect_rejected(dir.file("future.h5"), {dir.file("future.h5"), "format_version 99", "newer sprout"});
   expect_rejected(dir.file("foreign.h5"), {dir.file("foreign.h5"), "not a sprout checkpoint"});
   expect_rejected(dir.file("text.h5"), {dir.file("text.h5"), "not a readable HDF5 file"});
-  expect_rejected(dir.file("missing.h5"), {dir.file("missing.h5"), "no such file"});
+  expect_rejected(dir.file("missing.h5"), {dir.file("missing.h5"), "does not exist"});
   EXPECT_NO_THROW(read_checkpoint_file(w, good));
 
   // inspect mode: every tensor is read, the bad one is marked, the rest verify.

@@ -1,6 +1,8 @@
 // Checkpoint directory rules (runtime/checkpoint/store.h) and checkpoint helpers: names,
 // order, listing, pruning, the `latest` pointer, the checksum.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <fstream>
@@ -15,7 +17,19 @@ namespace {
 
 using sprout::testing::TempDir;
 
-void touch(const std::string& path) { std::ofstream(path) << "x"; }
+void touch(const std::string& path, const char* text = "ok") { std::ofstream(path) << text; }
+
+// Stands in for checkpoint verification: a file verifies when it holds "ok".
+std::string holds_ok(const std::string& path) {
+  std::ifstream in(path);
+  std::string text;
+  std::getline(in, text);
+  return text == "ok" ? "" : "damaged";
+}
+
+const TagOrder kTags{"pre-growth", "post-growth"};
+
+PruneRules keep(int k) { return {k, kTags, holds_ok}; }
 
 bool exists(const std::string& path) { return std::ifstream(path).good(); }
 
@@ -34,13 +48,16 @@ TEST(CheckpointStore, NamesAndTheirOrder) {
                           "step-00000100_a.h5", "step-00000100.hdf5"}) {
     EXPECT_FALSE(parse_checkpoint_name(bad)) << bad;
   }
-  // At one step: after the update < before growth < after growth; then the next step.
+  // At one step: untagged, then the caller's tags in its order, then others alphabetically.
   const std::vector<CheckpointName> ordered{{9, "post-growth"}, {10, ""}, {10, "pre-growth"}, {10, "post-growth"},
-                                            {11, ""}};
+                                            {10, "a"}, {10, "z"}, {11, ""}};
   for (size_t i = 0; i + 1 < ordered.size(); ++i) {
-    EXPECT_TRUE(checkpoint_older(ordered[i], ordered[i + 1])) << i;
-    EXPECT_FALSE(checkpoint_older(ordered[i + 1], ordered[i])) << i;
+    EXPECT_TRUE(checkpoint_older(ordered[i], ordered[i + 1], kTags)) << i;
+    EXPECT_FALSE(checkpoint_older(ordered[i + 1], ordered[i], kTags)) << i;
   }
+  // The order is the caller's: the runtime knows no tag.
+  EXPECT_TRUE(checkpoint_older({10, "post-growth"}, {10, "pre-growth"}, {}));
+  EXPECT_TRUE(checkpoint_older({10, "b"}, {10, "a"}, {"b", "a"}));
 }
 
 TEST(CheckpointStore, ListingIgnoresTemporaryAndForeignFiles) {
@@ -49,33 +66,66 @@ TEST(CheckpointStore, ListingIgnoresTemporaryAndForeignFiles) {
                         "step-00000010-pre-growth.h5", "step-00000012.h5.tmp", "latest", "notes.txt", "step-9.h5"}) {
     touch(dir.file(f));
   }
-  EXPECT_EQ(list_checkpoints(dir.path()), (std::vector<std::string>{"step-00000010-post-growth.h5",
-                                                                    "step-00000010-pre-growth.h5",
-                                                                    "step-00000010.h5", "step-00000002.h5"}));
-  EXPECT_TRUE(list_checkpoints(dir.file("no-such-dir")).empty());
+  EXPECT_EQ(list_checkpoints(dir.path(), kTags), (std::vector<std::string>{"step-00000010-post-growth.h5",
+                                                                          "step-00000010-pre-growth.h5",
+                                                                          "step-00000010.h5", "step-00000002.h5"}));
+  EXPECT_TRUE(list_checkpoints(dir.file("no-such-dir"), kTags).empty());
 }
 
 TEST(CheckpointStore, PruneKeepsTheNewestKAndRemovesStaleTemporaries) {
   TempDir dir;
   for (int s = 1; s <= 6; ++s) touch(dir.file(checkpoint_file_name(s)));
   touch(dir.file("step-00000007.h5.tmp"));  // a killed writer's
+  touch(dir.file("latest.tmp"));            // a writer of `latest` killed before its rename
   touch(dir.file("notes.txt"));
-  auto removed = prune_checkpoints(dir.path(), 3, "");
+  auto removed = prune_checkpoints(dir.path(), keep(3), "");
   std::sort(removed.begin(), removed.end());
-  EXPECT_EQ(removed, (std::vector<std::string>{"step-00000001.h5", "step-00000002.h5", "step-00000003.h5",
-                                               "step-00000007.h5.tmp"}));
-  EXPECT_EQ(list_checkpoints(dir.path()),
+  EXPECT_EQ(removed, (std::vector<std::string>{"latest.tmp", "step-00000001.h5", "step-00000002.h5",
+                                               "step-00000003.h5", "step-00000007.h5.tmp"}));
+  EXPECT_EQ(list_checkpoints(dir.path(), kTags),
             (std::vector<std::string>{"step-00000006.h5", "step-00000005.h5", "step-00000004.h5"}));
   EXPECT_TRUE(exists(dir.file("notes.txt")));
   // The protected file survives even when it is not among the newest (an older run's
   // checkpoints with higher steps share the directory).
   touch(dir.file(checkpoint_file_name(2)));
-  removed = prune_checkpoints(dir.path(), 1, "step-00000002.h5");
+  removed = prune_checkpoints(dir.path(), keep(1), "step-00000002.h5");
   EXPECT_TRUE(exists(dir.file("step-00000002.h5")));
   EXPECT_TRUE(exists(dir.file("step-00000006.h5")));
   EXPECT_EQ(removed.size(), 2u);
   // keep 0: nothing removed.
-  EXPECT_TRUE(prune_checkpoints(dir.path(), 0, "").empty());
+  EXPECT_TRUE(prune_checkpoints(dir.path(), keep(0), "").empty());
+}
+
+// Entries that are not usable checkpoints — a directory, a FIFO, a symlink (to /dev/zero,
+// or even to a good file), a damaged file — never take a keep slot and are never removed;
+// the good checkpoints are kept.
+TEST(CheckpointStore, PruneCountsOnlyCheckpointsThatVerify) {
+  TempDir dir;
+  for (int s = 1; s <= 4; ++s) touch(dir.file(checkpoint_file_name(s)));
+  ASSERT_EQ(::mkdir(dir.file(checkpoint_file_name(99)).c_str(), 0700), 0);
+  ASSERT_EQ(::mkfifo(dir.file(checkpoint_file_name(98)).c_str(), 0600), 0);
+  ASSERT_EQ(::symlink("/dev/zero", dir.file(checkpoint_file_name(97)).c_str()), 0);
+  ASSERT_EQ(::symlink(dir.file(checkpoint_file_name(1)).c_str(), dir.file(checkpoint_file_name(96)).c_str()), 0);
+  touch(dir.file(checkpoint_file_name(95)), "damaged");
+  ASSERT_EQ(::mkfifo(dir.file("step-00000094.h5.tmp").c_str(), 0600), 0);
+  auto removed = prune_checkpoints(dir.path(), keep(2), "");
+  std::sort(removed.begin(), removed.end());
+  EXPECT_EQ(removed, (std::vector<std::string>{"step-00000001.h5", "step-00000002.h5"}));
+  for (int s : {3, 4, 94, 95, 96, 97, 98, 99}) {
+    struct stat st;
+    const std::string name = s == 94 ? "step-00000094.h5.tmp" : checkpoint_file_name(s);
+    EXPECT_EQ(::lstat(dir.file(name).c_str(), &st), 0) << name;
+  }
+}
+
+// The verification used by default is the real one, remembered per file version.
+TEST(CheckpointStore, DefaultCheckRejectsFilesThatAreNotCheckpoints) {
+  TempDir dir;
+  touch(dir.file("junk.h5"), "not hdf5");
+  ASSERT_EQ(::mkfifo(dir.file("fifo.h5").c_str(), 0600), 0);
+  EXPECT_NE(cached_checkpoint_problem(dir.file("junk.h5")).find("not a readable HDF5 file"), std::string::npos);
+  EXPECT_NE(cached_checkpoint_problem(dir.file("fifo.h5")).find("not a regular file"), std::string::npos);
+  EXPECT_NE(cached_checkpoint_problem(dir.file("missing.h5")), "");
 }
 
 TEST(CheckpointStore, LatestPointer) {
@@ -84,6 +134,13 @@ TEST(CheckpointStore, LatestPointer) {
   std::ofstream(dir.file("latest")) << "step-00000042.h5\n";
   EXPECT_EQ(read_latest(dir.path()), "step-00000042.h5");
   std::ofstream(dir.file("latest")) << "../../etc/passwd\n";
+  EXPECT_EQ(read_latest(dir.path()), "");
+  // A FIFO or a device as `latest` is no pointer: read_latest neither blocks nor grows.
+  ::unlink(dir.file("latest").c_str());
+  ASSERT_EQ(::mkfifo(dir.file("latest").c_str(), 0600), 0);
+  EXPECT_EQ(read_latest(dir.path()), "");
+  ::unlink(dir.file("latest").c_str());
+  ASSERT_EQ(::symlink("/dev/zero", dir.file("latest").c_str()), 0);
   EXPECT_EQ(read_latest(dir.path()), "");
 }
 
