@@ -150,6 +150,19 @@ const torch::Tensor& expect_tensor(const CheckpointContent& c, const std::string
   return e->value;
 }
 
+// The architecture a checkpoint stores, validated (a CheckpointError names the file).
+growth::ArchSpec stored_architecture(const CheckpointContent& c, const std::string& where) {
+  const auto* arch_attrs = c.find_group("/architecture");
+  SPROUT_CHECK(arch_attrs, CheckpointError, where, ": missing group /architecture");
+  try {
+    growth::ArchSpec stored = growth::ArchSpec::parse(runtime::attr_string(*arch_attrs, "spec", where + " /architecture"));
+    growth::validate(stored);
+    return stored;
+  } catch (const ConfigError& e) {
+    throw CheckpointError(concat(where, ": bad /architecture: ", e.what()));
+  }
+}
+
 Staged stage(Trainer& t, const CheckpointContent& c, const std::string& where) {
   Staged s;
   s.step = runtime::attr_int(c.root, "step", where);
@@ -157,15 +170,7 @@ Staged stage(Trainer& t, const CheckpointContent& c, const std::string& where) {
                t.total_steps(), " steps");
 
   // Note [Restore order]: the architecture first.
-  const auto* arch_attrs = c.find_group("/architecture");
-  SPROUT_CHECK(arch_attrs, CheckpointError, where, ": missing group /architecture");
-  growth::ArchSpec stored;
-  try {
-    stored = growth::ArchSpec::parse(runtime::attr_string(*arch_attrs, "spec", where + " /architecture"));
-    growth::validate(stored);
-  } catch (const ConfigError& e) {
-    throw CheckpointError(concat(where, ": bad /architecture: ", e.what()));
-  }
+  const growth::ArchSpec stored = stored_architecture(c, where);
   const auto current = t.model().arch();
   const bool compatible = stored.kind == current.kind && stored.in_channels == current.in_channels &&
                           stored.in_height == current.in_height && stored.in_width == current.in_width &&
@@ -233,15 +238,7 @@ Staged stage(Trainer& t, const CheckpointContent& c, const std::string& where) {
 void validate_checkpoint_content(const CheckpointContent& c, const std::string& where) {
   const int64_t step = runtime::attr_int(c.root, "step", where);
   SPROUT_CHECK(step >= 0, CheckpointError, where, ": step ", step, " is negative");
-  const auto* arch_attrs = c.find_group("/architecture");
-  SPROUT_CHECK(arch_attrs, CheckpointError, where, ": missing group /architecture");
-  growth::ArchSpec stored;
-  try {
-    stored = growth::ArchSpec::parse(runtime::attr_string(*arch_attrs, "spec", where + " /architecture"));
-    growth::validate(stored);
-  } catch (const ConfigError& e) {
-    throw CheckpointError(concat(where, ": bad /architecture: ", e.what()));
-  }
+  const growth::ArchSpec stored = stored_architecture(c, where);
   std::set<int64_t> stored_rows;  // first dimensions of the stored model tensors
   for (const auto& [path, t] : c.tensors) {
     if (path.rfind("/model/", 0) == 0 && t.value.dim() > 0) stored_rows.insert(t.value.size(0));

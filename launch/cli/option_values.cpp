@@ -11,14 +11,14 @@
 
 namespace sprout::launch {
 
-namespace {
-
 std::string trim(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r\n");
   if (b == std::string::npos) return "";
   const auto e = s.find_last_not_of(" \t\r\n");
   return s.substr(b, e - b + 1);
 }
+
+namespace {
 
 ConfigError not_a(const std::string& name, const std::string& text, const std::string& what) {
   return ConfigError(concat("--", name, ": '", text, "' is not ", what));

@@ -81,6 +81,9 @@ std::string format_help(const OptionTable& table, const std::string& usage);
 std::string did_you_mean(const std::string& unknown, const OptionTable& table, const std::string& dashes);
 
 // The one number parser: the whole (trimmed) text must be the value, numbers finite.
+// `s` without leading and trailing white space.
+std::string trim(const std::string& s);
+
 std::optional<int64_t> to_int(const std::string& text);
 std::optional<double> to_number(const std::string& text);
 std::optional<bool> to_bool(const std::string& text);  // true/false, 1/0, yes/no, on/off
