@@ -10,8 +10,8 @@ source "$(dirname "$0")/common.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 SPROUT=$(realpath "${1:-${SPROUT_BIN:-build/launch/sprout}}")
 [[ -x $SPROUT ]] || { echo "bench.sh: sprout binary '$SPROUT' not found" >&2; exit 2; }
-read -r -a TRAIN_ARGS <<<"${BENCH_TRAIN_ARGS:---model mlp --hidden 256 --batch 64 --steps 40 --warmup 5}"
-read -r -a ALLREDUCE_ARGS <<<"${BENCH_ALLREDUCE_ARGS:---min_bytes 1024 --max_bytes 4194304 --reps 3}"
+read -r -a TRAIN_ARGS <<<"${BENCH_TRAIN_ARGS:---model mlp --hidden 256 --batch 64 --steps 60 --warmup 5}"
+read -r -a ALLREDUCE_ARGS <<<"${BENCH_ALLREDUCE_ARGS:---min_bytes 1024 --max_bytes 1048576 --reps 1}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 TMP=$(mktemp -d)
 CLEANUP=""
@@ -20,8 +20,8 @@ if [[ ! -f $STATE/nodes || $(wc -l <"$STATE/nodes") -lt 2 ]]; then
   "$HERE/up.sh" 2 >/dev/null; CLEANUP=1
 fi
 first=$(head -n 1 "$STATE/nodes" | cut -d' ' -f2)
-one_node() { timeout 300 "$HERE/exec.sh" "$first" mpirun -np 4 --oversubscribe "$SPROUT" "$@"; }
-two_nodes() { timeout 300 "$HERE/mpirun.sh" -np 4 "$SPROUT" "$@"; }
+one_node() { timeout 120 "$HERE/exec.sh" "$first" mpirun -np 4 --oversubscribe --mca mpi_yield_when_idle 1 "$SPROUT" "$@"; }
+two_nodes() { timeout 120 "$HERE/mpirun.sh" -np 4 --mca mpi_yield_when_idle 1 "$SPROUT" "$@"; }
 
 one_node bench allreduce "${ALLREDUCE_ARGS[@]}" >"$TMP/ar1"
 two_nodes bench allreduce "${ALLREDUCE_ARGS[@]}" >"$TMP/ar2"
