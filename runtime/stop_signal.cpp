@@ -22,8 +22,4 @@ bool stop_signal_received() { return g_stop != 0; }
 
 void request_stop_for_test() { g_stop = 1; }
 
-bool stop_requested_by_any(Communicator& comm) {
-  return allreduce_int(comm, g_stop ? 1 : 0, ReduceOp::Max) != 0;
-}
-
 }  // namespace sprout::runtime

@@ -3,13 +3,12 @@
 //
 // A signal handler may only set a flag, and ranks receive signals at different moments,
 // so the decision is collective: at a step boundary every rank contributes its flag to one
-// MAX allreduce (stop_requested_by_any), and all ranks stop after the same step.
+// MAX allreduce (the trainer's step agreement: Note [Step agreement] in
+// launch/train/trainer.cpp), and all ranks stop after the same step.
 //
 // Note [Signal flag]: the flag is the one process-wide mutable state in sprout; signal
 // handlers cannot reach anything else.
 #pragma once
-
-#include "runtime/comm/communicator.h"
 
 namespace sprout::runtime {
 
@@ -21,8 +20,6 @@ inline constexpr int kStoppedForRequeue = 75;
 void install_stop_handlers();
 // This process received a stop signal.
 bool stop_signal_received();
-// Whether any rank received one. Collective.
-bool stop_requested_by_any(Communicator& comm);
 // Test hook: behave as if the signal had arrived.
 void request_stop_for_test();
 

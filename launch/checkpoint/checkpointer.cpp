@@ -132,13 +132,13 @@ std::string save_checkpoint(Trainer& t, const std::string& tag) {
   return r.path;
 }
 
-void checkpoint_after_step(Trainer& t) {
+void checkpoint_after_step(Trainer& t, bool stop_requested) {
   const auto& cc = t.config().checkpoint;
   const bool periodic = cc.every > 0 && t.step() % cc.every == 0;
   if (periodic) save_checkpoint(t);
   // Stop requests (SIGUSR1 before a Slurm time limit, SIGTERM): agreed by all ranks at
-  // this step boundary, then a checkpoint and exit status 75 (runtime/stop_signal.h).
-  if (t.step() >= t.total_steps() || !runtime::stop_requested_by_any(*t.context().comm)) return;
+  // this step boundary by the trainer, then a checkpoint and exit status 75.
+  if (t.step() >= t.total_steps() || !stop_requested) return;
   const std::string path = periodic ? runtime::checkpoint_file_name(t.step(), "") : save_checkpoint(t);
   runtime::JsonObject j;
   j.add("event", "stop").add("step", t.step()).add("checkpoint", path);

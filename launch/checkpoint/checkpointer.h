@@ -51,7 +51,9 @@ std::unique_ptr<runtime::CheckpointDirLock> lock_checkpoint_dir(runtime::Communi
 // Returns the committed file's path.
 std::string save_checkpoint(Trainer& trainer, const std::string& tag = "");
 
-void checkpoint_after_step(Trainer& trainer);
+// `stop_requested`: the ranks agreed on a stop request at this step (Note [Step agreement]
+// in launch/train/trainer.cpp); then a checkpoint is written and AgreedExit(75) thrown.
+void checkpoint_after_step(Trainer& trainer, bool stop_requested);
 void checkpoint_at_end(Trainer& trainer);
 // tag: "pre-growth" or "post-growth"; writes only when checkpoint.around_growth is set.
 void checkpoint_around_growth(Trainer& trainer, const std::string& tag);

@@ -8,12 +8,14 @@
 #include "launch/adaptive/step.h"
 #include "launch/growth/driver.h"
 #include "launch/checkpoint/checkpointer.h"
+#include "launch/cli/rank_agreement.h"
 #include "launch/slimmable/step.h"
 #include "growth/models/memory_estimate.h"
 #include "runtime/engine/allocator.h"
 #include "runtime/device/transfer.h"
 #include "runtime/error.h"
 #include "runtime/fault_injection.h"
+#include "runtime/stop_signal.h"
 #include "runtime/engine/threads.h"
 
 namespace sprout::launch {
@@ -122,10 +124,28 @@ void Trainer::before_step() {
   if (adaptive_) adaptive_->before_step(*progress_);  // learned width changes
 }
 
-void Trainer::after_step() {
+// Note [Step agreement]
+// Whether to go on after a step is decided by all ranks together, with one 8-byte MAX
+// allreduce per step: a rank votes 2 when its loss is not finite, 1 when it received a stop
+// signal (runtime/stop_signal.h), else 0. A diverged run then ends on every rank at the same
+// step with one line from rank 0 and status 1 (not one line per diverged rank, nor a
+// MPI_Abort racing the others' messages); a stop request checkpoints and exits 75.
+void Trainer::after_step(double loss) {
   runtime::inject_test_fault("step", step_, ctx_.rank());  // TEST ONLY (SPROUT_TEST_FAULT)
   if (config_.test_step_sleep_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(config_.test_step_sleep_ms));
-  checkpoint_after_step(*this);
+  const bool diverged = !std::isfinite(loss);
+  const int64_t vote = diverged ? 2 : runtime::stop_signal_received() ? 1 : 0;
+  const int64_t agreed = runtime::allreduce_int(*ctx_.comm, vote, runtime::ReduceOp::Max);
+  if (agreed == 2) {
+    if (ctx_.is_root()) {
+      std::fprintf(stderr, "sprout: training diverged at step %lld: the loss is not finite on %s (rank 0's loss: %g)\n",
+                   static_cast<long long>(step_), diverged ? "rank 0 and perhaps others" : "at least one rank", loss);
+      std::fflush(stderr);
+    }
+    progress_->finish();
+    throw AgreedExit(1);
+  }
+  checkpoint_after_step(*this, /*stop_requested=*/agreed == 1);
 }
 
 void Trainer::at_end() {
@@ -215,8 +235,7 @@ TrainResult Trainer::run() {
     const auto t0 = std::chrono::steady_clock::now();
     const double loss = train_step();
     const double dt = seconds_since(t0);
-    SPROUT_CHECK(std::isfinite(loss), Error, "training diverged: loss is ", loss, " at step ", step_);
-    after_step();
+    after_step(loss);
     train_seconds += dt;
     interval_seconds += dt;
     loss_sum += loss;

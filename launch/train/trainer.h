@@ -86,7 +86,9 @@ class Trainer {
   // logic in its own file and is called from here with a line or two.
   void start();        // after the initial broadcast: restore from a checkpoint (if any)
   void before_step();  // at step_, before its forward pass: scheduled width changes
-  void after_step();   // after the optimizer step: periodic checkpoints, stop requests
+  // After the optimizer step: the step's agreement (Note [Step agreement] in launch/train/trainer.cpp),
+  // periodic checkpoints, stop requests.
+  void after_step(double loss);
   void at_end();       // after the last step: final checkpoint
   // Logs the mean loss of the last `count` steps over all ranks (collective); returns it.
   double log_step(double loss_sum, int64_t count, double seconds);

@@ -134,4 +134,12 @@ timeout 60 mpirun -np 1 "$SPROUT_BIN" train --data.name synthetic --model.widths
 RC=$?
 expect_rc 2 "desynchronised configs"
 expect_err "--model.widths is '8' on rank 0 but '16' on rank 1" "desync message names the option"
+# A diverged run ends on every rank at the same step with one line (the ranks agree on it
+# with the step's allreduce) and status 1, on 2 and 3 ranks.
+for np in 2 3; do
+  run $np train --data.name synthetic --model.widths 8 --optim.lr 1e30 --train.steps 20
+  expect_rc 1 "diverged run on $np ranks"
+  expect_err "training diverged at step" "diverged run on $np ranks: one line"
+done
+
 finish
