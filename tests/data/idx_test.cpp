@@ -94,7 +94,9 @@ TEST(Idx, RefusesFilesThatAreNotRegular) {
   ASSERT_EQ(::symlink("/dev/zero", dir.file("zero.idx").c_str()), 0);
   const std::pair<const char*, const char*> cases[] = {
       {"fifo.idx", "not a regular file"}, {"dir.idx", "is a directory"}, {"zero.idx", "not a regular file"}};
-  for (const auto& [name, expect] : cases) {
+  for (const auto& c : cases) {
+    const char* name = c.first;  // (a structured binding cannot be captured in C++17)
+    const char* expect = c.second;
     const std::string msg = error_of([&] { read_idx(dir.file(name)); });
     EXPECT_NE(msg.find(dir.file(name)), std::string::npos) << name << ": " << msg;
     EXPECT_NE(msg.find(expect), std::string::npos) << name << ": " << msg;
