@@ -15,7 +15,9 @@ fi
 cmake --build "$BUILD" -j "$(nproc)"
 # LibTorch, Open MPI and HDF5 are not instrumented: container-overflow checks across that
 # boundary give false reports, and their one-off start-up allocations are not our leaks.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_container_overflow=0:abort_on_error=0:detect_leaks=1}
+# allocator_may_return_null: an impossible allocation fails as it does without ASan (LibTorch
+# throws "can't allocate memory"), which the tests of one-line allocation errors rely on.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_container_overflow=0:abort_on_error=0:detect_leaks=1:allocator_may_return_null=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/tests/fuzz/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
