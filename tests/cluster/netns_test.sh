@@ -98,8 +98,12 @@ for fault in partition node-loss blip; do
   wait $launcher; RC=$?; took=$((SECONDS - start))
   [[ $fault == partition ]] && ip link set sprtest-v2 up
   cp "$WORK/err" "$WORK/err-$fault"
-  if [[ $fault == blip ]]; then
-    expect_rc 0 "1 s link outage on node 2: the job survives"
+  # A 1 s outage is usually survived (TCP retransmits), but Open MPI's daemons can declare
+  # the remote daemon lost during it ("ORTE has lost communication with a remote daemon"):
+  # then the job must end like the other faults — within the bound, checkpoints complete,
+  # resumable. Either way no rank waits forever.
+  if [[ $fault == blip && $RC -eq 0 ]]; then
+    pass "1 s link outage on node 2: the job survives"
     [[ $(last_json step) == 100 ]] && pass "blip: all 100 steps" || fail "blip: step $(last_json step)"
     continue
   fi
@@ -114,6 +118,8 @@ for fault in partition node-loss blip; do
     # message about the loss; a job that ends silently fails here.
     node-loss) grep -qE "$N2|10\.213\.77\.12|ORTE daemon has unexpectedly failed|ORTE was unable to reliably start" "$WORK/err" \
                  && pass "node-loss: Open MPI reports the lost node or its daemon" || fail "node-loss: no message" ;;
+    blip)      grep -qE "ORTE has lost communication with a remote daemon|10\.213\.77\.12|$N2" "$WORK/err" \
+                 && pass "blip: the job ended with Open MPI's lost-daemon message" || fail "blip: ended with no message" ;;
   esac
   bad=0
   for f in "$dir"/step-*.h5; do [[ -e $f ]] || continue; "$SPROUT_BIN" inspect "$f" >/dev/null 2>&1 || bad=1; done
