@@ -7,7 +7,7 @@
 # Extra arguments go to the first ctest (e.g. -L unit); SPROUT_SKIP_SANITIZE=1 skips step 2.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SPROUT_EXTRA_PACKAGES="clang libclang-rt-14-dev slurm-wlm munge ${SPROUT_EXTRA_PACKAGES:-}" \
+SPROUT_EXTRA_PACKAGES="clang libclang-rt-14-dev slurm-wlm munge iproute2 procps xxd ${SPROUT_EXTRA_PACKAGES:-}" \
   "$ROOT/launch/scripts/setup.sh" || exit 1
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 status=0
