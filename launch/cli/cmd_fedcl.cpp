@@ -36,7 +36,8 @@ int run_fedcl(runtime::RuntimeContext& ctx, const std::vector<std::string>& args
                  options.positional().front(), "'");
     config = read_fedcl_config(options, ctx.size());
     FedclFiles(config.save_dir).refuse_overwriting(config.base, "fedcl.base", config.plan.num_rounds(),
-                                                   config.plan.num_tasks(), config.methods);
+                                                   config.plan.num_tasks(),
+                                                   config.split == "tasks" ? 0 : config.clients, config.methods);
   });
   if (help) {
     if (ctx.is_root()) {
@@ -53,7 +54,8 @@ int run_fedcl(runtime::RuntimeContext& ctx, const std::vector<std::string>& args
     if (!config.report.empty()) {
       write_file(config.report + ".json", to_json(report).str() + "\n");
       write_file(config.report + ".csv", to_csv(report));
-      std::printf("\nwrote %s.json and %s.csv (plot: /usr/bin/python3 launch/scripts/fedcl_plot.py %s.json)\n",
+      write_file(config.report + "-rounds.csv", rounds_csv(report));
+      std::printf("\nwrote %s.json, %s.csv and -rounds.csv (plot: /usr/bin/python3 launch/scripts/fedcl_plot.py %s.json)\n",
                   config.report.c_str(), config.report.c_str(), config.report.c_str());
     }
     std::fflush(stdout);

@@ -44,11 +44,12 @@ std::vector<int> FedclPlan::seen(int round) const {
   return out;
 }
 
-FedclPlan make_fedcl_plan(int tasks, int nodes, int rounds, int num_classes) {
+FedclPlan make_fedcl_plan(int tasks, int nodes, int rounds, int num_classes, const std::string& holders_option) {
   require(tasks >= 1 && tasks <= num_classes, "fedcl.tasks", tasks,
           concat("must be in [1, ", num_classes, "] (one class per task at least)"));
-  require(nodes >= 1 && nodes <= tasks, "fedcl.nodes", nodes,
-          concat("must be in [1, fedcl.tasks = ", tasks, "] (every node group learns a task)"));
+  require(nodes >= 1 && nodes <= tasks, holders_option, nodes,
+          concat("must be in [1, fedcl.tasks = ", tasks, "] (with fedcl.split = tasks every ",
+                 holders_option == "fedcl.nodes" ? "node group" : "client", " learns a task)"));
   const int min_rounds = (tasks + nodes - 1) / nodes;
   if (rounds == 0) rounds = min_rounds;
   require(rounds >= min_rounds && rounds <= tasks, "fedcl.rounds", rounds,
@@ -106,7 +107,18 @@ void bind_fedcl_options(OptionBinder& b, FedclConfig& c) {
   b.add("fedcl.nodes", &c.nodes, "node groups (world split into groups of consecutive ranks, data-parallel inside)");
   b.add("fedcl.tasks", &c.tasks, "class-incremental tasks (classes cut into consecutive groups: 5 -> {0,1},{2,3},...)");
   b.add("fedcl.rounds", &c.rounds, "rounds the tasks are dealt over (0: ceil(tasks/nodes))");
-  b.add("fedcl.init", &c.init, "experts start from: base (theta_0) | sequential (the group's previous expert)");
+  b.add("fedcl.clients", &c.clients, "virtual clients, scheduled over the node groups (0: one per node group)");
+  b.add("fedcl.sample", &c.sample, "fraction of the clients sampled each round, in (0, 1] (seeded by train.seed)");
+  b.add("fedcl.split", &c.split,
+        "what a client holds of a round's tasks: tasks (task t whole to client t mod clients) | iid | dirichlet");
+  b.add("fedcl.alpha", &c.alpha, "dirichlet split: concentration of each client's class proportions, > 0");
+  b.add("fedcl.init", &c.init,
+        "clients start from: base (theta_0) | sequential (the client's previous model) | global (the last merged "
+        "model; FedAvg with average)");
+  b.add("fedcl.merge_over", &c.merge_over,
+        "merge the experts of: all (every round so far) | round (this round's clients); empty: all, round with "
+        "init = global");
+  b.add("fedcl.prox_mu", &c.prox_mu, "FedProx proximal coefficient mu (0: none)");
   b.add("fedcl.methods", &c.methods, "merge methods to compare, among " + method_names_text());
   b.add_parsed("fedcl.lambda", "", "per-method lambda, e.g. magmax=0.5,ties=0.55 (default: the papers' reference values)",
                [&c](const std::vector<std::string>& v) { c.lambda = parse_lambdas(v.back()); });
@@ -149,12 +161,37 @@ FedclConfig read_fedcl_config(const Options& o, int world_size) {
           concat("must be in [1, ", world_size, "] (one rank per node group at least; the world has ", world_size,
                  ")"));
   require(c.rounds >= 0, "fedcl.rounds", c.rounds, "must be >= 0");
-  c.plan = make_fedcl_plan(c.tasks, c.nodes, c.rounds, 10);
+  require(c.clients >= 0, "fedcl.clients", c.clients, "must be >= 0 (0: one per node group)");
+  const bool default_clients = c.clients == 0;
+  if (default_clients) c.clients = c.nodes;
+  require(c.clients >= c.nodes, "fedcl.clients", c.clients,
+          concat("must be >= fedcl.nodes = ", c.nodes, " (every node group trains a client)"));
+  require(std::isfinite(c.sample) && c.sample > 0 && c.sample <= 1, "fedcl.sample", c.sample, "must be in (0, 1]");
+  require(std::isfinite(c.alpha) && c.alpha > 0, "fedcl.alpha", c.alpha, "must be > 0");
+  require(std::isfinite(c.prox_mu) && c.prox_mu >= 0, "fedcl.prox_mu", c.prox_mu, "must be >= 0");
+  require(c.split == "tasks" || c.split == "iid" || c.split == "dirichlet", "fedcl.split", "'" + c.split + "'",
+          "is not one of tasks, iid, dirichlet");
+  if (c.split == "tasks") {
+    c.plan = make_fedcl_plan(c.tasks, c.clients, c.rounds, 10, default_clients ? "fedcl.nodes" : "fedcl.clients");
+  } else {
+    c.plan = make_fedcl_plan(c.tasks, c.tasks, c.rounds == 0 ? c.tasks : c.rounds, 10);
+    c.plan.nodes = c.clients;
+  }
   c.rounds = c.plan.num_rounds();
 
-  require(c.init == "base" || c.init == "sequential", "fedcl.init", "'" + c.init + "'",
-          "is not one of base, sequential");
+  require(c.init == "base" || c.init == "sequential" || c.init == "global", "fedcl.init", "'" + c.init + "'",
+          "is not one of base, sequential, global");
+  if (c.merge_over.empty()) c.merge_over = c.init == "global" ? "round" : "all";
+  require(c.merge_over == "all" || c.merge_over == "round", "fedcl.merge_over", "'" + c.merge_over + "'",
+          "is not one of all, round");
+  require(!(c.init == "global" && c.merge_over == "all"), "fedcl.merge_over", "'all'",
+          "needs fedcl.init = base or sequential (with global the clients' task vectors are taken against "
+          "the round's start, so only one round's can be merged)");
   require(!c.methods.empty(), "fedcl.methods", "''", "names no method");
+  std::string listed;
+  for (const auto& m : c.methods) listed += (listed.empty() ? "" : ",") + m;
+  require(c.init != "global" || c.methods.size() == 1, "fedcl.methods", "'" + listed + "'",
+          "must name one method with fedcl.init = global (every method's clients would start from its own model)");
   std::set<std::string> distinct;
   for (const auto& m : c.methods) {
     try {

@@ -33,15 +33,25 @@ struct FedclPlan {
   std::vector<int> seen(int round) const;
 };
 
-// ConfigError (naming fedcl.tasks / fedcl.rounds) when the deal is impossible.
-FedclPlan make_fedcl_plan(int tasks, int nodes, int rounds, int num_classes = 10);
+// ConfigError (naming fedcl.tasks / fedcl.rounds, or `holders_option` for `nodes`) when the
+// deal is impossible. With fedcl.split = tasks the holders are the clients (task t goes to
+// client t mod clients); with the other splits every client gets a share of every task, so
+// the plan is made with one holder per task and only the rounds matter.
+FedclPlan make_fedcl_plan(int tasks, int nodes, int rounds, int num_classes = 10,
+                          const std::string& holders_option = "fedcl.nodes");
 
 struct FedclConfig {
   TrainConfig train;  // data, model, optimizer, batch, seed, runtime; steps are set per run
   int nodes = 2;
   int tasks = 5;
-  int rounds = 0;                   // 0: ⌈tasks/nodes⌉
-  std::string init = "base";        // base | sequential (Note [Expert initialisation])
+  int rounds = 0;                   // 0: ⌈tasks/clients⌉ (split = tasks), else tasks
+  int clients = 0;                  // virtual clients (0: one per node group); launch/fedcl/clients.h
+  double sample = 1.0;              // fraction of the clients sampled each round, (0, 1]
+  std::string split = "tasks";      // tasks | iid | dirichlet (Note [Clients, sampling and splits])
+  double alpha = 0.5;               // Dirichlet concentration, > 0
+  std::string init = "base";        // base | sequential | global (Note [Expert initialisation])
+  std::string merge_over;           // all | round ("": all, or round with init = global)
+  double prox_mu = 0;               // FedProx's μ (Note [FedProx step]); 0: none
   std::vector<std::string> methods = merge::merge_method_names();  // merge methods, in table order
   std::map<std::string, double> lambda;  // per-method λ overrides; absent: the method's default
   merge::MergeOptions merge_settings;   // the methods' own settings (fedcl.ties_density); no lambda

@@ -1,5 +1,6 @@
 #include "launch/fedcl/runner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -8,10 +9,13 @@
 
 #include "launch/cli/rank_agreement.h"
 #include "launch/checkpoint/run_state.h"
+#include "launch/fedcl/client_training.h"
+#include "launch/fedcl/clients.h"
 #include "launch/fedcl/files.h"
 #include "launch/train/init_from.h"
 #include "launch/train/trainer.h"
 #include "merge/collective.h"
+#include "merge/weighted.h"
 #include "runtime/error.h"
 
 namespace sprout::launch {
@@ -19,15 +23,6 @@ namespace sprout::launch {
 namespace {
 
 using merge::TensorBundle;
-
-enum class JobKind { Expert, Sequential, Joint };
-
-// One training run of this rank's node group in a round.
-struct Job {
-  JobKind kind;
-  int task = -1;
-  std::unique_ptr<Trainer> trainer;
-};
 
 TrainConfig run_config(const FedclConfig& c, const std::vector<int64_t>& classes, int64_t steps, uint64_t seed) {
   TrainConfig t = c.train;
@@ -46,45 +41,32 @@ std::vector<int64_t> classes_of(const FedclPlan& plan, const std::vector<int>& t
   return out;
 }
 
-// Accuracy of `model` on each of `tests`, the examples sharded over `comm`. Collective.
-std::vector<double> evaluate_tasks(growth::Model& model, const std::vector<data::Dataset>& tests,
-                                   const data::DataSplits& norm, runtime::Communicator& comm, int64_t batch) {
+// Accuracy of `model` on each class of `classes` (class_tests[k]: the test examples of class
+// k), the examples sharded over `comm`. Collective: one Sum.
+std::vector<double> evaluate_classes(growth::Model& model, const std::vector<data::Dataset>& class_tests,
+                                     const std::vector<int64_t>& classes, const data::DataSplits& norm,
+                                     runtime::Communicator& comm, int64_t batch) {
   torch::NoGradGuard no_grad;
-  const size_t k = tests.size();
-  auto counts = torch::zeros({2 * static_cast<int64_t>(k)}, torch::kFloat64);  // [correct..., examples...]
-  for (size_t t = 0; t < k; ++t) {
-    const int64_t n = tests[t].size();
+  const auto k = static_cast<int64_t>(classes.size());
+  auto counts = torch::zeros({2 * k}, torch::kFloat64);  // [correct..., examples...]
+  for (int64_t i = 0; i < k; ++i) {
+    const auto& test = class_tests.at(classes[i]);
+    const int64_t n = test.size();
     const int64_t lo = n * comm.rank() / comm.size(), hi = n * (comm.rank() + 1) / comm.size();
     double correct = 0;
     for (int64_t b = lo; b < hi; b += batch) {
       const int64_t m = std::min(batch, hi - b);
-      auto x = data::to_input(tests[t].images.narrow(0, b, m), norm.mean, norm.stddev);  // (m, C, H, W)
-      auto y = tests[t].labels.narrow(0, b, m);                                          // (m)
+      auto x = data::to_input(test.images.narrow(0, b, m), norm.mean, norm.stddev);  // (m, C, H, W)
+      auto y = test.labels.narrow(0, b, m);                                           // (m)
       correct += model.forward(x, false).argmax(1).eq(y).sum().item<double>();
     }
-    counts[t] = correct;
-    counts[k + t] = static_cast<double>(hi - lo);
+    counts[i] = correct;
+    counts[k + i] = static_cast<double>(hi - lo);
   }
   comm.allreduce(counts, runtime::ReduceOp::Sum);
   std::vector<double> out;
-  for (size_t t = 0; t < k; ++t) {
-    const double n = counts[k + t].item<double>();
-    out.push_back(n > 0 ? counts[t].item<double>() / n : std::numeric_limits<double>::quiet_NaN());
-  }
-  return out;
-}
-
-// The output layer (the module of the last registered parameter) gets learning-rate scale 0:
-// its task vector is exactly 0, so every merge keeps θ_0's head.
-void freeze_head(Trainer& trainer) {
-  auto& params = trainer.model().params();
-  const std::string& last = params.parameter_name(params.num_parameters() - 1);
-  const std::string head = last.substr(0, last.find('.') + 1);  // "fc3."
-  for (size_t i = 0; i < params.num_parameters(); ++i) {
-    if (params.parameter_name(i).rfind(head, 0) == 0) {
-      trainer.optimizer().set_lr_scale(params.parameter_name(i), torch::zeros_like(params.parameter(i)).detach());
-    }
-  }
+  for (int64_t i = 0; i < 2 * k; ++i) out.push_back(counts[i].item<double>());
+  return out;  // correct per class, then examples per class
 }
 
 // ‖θ − θ_0‖₂ over the parameters (the task vector the model applies).
@@ -100,9 +82,43 @@ double distance(const TensorBundle& theta, const TensorBundle& base) {
 std::string lambda_text(const merge::MergeMethod& m, const FedclConfig& c) {
   auto it = c.lambda.find(m.name());
   if (it != c.lambda.end()) return runtime::json_number(it->second);
-  if (!m.takes_lambda()) return "1/n";
+  if (!m.takes_lambda()) return c.clients > c.nodes || c.split != "tasks" ? "n_i/N" : "1/n";
   return runtime::json_number(m.default_lambda(1));
 }
+
+double mean_of(const std::vector<double>& v) {
+  double sum = 0;
+  for (double x : v) sum += x;
+  return v.empty() ? std::numeric_limits<double>::quiet_NaN() : sum / static_cast<double>(v.size());
+}
+
+// The examples of `classes` in the training set, in order.
+std::vector<int64_t> indices_of(const std::vector<int64_t>& labels, const std::vector<int64_t>& classes) {
+  std::vector<int64_t> out;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (std::find(classes.begin(), classes.end(), labels[i]) != classes.end()) out.push_back(static_cast<int64_t>(i));
+  }
+  return out;
+}
+
+enum class JobKind { Client, Sequential, Joint };
+
+// One training run of this rank's node group in a round.
+struct Job {
+  JobKind kind;
+  int client = -1;  // JobKind::Client
+  int task = -1;    // the client's task (split = tasks) or the sequential baseline's; else -1
+  std::vector<int64_t> classes, shard;
+  int64_t steps = 0;
+  uint64_t seed = 0;
+  std::unique_ptr<Trainer> trainer;
+};
+
+// One expert this node group holds: a client's model after a round, and its examples.
+struct Expert {
+  TensorBundle theta;
+  double examples = 0;
+};
 
 }  // namespace
 
@@ -130,22 +146,27 @@ FedclReport simulate_fedcl(runtime::RuntimeContext& ctx, const FedclConfig& conf
   groups.group->set_timeout(c.train.runtime.timeout_s);
   if (groups.leaders) groups.leaders->set_timeout(c.train.runtime.timeout_s);
   const int joint_group = 1 % c.nodes;
+  const int max_group_size = (world.size() + c.nodes - 1) / c.nodes;
 
-  // Evaluation data (every class), the model's full architecture, and a model to evaluate in.
-  data::DataSplits eval;
-  std::vector<data::Dataset> task_tests;
+  // All data (loaded once: clients get shards of it), the model's full architecture, and a
+  // model to evaluate in.
+  data::DataSplits all;
+  std::vector<data::Dataset> class_tests;
+  std::vector<int64_t> train_labels;
   std::unique_ptr<growth::Model> eval_model;
   std::vector<std::unique_ptr<merge::MergeMethod>> methods;
   agree(world, [&] {
     auto options = c.train.data;
     options.classes.clear();
-    eval = data::load_data(options);
-    for (const auto& classes : plan.task_classes) task_tests.push_back(data::select_classes(eval.test, classes));
+    all = data::load_data(options);
+    for (int64_t k = 0; k < all.num_classes; ++k) class_tests.push_back(data::select_classes(all.test, {k}));
+    auto labels = all.train.labels.contiguous();
+    train_labels.assign(labels.data_ptr<int64_t>(), labels.data_ptr<int64_t>() + labels.numel());
     auto spec = c.train.model;
-    spec.in_channels = eval.channels;
-    spec.in_height = eval.height;
-    spec.in_width = eval.width;
-    spec.classes = eval.num_classes;
+    spec.in_channels = all.channels;
+    spec.in_height = all.height;
+    spec.in_width = all.width;
+    spec.classes = all.num_classes;
     eval_model = growth::build_model(spec, c.train.train.seed);
     for (const auto& name : c.methods) methods.push_back(merge::make_merge_method(name));
     if (from_file) {
@@ -155,11 +176,24 @@ FedclReport simulate_fedcl(runtime::RuntimeContext& ctx, const FedclConfig& conf
       merge::copy_into(eval_model->params(), from_file->weights);
     }
   });
+  // Per-class correct/examples of `weights` on the classes of `tasks`.
   auto evaluate = [&](const TensorBundle& weights, const std::vector<int>& tasks) {
     merge::copy_into(eval_model->params(), weights);
-    std::vector<data::Dataset> tests;
-    for (int t : tasks) tests.push_back(task_tests[t]);
-    return evaluate_tasks(*eval_model, tests, eval, world, c.train.train.eval_batch);
+    return evaluate_classes(*eval_model, class_tests, classes_of(plan, tasks), all, world, c.train.train.eval_batch);
+  };
+  auto task_accuracy = [&](const std::vector<double>& counts, const std::vector<int>& tasks) {
+    std::vector<double> out;
+    const size_t k = counts.size() / 2;
+    size_t i = 0;
+    for (int t : tasks) {
+      double correct = 0, n = 0;
+      for (size_t j = 0; j < plan.task_classes[t].size(); ++j, ++i) {
+        correct += counts[i];
+        n += counts[k + i];
+      }
+      out.push_back(n > 0 ? correct / n : std::numeric_limits<double>::quiet_NaN());
+    }
+    return out;
   };
 
   FedclReport report;
@@ -167,6 +201,12 @@ FedclReport simulate_fedcl(runtime::RuntimeContext& ctx, const FedclConfig& conf
   report.nodes = c.nodes;
   report.world = world.size();
   report.init = c.init;
+  report.clients = c.clients;
+  report.sample = c.sample;
+  report.split = c.split;
+  report.alpha = c.alpha;
+  report.merge_over = c.merge_over;
+  report.prox_mu = c.prox_mu;
   report.freeze_head = c.freeze_head;
   report.seed = c.train.train.seed;
   report.steps = c.steps;
@@ -196,105 +236,221 @@ FedclReport simulate_fedcl(runtime::RuntimeContext& ctx, const FedclConfig& conf
     base = merge::bundle_from(warmup.model().params());
     if (files.enabled()) files.save_base(world, capture_training_state(warmup, "base"));
   }
+  std::vector<int64_t> tensor_elements;
+  for (const auto& t : base) {
+    tensor_elements.push_back(t.value.numel());
+    report.model_bytes += t.value.numel() * static_cast<int64_t>(t.value.element_size());
+  }
+  const int64_t element_bytes = base.empty() ? 4 : static_cast<int64_t>(base.front().value.element_size());
   std::vector<int> all_tasks;
   for (int t = 0; t < plan.num_tasks(); ++t) all_tasks.push_back(t);
-  report.base_accuracy = evaluate(base, all_tasks);
+  report.base_accuracy = task_accuracy(evaluate(base, all_tasks), all_tasks);
   if (root) {
-    std::printf("fedcl: %d node groups of %d ranks, %d tasks over %d rounds; base θ0 accuracy %.1f%%\n", c.nodes,
-                world.size(), plan.num_tasks(), plan.num_rounds(),
-                100.0 * average_accuracy(FedclRound{0, {}, all_tasks, {{"base", report.base_accuracy}}}, "base"));
+    std::printf("fedcl: %d node groups of %d ranks, %d clients (%g sampled per round, split %s), %d tasks over %d "
+                "rounds; base θ0 accuracy %.1f%%\n",
+                c.nodes, world.size(), c.clients, c.sample, c.split.c_str(), plan.num_tasks(), plan.num_rounds(),
+                100.0 * mean_of(report.base_accuracy));
     std::fflush(stdout);
   }
 
-  std::vector<TensorBundle> experts;  // this group's experts, oldest first
+  const bool home_groups = c.init == "sequential";  // client states stay with their group
+  std::map<int, TensorBundle> client_state;         // init = sequential: this group's clients' last models
+  std::vector<bool> holds_base(c.clients, false);   // the client has downloaded θ_0 (bytes accounting)
+  std::vector<std::map<int64_t, int64_t>> client_classes(c.clients);  // examples held so far, per class
+  std::vector<Expert> kept;      // merge_over = all: this group's experts of every round so far
+  double kept_examples = 0;      // over every group's experts of every round so far
+  int64_t kept_count = 0;
+  std::map<std::string, TensorBundle> merged_models;  // method -> last round's merged model
+  for (const auto& m : methods) merged_models[m->name()] = base;
   TensorBundle sequential = base, joint = base;
-  auto expert_accuracy = torch::zeros({plan.num_tasks()}, torch::kFloat64);
+  auto expert_accuracy = torch::zeros({2, plan.num_tasks()}, torch::kFloat64);  // [sum; count]
   for (int r = 0; r < plan.num_rounds(); ++r) {
+    const auto t_round = std::chrono::steady_clock::now();
     world.set_phase(concat("fedcl round ", r + 1, " training"));
     const uint64_t seed = c.train.train.seed * 1000003ULL + 101ULL * (r + 1);
-    std::vector<Job> jobs;
-    const int task = plan.task_of(groups.index, r);
-    if (task >= 0) jobs.push_back({JobKind::Expert, task, nullptr});
-    if (c.baselines && groups.index == 0) {
-      for (int t : plan.round_tasks[r]) jobs.push_back({JobKind::Sequential, t, nullptr});
-    }
-    if (c.baselines && groups.index == joint_group) jobs.push_back({JobKind::Joint, -1, nullptr});
-    agree(world, [&] {
-      for (auto& job : jobs) {
-        const bool joint_job = job.kind == JobKind::Joint;
-        const auto classes = joint_job ? classes_of(plan, plan.seen(r)) : plan.task_classes[job.task];
-        const int64_t steps = joint_job ? c.steps * static_cast<int64_t>(plan.round_tasks[r].size()) : c.steps;
-        const uint64_t job_seed = seed + (joint_job ? 97 : 13 * job.task + (job.kind == JobKind::Expert ? 0 : 7));
-        job.trainer = std::make_unique<Trainer>(group_ctx, run_config(c, classes, steps, job_seed));
-        job.trainer->prepare();
-        if (c.freeze_head) freeze_head(*job.trainer);
-      }
-    });
-    for (auto& job : jobs) {
-      const TensorBundle& start = job.kind == JobKind::Sequential ? sequential
-                                  : job.kind == JobKind::Joint    ? joint
-                                  : (c.init == "sequential" && !experts.empty()) ? experts.back()
-                                                                                 : base;
-      job.trainer->load_weights(merge::to_param_set(start));
-      const TrainResult result = job.trainer->run();
-      TensorBundle trained = merge::bundle_from(job.trainer->model().params());
-      if (job.kind == JobKind::Expert && files.enabled()) files.save_expert(*groups.group, *job.trainer, r + 1, job.task);
-      job.trainer.reset();
-      if (job.kind == JobKind::Expert) {
-        experts.push_back(std::move(trained));
-        if (groups.leader()) expert_accuracy[job.task] = result.test.accuracy;
-      } else if (job.kind == JobKind::Sequential) {
-        sequential = std::move(trained);
-      } else {
-        joint = std::move(trained);
-      }
-    }
-
     FedclRound round;
     round.round = r + 1;
     round.new_tasks = plan.round_tasks[r];
     round.seen = plan.seen(r);
+    round.sampled = sample_clients(c.clients, c.sample, c.train.train.seed, r);
+    const RoundSplit split = split_round(train_labels, plan.round_tasks[r], plan.task_classes, c.clients, c.split,
+                                         c.alpha, c.train.train.seed, r);
+    round.split_hash = split_hash(split);
+    int64_t trained_clients = 0;
+    double round_examples = 0;
+    for (int client : round.sampled) {
+      const auto n = static_cast<int64_t>(split.shards[client].size());
+      round.examples.push_back(n);
+      trained_clients += n > 0;
+      round_examples += static_cast<double>(n);
+    }
+    for (int client = 0; client < c.clients; ++client) {
+      for (int64_t i : split.shards[client]) ++client_classes[client][train_labels[i]];
+    }
+    // This group's jobs: its sampled clients, one after another, each data-parallel over the
+    // group; then the baselines (one model through the round's tasks in order on group 0,
+    // one on every class seen so far on group 1 mod N). Prepared together (no collectives),
+    // so a refusal on any rank ends every rank with one line.
+    std::vector<Job> jobs;
+    for (int client : clients_of_group(round.sampled, groups.index, c.nodes, home_groups)) {
+      if (split.shards[client].empty()) continue;  // nothing of this round's tasks (split = tasks)
+      const int task = split.task_of_client[client];
+      const auto classes = task >= 0 ? plan.task_classes[task] : classes_of(plan, plan.round_tasks[r]);
+      jobs.push_back({JobKind::Client, client, task, classes, split.shards[client], c.steps,
+                      task >= 0 ? seed + 13 * task : seed + 13 * client + 5, nullptr});
+    }
+    if (c.baselines && groups.index == 0) {
+      for (int t : plan.round_tasks[r]) {
+        const auto& k = plan.task_classes[t];
+        jobs.push_back({JobKind::Sequential, -1, t, k, indices_of(train_labels, k), c.steps, seed + 13 * t + 7, nullptr});
+      }
+    }
+    if (c.baselines && groups.index == joint_group) {
+      const auto k = classes_of(plan, plan.seen(r));
+      jobs.push_back({JobKind::Joint, -1, -1, k, indices_of(train_labels, k),
+                      c.steps * static_cast<int64_t>(plan.round_tasks[r].size()), seed + 97, nullptr});
+    }
+    agree(world, [&] {
+      if (c.split != "tasks") {
+        size_t smallest = split.shards.front().size();
+        for (const auto& shard : split.shards) smallest = std::min(smallest, shard.size());
+        SPROUT_CHECK(static_cast<int64_t>(smallest) >= c.train.train.batch * max_group_size, ConfigError, "--fedcl.clients: ", c.clients,
+                     " clients leave ", smallest, " training examples to a client in round ", r + 1,
+                     ", fewer than one batch (train.batch ", c.train.train.batch, " x ", max_group_size, " ranks)");
+      }
+      for (auto& job : jobs) {
+        job.trainer = prepare_client(group_ctx, run_config(c, job.classes, job.steps, job.seed),
+                                     client_data(all, job.shard, job.classes), c.freeze_head);
+      }
+    });
+    std::vector<Expert> fresh;
+    for (auto& job : jobs) {
+      if (job.kind == JobKind::Sequential) {
+        sequential = train_client(*job.trainer, sequential, 0).trained;
+      } else if (job.kind == JobKind::Joint) {
+        joint = train_client(*job.trainer, joint, 0).trained;
+      } else {
+        auto state = client_state.find(job.client);
+        const TensorBundle& start = c.init == "global" ? merged_models.begin()->second
+                                    : (c.init == "sequential" && state != client_state.end()) ? state->second
+                                                                                              : base;
+        ClientResult result = train_client(*job.trainer, start, c.prox_mu);
+        if (files.enabled()) {
+          files.save_expert(*groups.group, *job.trainer,
+                            job.task >= 0 ? files.expert_path(r + 1, job.task) : files.client_path(r + 1, job.client));
+        }
+        if (groups.leader()) {
+          for (int t : job.task >= 0 ? std::vector<int>{job.task} : plan.round_tasks[r]) {
+            expert_accuracy[0][t] += result.test.accuracy;
+            expert_accuracy[1][t] += 1;
+          }
+        }
+        if (c.init == "sequential") client_state[job.client] = result.trained;
+        fresh.push_back({std::move(result.trained), static_cast<double>(job.shard.size())});
+      }
+      job.trainer.reset();
+    }
+    if (c.merge_over == "all") {
+      for (auto& e : fresh) kept.push_back(e);
+      kept_examples += round_examples;
+      kept_count += trained_clients;
+    }
+    const std::vector<Expert>& merging = c.merge_over == "all" ? kept : fresh;
+    const double merging_examples = c.merge_over == "all" ? kept_examples : round_examples;
+    const int64_t merging_count = c.merge_over == "all" ? kept_count : trained_clients;
+
+    const auto seen_classes = classes_of(plan, round.seen);
     for (const auto& m : methods) {
       world.set_phase(concat("fedcl round ", r + 1, " merge ", m->name()));
+      const TensorBundle& merge_base = c.init == "global" ? merged_models[m->name()] : base;
       merge::MergeOptions options = c.merge_settings;
       auto it = c.lambda.find(m->name());
       if (it != c.lambda.end()) options.lambda = it->second;
-      const auto merged = merge::collective_merge(groups, *m, base, experts, options);
-      round.accuracy[m->name()] = evaluate(merged, round.seen);
-      round.distance[m->name()] = distance(merged, base);
-      if (files.enabled()) {
-        const int n = static_cast<int>(round.seen.size());
-        files.save_merged(world, r + 1, m->name(), merge::resolve_lambda(*m, options, n), n, merged);
+      TensorBundle merged = merged_models[m->name()];  // no client trained: the model stays
+      if (merging_count > 0 && m->name() == "average") {
+        // Weighted by examples (Note [Weighted average as task arithmetic]).
+        std::vector<TensorBundle> scaled;
+        for (const auto& e : merging) scaled.push_back(merge::weight_task_vector(merge_base, e.theta, e.examples / merging_examples));
+        merge::MergeOptions one;
+        one.lambda = 1.0;
+        merged = merge::collective_merge(groups, *merge::make_merge_method("task_arithmetic"), merge_base, scaled, one);
+      } else if (merging_count > 0) {
+        std::vector<TensorBundle> thetas;
+        for (const auto& e : merging) thetas.push_back(e.theta);
+        merged = merge::collective_merge(groups, *m, merge_base, thetas, options);
       }
+      merged_models[m->name()] = merged;
+      const auto counts = evaluate(merged, round.seen);
+      round.accuracy[m->name()] = task_accuracy(counts, round.seen);
+      round.distance[m->name()] = distance(merged, base);
+      std::map<int64_t, double> class_accuracy;
+      for (size_t i = 0; i < seen_classes.size(); ++i) {
+        class_accuracy[seen_classes[i]] = counts[i] / std::max(1.0, counts[seen_classes.size() + i]);
+      }
+      auto& per_client = round.client_accuracy[m->name()];
+      for (const auto& held : client_classes) {
+        double hit = 0, n = 0;
+        for (const auto& [k, count] : held) {
+          hit += class_accuracy[k] * static_cast<double>(count);
+          n += static_cast<double>(count);
+        }
+        if (n > 0) per_client.push_back(hit / n);
+      }
+      round.upload_bytes[m->name()] =
+          trained_clients * upload_bytes(m->name(), tensor_elements, element_bytes, c.merge_settings.density);
+      int64_t down = 0;
+      for (size_t i = 0; i < round.sampled.size(); ++i) {
+        if (round.examples[i] == 0) continue;
+        if (c.init == "global" || !holds_base[round.sampled[i]]) down += report.model_bytes;
+      }
+      round.download_bytes[m->name()] = down;
+      if (files.enabled()) {
+        const int n = static_cast<int>(merging_count);
+        files.save_merged(world, r + 1, m->name(), merge::resolve_lambda(*m, options, std::max(1, n)), n, merged);
+      }
+    }
+    for (size_t i = 0; i < round.sampled.size(); ++i) {
+      if (round.examples[i] > 0) holds_base[round.sampled[i]] = true;
     }
     if (c.baselines) {
       world.set_phase(concat("fedcl round ", r + 1, " baselines"));
       merge::broadcast_bundle(world, sequential, merge::node_group_first_rank(0, world.size(), c.nodes));
-      round.accuracy["sequential"] = evaluate(sequential, round.seen);
+      round.accuracy["sequential"] = task_accuracy(evaluate(sequential, round.seen), round.seen);
       round.distance["sequential"] = distance(sequential, base);
       merge::broadcast_bundle(world, joint, merge::node_group_first_rank(joint_group, world.size(), c.nodes));
-      round.accuracy["joint"] = evaluate(joint, round.seen);
+      round.accuracy["joint"] = task_accuracy(evaluate(joint, round.seen), round.seen);
       round.distance["joint"] = distance(joint, base);
     }
+    // Rank 0's clock, so that every rank reports the same number.
+    round.wall_s = runtime::allreduce_scalar(
+        world, root ? std::chrono::duration<double>(std::chrono::steady_clock::now() - t_round).count() : 0.0,
+        runtime::ReduceOp::Sum);
     if (root) {
-      std::string line = concat("round ", r + 1, "/", plan.num_rounds(), ": tasks");
-      for (int t : round.new_tasks) line += concat(" ", t, "->group ", plan.node_of(t));
+      std::string line = concat("round ", r + 1, "/", plan.num_rounds(), ": ", trained_clients, " of ",
+                                round.sampled.size(), " sampled clients trained, tasks");
+      for (int t : round.new_tasks) line += concat(" ", t);
       line += "; average accuracy over tasks 0-" + std::to_string(round.seen.back()) + ":";
       for (const auto& m : report.models) {
         char buf[64];
         std::snprintf(buf, sizeof buf, " %s %.1f%%", m.c_str(), 100.0 * average_accuracy(round, m));
         line += buf;
       }
-      std::printf("%s\n", line.c_str());
+      char wall[48];
+      std::snprintf(wall, sizeof wall, "; %.2f s", round.wall_s);
+      std::printf("%s%s\n", line.c_str(), wall);
       std::fflush(stdout);
     }
     report.rounds.push_back(std::move(round));
   }
   world.set_phase("fedcl report");
-  world.allreduce(expert_accuracy, runtime::ReduceOp::Sum);  // one leader wrote each task's entry
-  for (int t = 0; t < plan.num_tasks(); ++t) report.expert_accuracy.push_back(expert_accuracy[t].item<double>());
+  world.allreduce(expert_accuracy, runtime::ReduceOp::Sum);  // the group leaders' entries
+  for (int t = 0; t < plan.num_tasks(); ++t) {
+    const double n = expert_accuracy[1][t].item<double>();
+    report.expert_accuracy.push_back(n > 0 ? expert_accuracy[0][t].item<double>() / n
+                                           : std::numeric_limits<double>::quiet_NaN());
+  }
   if (root && files.enabled()) {
-    std::printf("saved the base, %d experts and %d merged models under %s\n", plan.num_tasks(),
+    std::printf("saved the base, the clients' models and %d merged models under %s\n",
                 plan.num_rounds() * static_cast<int>(methods.size()), c.save_dir.c_str());
   }
   report.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();

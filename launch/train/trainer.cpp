@@ -67,12 +67,14 @@ Trainer::Trainer(runtime::RuntimeContext ctx, TrainConfig config) : ctx_(ctx), c
 
 Trainer::~Trainer() = default;
 
-void Trainer::prepare() {
+void Trainer::prepare() { prepare(data::load_data(config_.data)); }
+
+void Trainer::prepare(data::DataSplits data) {
   runtime::retain_freed_memory();  // runtime/engine/allocator.h: no page faults for per-step tensors
   runtime::configure_threads(config_.runtime.threads > 0 ? config_.runtime.threads
                                                          : runtime::default_threads(ctx_.local_size));
   ctx_.comm->set_timeout(config_.runtime.timeout_s);
-  data_ = data::load_data(config_.data);
+  data_ = std::move(data);
   SPROUT_CHECK(data_.train.size() > 0, ConfigError, "--data.classes: no training examples in classes '",
                growth::join_ints(config_.data.classes), "'");
   auto spec = config_.model;

@@ -56,6 +56,8 @@ class Trainer {
   ~Trainer();
 
   void prepare();
+  // prepare() on data already loaded (no read): `sprout fedcl` gives each client its shard.
+  void prepare(data::DataSplits data);
   TrainResult run();
   // Starts from `weights` instead of the fresh initialisation: copies every parameter and
   // buffer by name (same shapes, else ConfigError). After prepare(), before run(), on every

@@ -100,10 +100,10 @@ TEST(FedclConfig, BadInputNamesOptionAndValue) {
   EXPECT_EQ(config_error({"--fedcl.nodes", "0"}), "--fedcl.nodes: 0 must be in [1, 4] (one rank per node group at least; the world has 4)");
   EXPECT_EQ(config_error({"--fedcl.tasks", "11"}), "--fedcl.tasks: 11 must be in [1, 10] (one class per task at least)");
   EXPECT_EQ(config_error({"--fedcl.tasks", "1", "--fedcl.nodes", "2"}),
-            "--fedcl.nodes: 2 must be in [1, fedcl.tasks = 1] (every node group learns a task)");
+            "--fedcl.nodes: 2 must be in [1, fedcl.tasks = 1] (with fedcl.split = tasks every node group learns a task)");
   EXPECT_NE(config_error({"--fedcl.rounds", "2"}).find("--fedcl.rounds: 2 must be in [3, 5]"), std::string::npos);
   EXPECT_NE(config_error({"--fedcl.rounds", "6"}).find("--fedcl.rounds: 6 must be in [3, 5]"), std::string::npos);
-  EXPECT_EQ(config_error({"--fedcl.init", "merged"}), "--fedcl.init: 'merged' is not one of base, sequential");
+  EXPECT_EQ(config_error({"--fedcl.init", "merged"}), "--fedcl.init: 'merged' is not one of base, sequential, global");
   EXPECT_EQ(config_error({"--fedcl.methods", "magmax,fisher"}),
             "--fedcl.methods: unknown merge method 'fisher' (known: magmax, average, task_arithmetic, ties)");
   EXPECT_EQ(config_error({"--fedcl.methods", "ties,ties"}), "--fedcl.methods: 'ties' is listed twice");
