@@ -3,7 +3,7 @@
 
   /usr/bin/python3 launch/scripts/fedcl_clients_plot.py OUT_DIR [--png OUT.png] [--table OUT.md]
 
-OUT_DIR holds <run>-<split>-s<seed>.json (run: fedavg | experts; split: iid | dirichlet-1.0 |
+OUT_DIR holds <run>-<split>-s<seed>.json (run: fedavg | fedprox | experts; split: iid | dirichlet-1.0 |
 dirichlet-0.1) and scale-<clients>.json. The table: per (split, method) the final average
 accuracy, the forgetting, the bytes per round (uploaded / downloaded, all clients) and the
 client accuracy spread, mean ± std over seeds; then the round time per number of clients.
@@ -17,8 +17,8 @@ import re
 import statistics
 
 SPLITS = ["iid", "dirichlet-1.0", "dirichlet-0.1"]
-MODELS = [("fedavg", "average", "FedAvg"), ("experts", "magmax", "MagMax"),
-          ("experts", "task_arithmetic", "task arithmetic")]
+MODELS = [("fedavg", "average", "FedAvg"), ("fedprox", "average", "FedProx μ=0.1"), ("experts", "magmax", "MagMax"),
+          ("experts", "task_arithmetic", "task arithmetic"), ("experts", "average", "average of all experts")]
 
 
 def mean_std(v):
@@ -45,7 +45,7 @@ def forgetting_per_round(report, model):
 def load(out_dir):
     runs = {}
     for path in sorted(glob.glob(os.path.join(out_dir, "*-s*.json"))):
-        m = re.match(r"(fedavg|experts)-(.+)-s(\d+)\.json$", os.path.basename(path))
+        m = re.match(r"(fedavg|fedprox|experts)-(.+)-s(\d+)\.json$", os.path.basename(path))
         if m:
             runs.setdefault((m.group(1), m.group(2)), []).append(json.load(open(path)))
     return runs

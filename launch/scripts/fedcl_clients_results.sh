@@ -4,17 +4,20 @@
 # sampled per round, each client fine-tunes CLIENT_STEPS steps on its shard of the round's
 # task; splits IID and Dirichlet alpha = 1.0 and 0.1 (inside each task); SEEDS seeds;
 #   fedavg   init = global, average weighted by examples, merged over the round (FedAvg)
-#   experts  init = base, magmax and task_arithmetic over every client expert so far
+#   fedprox  the same with FedProx's proximal term, mu = 0.1
+#   experts  init = base: magmax, task_arithmetic and the weighted average over every
+#            client expert so far (one set of experts for the three merges)
 # then the scale check: one round of 10 and of 100 clients (all sampled) on 4 ranks.
-# Sized for ~20-25 min on 2 shared cores: 2 ranks (2 node groups) per run, an MLP 784-256-10,
-# 30 steps of batch 32 per client (≈ 8 epochs of a 120-example IID shard).
+# Sized to stay well under an hour on 2 cores shared with other jobs (about 10-15 min when
+# measured): 2 ranks (2 node groups) per run, an MLP 784-256-10 from a fresh initialisation,
+# 50 steps of batch 32 per client (≈ 13 epochs of a 120-example shard), 27 runs of 10-20 s.
 #   launch/scripts/fedcl_clients_results.sh [OUT_DIR]  (default build/fedcl-clients; SEEDS="0 1 2")
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${SPROUT_BIN:-$ROOT/build/launch/sprout}
 OUT=${1:-$ROOT/build/fedcl-clients}
 SEEDS=${SEEDS:-0 1 2}
-CLIENT_STEPS=${CLIENT_STEPS:-30}
+CLIENT_STEPS=${CLIENT_STEPS:-50}
 source "$ROOT/launch/scripts/results_lib.sh"
 mkdir -p "$OUT"
 results_setup fedcl_clients_results "$BIN"
@@ -36,7 +39,10 @@ for split in iid "dirichlet --fedcl.alpha 1.0" "dirichlet --fedcl.alpha 0.1"; do
   # shellcheck disable=SC2086
   run "fedavg-$tag" --fedcl.split $split --fedcl.init global --fedcl.methods average
   # shellcheck disable=SC2086
-  run "experts-$tag" --fedcl.split $split --fedcl.init base --fedcl.methods magmax,task_arithmetic --fedcl.merge_over all
+  run "fedprox-$tag" --fedcl.split $split --fedcl.init global --fedcl.methods average --fedcl.prox_mu 0.1
+  # shellcheck disable=SC2086
+  run "experts-$tag" --fedcl.split $split --fedcl.init base --fedcl.methods magmax,task_arithmetic,average \
+    --fedcl.merge_over all
 done
 
 # Round time against clients per group: one round, every client trained, 4 ranks = 4 node
