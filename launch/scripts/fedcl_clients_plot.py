@@ -4,8 +4,8 @@
   /usr/bin/python3 launch/scripts/fedcl_clients_plot.py OUT_DIR [--png OUT.png] [--table OUT.md]
 
 OUT_DIR holds <run>-<split>-s<seed>.json (run: fedavg | fedprox | experts; split: iid | dirichlet-1.0 |
-dirichlet-0.1) and scale-<clients>.json. The table: per (split, method) the final average
-accuracy, the forgetting, the bytes per round (uploaded / downloaded, all clients) and the
+dirichlet-0.1) and scale-<clients>.json. The table: per (split, method) the accuracy after round 1
+(one federated round on task 0 alone: no forgetting yet), the final average accuracy, the forgetting, the bytes per round (uploaded / downloaded, all clients) and the
 client accuracy spread, mean ± std over seeds; then the round time per number of clients.
 The plot: average accuracy and forgetting after each round, one column per split.
 """
@@ -52,20 +52,23 @@ def load(out_dir):
 
 
 def table(runs, out_dir):
-    lines = ["| split | method | final avg acc (%) | forgetting (pp) | client acc p10–p90 (%) | up MB / round | "
-             "down MB / round | seeds |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| split | method | round 1: task 0 acc (%) | final avg acc (%) | forgetting (pp) | "
+             "client acc p10–p90 (%) | up MB / round | down MB / round | seeds |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for split in SPLITS:
         for run, model, label in MODELS:
             reports = runs.get((run, split), [])
             if not reports:
                 continue
+            first = mean_std([r["rounds"][0]["average_accuracy"][model] for r in reports])
             acc = mean_std([r["summary"][model]["final_average_accuracy"] for r in reports])
             fgt = mean_std([r["summary"][model]["forgetting"] for r in reports])
             p10 = mean_std([r["rounds"][-1]["client_accuracy_quantiles"][model][1] for r in reports])
             p90 = mean_std([r["rounds"][-1]["client_accuracy_quantiles"][model][3] for r in reports])
             up = statistics.mean(rd["upload_bytes"][model] for r in reports for rd in r["rounds"]) / 1e6
             down = statistics.mean(rd["download_bytes"][model] for r in reports for rd in r["rounds"]) / 1e6
-            lines.append(f"| {split} | {label} | {100 * acc[0]:.1f} ± {100 * acc[1]:.1f} | "
+            lines.append(f"| {split} | {label} | {100 * first[0]:.1f} ± {100 * first[1]:.1f} | "
+                         f"{100 * acc[0]:.1f} ± {100 * acc[1]:.1f} | "
                          f"{100 * fgt[0]:.1f} ± {100 * fgt[1]:.1f} | {100 * p10[0]:.0f}–{100 * p90[0]:.0f} | "
                          f"{up:.2f} | {down:.2f} | {len(reports)} |")
     scale = []
@@ -98,6 +101,8 @@ def plot(runs, png):
                                   capsize=3, label=label)
             axes[1][col].errorbar(rounds[1:], [100 * a for a, _ in fgt[1:]], yerr=[100 * s for _, s in fgt[1:]],
                                   marker="o", capsize=3, label=label)
+        for row in axes:
+            row[col].set_xticks(range(1, 6))
         axes[0][col].set_title(split.replace("dirichlet-", "Dirichlet α = "))
         axes[1][col].set_xlabel("round (= tasks seen)")
     axes[0][0].set_ylabel("global avg accuracy over seen tasks (%)")

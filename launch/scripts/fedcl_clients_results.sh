@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces launch/README.md "fedcl: many clients, FedAvg vs task-vector merges":
+# Reproduces launch/README.md "Results: FedAvg vs task-vector merges, 100 clients":
 # Fashion-MNIST, 5 class-incremental tasks (one per round, 5 rounds), 100 clients with 10 %
 # sampled per round, each client fine-tunes CLIENT_STEPS steps on its shard of the round's
 # task; splits IID and Dirichlet alpha = 1.0 and 0.1 (inside each task); SEEDS seeds;
