@@ -82,7 +82,7 @@ double distance(const TensorBundle& theta, const TensorBundle& base) {
 std::string lambda_text(const merge::MergeMethod& m, const FedclConfig& c) {
   auto it = c.lambda.find(m.name());
   if (it != c.lambda.end()) return runtime::json_number(it->second);
-  if (!m.takes_lambda()) return c.clients > c.nodes || c.split != "tasks" ? "n_i/N" : "1/n";
+  if (!m.takes_lambda()) return "n_i/N";  // average: weighted by the clients' examples
   return runtime::json_number(m.default_lambda(1));
 }
 
