@@ -8,7 +8,9 @@ DIR=${SPROUT_SLURM_DIR:-/tmp/sprout-slurm}
 for f in "$DIR"/run/slurmd-*.started "$DIR/run/slurmctld.started" "$DIR/run/munged.started"; do
   [[ -s $f ]] || continue
   name=$(basename "$f" .started) pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
+  # Only if that pid is still our daemon (its command line names $DIR), not a later process
+  # that reuses the number.
+  if kill -0 "$pid" 2>/dev/null && grep -qaF -- "$DIR/" "/proc/$pid/cmdline" 2>/dev/null; then
     kill "$pid"
     for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$pid" 2>/dev/null && kill -9 "$pid"

@@ -5,15 +5,18 @@
 # launched by mpirun (its daemons started through srun, so inside the right namespaces) and
 # by srun with the PMIx plugin; TCP carries the traffic between the nodes. Then the time
 # limit on 2 nodes: the job is signalled, checkpoints, requeues itself and resumes from
-# exactly the step it stopped after, until all its steps are done. Everything it started
-# (jobs, daemons, bridge address, namespaces) is removed at the end, also on failure.
+# exactly the step it stopped after, until all its steps are done. fedcl.sbatch runs one
+# node group per node. Everything it started (jobs, daemons, bridge
+# address, namespaces) is removed at the end, also on failure.
 # Skips (status 77) only where namespaces cannot be created or Slurm is not installed.
 source "$(dirname "$0")/../e2e/lib.sh"
 ROOT=$SPROUT_SOURCE_DIR
 export PATH=/usr/sbin:/sbin:$PATH
 # Apart from a user's cluster and from the other cluster tests (names, subnet, ports).
 export SPROUT_NETNS_PREFIX=sprslm SPROUT_NETNS_SUBNET=10.213.78
-export SPROUT_SLURM_DIR=$WORK/slurm SPROUT_SLURM_PORT=$((30000 + ($$ % 5000) * 2))
+# A fixed folder, so that a run killed before its cleanup (a ctest timeout) is cleaned up by
+# the next: stop.sh stops only the daemons recorded there, up.sh replaces the namespaces.
+export SPROUT_SLURM_DIR=/tmp/sprout-slurm-nodes-test SPROUT_SLURM_PORT=$((30000 + ($$ % 5000) * 2))
 N1=sprslm-n1 N2=sprslm-n2
 
 if [[ $(id -u) -ne 0 ]]; then echo "SKIP: the namespace cluster and slurmd need root"; exit 77; fi
@@ -30,8 +33,9 @@ cleanup() {
   ((${#JOBS[@]})) && scancel "${JOBS[@]}" 2>/dev/null
   "$ROOT/cluster/local-slurm/stop.sh" 2>/dev/null
   "$ROOT/cluster/netns-cluster/down.sh" >/dev/null 2>&1
-  rm -rf "$WORK"
+  rm -rf "$WORK" "$SPROUT_SLURM_DIR"
 }
+"$ROOT/cluster/local-slurm/stop.sh" 2>/dev/null; rm -rf "$SPROUT_SLURM_DIR"
 trap cleanup EXIT
 "$ROOT/cluster/netns-cluster/up.sh" 2 >"$WORK/up" 2>&1 || { echo "FAIL: up.sh: $(cat "$WORK/up")"; exit 1; }
 env_line=$("$ROOT/cluster/local-slurm/start.sh" --netns 2>"$WORK/start") \
@@ -87,7 +91,7 @@ every = 1000
 step_sleep_ms = 250
 INI
 
-# 1. The time limit on 2 nodes, submitted first and checked last (the jobs of 2 and 3 run
+# 1. The time limit on 2 nodes, submitted first and checked last (the jobs of 2, 3 and 4 run
 #    beside it, on the CPUs each node has left). Slurm sends --signal's USR1 at its 30 s
 #    time-limit check once fewer than signal + 30 s are left: with --time=2
 #    --signal=B:USR1@45 that is 45-75 s into each run. 152 steps of at least 0.5 s (the test's step sleep) take >= 76 s, so the
@@ -138,6 +142,15 @@ out=$WORK/job-$JOB.out
 cp "$out" "$WORK/out" 2>/dev/null
 [[ $RC == 0 ]] && grep -q "srun has no MPI plugin 'nosuchpmi' (srun --mpi=list: .*pmix" "$out" && grep -q '"step":4,.*"world_size":2' "$out" \
   && pass "unknown srun MPI plugin: a message naming it and the plugins there are, then mpirun" || fail "fallback: status $RC: $(head -n 5 "$out")"
+
+# 4. The federated job on 2 nodes: one node group per Slurm node, merged with MagMax.
+submit -N 2 --ntasks-per-node=2 --time=3 "$ROOT/cluster/fedcl.sbatch" "$ROOT/launch/configs/fedcl.ini" \
+  --data.name synthetic --fedcl.steps 20 --fedcl.warmup_steps 20 --fedcl.report "$WORK/fedcl-report" && wait_job "$JOB" 150
+out=$WORK/job-$JOB.out
+cp "$out" "$WORK/out" 2>/dev/null
+[[ $RC == 0 ]] && grep -q "fedcl.sbatch: job $JOB on sprslm-n\[1-2\]: 4 ranks" "$out" && grep -q magmax "$out" \
+  && $PY -c "import json,sys; r=json.load(open(sys.argv[1])); c=r['config']; sys.exit(0 if (c['nodes'], c['world']) == (2, 4) and 'magmax' in r['models'] else 1)" "$WORK/fedcl-report.json" \
+  && pass "fedcl.sbatch on 2 nodes: 2 node groups (one per Slurm node) of 4 ranks, MagMax merge done" || fail "fedcl.sbatch: status $RC"
 
 # 1. (its end) The time-limited job, by now requeued and resumed.
 wait_job "$LIMITED" 330
