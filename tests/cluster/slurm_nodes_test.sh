@@ -15,7 +15,8 @@ export PATH=/usr/sbin:/sbin:$PATH
 # Apart from a user's cluster and from the other cluster tests (names, subnet, ports).
 export SPROUT_NETNS_PREFIX=sprslm SPROUT_NETNS_SUBNET=10.213.78
 # A fixed folder, so that a run killed before its cleanup (a ctest timeout) is cleaned up by
-# the next: stop.sh stops only the daemons recorded there, up.sh replaces the namespaces.
+# the next: stop.sh stops only the daemons recorded there, down.sh removes only the sprslm
+# namespaces (and what runs in them) that up.sh recorded.
 export SPROUT_SLURM_DIR=/tmp/sprout-slurm-nodes-test SPROUT_SLURM_PORT=$((30000 + ($$ % 5000) * 2))
 N1=sprslm-n1 N2=sprslm-n2
 
@@ -35,7 +36,8 @@ cleanup() {
   "$ROOT/cluster/netns-cluster/down.sh" >/dev/null 2>&1
   rm -rf "$WORK" "$SPROUT_SLURM_DIR"
 }
-"$ROOT/cluster/local-slurm/stop.sh" 2>/dev/null; rm -rf "$SPROUT_SLURM_DIR"
+"$ROOT/cluster/local-slurm/stop.sh" 2>/dev/null; "$ROOT/cluster/netns-cluster/down.sh" >/dev/null 2>&1
+rm -rf "$SPROUT_SLURM_DIR"
 trap cleanup EXIT
 "$ROOT/cluster/netns-cluster/up.sh" 2 >"$WORK/up" 2>&1 || { echo "FAIL: up.sh: $(cat "$WORK/up")"; exit 1; }
 env_line=$("$ROOT/cluster/local-slurm/start.sh" --netns 2>"$WORK/start") \
