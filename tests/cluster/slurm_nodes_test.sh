@@ -41,7 +41,7 @@ rm -rf "$SPROUT_SLURM_DIR"
 trap cleanup EXIT
 "$ROOT/cluster/netns-cluster/up.sh" 2 >"$WORK/up" 2>&1 || { echo "FAIL: up.sh: $(cat "$WORK/up")"; exit 1; }
 env_line=$("$ROOT/cluster/local-slurm/start.sh" --netns 2>"$WORK/start") \
-  || { echo "FAIL: the 2-node Slurm did not start: $(cat "$WORK/start")"; tail -n 5 "$WORK"/slurm/log/*.log; exit 1; }
+  || { echo "FAIL: the 2-node Slurm did not start: $(cat "$WORK/start")"; tail -n 5 "$SPROUT_SLURM_DIR"/log/*.log; exit 1; }
 eval "$env_line"
 [[ $(sinfo -h -N -o '%N %t' | sort | tr '\n' ' ') == "$N1 idle $N2 idle " ]] \
   && pass "2 nodes, each its own slurmd in its namespace, idle" || fail "sinfo: $(sinfo -N)"
