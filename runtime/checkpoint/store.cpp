@@ -219,29 +219,35 @@ std::vector<std::string> prune_checkpoints(const std::string& dir, const PruneRu
   return removed;
 }
 
-CommitResult commit_checkpoint(Communicator& comm, const std::string& dir, const std::string& file_name,
-                               const CheckpointContent& content, const PruneRules& rules) {
+PendingCommit begin_commit(Communicator& comm, const std::string& dir, const std::string& file_name,
+                           const CheckpointContent& content, std::vector<ShardPiece> pieces) {
+  const auto name = parse_checkpoint_name(file_name);
+  SPROUT_CHECK(name, CheckpointError, "'", file_name, "' is not a checkpoint file name");
+  PendingCommit pending;
+  pending.dir = dir;
+  pending.file_name = file_name;
+  on_root(comm, [&] { return make_dirs(dir); });
+  pending.file = prepare_checkpoint_file(comm, join(dir, file_name) + kTemporary, content, std::move(pieces), name->step);
+  return pending;
+}
+
+CommitResult complete_commit(Communicator& comm, const PendingCommit& pending, const ShardResult& mine,
+                             const PruneRules& rules) {
   const auto t0 = std::chrono::steady_clock::now();
-  SPROUT_CHECK(parse_checkpoint_name(file_name), CheckpointError, "'", file_name, "' is not a checkpoint file name");
+  const std::string& dir = pending.dir;
+  const std::string& file_name = pending.file_name;
+  const std::string& tmp = pending.file.path;
   CommitResult result;
   result.path = join(dir, file_name);
-  const std::string tmp = result.path + kTemporary;
-  on_root(comm, [&] { return make_dirs(dir); });
-
-  // Each rank's fsync is agreed in one allreduce, which is also the barrier after every
-  // close: every rank reports the lowest failing rank's own message, at once.
-  try {
-    result.write = write_checkpoint_file(comm, tmp, content);
-  } catch (const CheckpointError&) {
-    if (comm.rank() == 0) ::unlink(tmp.c_str());  // agreed by every rank (writer.h)
-    throw;
-  }
+  result.write = finish_checkpoint_file(comm, pending.file, mine);
   // Not agreed: an injected fault stands for this rank crashing mid-commit.
   inject_test_fault("checkpoint", parse_checkpoint_name(file_name)->step, comm.rank());
-  const std::string mine = fsync_path(tmp, false);
-  const int64_t failing = allreduce_int(comm, mine.empty() ? comm.size() : comm.rank(), ReduceOp::Min);
+  // Each rank's fsync (its own writes on its own node; rank 0 also wrote the checksums)
+  // is agreed in one allreduce, which is also the barrier: every rank has closed the file.
+  const std::string mine_sync = fsync_path(tmp, false);
+  const int64_t failing = allreduce_int(comm, mine_sync.empty() ? comm.size() : comm.rank(), ReduceOp::Min);
   if (failing < comm.size()) {
-    const std::string message = broadcast_string(comm, mine, static_cast<int>(failing));
+    const std::string message = broadcast_string(comm, mine_sync, static_cast<int>(failing));
     if (comm.rank() == 0) ::unlink(tmp.c_str());  // give the space back; never a checkpoint
     throw CheckpointError(concat("checkpoint '", tmp, "': rank ", failing, ": ", message));
   }
@@ -278,6 +284,17 @@ CommitResult commit_checkpoint(Communicator& comm, const std::string& dir, const
     return "";
   });
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return result;
+}
+
+CommitResult commit_checkpoint(Communicator& comm, const std::string& dir, const std::string& file_name,
+                               const CheckpointContent& content, const PruneRules& rules) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto pending = begin_commit(comm, dir, file_name, content, shard_views(content, comm.rank(), comm.size()));
+  const auto mine = write_shard(pending.file.plan);
+  auto result = complete_commit(comm, pending, mine, rules);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  result.write.seconds = result.seconds;
   return result;
 }
 
