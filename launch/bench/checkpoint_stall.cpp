@@ -53,7 +53,7 @@ runtime::JsonObject bench_checkpoint_stall(runtime::RuntimeContext& ctx, const S
   for (int i = 0; i < 10; ++i) normal.push_back(timed_step(trainer));
   const runtime::PruneRules rules{1, {}, runtime::cached_checkpoint_problem};
 
-  std::vector<double> sync_stall, async_stall, async_write, in_flight;
+  std::vector<double> sync_stall, async_stall, async_write, in_flight, async_start, async_commit;
   int64_t bytes = 0;
   for (int64_t r = 0; r < o.repeat; ++r) {
     comm.barrier();
@@ -77,6 +77,8 @@ runtime::JsonObject bench_checkpoint_stall(runtime::RuntimeContext& ctx, const S
     }
     async_stall.push_back(std::max(start_stall, done->stall_seconds));
     async_write.push_back(done->write_seconds);
+    async_start.push_back(runtime::allreduce_scalar(comm, done->start_seconds, runtime::ReduceOp::Max));
+    async_commit.push_back(runtime::allreduce_scalar(comm, done->commit_seconds, runtime::ReduceOp::Max));
     for (int i = 0; i < 3; ++i) normal.push_back(timed_step(trainer));
   }
   const double mb = bytes / 1e6, step = median(normal), flight = median(in_flight);
@@ -89,6 +91,8 @@ runtime::JsonObject bench_checkpoint_stall(runtime::RuntimeContext& ctx, const S
     std::printf("%-34s %10.3f s\n", "sync save: training stalled", sync_s);
     std::printf("%-34s %10.3f s  (%.1f%% of sync; goal <= 10%%)\n", "async save: training stalled", async_s,
                 100 * async_s / sync_s);
+    std::printf("%-34s %10.3f s\n", "  of which snapshot + layout", median(async_start));
+    std::printf("%-34s %10.3f s\n", "  of which commit", median(async_commit));
     std::printf("%-34s %10.3f s  (%.0f MB/s)\n", "async save: background write", median(async_write),
                 mb / median(async_write));
     std::printf("%-34s %10.1f ms\n", "normal step", 1000 * step);
@@ -98,7 +102,8 @@ runtime::JsonObject bench_checkpoint_stall(runtime::RuntimeContext& ctx, const S
   }
   runtime::JsonObject j;
   j.add("checkpoint_mb", mb).add("sync_stall_s", sync_s).add("async_stall_s", async_s)
-      .add("async_write_s", median(async_write)).add("stall_ratio", async_s / sync_s).add("step_s", step)
+      .add("async_write_s", median(async_write))
+      .add("async_start_s", median(async_start)).add("async_commit_s", median(async_commit)).add("stall_ratio", async_s / sync_s).add("step_s", step)
       .add("step_in_flight_s", flight).add("in_flight_ratio", flight / step)
       .add("steps_in_flight", static_cast<int64_t>(in_flight.size()));
   return j;

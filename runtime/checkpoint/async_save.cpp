@@ -53,19 +53,35 @@ void require_async_thread_level() {
                " (below MPI_THREAD_FUNNELED); asynchronous checkpoints need a writer thread");
 }
 
-// One write in flight. Shared with the writer thread, which may outlive the writer object
-// when it is abandoned after a timeout.
+// One checkpoint in flight: first every rank's write (phase kWriting), then rank 0's
+// publication (kPublishing: fsync, rename, `latest`, pruning), each on a background
+// thread. Shared with the thread, which may outlive the writer object when it is
+// abandoned after a timeout.
 struct AsyncCheckpointWriter::Flight {
+  enum Phase { kWriting, kPublishing } phase = kWriting;
   PendingCommit pending;
   PruneRules rules;
-  double stall_seconds = 0;
+  double start_seconds = 0, commit_seconds = 0, waited = 0;
+  WriteStats sealed;
   std::thread thread;
   std::mutex mutex;
   std::condition_variable cv;
-  bool finished = false;  // under mutex
-  ShardResult result;     // valid once finished
+  bool finished = false;   // the current phase's job, under mutex
+  bool abandoned = false;  // given up on after a timeout (drain), under mutex
+  ShardResult written;    // kWriting's result, valid once finished
+  Publication published;  // kPublishing's result (rank 0), valid once finished
 
-  // Waits until the write finished, at most `timeout` seconds; false on timeout.
+  template <class Job>
+  void run(Job job, const std::shared_ptr<Flight>& self) {
+    finished = false;
+    thread = std::thread([self, job] {
+      job(*self);  // stores its result under the mutex unless abandoned
+      std::lock_guard<std::mutex> lock(self->mutex);
+      self->finished = true;
+      self->cv.notify_all();
+    });
+  }
+  // Waits until the current job finished, at most `timeout` seconds; false on timeout.
   bool wait(double timeout) {
     std::unique_lock<std::mutex> lock(mutex);
     return cv.wait_for(lock, std::chrono::duration<double>(timeout), [&] { return finished; });
@@ -74,12 +90,15 @@ struct AsyncCheckpointWriter::Flight {
     std::lock_guard<std::mutex> lock(mutex);
     return finished;
   }
+  void join() {
+    if (thread.joinable()) thread.join();
+  }
 };
 
 AsyncCheckpointWriter::AsyncCheckpointWriter() = default;
 
 AsyncCheckpointWriter::~AsyncCheckpointWriter() {
-  if (flight_ && flight_->thread.joinable()) flight_->thread.join();
+  if (flight_) flight_->join();
 }
 
 std::optional<SaveReport> AsyncCheckpointWriter::save(Communicator& comm, const std::string& dir,
@@ -92,52 +111,97 @@ std::optional<SaveReport> AsyncCheckpointWriter::save(Communicator& comm, const 
   auto flight = std::make_shared<Flight>();
   flight->rules = rules;
   flight->pending = begin_commit(comm, dir, file_name, content, snapshot_.capture(content, comm.rank(), comm.size()));
-  flight->thread = std::thread([flight] {
-    ShardResult result = write_shard(flight->pending.file.plan);
-    std::lock_guard<std::mutex> lock(flight->mutex);
-    if (flight->finished) return;  // given up on after a timeout (drain)
-    flight->result = std::move(result);
-    flight->finished = true;
-    flight->cv.notify_all();
-  });
-  flight->stall_seconds = since(t0);
+  flight->pending.file.plan.background = true;
+  flight->run(
+      [](Flight& f) {
+        auto written = write_shard(f.pending.file.plan);
+        std::lock_guard<std::mutex> lock(f.mutex);
+        if (!f.abandoned) f.written = std::move(written);
+      },
+      flight);
+  flight->start_seconds = since(t0);
   flight_ = std::move(flight);
   return previous;
 }
 
 std::optional<SaveReport> AsyncCheckpointWriter::poll(Communicator& comm) {
   if (!flight_) return std::nullopt;
-  if (allreduce_int(comm, flight_->done() ? 1 : 0, ReduceOp::Min) == 0) return std::nullopt;
-  return commit(comm, 0);
+  // Only rank 0 publishes; the others are always done with that phase.
+  const bool mine_done = flight_->phase == Flight::kPublishing && comm.rank() != 0 ? true : flight_->done();
+  if (allreduce_int(comm, mine_done ? 1 : 0, ReduceOp::Min) == 0) return std::nullopt;
+  return advance(comm);
 }
 
 std::optional<SaveReport> AsyncCheckpointWriter::drain(Communicator& comm) {
-  if (!flight_) return std::nullopt;
-  const auto t0 = Clock::now();
-  if (!flight_->wait(comm.timeout())) {
-    // The writer is stuck (a hung disk): the write counts as failed and the thread is
-    // left behind; it owns what it uses (Flight), and the job is about to end.
-    flight_->thread.detach();
-    std::lock_guard<std::mutex> lock(flight_->mutex);
-    flight_->result = ShardResult{};
-    flight_->result.error = concat("checkpoint '", flight_->pending.file.path, "': the write did not finish within ",
-                                   comm.timeout(), " s");
-    flight_->result.crc32.assign(flight_->pending.file.plan.pieces.size(), 0);
-    flight_->finished = true;
+  while (flight_) {
+    const auto t0 = Clock::now();
+    if ((flight_->phase == Flight::kWriting || comm.rank() == 0) && !flight_->wait(comm.timeout())) {
+      // The writer is stuck (a hung disk): this rank's part counts as failed and the
+      // thread is left behind (it owns what it uses: Flight); the job is about to end.
+      flight_->thread.detach();
+      std::lock_guard<std::mutex> lock(flight_->mutex);
+      flight_->abandoned = true;
+      const std::string error =
+          concat("checkpoint '", flight_->pending.file.path, "': the write did not finish within ", comm.timeout(), " s");
+      if (flight_->phase == Flight::kWriting) {
+        flight_->written = ShardResult{};
+        flight_->written.crc32.assign(flight_->pending.file.plan.pieces.size(), 0);
+        flight_->written.error = error;
+      } else {
+        flight_->published.error = error;
+      }
+    }
+    flight_->waited += since(t0);
+    if (auto report = advance(comm)) return report;
   }
-  return commit(comm, since(t0));
+  return std::nullopt;
 }
 
-SaveReport AsyncCheckpointWriter::commit(Communicator& comm, double waited) {
-  auto flight = std::move(flight_);
-  if (flight->thread.joinable()) flight->thread.join();
+// Every rank's current job is done: seal and start publishing, or conclude.
+std::optional<SaveReport> AsyncCheckpointWriter::advance(Communicator& comm) {
+  auto& f = *flight_;
+  f.join();
   const auto t0 = Clock::now();
+  if (f.phase == Flight::kWriting) {
+    try {
+      f.sealed = seal_commit(comm, f.pending, f.written);
+    } catch (...) {
+      flight_.reset();
+      throw;
+    }
+    f.phase = Flight::kPublishing;
+    if (comm.rank() == 0) {
+      // Deciding what pruning removes may read files (serial HDF5): here, on this thread.
+      std::vector<std::string> victims;
+      try {
+        victims = prune_victims(f.pending.dir, f.rules, f.pending.file_name);
+      } catch (const std::exception& e) {
+        f.published.error = e.what();
+      }
+      if (f.published.error.empty()) {
+        f.run(
+            [victims](Flight& g) {
+              auto published = publish_checkpoint(g.pending.dir, g.pending.file_name, victims);
+              std::lock_guard<std::mutex> lock(g.mutex);
+              if (!g.abandoned) g.published = std::move(published);
+            },
+            flight_);
+      }
+    }
+    f.commit_seconds += since(t0);
+    return std::nullopt;
+  }
+  auto flight = std::move(flight_);
   SaveReport report;
   report.async = true;
-  report.commit = complete_commit(comm, flight->pending, flight->result, flight->rules);
-  report.wait_seconds = waited;
+  report.commit = conclude_commit(comm, flight->pending, flight->sealed, flight->published);
+  flight->commit_seconds += since(t0);
+  report.wait_seconds = flight->waited;
   report.write_seconds = report.commit.write.write_seconds;
-  report.stall_seconds = flight->stall_seconds + waited + since(t0);
+  report.start_seconds = flight->start_seconds;
+  report.commit_seconds = flight->commit_seconds;
+  report.stall_seconds = report.start_seconds + report.wait_seconds + report.commit_seconds;
+  report.commit.seconds = report.stall_seconds;
   return report;
 }
 

@@ -8,9 +8,12 @@
 //               into a HostSnapshot (buffers kept between checkpoints, reallocated only
 //               when a shape or dtype changed), lays out <name>.tmp (begin_commit,
 //               runtime/checkpoint/store.h) and starts the background write_shard.
-//   poll()      collective, at every later step boundary while a write is in flight:
-//               one small allreduce agrees whether every rank's write has finished; if
-//               so the commit (checksums, fsync, rename, `latest`, pruning) runs now.
+//   poll()      collective, at every later step boundary while a checkpoint is in
+//               flight: one small allreduce agrees whether every rank's write has
+//               finished; if so the checksums are agreed and stored (seal_commit,
+//               store.h) and rank 0 publishes the file on a background thread (fsync,
+//               rename, `latest`, pruning: publish_checkpoint, plain POSIX); a later
+//               poll agrees that the publication finished and reports the checkpoint.
 //   drain()     collective: waits for the write in flight and commits it (end of run,
 //               stop request).
 //
@@ -56,7 +59,9 @@ class HostSnapshot {
 struct SaveReport {
   CommitResult commit;
   bool async = false;
-  double stall_seconds = 0;  // training blocked: snapshot + layout + commit + waits
+  double stall_seconds = 0;  // training blocked: start + commit + waits
+  double start_seconds = 0;  // of which: snapshot, layout, starting the writer
+  double commit_seconds = 0;  // of which: checksums, fsync, rename, `latest`, pruning
   double wait_seconds = 0;   // of which: waiting for this write to finish
   double write_seconds = 0;  // the slowest rank's background write
 };
@@ -83,7 +88,7 @@ class AsyncCheckpointWriter {
 
  private:
   struct Flight;
-  SaveReport commit(Communicator& comm, double waited);
+  std::optional<SaveReport> advance(Communicator& comm);
 
   HostSnapshot snapshot_;
   std::shared_ptr<Flight> flight_;

@@ -1,12 +1,15 @@
 #include "runtime/checkpoint/shard_writer.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 
 #include "runtime/error.h"
@@ -63,9 +66,32 @@ class ShardFile {
   int fd_;
 };
 
+// A plain loop rather than torch::isfinite: no temporary as large as the piece, and no
+// intra-op thread pool competing with training.
+template <class T>
+bool all_finite(const T* p, int64_t n) {
+  bool ok = true;
+  for (int64_t i = 0; i < n; ++i) ok &= std::isfinite(p[i]);
+  return ok;
+}
+
+bool all_finite(const torch::Tensor& t) {
+  if (t.scalar_type() == torch::kFloat32) return all_finite(t.data_ptr<float>(), t.numel());
+  if (t.scalar_type() == torch::kFloat64) return all_finite(t.data_ptr<double>(), t.numel());
+  return !t.is_floating_point() || torch::isfinite(t).all().item<bool>();
+}
+
+// The writer runs beside training: it yields the CPU to it (Linux: per-thread nice).
+void lower_priority() {
+#ifdef __linux__
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
+#endif
+}
+
 }  // namespace
 
 ShardResult write_shard(const ShardPlan& plan) {
+  if (plan.background) lower_priority();
   const auto t0 = std::chrono::steady_clock::now();
   ShardResult out;
   try {
@@ -77,8 +103,7 @@ ShardResult write_shard(const ShardPlan& plan) {
       if (n > 0) {
         SPROUT_CHECK(piece.offset >= 0, CheckpointError, "checkpoint '", plan.path, "', tensor ", piece.name,
                      ": no place in the file");
-        SPROUT_CHECK(!piece.rows.is_floating_point() || torch::isfinite(piece.rows).all().item<bool>(),
-                     CheckpointError, "checkpoint '", plan.path, "': tensor ", piece.name,
+        SPROUT_CHECK(all_finite(piece.rows), CheckpointError, "checkpoint '", plan.path, "': tensor ", piece.name,
                      " holds Inf or NaN values; a model that is not finite is not written");
         file.write(static_cast<const char*>(piece.rows.data_ptr()), static_cast<size_t>(n), piece.offset, crc,
                    piece.name);

@@ -34,6 +34,7 @@ struct ShardPlan {
   std::vector<ShardPiece> pieces;
   int64_t step = -1;  // for test fault injection (place checkpoint-write)
   int rank = 0;
+  bool background = false;  // on a thread beside training: lower the thread's priority
 };
 
 struct ShardResult {
@@ -44,7 +45,8 @@ struct ShardResult {
 };
 
 // Writes every piece at its offset, hashes it, checks floating pieces are finite, and
-// fdatasyncs the file. Local; never throws.
+// fdatasyncs the file. Local; never throws. With plan.background the calling thread's
+// priority is lowered (nice 10) for good: call it on a thread of its own.
 ShardResult write_shard(const ShardPlan& plan);
 
 }  // namespace sprout::runtime

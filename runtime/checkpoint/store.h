@@ -16,8 +16,8 @@
 //      that looks like a checkpoint; a failing disk (full, EIO) throws the lowest failing
 //      rank's own message, naming the file and the tensor, on every rank, and rank 0
 //      removes the temporary file;
-//   3. every rank fsyncs the file and the results are agreed by an allreduce, which is
-//      also the barrier: all ranks closed the file;
+//   3. every rank fdatasyncs its own rows as part of its write, and rank 0 fsyncs the file
+//      after storing the checksums;
 //   4. rank 0 renames <name>.tmp to <name>, fsyncs the directory, replaces `latest` (a
 //      one-line text file naming the newest checkpoint) by writing latest.tmp and
 //      renaming it over `latest` (atomic), fsyncs the directory again, and prunes;
@@ -99,9 +99,28 @@ struct PendingCommit {
 };
 PendingCommit begin_commit(Communicator& comm, const std::string& dir, const std::string& file_name,
                            const CheckpointContent& content, std::vector<ShardPiece> pieces);
-// Steps 2 (agreement, checksums) to 5, after this rank's write_shard returned `mine`.
+// Steps 2 (agreement, checksums) to 5, after this rank's write_shard returned `mine`:
+// seal_commit, then on rank 0 prune_victims and publish_checkpoint, then conclude_commit.
 CommitResult complete_commit(Communicator& comm, const PendingCommit& pending, const ShardResult& mine,
                              const PruneRules& rules);
+
+// The pieces of complete_commit, for a caller that runs step 4 on a background thread:
+//  - seal_commit: collective; agrees every rank's write, stores the checksums (rank 0).
+//  - prune_victims: rank 0, before publishing (it may verify files: serial HDF5); the
+//    files pruning removes once `protect` is committed.
+//  - publish_checkpoint: rank 0, local, plain POSIX (no MPI, no HDF5: any thread):
+//    fsync, rename, `latest`, removal of the victims and stale temporary files.
+//  - conclude_commit: collective; rank 0's outcome, the same on every rank.
+struct Publication {
+  std::vector<std::string> removed;
+  std::string error;  // "" on success
+};
+WriteStats seal_commit(Communicator& comm, const PendingCommit& pending, const ShardResult& mine);
+std::vector<std::string> prune_victims(const std::string& dir, const PruneRules& rules, const std::string& protect);
+Publication publish_checkpoint(const std::string& dir, const std::string& file_name,
+                               const std::vector<std::string>& victims);
+CommitResult conclude_commit(Communicator& comm, const PendingCommit& pending, const WriteStats& stats,
+                             const Publication& publication);
 
 // The commit protocol above, in one call. Collective. Throws CheckpointError on every
 // rank on failure.
