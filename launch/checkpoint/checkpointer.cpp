@@ -110,6 +110,12 @@ std::unique_ptr<runtime::CheckpointDirLock> lock_checkpoint_dir(runtime::Communi
 
 namespace {
 
+std::string format_seconds(const char* format, double seconds) {
+  char text[64];
+  std::snprintf(text, sizeof text, format, seconds);
+  return text;
+}
+
 // One line and one JSON event per committed checkpoint: what it cost.
 void report_save(Trainer& t, const runtime::SaveReport& r) {
   const auto& w = r.commit.write;
@@ -122,7 +128,7 @@ void report_save(Trainer& t, const runtime::SaveReport& r) {
   char line[768];
   std::snprintf(line, sizeof line, "checkpoint %s: %.1f MB written in %.2f s (%.0f MB/s), training stalled %.3f s%s%s",
                 r.commit.path.c_str(), w.bytes / 1e6, r.write_seconds, w.mb_per_s(), r.stall_seconds,
-                r.async ? concat(" (async; waited ", r.wait_seconds, " s)").c_str() : "",
+                r.async ? format_seconds(" (async; waited %.3f s)", r.wait_seconds).c_str() : "",
                 r.commit.removed.empty() ? "" : concat(", removed ", r.commit.removed.size(), " older").c_str());
   t.progress().event(line, &j);
 }
