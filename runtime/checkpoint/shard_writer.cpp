@@ -115,7 +115,8 @@ ShardResult write_shard(const ShardPlan& plan) {
     }
     file.sync_and_close();
   } catch (const std::exception& e) {
-    out.error = e.what();
+    const std::string what = e.what();
+    out.error = what.rfind("checkpoint '", 0) == 0 ? what : concat("checkpoint '", plan.path, "': ", what);
   }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
