@@ -116,13 +116,15 @@ void bench_bandwidth(runtime::RuntimeContext& ctx, const BenchOptions& o, const 
     std::printf("%-8s %11s %11s %9s %10s %11s %11s %11s\n", "run", "write MB/s", "plain MB/s", "of plain",
                 "restore s", "read MB/s", "plain read", "write s");
   }
-  std::vector<double> w, r, pw, pr, rs, ws;
+  std::vector<double> w, r, pw, pr, rs, ws, shard;
   const std::string plain = dir + "/plain-sequential.bin";
   for (int64_t i = 0; i < o.repeat; ++i) {
     comm.barrier();
     auto t0 = Clock::now();
-    const auto commit = runtime::commit_checkpoint(comm, dir, runtime::checkpoint_file_name(i), content, {1, {}});
+    // No pruning: the write is timed alone (older files are removed below, untimed).
+    const auto commit = runtime::commit_checkpoint(comm, dir, runtime::checkpoint_file_name(i), content, {0, {}});
     ws.push_back(runtime::allreduce_scalar(comm, since(t0), runtime::ReduceOp::Max));
+    shard.push_back(commit.write.write_seconds);
     w.push_back(mb / ws.back());
     drop_cache(commit.path);
     comm.barrier();
@@ -136,6 +138,7 @@ void bench_bandwidth(runtime::RuntimeContext& ctx, const BenchOptions& o, const 
       drop_cache(plain);
       plain_r = mb / plain_read(plain);
       ::unlink(plain.c_str());
+      ::unlink(commit.path.c_str());
     }
     pw.push_back(plain_w);  // rank 0 prints
     pr.push_back(plain_r);
@@ -149,7 +152,7 @@ void bench_bandwidth(runtime::RuntimeContext& ctx, const BenchOptions& o, const 
                 100 * median(w) / median(pw), median(rs), median(r), median(pr), median(ws));
   }
   j.add("size_mb", mb).add("tensors", o.tensors).add("write_mb_s", median(w)).add("plain_write_mb_s", median(pw))
-      .add("write_of_plain", median(w) / median(pw)).add("write_s", median(ws)).add("restore_s", median(rs))
+      .add("write_of_plain", median(w) / median(pw)).add("write_s", median(ws)).add("shard_write_s", median(shard)).add("restore_s", median(rs))
       .add("read_mb_s", median(r)).add("plain_read_mb_s", median(pr));
 }
 
