@@ -20,11 +20,12 @@ bool planned_fault(FaultPlan* plan) {
   std::getline(ss, step, ':');
   std::getline(ss, rank, ':');
   const bool ok = (plan->kind == "throw" || plan->kind == "exit" || plan->kind == "kill" || plan->kind == "hang") &&
-                  (plan->place == "step" || plan->place == "checkpoint" || plan->place == "growth") &&
+                  (plan->place == "step" || plan->place == "checkpoint" || plan->place == "checkpoint-write" ||
+                   plan->place == "growth") &&
                   !step.empty() && !rank.empty() && step.find_first_not_of("0123456789") == std::string::npos &&
                   rank.find_first_not_of("0123456789") == std::string::npos;
   SPROUT_CHECK(ok, ConfigError, "SPROUT_TEST_FAULT: '", env, "' is not KIND:PLACE:STEP:RANK ",
-               "(kind throw|exit|kill|hang, place step|checkpoint|growth)");
+               "(kind throw|exit|kill|hang, place step|checkpoint|checkpoint-write|growth)");
   plan->step = std::stoll(step);
   plan->rank = std::stoi(rank);
   return true;

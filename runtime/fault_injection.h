@@ -6,7 +6,10 @@
 //            the other ranks' watchdog must end the job after runtime.timeout)
 //     PLACE  step (after the optimizer update of STEP), checkpoint (inside the write of
 //            the checkpoint of STEP: the temporary file is written, not yet committed),
-//            growth (inside a growth event at STEP, before its surgery)
+//            checkpoint-write (halfway through this rank's share of the checkpoint of
+//            STEP: runtime/checkpoint/shard_writer.h — the background writer thread of
+//            an asynchronous save), growth (inside a growth event at STEP, before its
+//            surgery)
 //     RANK   the rank that fails
 // e.g. SPROUT_TEST_FAULT=kill:checkpoint:20:1. Tests use it to prove that no failure hangs
 // the job and no half-written file is ever taken as a checkpoint (tests/e2e/faults_test.sh).

@@ -1,7 +1,10 @@
 // `sprout bench checkpoint`: the throughput of
 // writing and reading one checkpoint of a given size on the current world, beside the
 // same bytes written by one process with one plain sequential write (dd-like, 8 MiB
-// blocks, then fsync) to the same directory — the disk's own limit.
+// blocks, then fsync) to the same directory — the disk's own limit; then (--part all or
+// stall) the training stall of a synchronous and an asynchronous save
+// (launch/bench/checkpoint_stall.h). launch/scripts/checkpoint_bench.sh runs it over
+// sizes and world sizes and writes the table of launch/README.md.
 //
 // Per repeat: checkpoint write = the whole commit protocol (collective HDF5 write of a
 // temporary file, fsync on every rank, rename, `latest`), timed from a barrier to the
@@ -19,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "launch/bench/checkpoint_stall.h"
 #include "launch/cli/rank_agreement.h"
 #include "launch/cli/commands.h"
 #include "launch/cli/option_binder.h"
@@ -36,6 +40,8 @@ struct BenchOptions {
   int64_t tensors = 8;
   int64_t repeat = 3;
   std::string dir = ".";
+  std::string part = "all";  // bandwidth | stall | all
+  int64_t hidden = 4096;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -85,33 +91,10 @@ double median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
-}  // namespace
-
-int run_bench_checkpoint(runtime::RuntimeContext& ctx, const std::vector<std::string>& args) {
-  BenchOptions o;
-  OptionBinder binder;
-  binder.add("size_mb", &o.size_mb, "checkpoint size in MB (float32 tensors, replicated on every rank)");
-  binder.add("tensors", &o.tensors, "number of tensors the size is split into");
-  binder.add("repeat", &o.repeat, "measurements (the median is reported)");
-  binder.add("dir", &o.dir, "write in a fresh subdirectory of this directory (removed afterwards)");
-  const auto& table = binder.table();
-  bool help = false;
-  agree(*ctx.comm, [&] {
-    const auto opts = Options::parse(table, args);
-    help = opts.help();
-    binder.load(opts);
-    SPROUT_CHECK(o.size_mb > 0 && o.size_mb <= 65536, ConfigError, "--size_mb: ", o.size_mb, " must be in (0, 65536]");
-    SPROUT_CHECK(o.tensors > 0 && o.tensors <= 100000, ConfigError, "--tensors: ", o.tensors, " must be in [1, 100000]");
-    SPROUT_CHECK(o.repeat > 0 && o.repeat <= 100, ConfigError, "--repeat: ", o.repeat, " must be in [1, 100]");
-    SPROUT_CHECK(!o.dir.empty(), ConfigError, "--dir: '' must name a directory");
-  });
-  if (help) {
-    if (ctx.is_root()) std::printf("%s", format_help(table, "usage: sprout bench checkpoint [options]").c_str());
-    return 0;
-  }
+// Write, restore (read) and the plain file, side by side per repeat; medians into `j`.
+void bench_bandwidth(runtime::RuntimeContext& ctx, const BenchOptions& o, const std::string& dir,
+                     runtime::JsonObject& j) {
   auto& comm = *ctx.comm;
-  comm.set_timeout(std::max(comm.timeout(), 1800.0));
-
   // Rows of 1024 float32 (4 KiB); the same values on every rank (a replicated model).
   const int64_t total_rows = std::max<int64_t>(o.tensors, static_cast<int64_t>(o.size_mb * 1e6 / 4096));
   runtime::CheckpointContent content;
@@ -127,13 +110,84 @@ int run_bench_checkpoint(runtime::RuntimeContext& ctx, const std::vector<std::st
     content.tensors[name] = t;
   }
   const double mb = total_rows * 4096 / 1e6;
-  const char* io = std::getenv("OMPI_MCA_io");
   if (ctx.is_root()) {
-    std::printf("bench checkpoint: %.1f MB in %lld tensors, %d rank(s), dir %s, MPI-IO component %s\n", mb,
-                static_cast<long long>(o.tensors), comm.size(), o.dir.c_str(), io ? io : "(default)");
-    std::printf("%-8s %14s %14s %18s %18s\n", "run", "write MB/s", "read MB/s", "plain write MB/s", "plain read MB/s");
+    std::printf("bench checkpoint: %.1f MB in %lld tensors, %d rank(s), dir %s\n", mb,
+                static_cast<long long>(o.tensors), comm.size(), o.dir.c_str());
+    std::printf("%-8s %11s %11s %9s %10s %11s %11s %11s\n", "run", "write MB/s", "plain MB/s", "of plain",
+                "restore s", "read MB/s", "plain read", "write s");
   }
-  std::vector<double> w, r, pw, pr;
+  std::vector<double> w, r, pw, pr, rs, ws, shard;
+  const std::string plain = dir + "/plain-sequential.bin";
+  for (int64_t i = 0; i < o.repeat; ++i) {
+    comm.barrier();
+    auto t0 = Clock::now();
+    // No pruning: the write is timed alone (older files are removed below, untimed).
+    const auto commit = runtime::commit_checkpoint(comm, dir, runtime::checkpoint_file_name(i), content, {0, {}});
+    ws.push_back(runtime::allreduce_scalar(comm, since(t0), runtime::ReduceOp::Max));
+    shard.push_back(commit.write.write_seconds);
+    w.push_back(mb / ws.back());
+    drop_cache(commit.path);
+    comm.barrier();
+    t0 = Clock::now();
+    runtime::read_checkpoint_file(comm, commit.path);
+    rs.push_back(runtime::allreduce_scalar(comm, since(t0), runtime::ReduceOp::Max));
+    r.push_back(mb / rs.back());
+    double plain_w = 0, plain_r = 0;
+    if (ctx.is_root()) {
+      plain_w = mb / plain_write(plain, raw);
+      drop_cache(plain);
+      plain_r = mb / plain_read(plain);
+      ::unlink(plain.c_str());
+      ::unlink(commit.path.c_str());
+    }
+    pw.push_back(plain_w);  // rank 0 prints
+    pr.push_back(plain_r);
+    if (ctx.is_root()) {
+      std::printf("%-8lld %11.1f %11.1f %8.0f%% %10.3f %11.1f %11.1f %11.3f\n", static_cast<long long>(i + 1), w.back(),
+                  pw.back(), 100 * w.back() / pw.back(), rs.back(), r.back(), pr.back(), ws.back());
+    }
+  }
+  if (ctx.is_root()) {
+    std::printf("%-8s %11.1f %11.1f %8.0f%% %10.3f %11.1f %11.1f %11.3f\n", "median", median(w), median(pw),
+                100 * median(w) / median(pw), median(rs), median(r), median(pr), median(ws));
+  }
+  j.add("size_mb", mb).add("tensors", o.tensors).add("write_mb_s", median(w)).add("plain_write_mb_s", median(pw))
+      .add("write_of_plain", median(w) / median(pw)).add("write_s", median(ws)).add("shard_write_s", median(shard)).add("restore_s", median(rs))
+      .add("read_mb_s", median(r)).add("plain_read_mb_s", median(pr));
+}
+
+}  // namespace
+
+int run_bench_checkpoint(runtime::RuntimeContext& ctx, const std::vector<std::string>& args) {
+  BenchOptions o;
+  OptionBinder binder;
+  binder.add("size_mb", &o.size_mb, "checkpoint size in MB (float32 tensors, replicated on every rank)");
+  binder.add("tensors", &o.tensors, "number of tensors the size is split into");
+  binder.add("repeat", &o.repeat, "measurements (the median is reported)");
+  binder.add("dir", &o.dir, "write in a fresh subdirectory of this directory (removed afterwards)");
+  binder.add("part", &o.part, "bandwidth (write/read vs plain) | stall (sync vs async save in training) | all");
+  binder.add("hidden", &o.hidden, "stall: width of the MLP 784-H-H-10 trained with AdamW (4096: ~241 MB)");
+  const auto& table = binder.table();
+  bool help = false;
+  agree(*ctx.comm, [&] {
+    const auto opts = Options::parse(table, args);
+    help = opts.help();
+    binder.load(opts);
+    SPROUT_CHECK(o.size_mb > 0 && o.size_mb <= 65536, ConfigError, "--size_mb: ", o.size_mb, " must be in (0, 65536]");
+    SPROUT_CHECK(o.tensors > 0 && o.tensors <= 100000, ConfigError, "--tensors: ", o.tensors, " must be in [1, 100000]");
+    SPROUT_CHECK(o.repeat > 0 && o.repeat <= 100, ConfigError, "--repeat: ", o.repeat, " must be in [1, 100]");
+    SPROUT_CHECK(!o.dir.empty(), ConfigError, "--dir: '' must name a directory");
+    SPROUT_CHECK(o.part == "bandwidth" || o.part == "stall" || o.part == "all", ConfigError, "--part: '", o.part,
+                 "' is not bandwidth, stall or all");
+    SPROUT_CHECK(o.hidden > 0 && o.hidden <= 32768, ConfigError, "--hidden: ", o.hidden, " must be in [1, 32768]");
+  });
+  if (help) {
+    if (ctx.is_root()) std::printf("%s", format_help(table, "usage: sprout bench checkpoint [options]").c_str());
+    return 0;
+  }
+  auto& comm = *ctx.comm;
+  comm.set_timeout(std::max(comm.timeout(), 1800.0));
+
   // A fresh directory of our own inside --dir: pruning and clean-up never touch anything else.
   std::string dir;
   if (ctx.is_root()) {
@@ -143,37 +197,13 @@ int run_bench_checkpoint(runtime::RuntimeContext& ctx, const std::vector<std::st
   }
   dir = runtime::broadcast_string(comm, dir, 0);
   SPROUT_CHECK(!dir.empty(), CheckpointError, "--dir: cannot create a directory in '", o.dir, "'");
-  const std::string plain = dir + "/plain-sequential.bin";
-  for (int64_t i = 0; i < o.repeat; ++i) {
-    comm.barrier();
-    auto t0 = Clock::now();
-    const auto commit = runtime::commit_checkpoint(comm, dir, runtime::checkpoint_file_name(i), content, {1, {}});
-    w.push_back(mb / runtime::allreduce_scalar(comm, since(t0), runtime::ReduceOp::Max));
-    drop_cache(commit.path);
-    comm.barrier();
-    t0 = Clock::now();
-    runtime::read_checkpoint_file(comm, commit.path);
-    r.push_back(mb / runtime::allreduce_scalar(comm, since(t0), runtime::ReduceOp::Max));
-    double plain_w = 0, plain_r = 0;
-    if (ctx.is_root()) {
-      plain_w = mb / plain_write(plain, raw);
-      drop_cache(plain);
-      plain_r = mb / plain_read(plain);
-    }
-    pw.push_back(plain_w);
-    pr.push_back(plain_r);
-    if (ctx.is_root()) std::printf("%-8lld %14.1f %14.1f %18.1f %18.1f\n", static_cast<long long>(i + 1), w.back(),
-                                   r.back(), pw.back(), pr.back());
-  }
+  runtime::JsonObject j;
+  j.add("bench", "checkpoint").add("ranks", comm.size());
+  if (o.part != "stall") bench_bandwidth(ctx, o, dir, j);
+  if (o.part != "bandwidth") j.add("stall", bench_checkpoint_stall(ctx, {o.hidden, 32, o.repeat, dir}));
   if (ctx.is_root()) {
-    std::printf("%-8s %14.1f %14.1f %18.1f %18.1f\n", "median", median(w), median(r), median(pw), median(pr));
-    runtime::JsonObject j;
-    j.add("bench", "checkpoint").add("ranks", comm.size()).add("size_mb", mb).add("tensors", o.tensors)
-        .add("io", io ? io : "default").add("write_mb_s", median(w)).add("read_mb_s", median(r))
-        .add("plain_write_mb_s", median(pw)).add("plain_read_mb_s", median(pr));
     std::printf("%s\n", j.str().c_str());
     std::fflush(stdout);
-    ::unlink(plain.c_str());
     for (const auto& f : runtime::list_checkpoints(dir, {})) ::unlink((dir + "/" + f).c_str());
     ::unlink((dir + "/latest").c_str());
     ::rmdir(dir.c_str());

@@ -1,12 +1,13 @@
 #include "launch/checkpoint/checkpointer.h"
 
-
 #include <cstdio>
+#include <optional>
 #include <sstream>
 
 #include "launch/cli/rank_agreement.h"
 #include "launch/checkpoint/run_state.h"
 #include "launch/train/trainer.h"
+#include "runtime/checkpoint/async_save.h"
 #include "runtime/checkpoint/reader.h"
 #include "runtime/checkpoint/store.h"
 #include "runtime/file_identity.h"
@@ -107,39 +108,105 @@ std::unique_ptr<runtime::CheckpointDirLock> lock_checkpoint_dir(runtime::Communi
   }
 }
 
+namespace {
+
+std::string format_seconds(const char* format, double seconds) {
+  char text[64];
+  std::snprintf(text, sizeof text, format, seconds);
+  return text;
+}
+
+// One line and one JSON event per committed checkpoint: what it cost.
+void report_save(Trainer& t, const runtime::SaveReport& r) {
+  const auto& w = r.commit.write;
+  const auto name = runtime::parse_checkpoint_name(r.commit.path.substr(r.commit.path.find_last_of('/') + 1));
+  runtime::JsonObject j;
+  j.add("event", "checkpoint").add("step", name ? name->step : t.step()).add("path", r.commit.path)
+      .add("bytes", w.bytes).add("async", r.async).add("stall_seconds", r.stall_seconds)
+      .add("wait_seconds", r.wait_seconds).add("write_seconds", r.write_seconds).add("mb_per_s", w.mb_per_s())
+      .add("seconds", r.commit.seconds).add("removed", static_cast<int64_t>(r.commit.removed.size()));
+  char line[768];
+  std::snprintf(line, sizeof line, "checkpoint %s: %.1f MB written in %.2f s (%.0f MB/s), training stalled %.3f s%s%s",
+                r.commit.path.c_str(), w.bytes / 1e6, r.write_seconds, w.mb_per_s(), r.stall_seconds,
+                r.async ? format_seconds(" (async; waited %.3f s)", r.wait_seconds).c_str() : "",
+                r.commit.removed.empty() ? "" : concat(", removed ", r.commit.removed.size(), " older").c_str());
+  t.progress().event(line, &j);
+}
+
+void report_wait(Trainer& t, const std::optional<runtime::SaveReport>& previous, const char* why) {
+  if (!previous) return;
+  if (previous->wait_seconds > 0.001) {
+    char line[512];
+    std::snprintf(line, sizeof line, "checkpoint: %s waited %.3f s for %s to be written", why, previous->wait_seconds,
+                  previous->commit.path.c_str());
+    runtime::JsonObject j;
+    j.add("event", "checkpoint_wait").add("step", t.step()).add("path", previous->commit.path)
+        .add("wait_seconds", previous->wait_seconds).add("reason", why);
+    t.progress().event(line, &j);
+  }
+  report_save(t, *previous);
+}
+
+// Runs `fn` under the phase name `phase`; a CheckpointError (the same on every rank:
+// store.h, async_save.h) ends the job with one line from rank 0 and status 1.
+template <class Fn>
+auto checkpoint_phase(Trainer& t, const std::string& phase, Fn fn) {
+  auto& comm = *t.context().comm;
+  const std::string previous = comm.phase();
+  comm.set_phase(phase);  // named by timeouts
+  try {
+    auto out = fn();
+    comm.set_phase(previous);
+    return out;
+  } catch (const CheckpointError& e) {
+    agreed_failure(t, e.what(), 1);
+  }
+}
+
+}  // namespace
+
 std::string save_checkpoint(Trainer& t, const std::string& tag) {
   auto& comm = *t.context().comm;
   const auto& cc = t.config().checkpoint;
   const std::string name = runtime::checkpoint_file_name(t.step(), tag);
-  const std::string phase = comm.phase();
-  comm.set_phase(concat("checkpoint ", name));  // named by timeouts
+  const runtime::PruneRules rules{static_cast<int>(cc.keep), checkpoint_tag_order(), runtime::cached_checkpoint_problem};
   const auto content = capture_training_state(t, tag);
-  runtime::CommitResult r;
-  try {
-    r = runtime::commit_checkpoint(comm, cc.dir, name, content,
-                                   {static_cast<int>(cc.keep), checkpoint_tag_order(), runtime::cached_checkpoint_problem});
-  } catch (const CheckpointError& e) {
-    agreed_failure(t, e.what(), 1);  // the same error on every rank (store.h): one line, from rank 0
+  if (cc.async) {
+    auto previous = checkpoint_phase(t, concat("checkpoint ", name), [&] {
+      return t.async_checkpoints().save(comm, cc.dir, name, content, rules);
+    });
+    report_wait(t, previous, "a new checkpoint");
+    return cc.dir + "/" + name;
   }
-  comm.set_phase(phase);
-  runtime::JsonObject j;
-  j.add("event", "checkpoint").add("step", t.step()).add("path", r.path).add("bytes", r.write.bytes)
-      .add("seconds", r.seconds).add("removed", static_cast<int64_t>(r.removed.size()));
-  char line[512];
-  std::snprintf(line, sizeof line, "checkpoint %s: %.1f MB in %.2f s%s", r.path.c_str(), r.write.bytes / 1e6,
-                r.seconds, r.removed.empty() ? "" : concat(", removed ", r.removed.size(), " older").c_str());
-  t.progress().event(line, &j);
+  const auto r = checkpoint_phase(t, concat("checkpoint ", name),
+                                  [&] { return runtime::commit_checkpoint(comm, cc.dir, name, content, rules); });
+  runtime::SaveReport report;
+  report.commit = r;
+  report.stall_seconds = r.seconds;
+  report.write_seconds = r.write.write_seconds;
+  report_save(t, report);
   return r.path;
+}
+
+void finish_checkpoint_writes(Trainer& t, const char* why) {
+  if (!t.config().checkpoint.async) return;
+  auto done = checkpoint_phase(t, "checkpoint commit", [&] { return t.async_checkpoints().drain(*t.context().comm); });
+  report_wait(t, done, why);
 }
 
 void checkpoint_after_step(Trainer& t, bool stop_requested) {
   const auto& cc = t.config().checkpoint;
+  if (cc.async) {
+    auto done = checkpoint_phase(t, "checkpoint commit", [&] { return t.async_checkpoints().poll(*t.context().comm); });
+    if (done) report_save(t, *done);
+  }
   const bool periodic = cc.every > 0 && t.step() % cc.every == 0;
   if (periodic) save_checkpoint(t);
   // Stop requests (SIGUSR1 before a Slurm time limit, SIGTERM): agreed by all ranks at
   // this step boundary by the trainer, then a checkpoint and exit status 75.
   if (t.step() >= t.total_steps() || !stop_requested) return;
   const std::string path = periodic ? runtime::checkpoint_file_name(t.step(), "") : save_checkpoint(t);
+  finish_checkpoint_writes(t, "the stop");
   runtime::JsonObject j;
   j.add("event", "stop").add("step", t.step()).add("checkpoint", path);
   t.progress().event(concat("stop requested: stopped after step ", t.step(), " of ", t.total_steps(),
@@ -151,6 +218,7 @@ void checkpoint_after_step(Trainer& t, bool stop_requested) {
 void checkpoint_at_end(Trainer& t) {
   const auto& cc = t.config().checkpoint;
   if (cc.at_end && !(cc.every > 0 && t.step() % cc.every == 0)) save_checkpoint(t);
+  finish_checkpoint_writes(t, "the end of training");
 }
 
 void checkpoint_around_growth(Trainer& t, const std::string& tag) {

@@ -6,6 +6,7 @@
 //   Trainer::start()       resume_training        --resume auto | PATH | none
 //   Trainer::after_step()  checkpoint_after_step  every checkpoint.every steps
 //   Trainer::at_end()      checkpoint_at_end      checkpoint.at_end
+//                                                 (and the commit of an async write)
 //   growth events          checkpoint_around_growth(trainer, "pre-growth" / "post-growth")
 //
 // Resuming: `auto` tries the file `latest` names, then every other checkpoint in
@@ -47,14 +48,25 @@ void refuse_overwriting_inputs(const TrainConfig& config);
 // use by another job ends every rank with one line and status 2 (AgreedExit).
 std::unique_ptr<runtime::CheckpointDirLock> lock_checkpoint_dir(runtime::Communicator& comm, const TrainConfig& config);
 
+// Asynchronous checkpoints (checkpoint.async, runtime/checkpoint/async_save.h): a save
+// stalls training only for the host snapshot and the file's layout; the write runs on a
+// background thread; checkpoint_after_step commits it at the first step boundary where
+// every rank's write is done; a save while one is in flight waits for it first; the end of
+// the run and a stop request wait for it too. Every wait is logged (event
+// checkpoint_wait). Every committed checkpoint logs one line and one JSON event
+// "checkpoint" with bytes, stall_seconds (training blocked), write_seconds (the slowest
+// rank's write), mb_per_s, wait_seconds and async.
+
 // Writes a checkpoint of the trainer's state now, named after its step and `tag`.
-// Returns the committed file's path.
+// Returns the file's path (committed when this returns, unless checkpoint.async).
 std::string save_checkpoint(Trainer& trainer, const std::string& tag = "");
 
 // `stop_requested`: the ranks agreed on a stop request at this step (Note [Step agreement]
 // in launch/train/trainer.cpp); then a checkpoint is written and AgreedExit(75) thrown.
 void checkpoint_after_step(Trainer& trainer, bool stop_requested);
 void checkpoint_at_end(Trainer& trainer);
+// Commits the asynchronous write in flight, if any, waiting for it (`why` is logged).
+void finish_checkpoint_writes(Trainer& trainer, const char* why);
 // tag: "pre-growth" or "post-growth"; writes only when checkpoint.around_growth is set.
 void checkpoint_around_growth(Trainer& trainer, const std::string& tag);
 

@@ -12,6 +12,8 @@ void bind_checkpoint_options(OptionBinder& b, CheckpointConfig& c) {
   b.add("checkpoint.keep", &c.keep, "keep the newest K checkpoints, remove older ones (0: keep all)");
   b.add("checkpoint.around_growth", &c.around_growth, "also checkpoint right before and after each growth event");
   b.add("checkpoint.at_end", &c.at_end, "write a checkpoint after the last step");
+  b.add("checkpoint.async", &c.async,
+        "write checkpoints on a background thread from a host snapshot; commit at a later step boundary");
   b.add("resume", &c.resume, "auto (newest good checkpoint in checkpoint.dir, else a fresh start) | PATH | none");
 }
 

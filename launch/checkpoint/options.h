@@ -6,6 +6,9 @@
 //   checkpoint.around_growth  also write one right before and right after each growth
 //                             event (step-S-pre-growth.h5, step-S-post-growth.h5)
 //   checkpoint.at_end         write one after the last step
+//   checkpoint.async          training stops only to copy the state to host memory; a
+//                             background thread writes it and the commit happens at a
+//                             later step boundary (runtime/checkpoint/async_save.h)
 //   resume                    auto (newest good checkpoint in checkpoint.dir, or a fresh
 //                             start if there is none) | PATH (that file, or fail) | none
 // Reading is pure (the same verdict on every rank); every error names the option and
@@ -25,6 +28,7 @@ struct CheckpointConfig {
   int64_t keep = 3;
   bool around_growth = false;
   bool at_end = false;
+  bool async = false;
   std::string resume = "none";  // none | auto | a file path
   bool writes() const { return every > 0 || around_growth || at_end; }
 };

@@ -13,7 +13,7 @@ PACKAGES=(
   libboost-program-options-dev
   nlohmann-json3-dev
   libgtest-dev libgmock-dev
-  zlib1g-dev
+  zlib1g-dev libdeflate-dev
   dataset-fashion-mnist
   python3-torch python3-h5py python3-numpy
 )

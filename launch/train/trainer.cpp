@@ -8,6 +8,7 @@
 #include "launch/adaptive/step.h"
 #include "launch/growth/driver.h"
 #include "launch/checkpoint/checkpointer.h"
+#include "runtime/checkpoint/async_save.h"
 #include "launch/cli/rank_agreement.h"
 #include "launch/slimmable/step.h"
 #include "growth/models/memory_estimate.h"
@@ -66,6 +67,11 @@ runtime::JsonObject TrainResult::summary() const {
 Trainer::Trainer(runtime::RuntimeContext ctx, TrainConfig config) : ctx_(ctx), config_(std::move(config)) {}
 
 Trainer::~Trainer() = default;
+
+runtime::AsyncCheckpointWriter& Trainer::async_checkpoints() {
+  if (!async_checkpoints_) async_checkpoints_ = std::make_unique<runtime::AsyncCheckpointWriter>();
+  return *async_checkpoints_;
+}
 
 void Trainer::prepare() { prepare(data::load_data(config_.data)); }
 

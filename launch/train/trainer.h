@@ -25,6 +25,10 @@
 #include "runtime/optim/lr_schedule.h"
 #include "runtime/optim/optimizer.h"
 
+namespace sprout::runtime {
+class AsyncCheckpointWriter;  // runtime/checkpoint/async_save.h
+}
+
 namespace sprout::launch {
 
 class GrowthDriver;  // launch/growth/driver.h
@@ -79,6 +83,8 @@ class Trainer {
   growth::GrowthHistory& growth_history() { return growth_history_; }
   runtime::RuntimeContext& context() { return ctx_; }
   Progress& progress() { return *progress_; }
+  // The checkpoint write in flight, if any (checkpoint.async: launch/checkpoint/checkpointer.h).
+  runtime::AsyncCheckpointWriter& async_checkpoints();
   void set_step(int64_t step) { step_ = step; }  // checkpoint restore (launch/checkpoint/run_state.h)
   SlimmableStep* slimmable() { return slim_.get(); }  // null unless train.mode = slimmable
   AdaptiveStep* adaptive() { return adaptive_.get(); }  // null unless model.adaptive = true
@@ -104,6 +110,7 @@ class Trainer {
   std::unique_ptr<runtime::DataParallel> engine_;
   std::unique_ptr<data::DistributedSampler> sampler_;
   std::unique_ptr<Progress> progress_;
+  std::unique_ptr<runtime::AsyncCheckpointWriter> async_checkpoints_;
   growth::GrowthHistory growth_history_;
   std::unique_ptr<GrowthDriver> growth_;  // scheduled width changes (before_step)
   std::unique_ptr<SlimmableStep> slim_;  // train.mode = slimmable

@@ -1,5 +1,6 @@
-// Checkpoint: one HDF5 file per checkpoint, written and read collectively by every rank of
-// a communicator with parallel HDF5 (MPI-IO). The runtime knows nothing of models: a
+// Checkpoint: one HDF5 file per checkpoint, written by every rank of a communicator (rank 0
+// lays out the structure, each rank writes its rows with POSIX I/O: writer.h) and read
+// collectively with parallel HDF5 (MPI-IO: reader.h). The runtime knows nothing of models: a
 // checkpoint is a tree of groups (with attributes), tensors and small tables, and
 // launch/checkpoint/checkpointer.cpp maps a training run onto it (layout: runtime/README.md
 // "File layout"):
@@ -26,8 +27,8 @@
 //  - Errors name the file and the tensor. Errors found while reading (checksum, missing
 //    or malformed data) are agreed by all ranks before anyone throws, so every rank
 //    throws the same CheckpointError and the file is closed collectively; a reader can
-//    therefore fall back to another file. A failed write ends the job: a failing disk
-//    with the lowest failing rank's message and the temporary file removed
+//    therefore fall back to another file. A failed write (a full disk, EIO) is agreed
+//    too: every rank throws the lowest failing rank's message and the file is removed
 //    (runtime/checkpoint/writer.h); a temporary file left by a killed writer is never
 //    mistaken for a checkpoint (runtime/checkpoint/store.h).
 #pragma once

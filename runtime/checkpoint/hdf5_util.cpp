@@ -73,12 +73,6 @@ void H5Id::reset() {
   id_ = -1;
 }
 
-void H5Id::abandon() {
-  if (id_ < 0) return;
-  id_ = -1;
-  H5Eclear2(H5E_DEFAULT);
-}
-
 void H5Id::reset_collectively() {
   if (id_ < 0) return;
   close_(id_);

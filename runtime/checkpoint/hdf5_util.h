@@ -62,11 +62,6 @@ class H5Id {
   // Closes now even while an exception propagates, ignoring errors: for collective
   // handles when every rank is known to be unwinding alike.
   void reset_collectively();
-  // Forgets the handle without closing it: for a parallel file whose write failed on some
-  // ranks (a full disk). HDF5's collective close then takes different paths on different
-  // ranks and never returns, so the file is left open and the process must not reach
-  // MPI_Finalize (which closes it): the caller ends the job with MPI_Abort (writer.cpp).
-  void abandon();
 
   static H5Id file(hid_t id) {
     H5Id h(id, H5Fclose);

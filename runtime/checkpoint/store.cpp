@@ -186,21 +186,39 @@ std::string cached_checkpoint_problem(const std::string& path) {
   return it->second;
 }
 
-std::vector<std::string> prune_checkpoints(const std::string& dir, const PruneRules& rules,
-                                           const std::string& protect) {
-  std::vector<std::string> removed;
-  if (rules.keep > 0) {
-    int kept = 0;
-    for (const auto& name : list_checkpoints(dir, rules.tags)) {
-      const std::string path = join(dir, name);
-      if (!is_regular_entry(path)) continue;  // a directory, FIFO, symlink...: not ours to count or remove
-      if (name != protect && !rules.check(path).empty()) continue;  // damaged: neither counted nor removed
-      if (kept < rules.keep || name == protect) {
-        ++kept;
-        continue;
-      }
-      if (::unlink(path.c_str()) == 0) removed.push_back(name);
+std::vector<std::string> prune_victims(const std::string& dir, const PruneRules& rules, const std::string& protect) {
+  std::vector<std::string> victims;
+  if (rules.keep <= 0) return victims;
+  auto names = list_checkpoints(dir, rules.tags);
+  const auto incoming = parse_checkpoint_name(protect);
+  if (incoming && std::find(names.begin(), names.end(), protect) == names.end()) {
+    // Not renamed into place yet: counted where it will be.
+    auto at = names.begin();
+    while (at != names.end() && checkpoint_older(*incoming, *parse_checkpoint_name(*at), rules.tags)) ++at;
+    names.insert(at, protect);
+  }
+  int kept = 0;
+  for (const auto& name : names) {
+    if (name == protect) {
+      ++kept;
+      continue;
     }
+    const std::string path = join(dir, name);
+    if (!is_regular_entry(path)) continue;  // a directory, FIFO, symlink...: not ours to count or remove
+    if (!rules.check(path).empty()) continue;  // damaged: neither counted nor removed
+    if (kept < rules.keep) {
+      ++kept;
+      continue;
+    }
+    victims.push_back(name);
+  }
+  return victims;
+}
+
+std::vector<std::string> remove_checkpoint_files(const std::string& dir, const std::vector<std::string>& victims) {
+  std::vector<std::string> removed;
+  for (const auto& name : victims) {
+    if (::unlink(join(dir, name).c_str()) == 0) removed.push_back(name);
   }
   // Temporary files of killed writers: "<checkpoint name>.tmp" and "latest.tmp".
   if (DIR* d = ::opendir(dir.c_str())) {
@@ -219,65 +237,108 @@ std::vector<std::string> prune_checkpoints(const std::string& dir, const PruneRu
   return removed;
 }
 
+std::vector<std::string> prune_checkpoints(const std::string& dir, const PruneRules& rules,
+                                           const std::string& protect) {
+  return remove_checkpoint_files(dir, prune_victims(dir, rules, protect));
+}
+
+PendingCommit begin_commit(Communicator& comm, const std::string& dir, const std::string& file_name,
+                           const CheckpointContent& content, std::vector<ShardPiece> pieces) {
+  const auto name = parse_checkpoint_name(file_name);
+  SPROUT_CHECK(name, CheckpointError, "'", file_name, "' is not a checkpoint file name");
+  PendingCommit pending;
+  pending.dir = dir;
+  pending.file_name = file_name;
+  on_root(comm, [&] { return make_dirs(dir); });
+  pending.file = prepare_checkpoint_file(comm, join(dir, file_name) + kTemporary, content, std::move(pieces), name->step);
+  return pending;
+}
+
+WriteStats seal_commit(Communicator& comm, const PendingCommit& pending, const ShardResult& mine) {
+  auto stats = finish_checkpoint_file(comm, pending.file, mine);
+  // Not agreed: an injected fault stands for this rank crashing mid-commit.
+  inject_test_fault("checkpoint", parse_checkpoint_name(pending.file_name)->step, comm.rank());
+  return stats;
+}
+
+Publication publish_checkpoint(const std::string& dir, const std::string& file_name,
+                               const std::vector<std::string>& victims) {
+  Publication out;
+  const std::string path = join(dir, file_name), tmp = path + kTemporary;
+  // Every rank fdatasynced its own rows (write_shard); rank 0 then wrote the checksums.
+  out.error = fsync_path(tmp, false);
+  if (!out.error.empty()) {
+    ::unlink(tmp.c_str());  // give the space back; never a checkpoint
+    return out;
+  }
+  if (auto version = version_of(tmp)) verified_files()[*version] = "";  // just written and synced
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    out.error = concat("cannot rename '", tmp, "' to '", path, "': ", errno_text());
+    return out;
+  }
+  out.error = fsync_path(dir, true);
+  if (!out.error.empty()) return out;
+  const std::string latest = join(dir, kLatest), latest_tmp = latest + kTemporary;
+  {
+    std::ofstream file(latest_tmp, std::ios::trunc);
+    file << file_name << "\n";
+    if (!file.flush()) {
+      ::unlink(latest_tmp.c_str());
+      out.error = concat("cannot write '", latest_tmp, "'");
+      return out;
+    }
+  }
+  out.error = fsync_path(latest_tmp, false);
+  if (!out.error.empty()) {
+    ::unlink(latest_tmp.c_str());
+    return out;
+  }
+  if (::rename(latest_tmp.c_str(), latest.c_str()) != 0) {
+    out.error = concat("cannot rename '", latest_tmp, "' to '", latest, "': ", errno_text());
+    return out;
+  }
+  out.error = fsync_path(dir, true);
+  if (!out.error.empty()) return out;
+  out.removed = remove_checkpoint_files(dir, victims);
+  return out;
+}
+
+CommitResult conclude_commit(Communicator& comm, const PendingCommit& pending, const WriteStats& stats,
+                             const Publication& publication) {
+  const std::string error = broadcast_string(comm, comm.rank() == 0 ? publication.error : "", 0);
+  SPROUT_CHECK(error.empty(), CheckpointError, error);
+  CommitResult result;
+  result.path = join(pending.dir, pending.file_name);
+  result.write = stats;
+  result.removed = publication.removed;
+  return result;
+}
+
+CommitResult complete_commit(Communicator& comm, const PendingCommit& pending, const ShardResult& mine,
+                             const PruneRules& rules) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto stats = seal_commit(comm, pending, mine);
+  Publication publication;
+  if (comm.rank() == 0) {
+    try {
+      publication = publish_checkpoint(pending.dir, pending.file_name, prune_victims(pending.dir, rules, pending.file_name));
+    } catch (const std::exception& e) {
+      publication.error = e.what();
+    }
+  }
+  auto result = conclude_commit(comm, pending, stats, publication);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return result;
+}
+
 CommitResult commit_checkpoint(Communicator& comm, const std::string& dir, const std::string& file_name,
                                const CheckpointContent& content, const PruneRules& rules) {
   const auto t0 = std::chrono::steady_clock::now();
-  SPROUT_CHECK(parse_checkpoint_name(file_name), CheckpointError, "'", file_name, "' is not a checkpoint file name");
-  CommitResult result;
-  result.path = join(dir, file_name);
-  const std::string tmp = result.path + kTemporary;
-  on_root(comm, [&] { return make_dirs(dir); });
-
-  // Each rank's fsync is agreed in one allreduce, which is also the barrier after every
-  // close: every rank reports the lowest failing rank's own message, at once.
-  try {
-    result.write = write_checkpoint_file(comm, tmp, content);
-  } catch (const CheckpointError&) {
-    if (comm.rank() == 0) ::unlink(tmp.c_str());  // agreed by every rank (writer.h)
-    throw;
-  }
-  // Not agreed: an injected fault stands for this rank crashing mid-commit.
-  inject_test_fault("checkpoint", parse_checkpoint_name(file_name)->step, comm.rank());
-  const std::string mine = fsync_path(tmp, false);
-  const int64_t failing = allreduce_int(comm, mine.empty() ? comm.size() : comm.rank(), ReduceOp::Min);
-  if (failing < comm.size()) {
-    const std::string message = broadcast_string(comm, mine, static_cast<int>(failing));
-    if (comm.rank() == 0) ::unlink(tmp.c_str());  // give the space back; never a checkpoint
-    throw CheckpointError(concat("checkpoint '", tmp, "': rank ", failing, ": ", message));
-  }
-  if (comm.rank() == 0) {
-    if (auto version = version_of(tmp)) verified_files()[*version] = "";  // just written and synced
-  }
-
-  on_root(comm, [&]() -> std::string {
-    if (::rename(tmp.c_str(), result.path.c_str()) != 0) {
-      return concat("cannot rename '", tmp, "' to '", result.path, "': ", errno_text());
-    }
-    std::string err = fsync_path(dir, true);
-    if (!err.empty()) return err;
-    const std::string latest = join(dir, kLatest), latest_tmp = latest + kTemporary;
-    {
-      std::ofstream out(latest_tmp, std::ios::trunc);
-      out << file_name << "\n";
-      if (!out.flush()) {
-        ::unlink(latest_tmp.c_str());
-        return concat("cannot write '", latest_tmp, "'");
-      }
-    }
-    err = fsync_path(latest_tmp, false);
-    if (!err.empty()) {
-      ::unlink(latest_tmp.c_str());
-      return err;
-    }
-    if (::rename(latest_tmp.c_str(), latest.c_str()) != 0) {
-      return concat("cannot rename '", latest_tmp, "' to '", latest, "': ", errno_text());
-    }
-    err = fsync_path(dir, true);
-    if (!err.empty()) return err;
-    result.removed = prune_checkpoints(dir, rules, file_name);
-    return "";
-  });
+  const auto pending = begin_commit(comm, dir, file_name, content, shard_views(content, comm.rank(), comm.size()));
+  const auto mine = write_shard(pending.file.plan);
+  auto result = complete_commit(comm, pending, mine, rules);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  result.write.seconds = result.seconds;
   return result;
 }
 

@@ -6,14 +6,18 @@
 // tags in the caller's TagOrder (whoever names its checkpoints knows what its tags mean),
 // then any other tags alphabetically.
 //
-// Commit protocol (commit_checkpoint, collective):
+// Commit protocol (commit_checkpoint, collective; begin_commit and complete_commit are
+// its two halves, with each rank's write_shard in between — on a background thread for
+// asynchronous saves, runtime/checkpoint/async_save.h):
 //   1. rank 0 creates the directory (its failure is agreed: every rank throws);
-//   2. every rank writes <name>.tmp collectively (runtime/checkpoint/writer.h) — a
+//   2. <name>.tmp is written (runtime/checkpoint/writer.h: rank 0 lays out the structure,
+//      every rank writes its rows and fdatasyncs, the checksums are agreed) — a
 //      temporary name that does not end in .h5, so a killed writer never leaves anything
-//      that looks like a checkpoint; a failing disk (full, EIO) ends the job with the
-//      lowest failing rank's own message (writer.h);
-//   3. every rank fsyncs the file (its own writes on its own node) and the results are
-//      agreed by an allreduce, which is also the barrier: all ranks closed the file;
+//      that looks like a checkpoint; a failing disk (full, EIO) throws the lowest failing
+//      rank's own message, naming the file and the tensor, on every rank, and rank 0
+//      removes the temporary file;
+//   3. every rank fdatasyncs its own rows as part of its write, and rank 0 fsyncs the file
+//      after storing the checksums;
 //   4. rank 0 renames <name>.tmp to <name>, fsyncs the directory, replaces `latest` (a
 //      one-line text file naming the newest checkpoint) by writing latest.tmp and
 //      renaming it over `latest` (atomic), fsyncs the directory again, and prunes;
@@ -86,7 +90,40 @@ struct CommitResult {
   double seconds = 0;                // the whole protocol
 };
 
-// The commit protocol above. Collective. Throws CheckpointError on every rank on failure.
+// Steps 1 and 2's layout: the directory and the structure of <name>.tmp. `pieces`: this
+// rank's share of the tensors (shard_views, or a snapshot of it: async_save.h), in path
+// order; they must stay unchanged until write_shard(pending.file.plan) returns.
+struct PendingCommit {
+  std::string dir, file_name;
+  PreparedFile file;  // file.plan is what write_shard writes
+};
+PendingCommit begin_commit(Communicator& comm, const std::string& dir, const std::string& file_name,
+                           const CheckpointContent& content, std::vector<ShardPiece> pieces);
+// Steps 2 (agreement, checksums) to 5, after this rank's write_shard returned `mine`:
+// seal_commit, then on rank 0 prune_victims and publish_checkpoint, then conclude_commit.
+CommitResult complete_commit(Communicator& comm, const PendingCommit& pending, const ShardResult& mine,
+                             const PruneRules& rules);
+
+// The pieces of complete_commit, for a caller that runs step 4 on a background thread:
+//  - seal_commit: collective; agrees every rank's write, stores the checksums (rank 0).
+//  - prune_victims: rank 0, before publishing (it may verify files: serial HDF5); the
+//    files pruning removes once `protect` is committed.
+//  - publish_checkpoint: rank 0, local, plain POSIX (no MPI, no HDF5: any thread):
+//    fsync, rename, `latest`, removal of the victims and stale temporary files.
+//  - conclude_commit: collective; rank 0's outcome, the same on every rank.
+struct Publication {
+  std::vector<std::string> removed;
+  std::string error;  // "" on success
+};
+WriteStats seal_commit(Communicator& comm, const PendingCommit& pending, const ShardResult& mine);
+std::vector<std::string> prune_victims(const std::string& dir, const PruneRules& rules, const std::string& protect);
+Publication publish_checkpoint(const std::string& dir, const std::string& file_name,
+                               const std::vector<std::string>& victims);
+CommitResult conclude_commit(Communicator& comm, const PendingCommit& pending, const WriteStats& stats,
+                             const Publication& publication);
+
+// The commit protocol above, in one call. Collective. Throws CheckpointError on every
+// rank on failure.
 CommitResult commit_checkpoint(Communicator& comm, const std::string& dir, const std::string& file_name,
                                const CheckpointContent& content, const PruneRules& rules);
 

@@ -1,231 +1,148 @@
 #include "runtime/checkpoint/writer.h"
 
-#include <sys/statvfs.h>
 #include <unistd.h>
+#include <zlib.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstdio>
+#include <sstream>
 
+#include "runtime/checkpoint/layout.h"
+#include "runtime/error.h"
 #include "runtime/checkpoint/parallel_io.h"
-#include "runtime/checkpoint/hdf5_attr.h"
-#include "runtime/checkpoint/hdf5_table.h"
-#include "runtime/checkpoint/hdf5_util.h"
-#include "runtime/comm/mpi_communicator.h"
 
 namespace sprout::runtime {
 
 namespace {
 
-// True if every component of `path` exists (H5Lexists fails on a missing intermediate).
-bool path_exists(hid_t file, const std::string& path, const std::string& where) {
-  size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = path.find('/', pos + 1);
-    const std::string prefix = path.substr(0, pos);
-    if (SPROUT_H5_CHECK(H5Lexists(file, prefix.c_str(), H5P_DEFAULT), where) <= 0) return false;
-  }
-  return true;
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// The lowest failing rank's message on every rank, "" when none failed. Collective.
+std::string agree_failure(Communicator& comm, const std::string& mine) {
+  const int64_t failing = allreduce_int(comm, mine.empty() ? comm.size() : comm.rank(), ReduceOp::Min);
+  if (failing >= comm.size()) return "";
+  const std::string message = broadcast_string(comm, mine, static_cast<int>(failing));
+  return comm.size() == 1 ? message : concat(message, " (rank ", failing, ")");
 }
 
-H5Id link_creation() {
-  H5Id lcpl = H5Id::plist(SPROUT_H5_CHECK(H5Pcreate(H5P_LINK_CREATE), "link creation"));
-  SPROUT_H5_CHECK(H5Pset_create_intermediate_group(lcpl, 1), "link creation");
-  return lcpl;
+[[noreturn]] void fail_everywhere(Communicator& comm, const std::string& path, const std::string& message) {
+  if (comm.rank() == 0) ::unlink(path.c_str());  // never a checkpoint; give the space back
+  throw CheckpointError(message);
 }
-
-// The first floating tensor (in path order) with an Inf or NaN, or "".
-std::string first_non_finite(const CheckpointContent& content) {
-  for (const auto& [name, entry] : content.tensors) {
-    const auto& v = entry.value;
-    if (v.defined() && v.is_floating_point() && v.numel() > 0 && !torch::isfinite(v).all().item<bool>()) return name;
-  }
-  return "";
-}
-
-class Writer {
- public:
-  Writer(Communicator& comm, const std::string& path) : comm_(comm), path_(path) {
-    mpi_ = mpi_comm_of(comm);
-    dxpl_ = make_collective_transfer(mpi_);
-    lcpl_ = link_creation();
-    dcpl_ = H5Id::plist(SPROUT_H5_CHECK(H5Pcreate(H5P_DATASET_CREATE), where()));
-    // No fill values: every element is written once, by the rank that owns its row.
-    SPROUT_H5_CHECK(H5Pset_fill_time(dcpl_, H5D_FILL_TIME_NEVER), where());
-    SPROUT_H5_CHECK(H5Pset_alloc_time(dcpl_, H5D_ALLOC_TIME_EARLY), where());
-  }
-
-  WriteStats write(const CheckpointContent& content) {
-    const auto t0 = std::chrono::steady_clock::now();
-    // Tensors are replicated, so every rank refuses alike, before the file exists.
-    const std::string bad = first_non_finite(content);
-    SPROUT_CHECK(bad.empty(), CheckpointError, where(), ": tensor ", bad,
-                 " holds Inf or NaN values; a model that is not finite is not written");
-    {
-      IoGuard guard(comm_, concat("creating checkpoint ", path_));
-      H5Id fapl = make_file_access(mpi_);
-      file_ = H5Id::file(SPROUT_H5_CHECK(H5Fcreate(path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), where()));
-      Attributes root = content.root;
-      root["format"] = std::string(kCheckpointFormat);
-      root["format_version"] = kCheckpointFormatVersion;
-      root["world_size"] = static_cast<int64_t>(comm_.size());
-      root["sprout_version"] = std::string(kSproutVersion);
-      root["checksum"] = std::string("crc32 (zlib) of each tensor's C-order little-endian bytes, attribute crc32");
-      write_attributes(file_, root, where());
-      for (const auto& [group, attrs] : content.groups) write_group(group, attrs);
-    }
-    for (const auto& [name, tensor] : content.tensors) write_tensor(name, tensor);
-    for (const auto& [name, table] : content.tables) {
-      IoGuard guard(comm_, concat("writing ", name, " of ", path_));
-      try {
-        write_table(file_, lcpl_, dxpl_, comm_.rank() == 0, name, table, where(name));
-      } catch (const CheckpointError& e) {
-        keep_local_error(e);
-      }
-    }
-    throw_if_any_failed(allreduce_int(comm_, local_error_.empty() ? 1 : 0, ReduceOp::Min) == 1);
-    {
-      IoGuard guard(comm_, concat("closing checkpoint ", path_));
-      try {
-        file_.close(where());
-      } catch (const CheckpointError& e) {
-        // The other ranks may be waiting inside HDF5's close for this one: no agreement
-        // is possible, so this rank ends the job now with the real cause.
-        MpiEnvironment::abort_job(concat("sprout: rank ", comm_.rank(), ": ", e.what()), 1);
-      }
-    }
-    stats_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return stats_;
-  }
-
- private:
-  std::string where(const std::string& object = "") const {
-    return object.empty() ? concat("checkpoint '", path_, "'") : concat("checkpoint '", path_, "', ", object);
-  }
-
-  void write_group(const std::string& name, const Attributes& attrs) {
-    const std::string ctx = where(name);
-    H5Id group = path_exists(file_, name, ctx)
-                     ? H5Id::group(SPROUT_H5_CHECK(H5Gopen2(file_, name.c_str(), H5P_DEFAULT), ctx))
-                     : H5Id::group(SPROUT_H5_CHECK(H5Gcreate2(file_, name.c_str(), lcpl_, H5P_DEFAULT, H5P_DEFAULT), ctx));
-    write_attributes(group, attrs, ctx);
-  }
-
-  void write_tensor(const std::string& name, const CheckpointTensor& entry) {
-    const std::string ctx = where("tensor " + name);
-    IoGuard guard(comm_, concat("writing ", name, " of ", path_));
-    SPROUT_CHECK(entry.value.defined(), CheckpointError, ctx, ": undefined tensor");
-    const auto value = entry.value.detach().to(torch::kCPU).contiguous();
-    const int world = comm_.size(), rank = comm_.rank();
-    const bool scalar = value.dim() == 0;
-    const int64_t rows = scalar ? 1 : value.size(0);
-    const auto [first, count] = shard_rows(rows, rank, world);
-    const auto piece = scalar ? (count ? value : torch::empty({0}, value.options())) : value.narrow(0, first, count);
-    const int64_t piece_bytes = piece.numel() * piece.element_size();
-    const auto crc = agree_crc32(comm_, tensor_crc32(piece), piece_bytes, local_error_.empty());
-    throw_if_any_failed(crc.all_ok);
-
-    std::vector<hsize_t> dims(value.sizes().begin(), value.sizes().end());
-    H5Id fspace = make_space(dims, ctx);
-    H5Id dset = H5Id::dataset(SPROUT_H5_CHECK(
-        H5Dcreate2(file_, name.c_str(), h5_file_type(value.scalar_type(), ctx), fspace, lcpl_, dcpl_, H5P_DEFAULT),
-        ctx));
-    try {
-      write_rows(dset, fspace, value, piece, dims, first, count, scalar, ctx);
-      Attributes attrs = entry.attrs;
-      attrs["crc32"] = static_cast<int64_t>(crc.crc);
-      write_attributes(dset, attrs, ctx);
-      std::vector<int64_t> records;
-      for (int r = 0; r < world; ++r) {
-        const auto [f, c] = shard_rows(rows, r, world);
-        records.push_back(f);
-        records.push_back(c);
-      }
-      write_int_matrix(dset, "shard_rows", records, static_cast<hsize_t>(world), 2, ctx);
-      dset.close(ctx);
-    } catch (const CheckpointError& e) {
-      keep_local_error(e);  // agreed at the next tensor or before the close
-    }
-    ++stats_.tensors;
-    stats_.bytes += value.numel() * value.element_size();
-  }
-
-  // This rank's rows of `value` (the whole of a 0-d tensor on the rank that owns it), in
-  // one collective transfer.
-  void write_rows(hid_t dset, hid_t fspace, const torch::Tensor& value, const torch::Tensor& piece,
-                  const std::vector<hsize_t>& dims, int64_t first, int64_t count, bool scalar, const std::string& ctx) {
-    if (value.numel() > 0) {
-      H5Id mspace = make_space(dims, ctx);
-      if (scalar) {
-        if (!count) {
-          SPROUT_H5_CHECK(H5Sselect_none(fspace), ctx);
-          SPROUT_H5_CHECK(H5Sselect_none(mspace), ctx);
-        }
-      } else if (count == 0) {
-        SPROUT_H5_CHECK(H5Sselect_none(fspace), ctx);
-        SPROUT_H5_CHECK(H5Sselect_none(mspace), ctx);
-      } else {
-        std::vector<hsize_t> start(dims.size(), 0), block = dims;
-        start[0] = static_cast<hsize_t>(first);
-        block[0] = static_cast<hsize_t>(count);
-        SPROUT_H5_CHECK(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start.data(), nullptr, block.data(), nullptr), ctx);
-        mspace = make_space(block, ctx);
-      }
-      // The buffer of an empty selection is never read, but must not be null.
-      const void* data = count ? piece.data_ptr() : value.data_ptr();
-      SPROUT_H5_CHECK(H5Dwrite(dset, h5_memory_type(value.scalar_type(), ctx), mspace, fspace, dxpl_, data), ctx);
-      record_transfer(ctx);
-    }
-  }
-
-  // A local I/O failure (a full disk, EIO) in a transfer every rank completed must not
-  // leave the other ranks waiting in the next collective: it is kept, every rank learns
-  // of it at the next agreement (the next tensor's checksum allgather, or the allreduce
-  // before the close), and all throw the lowest failing rank's message.
-  void keep_local_error(const CheckpointError& e) {
-    if (local_error_.empty()) local_error_ = e.what() + full_disk_note();
-  }
-
-  // HDF5 reports a failed write as "file write failed", without the system's reason;
-  // a full file system is the common one, and is named when it is the case.
-  std::string full_disk_note() const {
-    const int err = errno;
-    const auto slash = path_.find_last_of('/');
-    const std::string dir = slash == std::string::npos ? "." : path_.substr(0, slash + 1);
-    struct statvfs fs;
-    if (::statvfs(dir.c_str(), &fs) != 0) return "";
-    const auto free_bytes = static_cast<unsigned long long>(fs.f_bavail) * fs.f_frsize;
-    if (err != ENOSPC && free_bytes >= (1ull << 20)) return "";
-    return concat(": No space left on device ('", dir, "' has ", free_bytes, " bytes free)");
-  }
-  void throw_if_any_failed(bool all_ok) {
-    if (all_ok) return;
-    const int64_t first = allreduce_int(comm_, local_error_.empty() ? comm_.size() : comm_.rank(), ReduceOp::Min);
-    file_.abandon();  // a collective close after a failed write never returns (hdf5_util.h)
-    if (comm_.rank() == first) {
-      std::fprintf(stderr, "sprout: rank %d: %s\n", comm_.rank(), local_error_.c_str());
-      std::fflush(stderr);
-    }
-    if (comm_.rank() == 0) ::unlink(path_.c_str());  // give the space back
-    comm_.barrier();  // the line is out before the job ends
-    MpiEnvironment::abort_job("", 1);
-  }
-
-  void record_transfer(const std::string& ctx) { runtime::record_transfer(dxpl_, stats_, ctx); }
-
-  Communicator& comm_;
-  std::string path_;
-  MPI_Comm mpi_;
-  H5Id dxpl_, lcpl_, dcpl_, file_;
-  WriteStats stats_;
-  std::string local_error_;  // this rank's first failed transfer, not yet agreed
-};
 
 }  // namespace
 
+std::vector<ShardPiece> shard_views(const CheckpointContent& content, int rank, int world) {
+  std::vector<ShardPiece> pieces;
+  for (const auto& [name, entry] : content.tensors) {
+    ShardPiece p;
+    p.name = name;
+    SPROUT_CHECK(entry.value.defined(), CheckpointError, "tensor ", name, ": undefined tensor");
+    const auto value = entry.value.detach().to(torch::kCPU).contiguous();
+    if (value.dim() == 0) {
+      p.rows = rank == 0 ? value : torch::empty({0}, value.options());
+    } else {
+      const auto [first, count] = shard_rows(value.size(0), rank, world);
+      p.rows = value.narrow(0, first, count);
+    }
+    pieces.push_back(std::move(p));
+  }
+  return pieces;
+}
+
+PreparedFile prepare_checkpoint_file(Communicator& comm, const std::string& path, const CheckpointContent& content,
+                                     std::vector<ShardPiece> pieces, int64_t step) {
+  const auto t0 = Clock::now();
+  PreparedFile out;
+  out.path = path;
+  for (const auto& [name, entry] : content.tensors) {
+    out.names.push_back(name);
+    out.bytes += entry.value.numel() * entry.value.element_size();
+  }
+  SPROUT_CHECK(pieces.size() == out.names.size(), CheckpointError, "checkpoint '", path, "': ", pieces.size(),
+               " pieces for ", out.names.size(), " tensors");
+  // Rank 0 makes the structure; every rank learns the offsets, or the error.
+  std::string reply;
+  if (comm.rank() == 0) {
+    try {
+      std::ostringstream offsets;
+      for (const auto& [name, at] : create_checkpoint_layout(path, content, comm.size())) offsets << at << ' ';
+      reply = "ok " + offsets.str();
+    } catch (const std::exception& e) {
+      ::unlink(path.c_str());
+      reply = std::string("error ") + e.what();
+    }
+  }
+  reply = broadcast_string(comm, reply, 0);
+  SPROUT_CHECK(reply.rfind("ok ", 0) == 0, CheckpointError, reply.substr(reply.find(' ') + 1));
+  // Offsets come in path order, as the pieces; this rank's rows start `first` rows in.
+  std::istringstream offsets(reply.substr(3));
+  auto piece = pieces.begin();
+  for (const auto& [name, entry] : content.tensors) {
+    int64_t at = -1;
+    offsets >> at;
+    const auto& v = entry.value;
+    const int64_t rows = v.dim() == 0 ? 1 : v.size(0);
+    const int64_t row_bytes = rows == 0 ? 0 : v.numel() / rows * v.element_size();
+    const int64_t first = shard_rows(rows, comm.rank(), comm.size()).first;
+    (piece++)->offset = at < 0 ? -1 : at + first * row_bytes;
+  }
+  out.plan.path = path;
+  out.plan.pieces = std::move(pieces);
+  out.plan.step = step;
+  out.plan.rank = comm.rank();
+  out.layout_seconds = since(t0);
+  return out;
+}
+
+WriteStats finish_checkpoint_file(Communicator& comm, const PreparedFile& file, const ShardResult& mine) {
+  WriteStats stats;
+  std::string failure = agree_failure(comm, mine.error);
+  if (!failure.empty()) fail_everywhere(comm, file.path, failure);
+
+  // crc32_combine(crc(A), crc(B), len(B)) = crc(A·B): the ranks' pieces, in rank order,
+  // fold into the CRC of the whole tensor whatever the number of pieces.
+  const auto n = static_cast<int64_t>(file.names.size());
+  auto local = torch::empty({2 * n}, torch::kInt64);
+  auto l = local.accessor<int64_t, 1>();
+  for (int64_t i = 0; i < n; ++i) {
+    l[2 * i] = mine.crc32[static_cast<size_t>(i)];
+    l[2 * i + 1] = file.plan.pieces[static_cast<size_t>(i)].bytes();
+  }
+  const auto all = comm.allgather(local).reshape({comm.size(), 2 * n});
+  auto a = all.accessor<int64_t, 2>();
+  std::map<std::string, uint32_t> crcs;
+  for (int64_t i = 0; i < n; ++i) {
+    uLong crc = crc32(0L, Z_NULL, 0);
+    for (int64_t r = 0; r < comm.size(); ++r) {
+      crc = crc32_combine(crc, static_cast<uLong>(a[r][2 * i]), static_cast<z_off_t>(a[r][2 * i + 1]));
+    }
+    crcs[file.names[static_cast<size_t>(i)]] = static_cast<uint32_t>(crc);
+  }
+  std::string stored;
+  if (comm.rank() == 0) {
+    try {
+      store_checksums(file.path, crcs);
+    } catch (const std::exception& e) {
+      stored = e.what();
+    }
+  }
+  failure = agree_failure(comm, stored);
+  if (!failure.empty()) fail_everywhere(comm, file.path, failure);
+  stats.tensors = n;
+  stats.bytes = file.bytes;
+  stats.layout_seconds = file.layout_seconds;
+  stats.write_seconds = allreduce_scalar(comm, mine.seconds, ReduceOp::Max);
+  return stats;
+}
+
 WriteStats write_checkpoint_file(Communicator& comm, const std::string& path, const CheckpointContent& content) {
-  hdf5_init();
-  return Writer(comm, path).write(content);
+  const auto t0 = Clock::now();
+  auto prepared = prepare_checkpoint_file(comm, path, content, shard_views(content, comm.rank(), comm.size()));
+  const auto mine = write_shard(prepared.plan);
+  auto stats = finish_checkpoint_file(comm, prepared, mine);
+  stats.seconds = since(t0);
+  return stats;
 }
 
 }  // namespace sprout::runtime

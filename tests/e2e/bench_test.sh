@@ -30,6 +30,16 @@ expect_rc 0 "bench grow"
 grep -Eq '^sprout-grow .*hidden=32->48 .*ratio_median=[0-9.]+ .*rebuilds=3' "$WORK/out" \
   && pass "bench grow: two events, three bucket layouts" || fail "bench grow line"
 
+# Checkpoint bench: bandwidth beside the plain write, and the sync/async stall, tiny sizes.
+run 2 bench checkpoint --size_mb 4 --repeat 1 --hidden 64 --dir "$WORK/ckbench"
+expect_rc 0 "bench checkpoint"
+grep -Eq '^median +[0-9.]+ +[0-9.]+ +[0-9]+% ' "$WORK/out" && pass "bench checkpoint: write beside plain write" \
+  || fail "bench checkpoint bandwidth row"
+grep -q 'async save: training stalled' "$WORK/out" && grep -q 'step with a write in flight' "$WORK/out" \
+  && pass "bench checkpoint: sync vs async stall" || fail "bench checkpoint stall rows"
+last_json stall >/dev/null && pass "bench checkpoint: JSON summary" || fail "bench checkpoint JSON"
+[[ ! -e $WORK/ckbench ]] && pass "bench checkpoint cleans up" || fail "left: $(ls -R "$WORK/ckbench")"
+run 2 bench checkpoint --part disk; expect_rc 2 "bad part"; expect_err "--part: 'disk' is not bandwidth, stall or all" "bad part message"
 run 2 bench train --batch 0;     expect_rc 2 "bad batch";  expect_err "--batch: 0 must be in [1, 4096]" "bad batch message"
 run 2 bench train --model rnn;   expect_rc 2 "bad model";  expect_err "--model: 'rnn' is not mlp or cnn" "bad model message"
 run 2 bench allreduce --min_bytes 2; expect_rc 2 "bad size"; expect_err "--min_bytes: 2" "bad size message"

@@ -5,7 +5,8 @@
 # message naming the rank; no half-written file is ever taken as a checkpoint; and a rerun
 # with --resume auto continues from the newest complete checkpoint, repeats at most one
 # checkpoint interval, and ends exactly where an uninterrupted run ends (bit for bit:
-# the same test loss).
+# the same test loss). With checkpoint.async, a rank that throws or is SIGKILLed inside
+# the background write (place checkpoint-write) does the same.
 source "$(dirname "$0")/lib.sh"
 
 common=(train --data.name synthetic --data.synthetic_train 1024 --data.synthetic_test 256 --model.widths 24,16
@@ -60,6 +61,35 @@ for np in 2 3; do
       [[ $(last_json test_loss) == "$ref_loss" ]] && pass "$label: same result as the uninterrupted run" \
         || fail "$label: test loss $(last_json test_loss) != $ref_loss"
     done
+  done
+done
+# Asynchronous checkpoints: the fault inside the background writer thread.
+for np in 2 3; do
+  ref_loss=$ref_loss2; [[ $np == 3 ]] && ref_loss=$ref_loss3
+  victim=$((np - 1))
+  for kind in throw kill; do
+    label="async: $kind inside the background write of step 20 on rank $victim of $np"
+    dir=$WORK/async-$np-$kind
+    start=$SECONDS
+    SPROUT_TEST_FAULT="$kind:checkpoint-write:20:$victim" E2E_TIMEOUT=90 run $np "${common[@]}" --checkpoint.dir "$dir" \
+      --checkpoint.async true
+    took=$((SECONDS - start))
+    [[ $RC -ne 0 && $RC -ne 124 ]] && pass "$label ends the job (status $RC)" || fail "$label: status $RC"
+    ((took < 60)) && pass "$label: ended in $took s" || fail "$label: took $took s"
+    case $kind in
+      throw) grep -q "^sprout: rank 0: .*injected test fault at checkpoint-write 20 (rank $victim)" "$WORK/err" \
+               && pass "$label: the agreed line names rank and cause" || fail "$label: no agreed line naming rank $victim" ;;
+      *)     grep -Eq "rank $victim .*(exited|signal 9|Killed)|process rank $victim|\[\[[0-9]+,1\],$victim\]" "$WORK/err" \
+               && pass "$label: mpirun names the failed rank" || fail "$label: failed rank not named" ;;
+    esac
+    [[ $(cat "$dir/latest") == step-00000010.h5 ]] && pass "$label: step 10 stays latest" || fail "$label: latest $(cat "$dir/latest")"
+    [[ -e $dir/step-00000020.h5 ]] && fail "$label: step-00000020.h5 exists" || pass "$label: no step-20 checkpoint"
+    run $np "${common[@]}" --checkpoint.dir "$dir" --checkpoint.async true --resume auto
+    expect_rc 0 "$label: rerun with --resume auto"
+    grep -q "resumed from $dir/step-00000010.h5 at step 10" "$WORK/out" && pass "$label: resumed from step 10" \
+      || fail "$label: $(grep resumed "$WORK/out")"
+    [[ $(last_json test_loss) == "$ref_loss" ]] && pass "$label: same result as the uninterrupted run" \
+      || fail "$label: test loss $(last_json test_loss) != $ref_loss"
   done
 done
 finish
