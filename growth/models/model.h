@@ -4,7 +4,8 @@
 // (fcN the output layer); a CNN is conv1…convK then fc1…fcN; a batch-norm on a site's
 // producer is bn_<site>. Every hidden dimension is a WidthSite named after its producer
 // (site "fc1" is the output width of fc1). Growth, slimming and adaptive width act on sites
-// only, so a new model kind has to list its sites and nothing else.
+// only, so a new model kind has to list its sites and nothing else; it registers as a
+// family (growth/models/family.h).
 //
 // The activation is clamp_min(x, 0): its gradient at 0 is 1 (torch::relu's is 0), which
 // is what lets a neuron grown with zero fan-in learn (growth/README.md "GradMax").
@@ -94,7 +95,8 @@ class Model {
   runtime::ParamSet params_;
 };
 
-// Builds a freshly initialised model (PyTorch's default init, drawn from `seed`).
+// Builds a freshly initialised model (PyTorch's default init, drawn from `seed`) of the
+// family spec.kind names; `spec` is completed first (growth/models/arch.h).
 std::unique_ptr<Model> build_model(const ArchSpec& spec, uint64_t seed);
 
 }  // namespace sprout::growth

@@ -43,8 +43,8 @@ inline growth::ArchSpec mlp_arch(bool bn, std::vector<int64_t> widths = {12, 10}
   growth::ArchSpec a;
   a.in_channels = 1;
   a.in_height = a.in_width = 6;
-  a.widths = std::move(widths);
-  a.batch_norm = bn;
+  a.set_ints("widths", std::move(widths));
+  a.set_flag("batch_norm", bn);
   return a;
 }
 
@@ -53,9 +53,9 @@ inline growth::ArchSpec cnn_arch(bool bn) {
   a.kind = "cnn";
   a.in_channels = 2;
   a.in_height = a.in_width = 8;
-  a.conv = {3, 4};
-  a.widths = {6};
-  a.batch_norm = bn;
+  a.set_ints("conv", {3, 4});
+  a.set_ints("widths", {6});
+  a.set_flag("batch_norm", bn);
   return a;
 }
 

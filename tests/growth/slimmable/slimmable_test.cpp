@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "growth/models/memory_estimate.h"
 #include "growth/slimmable/gate.h"
 #include "runtime/error.h"
 
@@ -12,17 +13,17 @@ namespace {
 
 ArchSpec mlp_spec() {
   ArchSpec s;
-  s.widths = {16, 12};
-  s.batch_norm = true;
+  s.set_ints("widths", {16, 12});
+  s.set_flag("batch_norm", true);
   return s;
 }
 
 ArchSpec cnn_spec() {
   ArchSpec s;
   s.kind = "cnn";
-  s.conv = {8, 12};
-  s.widths = {10};
-  s.batch_norm = true;
+  s.set_ints("conv", {8, 12});
+  s.set_ints("widths", {10});
+  s.set_flag("batch_norm", true);
   return s;
 }
 
@@ -43,10 +44,11 @@ void copy_sliced(const runtime::ParamSet& a, runtime::ParamSet& b, const std::st
   }
 }
 
-ArchSpec narrowed(ArchSpec s, double r) {
-  for (auto& c : s.conv) c = active_units(c, r);
-  for (auto& w : s.widths) w = active_units(w, r);
-  return s;
+ArchSpec narrowed(const ArchSpec& given, double r) {
+  const ArchSpec s = complete(given);
+  std::map<std::string, int64_t> widths;
+  for (const auto& [site, width] : site_widths(s)) widths[site] = active_units(width, r);
+  return with_site_widths(s, widths);
 }
 
 double max_diff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }

@@ -93,7 +93,7 @@ struct Case {
 std::vector<Case> cases() {
   auto odd = sprout::testing::cnn_arch(false);
   odd.in_height = odd.in_width = 14;
-  odd.conv = {3, 4, 5};  // 14 -> 7 -> 3: conv3's input is 7x7 (odd), pooling drops a row
+  odd.set_ints("conv", {3, 4, 5});  // 14 -> 7 -> 3: conv3's input is 7x7 (odd), pooling drops a row
   return {{"mlp", sprout::testing::mlp_arch(false)}, {"mlp_bn", sprout::testing::mlp_arch(true)},
           {"cnn", sprout::testing::cnn_arch(false)}, {"cnn_bn", sprout::testing::cnn_arch(true)}, {"cnn_odd", odd}};
 }

@@ -25,7 +25,7 @@ TEST(Options, CommandLineAndDefaults) {
   EXPECT_FALSE(o.has("optim.lr"));
   const auto c = read_train_config(o);
   EXPECT_EQ(c.train.batch, 32);
-  EXPECT_EQ(c.model.widths, (std::vector<int64_t>{128, 64}));
+  EXPECT_EQ(c.model.ints("widths"), (std::vector<int64_t>{128, 64}));
 }
 
 TEST(Options, IniSectionsMapToDottedNamesAndCommandLineWins) {
@@ -169,7 +169,7 @@ TEST(Options, DefaultsInHelpAreTheStructDefaults) {
   const TrainConfig read = read_train_config(Options::defaults(table));
   EXPECT_EQ(read.train.epochs, fresh.train.epochs);
   EXPECT_EQ(read.train.batch, fresh.train.batch);
-  EXPECT_EQ(read.model.widths, fresh.model.widths);
+  EXPECT_EQ(read.model, growth::complete(fresh.model));  // the family's defaults (growth/models/family.h)
   EXPECT_EQ(read.schedule.name, fresh.schedule.name);
   EXPECT_EQ(read.optim.lr, fresh.optim.lr);
   EXPECT_EQ(read.runtime.timeout_s, fresh.runtime.timeout_s);
