@@ -48,7 +48,7 @@ const std::string& param(const ArchSpec& s, const std::string& key) {
 
 void check_completed(const ArchSpec& s);
 
-// `text` in the setting's canonical form ("256, 256" -> "256,256", "true" -> "1").
+// `text` in the setting's canonical form ("256, 256" -> "256,256", "1" -> "true").
 std::string canonical(const FamilySetting& setting, const std::string& text) {
   const std::string option = "model." + setting.key;
   switch (setting.type) {
@@ -60,8 +60,8 @@ std::string canonical(const FamilySetting& setting, const std::string& text) {
       return std::to_string(v[0]);
     }
     case FamilySetting::Type::Flag:
-      if (text == "1" || text == "true") return "1";
-      if (text == "0" || text == "false") return "0";
+      if (text == "1" || text == "true") return "true";
+      if (text == "0" || text == "false") return "false";
       throw ConfigError(concat(option, ": '", text, "' is not a boolean (true, false)"));
   }
   return text;
@@ -86,7 +86,7 @@ bool ArchSpec::flag(const std::string& key) const {
 
 void ArchSpec::set_ints(const std::string& key, const std::vector<int64_t>& values) { params[key] = join_ints(values); }
 void ArchSpec::set_integer(const std::string& key, int64_t value) { params[key] = std::to_string(value); }
-void ArchSpec::set_flag(const std::string& key, bool value) { params[key] = value ? "1" : "0"; }
+void ArchSpec::set_flag(const std::string& key, bool value) { params[key] = value ? "true" : "false"; }
 
 std::string ArchSpec::describe() const {
   try {

@@ -157,7 +157,7 @@ class CnnFamily final : public ModelFamily {
   std::vector<FamilySetting> settings() const override {
     return {{"conv", FamilySetting::Type::Ints, "32,64", "channels of conv1..convK (3x3 conv, 2x2 max-pool each)"},
             {"widths", FamilySetting::Type::Ints, "256,256", "hidden widths of fc1..fc(N-1)"},
-            {"batch_norm", FamilySetting::Type::Flag, "0", "batch-norm after every hidden layer"}};
+            {"batch_norm", FamilySetting::Type::Flag, "false", "batch-norm after every hidden layer"}};
   }
   void validate(const ArchSpec& spec) const override {
     const auto channels = spec.ints("conv");

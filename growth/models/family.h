@@ -27,7 +27,7 @@ namespace sprout::growth {
 class Model;
 
 struct FamilySetting {
-  enum class Type { Ints, Integer, Flag };  // "16,32" | "10" | "1"/"0" (true/false accepted)
+  enum class Type { Ints, Integer, Flag };  // "16,32" | "10" | "true"/"false" (1/0 accepted)
   std::string key;           // model.<key>
   Type type = Type::Ints;
   std::string default_text;  // in canonical form

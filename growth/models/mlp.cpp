@@ -98,7 +98,7 @@ class MlpFamily final : public ModelFamily {
   std::string name() const override { return "mlp"; }
   std::vector<FamilySetting> settings() const override {
     return {{"widths", FamilySetting::Type::Ints, "256,256", "hidden widths of fc1..fc(N-1)"},
-            {"batch_norm", FamilySetting::Type::Flag, "0", "batch-norm after every hidden layer"}};
+            {"batch_norm", FamilySetting::Type::Flag, "false", "batch-norm after every hidden layer"}};
   }
   void validate(const ArchSpec& spec) const override {
     for (auto w : spec.ints("widths")) {
