@@ -163,6 +163,7 @@ ArchSpec complete(ArchSpec spec) {
     params[setting.key] = given ? canonical(setting, it->second) : setting.default_text;
   }
   spec.params = std::move(params);
+  spec = family.normalise(std::move(spec));
   check_completed(spec);
   return spec;
 }

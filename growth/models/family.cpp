@@ -10,6 +10,7 @@ namespace sprout::growth {
 // One line per family (each defined in its own file).
 std::unique_ptr<ModelFamily> make_mlp_family();  // mlp.cpp
 std::unique_ptr<ModelFamily> make_cnn_family();  // cnn.cpp
+std::unique_ptr<ModelFamily> make_resnet_family();  // resnet.cpp
 
 namespace {
 
@@ -20,6 +21,7 @@ std::vector<std::unique_ptr<ModelFamily>>& registry() {
     std::vector<std::unique_ptr<ModelFamily>> f;
     f.push_back(make_mlp_family());
     f.push_back(make_cnn_family());
+    f.push_back(make_resnet_family());
     return f;
   }();
   return families;

@@ -53,6 +53,10 @@ class ModelFamily {
   virtual std::string name() const = 0;
   virtual std::vector<FamilySetting> settings() const = 0;
 
+  // After the defaults are filled in and before validate(): settings whose default
+  // depends on others written out (a ResNet's inner widths from its stage widths), so
+  // that equal models have equal text.
+  virtual ArchSpec normalise(ArchSpec spec) const { return spec; }
   // `spec` is completed (every setting present, normalised). Throws ConfigError naming
   // model.<key> and the value.
   virtual void validate(const ArchSpec& spec) const = 0;

@@ -36,6 +36,8 @@ struct WidthSite {
   int64_t consumer_group = 1;
   // The producer block pools (2×2 max) between the activation and the consumer.
   bool pooled = false;
+  // Conv producers: the stride of the producer convolution (3×3, padding 1).
+  int64_t stride = 1;
   int64_t width = 0;
 };
 
@@ -81,6 +83,11 @@ class Model {
     o.train = train;
     return forward(x, o);
   }
+
+  // What the first site's producer reads, computed from the model input x (the DS-Net
+  // gate's probe starts there): x itself where the first site's producer is the first
+  // layer; a residual network's stem. Eval mode, no width dependence.
+  virtual torch::Tensor first_site_input(const torch::Tensor& x) { return x; }
 
   // Sites in forward order, with their current widths.
   virtual std::vector<WidthSite> sites() const = 0;

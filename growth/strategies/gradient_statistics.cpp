@@ -46,8 +46,12 @@ torch::Tensor growth_matrix(Model& model, const WidthSite& site, const GrowthBat
   if (site.kind == WidthSite::Kind::Linear) {
     m = delta.t().mm(h);  // (out, N)·(N, in)
   } else {
-    const int64_t stride = site.pooled ? 2 : 1;
-    const int64_t hp = site.pooled ? h.size(2) / 2 : h.size(2), wp = site.pooled ? h.size(3) / 2 : h.size(3);
+    // Output positions of the producer (stride s), then of the pooling: the top-left of
+    // each 2×2 window, i.e. every other one (see the header).
+    const int64_t s = site.stride;
+    const int64_t ho = (h.size(2) - 1) / s + 1, wo = (h.size(3) - 1) / s + 1;
+    const int64_t stride = site.pooled ? 2 * s : s;
+    const int64_t hp = site.pooled ? ho / 2 : ho, wp = site.pooled ? wo / 2 : wo;
     const auto e = unfold_pooled(h, stride, hp, wp);  // (N, C_in·9, P)
     const int64_t n = h.size(0), p = hp * wp;
     if (delta.dim() == 4) {

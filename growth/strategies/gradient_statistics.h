@@ -7,7 +7,8 @@
 // M = Σ_batch D·E^T, where (per example)
 //   Linear producer:  E = h_{l-1} (F_in)            D = δ_{l+1} = ∂L/∂z_{l+1} (F_out)
 //   Conv producer:    E = unfold(h_{l-1}, 3×3, padding 1, stride s) at the positions that
-//                     survive the pooling (F_in × P); s = 2 when the site is pooled: at a
+//                     survive the pooling (F_in × P); s is the producer's stride, doubled
+//                     when the site is pooled: at a
 //                     zero-fan-in channel the activation is identically 0, clamp_min's
 //                     gradient at 0 is 1, and 2×2 max-pool routes the gradient of an
 //                     all-equal window to its first (top-left) element.

@@ -59,6 +59,17 @@ inline growth::ArchSpec cnn_arch(bool bn) {
   return a;
 }
 
+// A pre-activation ResNet-10 on 2×8×8 inputs: blocks 1 (stride 1), 2 and 3 (stride 2,
+// 1×1 shortcuts), inner widths 6, 5, 7 (sites block<b>.conv1).
+inline growth::ArchSpec resnet_arch() {
+  growth::ArchSpec a;
+  a.kind = "resnet";
+  a.in_channels = 2;
+  a.in_height = a.in_width = 8;
+  a.set_ints("inner", {6, 5, 7});
+  return a;
+}
+
 // A model whose batch-norm statistics and affine parameters are not the trivial ones.
 inline std::unique_ptr<growth::Model> trained_looking_model(const growth::ArchSpec& arch, uint64_t seed) {
   auto m = growth::build_model(arch, seed);
@@ -66,7 +77,7 @@ inline std::unique_ptr<growth::Model> trained_looking_model(const growth::ArchSp
   torch::NoGradGuard no_grad;
   auto& p = m->params();
   for (size_t i = 0; i < p.num_parameters(); ++i) {
-    if (p.parameter_name(i).rfind("bn_", 0) == 0) p.parameter(i).add_(torch::randn_like(p.parameter(i)) * 0.3);
+    if (p.parameter_name(i).find("bn") != std::string::npos) p.parameter(i).add_(torch::randn_like(p.parameter(i)) * 0.3);
   }
   for (int k = 0; k < 3; ++k) m->forward(torch::randn({16, arch.in_channels, arch.in_height, arch.in_width}), true);
   return m;

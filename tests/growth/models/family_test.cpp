@@ -130,6 +130,35 @@ TEST(ModelFamily, ParsesTheFirstCheckpointFormat) {
   EXPECT_NE(error_of([] { ArchSpec::parse("kind=mlp;classes=1,2"); }).find("classes"), std::string::npos);
 }
 
+// The memory estimate counts exactly the parameters and buffers each family builds.
+TEST(ModelFamily, EveryFamilysLayerCostsCountWhatItBuilds) {
+  for (const std::string kind : {"mlp", "cnn", "resnet"}) {
+    for (bool bn : {false, true}) {
+      ArchSpec s;
+      s.kind = kind;
+      s.set_ints("widths", {12, 7});
+      s.set_ints("conv", {5, 6});
+      s.set_flag("batch_norm", bn);
+      s = complete(s);
+      SCOPED_TRACE(s.describe());
+      const auto m = build_model(s, 0);
+      double params = 0, buffers = 0;
+      for (const auto& p : m->params().parameters()) params += static_cast<double>(p.numel());
+      for (const auto& b : m->params().buffers()) buffers += static_cast<double>(b.numel());
+      const auto e = estimate_training_memory(s, 1, 0);
+      EXPECT_EQ(e.parameters, params);
+      EXPECT_EQ(e.buffers, buffers);
+      const auto sites = m->sites();
+      const auto listed = site_widths(s);  // without building
+      ASSERT_EQ(listed.size(), sites.size());
+      for (size_t i = 0; i < sites.size(); ++i) {
+        EXPECT_EQ(listed[i].first, sites[i].name);
+        EXPECT_EQ(listed[i].second, sites[i].width);
+      }
+    }
+  }
+}
+
 TEST(ModelFamily, ContinuationAllowsOtherWidthsOnly) {
   ArchSpec a;
   a.set_ints("widths", {16, 8});

@@ -89,6 +89,21 @@ void expect_narrow_equals_separate(const ArchSpec& spec) {
 TEST(Slimmable, MlpNarrowForwardEqualsSeparateNarrowModel) { expect_narrow_equals_separate(mlp_spec()); }
 TEST(Slimmable, CnnNarrowForwardEqualsSeparateNarrowModel) { expect_narrow_equals_separate(cnn_spec()); }
 
+TEST(Slimmable, ResNetAtFullWidthIsThePlainForward) {
+  ArchSpec spec;
+  spec.kind = "resnet";
+  auto m = build_model(spec, 5);
+  SlimSpec ss;
+  ss.attention = false;
+  SlimmableNet net(*m, ss, 5);
+  torch::NoGradGuard no_grad;
+  for (int k = 0; k < 2; ++k) net.forward(torch::randn({6, 1, 28, 28}), net.num_ratios() - 1, true);
+  const auto x = torch::randn({3, 1, 28, 28});
+  EXPECT_EQ(net.forward(x, net.num_ratios() - 1, false).sizes(), (std::vector<int64_t>{3, 10}));
+  EXPECT_TRUE(net.forward(x, net.num_ratios() - 1, false).equal(m->forward(x, false)));
+  EXPECT_GT(max_diff(net.forward(x, 0, false), m->forward(x, false)), 1e-4);  // the narrowest differs
+}
+
 TEST(Slimmable, AttentionSlicesTheGateWeights) {
   auto spec = mlp_spec();
   auto wide = build_model(spec, 2);
@@ -115,7 +130,9 @@ TEST(Slimmable, AttentionSlicesTheGateWeights) {
 }
 
 TEST(Slimmable, KnownOutputsAreReusedNotRecomputed) {
-  for (const auto& spec : {mlp_spec(), cnn_spec()}) {
+  ArchSpec resnet;
+  resnet.kind = "resnet";
+  for (const auto& spec : {mlp_spec(), cnn_spec(), resnet}) {
     auto m = build_model(spec, 3);
     SlimmableNet net(*m, SlimSpec{}, 3);
     auto x = torch::randn({4, 1, 28, 28});

@@ -56,7 +56,10 @@ torch::Tensor explicit_m(Model& m, const WidthSite& site, const GrowthBatch& b) 
   auto h = trace.inputs.at(site.producer).detach().to(torch::kFloat64);
   auto d = trace.outputs.at(site.consumer).grad().to(torch::kFloat64);
   if (site.kind == WidthSite::Kind::Linear) return d.t().mm(h);
-  const int64_t s = site.pooled ? 2 : 1, hp = h.size(2) / s, wp = h.size(3) / s;
+  // The producer's output positions (stride), then the pooling's (every other one).
+  const int64_t s = site.stride * (site.pooled ? 2 : 1);
+  const int64_t ho = (h.size(2) - 1) / site.stride + 1, wo = (h.size(3) - 1) / site.stride + 1;
+  const int64_t hp = site.pooled ? ho / 2 : ho, wp = site.pooled ? wo / 2 : wo;
   auto hpad = at::constant_pad_nd(h, {1, 1, 1, 1}, 0);
   std::vector<torch::Tensor> cols;  // per (c,a,b) block
   torch::Tensor shifted[3][3];      // h at the pooled positions, offset (a,b): (N, C, hp, wp)
@@ -95,7 +98,8 @@ std::vector<Case> cases() {
   odd.in_height = odd.in_width = 14;
   odd.set_ints("conv", {3, 4, 5});  // 14 -> 7 -> 3: conv3's input is 7x7 (odd), pooling drops a row
   return {{"mlp", sprout::testing::mlp_arch(false)}, {"mlp_bn", sprout::testing::mlp_arch(true)},
-          {"cnn", sprout::testing::cnn_arch(false)}, {"cnn_bn", sprout::testing::cnn_arch(true)}, {"cnn_odd", odd}};
+          {"cnn", sprout::testing::cnn_arch(false)}, {"cnn_bn", sprout::testing::cnn_arch(true)}, {"cnn_odd", odd},
+          {"resnet", sprout::testing::resnet_arch()}};  // stride-2 producers, no pooling
 }
 
 TEST(GradMaxMatrix, EqualsAutogradAndExplicitComputationAtEverySite) {
@@ -169,7 +173,7 @@ TEST(GradMax, RandomFanOutOfTheSameNormGetsLessGradient) {
     SCOPED_TRACE(c.name);
     const auto b = sprout::testing::random_batch(c.arch, 16, 13);
     sprout::testing::LoneCommunicator comm;
-    const std::string site = c.arch.kind == "cnn" ? "conv2" : "fc1";
+    const std::string site = c.arch.kind == "cnn" ? "conv2" : c.arch.kind == "resnet" ? "block2.conv1" : "fc1";
     auto gm = sprout::testing::trained_looking_model(c.arch, 5);
     const int64_t old = gm->site(site).width;
     sprout::testing::grow_site(comm, *gm, site, 2, &b);

@@ -24,7 +24,8 @@ std::vector<Case> cases() {
   return {{"mlp", sprout::testing::mlp_arch(false)},
           {"mlp_bn", sprout::testing::mlp_arch(true)},
           {"cnn", sprout::testing::cnn_arch(false)},
-          {"cnn_bn", sprout::testing::cnn_arch(true)}};
+          {"cnn_bn", sprout::testing::cnn_arch(true)},
+          {"resnet", sprout::testing::resnet_arch()}};
 }
 
 TEST(Strategies, EveryOneThatPromisesItPreservesTheFunction) {
