@@ -27,7 +27,7 @@ GrowthBatch my_share(const GrowthBatch& full) {
 }
 
 TEST(GrowthMpi, MatrixReducedOverRanksEqualsTheGlobalBatchMatrix) {
-  for (const auto& arch : {sprout::testing::mlp_arch(true), sprout::testing::cnn_arch(false)}) {
+  for (const auto& arch : {sprout::testing::mlp_arch(true), sprout::testing::cnn_arch(false), sprout::testing::resnet_arch()}) {
     auto m = sprout::testing::trained_looking_model(arch, 1);
     const auto full = sprout::testing::random_batch(arch, 13, 2);  // 13: uneven shares
     for (const auto& site : m->sites()) {
@@ -42,7 +42,7 @@ TEST(GrowthMpi, MatrixReducedOverRanksEqualsTheGlobalBatchMatrix) {
 
 TEST(GrowthMpi, EveryStrategyLeavesBitwiseIdenticalReplicas) {
   auto& w = world();
-  for (const auto& arch : {sprout::testing::mlp_arch(true), sprout::testing::cnn_arch(true)}) {
+  for (const auto& arch : {sprout::testing::mlp_arch(true), sprout::testing::cnn_arch(true), sprout::testing::resnet_arch()}) {
     for (const auto& strategy : strategy_names()) {
       SCOPED_TRACE(arch.describe() + " " + strategy);
       auto m = sprout::testing::trained_looking_model(arch, 3);  // same seed: same replica
@@ -66,7 +66,7 @@ TEST(GrowthMpi, EveryStrategyLeavesBitwiseIdenticalReplicas) {
       sprout::testing::GrowOptions go;
       go.strategy = strategy;
       go.step = 1;
-      const std::string site = arch.kind == "cnn" ? "conv1" : "fc1";
+      const std::string site = arch.kind == "cnn" ? "conv1" : arch.kind == "resnet" ? "block2.conv1" : "fc1";
       ASSERT_NO_THROW(sprout::testing::grow_site(w, *m, site, 3, &share, opt.get(), go));
       EXPECT_NO_THROW(runtime::verify_identical(w, m->params(), opt.get(), "after growth"));
       EXPECT_LT(sprout::testing::max_rel_diff(m->forward(probe, false).detach(), before), 1e-6);  // function kept
