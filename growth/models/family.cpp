@@ -11,6 +11,7 @@ namespace sprout::growth {
 std::unique_ptr<ModelFamily> make_mlp_family();  // mlp.cpp
 std::unique_ptr<ModelFamily> make_cnn_family();  // cnn.cpp
 std::unique_ptr<ModelFamily> make_resnet_family();  // resnet.cpp
+std::unique_ptr<ModelFamily> make_vit_family();     // vit.cpp
 
 namespace {
 
@@ -22,6 +23,7 @@ std::vector<std::unique_ptr<ModelFamily>>& registry() {
     f.push_back(make_mlp_family());
     f.push_back(make_cnn_family());
     f.push_back(make_resnet_family());
+    f.push_back(make_vit_family());
     return f;
   }();
   return families;

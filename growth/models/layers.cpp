@@ -78,6 +78,15 @@ void add_conv3x3(runtime::ParamSet& p, const std::string& module, int64_t in, in
   add_conv(p, module, in, out, 3, gen);
 }
 
+torch::Tensor layer_norm(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x) {
+  return at::layer_norm(x, {x.size(-1)}, p.parameter(module + ".weight"), p.parameter(module + ".bias"), 1e-5);
+}
+
+void add_layer_norm(runtime::ParamSet& p, const std::string& module, int64_t n) {
+  p.add_parameter(module + ".weight", torch::ones({n}));
+  p.add_parameter(module + ".bias", torch::zeros({n}));
+}
+
 void add_batch_norm(runtime::ParamSet& p, const std::string& module, int64_t n) {
   p.add_parameter(module + ".weight", torch::ones({n}));
   p.add_parameter(module + ".bias", torch::zeros({n}));

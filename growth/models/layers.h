@@ -22,6 +22,11 @@ inline torch::Tensor activation(const torch::Tensor& x) {
   return at::threshold(x, -d, 0);
 }
 
+// LayerNorm over the last dimension (eps 1e-5, as torch.nn).
+torch::Tensor layer_norm(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x);
+// γ=1, β=0.
+void add_layer_norm(runtime::ParamSet& p, const std::string& module, int64_t n);
+
 // y = x W[:out, :in]^T + b[:out].  in/out < 0: full size. `known` (optional): y's first
 // k columns, already computed; only units [k, out) are computed and appended.
 torch::Tensor linear(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x,

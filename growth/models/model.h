@@ -38,6 +38,14 @@ struct WidthSite {
   bool pooled = false;
   // Conv producers: the stride of the producer convolution (3×3, padding 1).
   int64_t stride = 1;
+  // The activation between the producer (and its norm) and the consumer: activation()
+  // (layers.h) or GELU. Its slope at 0 is what a zero-fan-in unit passes back (GradMax).
+  enum class Activation { ClampMin, Gelu };
+  Activation activation = Activation::ClampMin;
+  double slope_at_zero() const { return activation == Activation::Gelu ? 0.5 : 1.0; }
+  // Linear sites over tokens: the units are the last dimension of (N, T, units) tensors;
+  // hooks (unit_scale, site_hook) still see units at dim 1, i.e. (N, units, T).
+  bool tokens = false;
   int64_t width = 0;
 };
 

@@ -16,6 +16,8 @@
 //                     unfold" of δ: unfold(δ, 3×3, padding 1) with the kernel flipped.
 //     Linear consumer across the flatten (channel owns g = P columns):
 //                     D[(o,q'), q] = δ[o]·[q' = q].
+// Where the activation's slope at 0 is not 1 (GELU: 1/2), M carries it. Tokens (N, T, ·)
+// count as N·T examples of a Linear site.
 // The forward pass runs in eval mode (batch-norm on running statistics, no buffer update).
 // A new unit's batch-norm (γ=1, β=0, mean 0, var 1) then scales its gradient by
 // 1/sqrt(1+eps) ≈ 1 − 5e-6; M leaves that factor out (it is the "aux layer" gradient).

@@ -64,6 +64,10 @@ torch::Tensor stage_scale(const torch::Tensor& value, const torch::Tensor& old_p
 class VarianceTransfer final : public Strategy {
  public:
   std::string name() const override { return "vt"; }
+  std::string refusal(const WidthSite& site) const override {
+    if (site.activation == WidthSite::Activation::ClampMin) return "";
+    return "its rescaling keeps the function only through a positively homogeneous activation, and the site uses GELU";
+  }
 
   runtime::SurgeryPlan plan(GrowthContext& ctx, at::Generator& gen) override {
     auto& model = *ctx.model;

@@ -70,6 +70,20 @@ inline growth::ArchSpec resnet_arch() {
   return a;
 }
 
+// A vision Transformer on 1×8×8 inputs: 4×4 patches (5 tokens), width 8, 2 heads, MLP
+// widths 6 and 5 (sites block<b>.fc1, GELU, over tokens).
+inline growth::ArchSpec vit_arch() {
+  growth::ArchSpec a;
+  a.kind = "vit";
+  a.in_height = a.in_width = 8;
+  a.set_integer("patch", 4);
+  a.set_integer("dim", 8);
+  a.set_integer("heads", 2);
+  a.set_integer("depth", 2);
+  a.set_ints("inner", {6, 5});
+  return a;
+}
+
 // A model whose batch-norm statistics and affine parameters are not the trivial ones.
 inline std::unique_ptr<growth::Model> trained_looking_model(const growth::ArchSpec& arch, uint64_t seed) {
   auto m = growth::build_model(arch, seed);
@@ -77,7 +91,9 @@ inline std::unique_ptr<growth::Model> trained_looking_model(const growth::ArchSp
   torch::NoGradGuard no_grad;
   auto& p = m->params();
   for (size_t i = 0; i < p.num_parameters(); ++i) {
-    if (p.parameter_name(i).find("bn") != std::string::npos) p.parameter(i).add_(torch::randn_like(p.parameter(i)) * 0.3);
+    const auto& name = p.parameter_name(i);
+    const bool norm = name.find("bn") != std::string::npos || name.find(".ln") != std::string::npos;
+    if (norm) p.parameter(i).add_(torch::randn_like(p.parameter(i)) * 0.3);
   }
   for (int k = 0; k < 3; ++k) m->forward(torch::randn({16, arch.in_channels, arch.in_height, arch.in_width}), true);
   return m;

@@ -132,7 +132,7 @@ TEST(ModelFamily, ParsesTheFirstCheckpointFormat) {
 
 // The memory estimate counts exactly the parameters and buffers each family builds.
 TEST(ModelFamily, EveryFamilysLayerCostsCountWhatItBuilds) {
-  for (const std::string kind : {"mlp", "cnn", "resnet"}) {
+  for (const std::string kind : {"mlp", "cnn", "resnet", "vit"}) {
     for (bool bn : {false, true}) {
       ArchSpec s;
       s.kind = kind;

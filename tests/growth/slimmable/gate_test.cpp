@@ -90,7 +90,7 @@ TEST_P(GateRouting, ProbeIsTheSmallestSubnetworksFirstBlock) {
   EXPECT_LT(max_diff(net.probe(x).pooled, seen), 1e-6);
 }
 
-INSTANTIATE_TEST_SUITE_P(Kinds, GateRouting, ::testing::Values("mlp", "cnn", "resnet"));
+INSTANTIATE_TEST_SUITE_P(Kinds, GateRouting, ::testing::Values("mlp", "cnn", "resnet", "vit"));
 
 TEST(Gate, GumbelSoftmaxIsHardForwardSoftBackward) {
   auto gen = compat::make_generator(3);

@@ -116,7 +116,7 @@ TEST(Options, AbbreviationsAndMisspellingsAreUnknownWithAHint) {
       {{"--optim.l", "0.1"}, "unknown option '--optim.l' (did you mean --optim.lr?)"},
       {{"--optim.lrr", "0.1"}, "unknown option '--optim.lrr' (did you mean --optim.lr?)"},
       {{"--trian.steps", "5"}, "unknown option '--trian.steps' (did you mean --train.steps?)"},
-      {{"--model.widht", "5"}, "unknown option '--model.widht' (did you mean --model.widths?)"},
+      {{"--model.widht", "5"}, "unknown option '--model.widht' (did you mean --model.widen or --model.widths?)"},
       {{"--config", dir.file("step.ini")},
        "config file '" + dir.file("step.ini") + "': unknown option 'train.step' (did you mean train.steps?)"},
       {{"--config", dir.file("trian.ini")},
