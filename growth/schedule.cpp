@@ -94,7 +94,7 @@ std::vector<GrowthEvent> expand(const CompactSchedule& s, const std::vector<std:
       auto it = s.target.find(site);
       if (it == s.target.end()) continue;
       SPROUT_CHECK(it->second >= w0, ConfigError, "--growth.target: ", site, ":", it->second,
-                   " is below the starting width ", w0, " (model.widths/model.conv set the start)");
+                   " is below the starting width ", w0, " (the model.* options set the start)");
       total = it->second - w0;
     } else {
       if (!s.sites.empty() && std::find(s.sites.begin(), s.sites.end(), site) == s.sites.end()) continue;

@@ -6,7 +6,7 @@
 //    order given.
 //  - compact (the GradMax paper's schedule): growth at steps start, start+every, …,
 //    start+(times−1)·every; at each, every growing site gains an equal share of the way from
-//    its starting width (model.widths / model.conv) to its target. The target is either
+//    its starting width (the model.* options) to its target. The target is either
 //    given per site (growth.target "fc1:256,fc2:256") or, with growth.fraction f, every
 //    site in growth.sites (default all) grows by round(f·start width) per event (the
 //    paper: f = 0.25 of the initial width, 12 times: 0.25× -> 1×). When the total is not

@@ -1,7 +1,9 @@
 #include "growth/models/arch.h"
 
+#include <algorithm>
 #include <sstream>
 
+#include "growth/models/family.h"
 #include "growth/models/memory_estimate.h"
 #include "runtime/error.h"
 
@@ -36,43 +38,73 @@ std::string join_ints(const std::vector<int64_t>& values, const char* sep) {
   return s;
 }
 
-int64_t ArchSpec::feature_height() const {
-  int64_t h = in_height;
-  if (kind == "cnn") for (size_t i = 0; i < conv.size(); ++i) h /= 2;
-  return h;
+namespace {
+
+const std::string& param(const ArchSpec& s, const std::string& key) {
+  auto it = s.params.find(key);
+  SPROUT_CHECK(it != s.params.end(), ConfigError, "model.", key, ": not set for model.kind ", s.kind);
+  return it->second;
 }
 
-int64_t ArchSpec::feature_width() const {
-  int64_t w = in_width;
-  if (kind == "cnn") for (size_t i = 0; i < conv.size(); ++i) w /= 2;
-  return w;
+void check_completed(const ArchSpec& s);
+
+// `text` in the setting's canonical form ("256, 256" -> "256,256", "1" -> "true").
+std::string canonical(const FamilySetting& setting, const std::string& text) {
+  const std::string option = "model." + setting.key;
+  switch (setting.type) {
+    case FamilySetting::Type::Ints:
+      return join_ints(parse_int_list(text, option));
+    case FamilySetting::Type::Integer: {
+      const auto v = parse_int_list(text, option);
+      SPROUT_CHECK(v.size() == 1, ConfigError, option, ": '", text, "' is not one integer");
+      return std::to_string(v[0]);
+    }
+    case FamilySetting::Type::Flag:
+      if (text == "1" || text == "true") return "true";
+      if (text == "0" || text == "false") return "false";
+      throw ConfigError(concat(option, ": '", text, "' is not a boolean (true, false)"));
+  }
+  return text;
 }
+
+}  // namespace
+
+std::vector<int64_t> ArchSpec::ints(const std::string& key) const { return parse_int_list(param(*this, key), "model." + key); }
+
+int64_t ArchSpec::integer(const std::string& key) const {
+  const auto values = ints(key);
+  SPROUT_CHECK(values.size() == 1, ConfigError, "model.", key, ": '", param(*this, key), "' is not one integer");
+  return values[0];
+}
+
+bool ArchSpec::flag(const std::string& key) const {
+  const std::string& v = param(*this, key);
+  if (v == "1" || v == "true") return true;
+  if (v == "0" || v == "false") return false;
+  throw ConfigError(concat("model.", key, ": '", v, "' is not a boolean (true, false)"));
+}
+
+void ArchSpec::set_ints(const std::string& key, const std::vector<int64_t>& values) { params[key] = join_ints(values); }
+void ArchSpec::set_integer(const std::string& key, int64_t value) { params[key] = std::to_string(value); }
+void ArchSpec::set_flag(const std::string& key, bool value) { params[key] = value ? "true" : "false"; }
 
 std::string ArchSpec::describe() const {
-  std::ostringstream os;
-  os << kind << " ";
-  if (kind == "cnn") {
-    os << in_channels << "x" << in_height << "x" << in_width << " ";
-    for (size_t i = 0; i < conv.size(); ++i) os << (i ? "-" : "") << "c" << conv[i];
-    os << " " << conv.back() * feature_height() * feature_width();
-  } else {
-    os << in_channels * in_height * in_width;
+  try {
+    const ArchSpec c = complete(*this);
+    return model_family(c.kind).describe(c);
+  } catch (const ConfigError&) {
+    return serialize();  // an invalid spec is described by its text
   }
-  for (auto w : widths) os << "-" << w;
-  os << "-" << classes;
-  if (batch_norm) os << " bn";
-  return os.str();
 }
 
 std::string ArchSpec::serialize() const {
-  return concat("kind=", kind, ";in=", in_channels, "x", in_height, "x", in_width, ";classes=", classes,
-             ";conv=", join_ints(conv), ";widths=", join_ints(widths), ";bn=", batch_norm ? 1 : 0);
+  std::string s = concat("kind=", kind, ";in=", in_channels, "x", in_height, "x", in_width, ";classes=", classes);
+  for (const auto& [key, value] : params) s += concat(";", key, "=", value);
+  return s;
 }
 
 ArchSpec ArchSpec::parse(const std::string& text) {
   ArchSpec s;
-  s.conv.clear();
-  s.widths.clear();
   std::stringstream ss(text);
   std::string field;
   bool saw_kind = false;
@@ -92,41 +124,67 @@ ArchSpec ArchSpec::parse(const std::string& text) {
       s.in_height = dims[1];
       s.in_width = dims[2];
     } else if (key == "classes") {
-      s.classes = parse_int_list(value, "architecture classes").at(0);
-    } else if (key == "conv") {
-      s.conv = parse_int_list(value, "architecture conv");
-    } else if (key == "widths") {
-      s.widths = parse_int_list(value, "architecture widths");
-    } else if (key == "bn") {
-      s.batch_norm = value == "1";
+      const auto v = parse_int_list(value, "architecture classes");
+      SPROUT_CHECK(v.size() == 1, ConfigError, "architecture '", text, "': 'classes' needs one integer");
+      s.classes = v[0];
     } else {
-      throw ConfigError(concat("architecture '", text, "': unknown field '", key, "'"));
+      SPROUT_CHECK(!key.empty() && !s.params.count(key), ConfigError, "architecture '", text, "': field '", key,
+                   "' empty or repeated");
+      s.params[key] = value;
     }
   }
   SPROUT_CHECK(saw_kind, ConfigError, "architecture '", text, "': no kind");
-  validate(s);
-  return s;
+  // The first format (mlp and cnn only) spelled batch_norm "bn" and always wrote conv.
+  if (auto it = s.params.find("bn"); it != s.params.end() && !s.params.count("batch_norm")) {
+    s.params["batch_norm"] = it->second;
+    s.params.erase(it);
+  }
+  if (auto it = s.params.find("conv"); it != s.params.end() && it->second.empty() && s.kind == "mlp") {
+    s.params.erase(it);
+  }
+  // Stricter than complete(): a stored architecture names every parameter of its family
+  // and nothing else.
+  const ModelFamily& family = model_family(s.kind);
+  std::map<std::string, std::string> known;
+  for (const auto& setting : family.settings()) known[setting.key] = setting.default_text;
+  for (const auto& [key, value] : s.params) {
+    SPROUT_CHECK(known.count(key), ConfigError, "architecture '", text, "': unknown field '", key, "' for kind ",
+                 s.kind);
+  }
+  return complete(s);
 }
 
-void validate(const ArchSpec& s) {
-  SPROUT_CHECK(s.kind == "mlp" || s.kind == "cnn", ConfigError, "model.kind: unknown model '", s.kind,
-               "' (expected mlp or cnn)");
+ArchSpec complete(ArchSpec spec) {
+  const ModelFamily& family = model_family(spec.kind);
+  std::map<std::string, std::string> params;
+  for (const auto& setting : family.settings()) {
+    auto it = spec.params.find(setting.key);
+    const bool given = it != spec.params.end() && !(it->second.empty() && setting.type != FamilySetting::Type::Ints);
+    params[setting.key] = given ? canonical(setting, it->second) : setting.default_text;
+  }
+  spec.params = std::move(params);
+  spec = family.normalise(std::move(spec));
+  check_completed(spec);
+  return spec;
+}
+
+void validate(const ArchSpec& spec) { complete(spec); }
+
+namespace {
+
+void check_completed(const ArchSpec& s) {
+  const ModelFamily& family = model_family(s.kind);
   SPROUT_CHECK(s.in_channels > 0 && s.in_height > 0 && s.in_width > 0, ConfigError,
                "model input shape must be positive, got ", s.in_channels, "x", s.in_height, "x", s.in_width);
   SPROUT_CHECK(s.classes > 1, ConfigError, "model needs at least 2 classes, got ", s.classes);
-  for (auto w : s.widths) {
-    SPROUT_CHECK(w > 0, ConfigError, "model.widths: every width must be > 0, got ", join_ints(s.widths));
+  for (const auto& setting : family.settings()) {
+    SPROUT_CHECK(s.params.count(setting.key), ConfigError, "model.", setting.key, ": not set for model.kind ",
+                 s.kind);
   }
-  if (s.kind == "cnn") {
-    SPROUT_CHECK(!s.conv.empty(), ConfigError, "model.conv: a cnn needs at least one conv layer");
-    for (auto c : s.conv) {
-      SPROUT_CHECK(c > 0, ConfigError, "model.conv: every channel count must be > 0, got ", join_ints(s.conv));
-    }
-    SPROUT_CHECK(s.feature_height() >= 1 && s.feature_width() >= 1, ConfigError, "model.conv: ",
-                 s.conv.size(), " conv blocks halve a ", s.in_height, "x", s.in_width,
-                 " input below 1x1");
-  }
+  family.validate(s);
   check_size_limits(s);  // growth/models/memory_estimate.h: widths no machine could hold
 }
+
+}  // namespace
 
 }  // namespace sprout::growth

@@ -1,33 +1,52 @@
-// ArchSpec: the architecture of a model — kind and the width of every site — enough to
-// rebuild it (checkpoints store it before any tensor, so a grown model restores).
+// ArchSpec: the architecture of a model — its family, the input it reads, and the
+// family's own parameters — enough to rebuild it (checkpoints store it before any tensor,
+// so a grown model restores).
+//
+// Everything a family means by its parameters lives with the family
+// (growth/models/family.h): ArchSpec only carries them as canonical text, so checkpoints,
+// --init.from, merges and fedcl hand an architecture on whole, without knowing its fields.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 namespace sprout::growth {
 
 struct ArchSpec {
-  std::string kind = "mlp";  // mlp | cnn
-  int64_t in_channels = 1, in_height = 28, in_width = 28;
+  std::string kind = "mlp";  // the family's name in the registry (growth/models/family.h)
+  int64_t in_channels = 1, in_height = 28, in_width = 28;  // what the data gives
   int64_t classes = 10;
-  std::vector<int64_t> conv;    // cnn: out-channels of conv1..convK (3×3, pad 1, then 2×2 max-pool)
-  std::vector<int64_t> widths;  // out-features of the hidden layers fc1..fc(N-1); fcN outputs classes
-  bool batch_norm = false;      // batch-norm after every hidden producer
+  // The family's parameters, key -> canonical value text ("widths" -> "256,256"). Keys are
+  // the family's settings, spelled on the command line as model.<key>.
+  std::map<std::string, std::string> params;
 
-  // "mlp 784-256-256-10", "cnn 1x28x28 c32-c64 3136-128-10"
+  // Typed access to params; ConfigError naming model.<key> when absent or malformed.
+  std::vector<int64_t> ints(const std::string& key) const;
+  int64_t integer(const std::string& key) const;
+  bool flag(const std::string& key) const;
+  void set_ints(const std::string& key, const std::vector<int64_t>& values);
+  void set_integer(const std::string& key, int64_t value);
+  void set_flag(const std::string& key, bool value);
+
+  // One line for logs: "mlp 784-256-256-10", "cnn 1x28x28 c32-c64 3136-128-10" (the family's).
   std::string describe() const;
-  // Compact text form used by checkpoints: "kind=mlp;in=1x28x28;classes=10;conv=;widths=256,256;bn=0"
+  // Compact text form stored in checkpoints: "kind=mlp;in=1x28x28;classes=10;batch_norm=false;widths=256,256".
   std::string serialize() const;
-  static ArchSpec parse(const std::string& text);  // throws ConfigError
+  // Reads serialize()'s form (and the older "conv=…;widths=…;bn=…" one); the result is
+  // completed and validated by its family. Throws ConfigError.
+  static ArchSpec parse(const std::string& text);
 
-  // Spatial side after the conv stack (each block halves it).
-  int64_t feature_height() const;
-  int64_t feature_width() const;
+  bool operator==(const ArchSpec& o) const { return serialize() == o.serialize(); }
+  bool operator!=(const ArchSpec& o) const { return !(*this == o); }
 };
 
-// Throws ConfigError naming the option (model.widths, model.conv, model.kind) and value.
+// Fills in the family's defaults for parameters not given, drops parameters the family
+// does not read (options of other families), normalises every value's text and validates:
+// throws ConfigError naming model.kind, model.<key> and the value.
+ArchSpec complete(ArchSpec spec);
+// Throws what complete() would throw.
 void validate(const ArchSpec& spec);
 
 // "256,256" -> {256, 256}; throws ConfigError naming `option` on malformed input.

@@ -30,14 +30,20 @@ torch::Tensor linear(const runtime::ParamSet& p, const std::string& module, cons
 }
 
 torch::Tensor conv3x3(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x,
-                      int64_t in, int64_t out, const torch::Tensor& known) {
+                      int64_t in, int64_t out, const torch::Tensor& known, int64_t stride) {
   auto w = slice2(p.parameter(module + ".weight"), out, in);
   auto b = slice1(p.parameter(module + ".bias"), out);
-  if (!known.defined()) return at::conv2d(x, w, b, {1, 1}, {1, 1});
+  if (!known.defined()) return at::conv2d(x, w, b, {stride, stride}, {1, 1});
   const int64_t k = known.size(1);
   if (k >= w.size(0)) return known.narrow(1, 0, w.size(0));
-  return at::cat({known, at::conv2d(x, w.narrow(0, k, w.size(0) - k), b.narrow(0, k, b.size(0) - k), {1, 1}, {1, 1})},
+  return at::cat({known, at::conv2d(x, w.narrow(0, k, w.size(0) - k), b.narrow(0, k, b.size(0) - k),
+                                    {stride, stride}, {1, 1})},
                  1);
+}
+
+torch::Tensor conv1x1(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x, int64_t stride) {
+  const std::vector<int64_t> strides{stride, stride}, padding{0, 0};
+  return at::conv2d(x, p.parameter(module + ".weight"), p.parameter(module + ".bias"), strides, padding);
 }
 
 torch::Tensor batch_norm(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x,
@@ -60,11 +66,25 @@ void add_linear(runtime::ParamSet& p, const std::string& module, int64_t in, int
   p.add_parameter(module + ".bias", uniform({out}, bound, gen));
 }
 
+void add_conv(runtime::ParamSet& p, const std::string& module, int64_t in, int64_t out, int64_t kernel,
+              torch::Generator& gen) {
+  const double bound = 1.0 / std::sqrt(static_cast<double>(in * kernel * kernel));
+  p.add_parameter(module + ".weight", uniform({out, in, kernel, kernel}, bound, gen));
+  p.add_parameter(module + ".bias", uniform({out}, bound, gen));
+}
+
 void add_conv3x3(runtime::ParamSet& p, const std::string& module, int64_t in, int64_t out,
                  torch::Generator& gen) {
-  const double bound = 1.0 / std::sqrt(static_cast<double>(in * 9));
-  p.add_parameter(module + ".weight", uniform({out, in, 3, 3}, bound, gen));
-  p.add_parameter(module + ".bias", uniform({out}, bound, gen));
+  add_conv(p, module, in, out, 3, gen);
+}
+
+torch::Tensor layer_norm(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x) {
+  return at::layer_norm(x, {x.size(-1)}, p.parameter(module + ".weight"), p.parameter(module + ".bias"), 1e-5);
+}
+
+void add_layer_norm(runtime::ParamSet& p, const std::string& module, int64_t n) {
+  p.add_parameter(module + ".weight", torch::ones({n}));
+  p.add_parameter(module + ".bias", torch::zeros({n}));
 }
 
 void add_batch_norm(runtime::ParamSet& p, const std::string& module, int64_t n) {

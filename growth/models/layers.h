@@ -22,13 +22,20 @@ inline torch::Tensor activation(const torch::Tensor& x) {
   return at::threshold(x, -d, 0);
 }
 
+// LayerNorm over the last dimension (eps 1e-5, as torch.nn).
+torch::Tensor layer_norm(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x);
+// γ=1, β=0.
+void add_layer_norm(runtime::ParamSet& p, const std::string& module, int64_t n);
+
 // y = x W[:out, :in]^T + b[:out].  in/out < 0: full size. `known` (optional): y's first
 // k columns, already computed; only units [k, out) are computed and appended.
 torch::Tensor linear(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x,
                      int64_t in = -1, int64_t out = -1, const torch::Tensor& known = {});
-// 3×3, stride 1, padding 1. `known`: the first k output channels, as for linear().
+// 3×3, padding 1. `known`: the first k output channels, as for linear().
 torch::Tensor conv3x3(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x,
-                      int64_t in = -1, int64_t out = -1, const torch::Tensor& known = {});
+                      int64_t in = -1, int64_t out = -1, const torch::Tensor& known = {}, int64_t stride = 1);
+// 1×1, no padding, full width (a residual shortcut's projection).
+torch::Tensor conv1x1(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x, int64_t stride);
 // Batch norm over dim 1 on the first `n` channels (momentum 0.1, eps 1e-5, as torch.nn).
 // `stats`: suffix of the running-statistics buffers (switchable batch-norm; "" = own).
 torch::Tensor batch_norm(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x,
@@ -40,6 +47,8 @@ void add_linear(runtime::ParamSet& p, const std::string& module, int64_t in, int
                 torch::Generator& gen);
 void add_conv3x3(runtime::ParamSet& p, const std::string& module, int64_t in, int64_t out,
                  torch::Generator& gen);
+void add_conv(runtime::ParamSet& p, const std::string& module, int64_t in, int64_t out, int64_t kernel,
+              torch::Generator& gen);
 // γ=1, β=0, running mean 0, running var 1, num_batches_tracked 0.
 void add_batch_norm(runtime::ParamSet& p, const std::string& module, int64_t n);
 

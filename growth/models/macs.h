@@ -1,8 +1,8 @@
 // Multiply-accumulates (MACs) per example: the cost measure of slimmable and dynamic
 // width (DS-Net reports MAdds the same way).
 //
-// Counted: every Linear (in·out) and 3×3 convolution (in·out·9·H·W at its output size)
-// at the active widths, and the DS-Net gate's linear layers. Not counted: biases, batch-
+// Counted: every Linear (in·out) and convolution (in·out·k·k·H·W at its output size) at
+// the active widths, as the model's family lists them (growth/models/family.h), and the DS-Net gate's linear layers. Not counted: biases, batch-
 // norm, activations, pooling, the attention's elementwise product — they are O(units),
 // not O(units²), and DS-Net's counter leaves them out too (it counts average pooling).
 #pragma once

@@ -7,45 +7,12 @@
 #include <limits>
 #include <sstream>
 
+#include "growth/models/family.h"
 #include "runtime/error.h"
 
 namespace sprout::growth {
 
 namespace {
-
-// Per-layer shapes in forward order, the way cnn.cpp and mlp.cpp build them.
-struct LayerShape {
-  std::string name;
-  double weights = 0;      // elements of the weight tensor
-  int64_t out = 0;         // units / channels
-  double outputs = 0;      // output elements per example (before pooling)
-  double pooled = 0;       // pooled map elements per example (conv blocks)
-  bool hidden = false;     // a width site (batch-norm applies)
-};
-
-std::vector<LayerShape> layer_shapes(const ArchSpec& a) {
-  std::vector<LayerShape> out;
-  double in = static_cast<double>(a.in_channels);
-  int64_t h = a.in_height, w = a.in_width;
-  if (a.kind == "cnn") {
-    for (size_t i = 0; i < a.conv.size(); ++i) {
-      const double c = static_cast<double>(a.conv[i]);
-      out.push_back({"conv" + std::to_string(i + 1), in * c * 9, a.conv[i], c * h * w, c * (h / 2) * (w / 2), true});
-      in = c;
-      h /= 2;
-      w /= 2;
-    }
-  }
-  in *= static_cast<double>(h * w);
-  for (size_t i = 0; i <= a.widths.size(); ++i) {
-    const bool hidden = i < a.widths.size();
-    const int64_t units = hidden ? a.widths[i] : a.classes;
-    const double u = static_cast<double>(units);
-    out.push_back({"fc" + std::to_string(i + 1), in * u, units, u, 0, hidden});
-    in = u;
-  }
-  return out;
-}
 
 std::string gigabytes(double bytes) {
   std::ostringstream os;
@@ -53,12 +20,7 @@ std::string gigabytes(double bytes) {
   return os.str();
 }
 
-// The options that set `arch`'s widths, with their values: "--model.widths 3000000,64".
-std::string width_options(const ArchSpec& arch) {
-  std::string s;
-  if (arch.kind == "cnn") s = concat("--model.conv ", join_ints(arch.conv), " ");
-  return s + concat("--model.widths ", join_ints(arch.widths));
-}
+std::string width_options(const ArchSpec& arch) { return model_family(arch.kind).width_options(arch); }
 
 // The first number of a "Key: N kB" line of /proc/meminfo, in bytes (NaN if absent).
 double meminfo_bytes(const std::string& key) {
@@ -98,13 +60,10 @@ MemoryEstimate estimate_training_memory(const ArchSpec& arch, int64_t batch, int
   e.batch = batch;
   e.optimizer_slots = optimizer_slots;
   e.activations_per_example = static_cast<double>(arch.in_channels * arch.in_height * arch.in_width);
-  for (const auto& l : layer_shapes(arch)) {
-    e.parameters += l.weights + static_cast<double>(l.out);  // weight and bias
-    if (l.hidden && arch.batch_norm) {
-      e.parameters += 2.0 * static_cast<double>(l.out);
-      e.buffers += 2.0 * static_cast<double>(l.out) + 1;
-    }
-    e.activations_per_example += 3 * l.outputs + l.pooled;
+  for (const auto& l : model_family(arch.kind).layers(arch, {})) {
+    e.parameters += l.weights + l.norm;
+    e.buffers += l.norm_buffers;
+    e.activations_per_example += l.activations;
   }
   return e;
 }
@@ -115,17 +74,15 @@ int optimizer_slots(const std::string& optimizer, double momentum) {
 }
 
 void check_size_limits(const ArchSpec& arch) {
-  for (auto w : arch.widths) {
-    SPROUT_CHECK(w <= kMaxSiteWidth, ConfigError, "model.widths: width ", w, " in '", join_ints(arch.widths),
-                 "' is above the limit of ", kMaxSiteWidth, " units per layer");
+  const ModelFamily& family = model_family(arch.kind);
+  for (const auto& [site, width] : family.site_widths(arch)) {
+    SPROUT_CHECK(width <= kMaxSiteWidth, ConfigError, family.width_options(arch), ": width ", width, " of site ",
+                 site, " is above the limit of ", kMaxSiteWidth, " units per layer");
   }
-  for (auto c : arch.conv) {
-    SPROUT_CHECK(c <= kMaxSiteWidth, ConfigError, "model.conv: ", c, " channels in '", join_ints(arch.conv),
-                 "' is above the limit of ", kMaxSiteWidth, " per layer");
-  }
-  for (const auto& l : layer_shapes(arch)) {
-    SPROUT_CHECK(l.weights <= static_cast<double>(kMaxTensorElements), ConfigError, width_options(arch),
-                 ": the weight of ", l.name, " would hold ", static_cast<int64_t>(l.weights),
+  for (const auto& l : family.layers(arch, {})) {
+    const double weight = l.weights - l.out;  // the weight alone, without the bias
+    SPROUT_CHECK(weight <= static_cast<double>(kMaxTensorElements), ConfigError, family.width_options(arch),
+                 ": the weight of ", l.module, " would hold ", static_cast<int64_t>(weight),
                  " elements, above the limit of 2^31 - 1 per tensor");
   }
 }
@@ -154,7 +111,7 @@ AvailableMemory available_memory_per_rank(int ranks_on_node) {
 void check_training_memory(const ArchSpec& start, const ArchSpec& reached, int64_t batch, int optimizer_slots,
                            const AvailableMemory& available) {
   check_size_limits(start);
-  const bool grows = reached.widths != start.widths || reached.conv != start.conv;
+  const bool grows = reached.params != start.params;
   if (grows) {
     try {
       check_size_limits(reached);
@@ -171,24 +128,11 @@ void check_training_memory(const ArchSpec& start, const ArchSpec& reached, int64
 }
 
 std::vector<std::pair<std::string, int64_t>> site_widths(const ArchSpec& arch) {
-  std::vector<std::pair<std::string, int64_t>> out;
-  if (arch.kind == "cnn") {
-    for (size_t i = 0; i < arch.conv.size(); ++i) out.emplace_back("conv" + std::to_string(i + 1), arch.conv[i]);
-  }
-  for (size_t i = 0; i < arch.widths.size(); ++i) out.emplace_back("fc" + std::to_string(i + 1), arch.widths[i]);
-  return out;
+  return model_family(arch.kind).site_widths(arch);
 }
 
 ArchSpec with_site_widths(ArchSpec arch, const std::map<std::string, int64_t>& widths) {
-  auto set = [&](const std::string& name, int64_t& width) {
-    auto it = widths.find(name);
-    if (it != widths.end()) width = it->second;
-  };
-  if (arch.kind == "cnn") {
-    for (size_t i = 0; i < arch.conv.size(); ++i) set("conv" + std::to_string(i + 1), arch.conv[i]);
-  }
-  for (size_t i = 0; i < arch.widths.size(); ++i) set("fc" + std::to_string(i + 1), arch.widths[i]);
-  return arch;
+  return model_family(arch.kind).with_site_widths(std::move(arch), widths);
 }
 
 }  // namespace sprout::growth

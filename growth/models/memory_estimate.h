@@ -39,15 +39,15 @@ struct MemoryEstimate {
   double bytes() const;  // float32, everything above for one rank
 };
 
-// The estimate for `arch` (its widths as given) trained with `batch` examples per rank and
+// The estimate for `arch` (completed; its widths as given) trained with `batch` examples per rank and
 // an optimizer keeping `optimizer_slots` tensors per parameter.
 MemoryEstimate estimate_training_memory(const ArchSpec& arch, int64_t batch, int optimizer_slots);
 
 // Optimizer state tensors per parameter: "adamw" 2, "sgd" 1 with momentum, 0 without.
 int optimizer_slots(const std::string& optimizer, double momentum);
 
-// Throws ConfigError naming model.widths / model.conv and their values when a width or a
-// single tensor of `arch` is above the hard limits.
+// Throws ConfigError naming the width options and their values (the family's
+// width_options) when a width or a single tensor of `arch` is above the hard limits.
 void check_size_limits(const ArchSpec& arch);
 
 // Memory this process may still use: MemAvailable of /proc/meminfo, lowered to what the
@@ -66,8 +66,8 @@ AvailableMemory available_memory_per_rank(int ranks_on_node);
 void check_training_memory(const ArchSpec& start, const ArchSpec& reached, int64_t batch, int optimizer_slots,
                            const AvailableMemory& available);
 
-// Site names with their widths, in forward order (conv1…convK, fc1…fc(N−1)) — what the
-// built model's sites() will list — and `arch` with some of them replaced.
+// Site names with their widths, in forward order — what the built model's sites() will
+// list — and `arch` with some of them replaced (the family's, growth/models/family.h).
 std::vector<std::pair<std::string, int64_t>> site_widths(const ArchSpec& arch);
 ArchSpec with_site_widths(ArchSpec arch, const std::map<std::string, int64_t>& widths);
 

@@ -1,12 +1,11 @@
 #include "growth/models/model.h"
 
+#include "growth/models/family.h"
+
 #include "runtime/error.h"
 #include "runtime/error_message.h"
 
 namespace sprout::growth {
-
-std::unique_ptr<Model> make_mlp(const ArchSpec& spec, uint64_t seed);
-std::unique_ptr<Model> make_cnn(const ArchSpec& spec, uint64_t seed);
 
 WidthSite Model::site(const std::string& name) const {
   for (auto& s : sites()) {
@@ -29,11 +28,10 @@ std::vector<std::string> Model::site_names() const {
   return out;
 }
 
-std::unique_ptr<Model> build_model(const ArchSpec& spec, uint64_t seed) {
-  validate(spec);
+std::unique_ptr<Model> build_model(const ArchSpec& given, uint64_t seed) {
+  const ArchSpec spec = complete(given);
   try {
-    if (spec.kind == "cnn") return make_cnn(spec, seed);
-    return make_mlp(spec, seed);
+    return model_family(spec.kind).build(spec, seed);
   } catch (const std::exception& e) {
     // Say what was being allocated; other failures pass through unchanged.
     if (!runtime::is_allocation_failure(e)) throw;

@@ -4,7 +4,8 @@
 // (fcN the output layer); a CNN is conv1…convK then fc1…fcN; a batch-norm on a site's
 // producer is bn_<site>. Every hidden dimension is a WidthSite named after its producer
 // (site "fc1" is the output width of fc1). Growth, slimming and adaptive width act on sites
-// only, so a new model kind has to list its sites and nothing else.
+// only, so a new model kind has to list its sites and nothing else; it registers as a
+// family (growth/models/family.h).
 //
 // The activation is clamp_min(x, 0): its gradient at 0 is 1 (torch::relu's is 0), which
 // is what lets a neuron grown with zero fan-in learn (growth/README.md "GradMax").
@@ -35,6 +36,16 @@ struct WidthSite {
   int64_t consumer_group = 1;
   // The producer block pools (2×2 max) between the activation and the consumer.
   bool pooled = false;
+  // Conv producers: the stride of the producer convolution (3×3, padding 1).
+  int64_t stride = 1;
+  // The activation between the producer (and its norm) and the consumer: activation()
+  // (layers.h) or GELU. Its slope at 0 is what a zero-fan-in unit passes back (GradMax).
+  enum class Activation { ClampMin, Gelu };
+  Activation activation = Activation::ClampMin;
+  double slope_at_zero() const { return activation == Activation::Gelu ? 0.5 : 1.0; }
+  // Linear sites over tokens: the units are the last dimension of (N, T, units) tensors;
+  // hooks (unit_scale, site_hook) still see units at dim 1, i.e. (N, units, T).
+  bool tokens = false;
   int64_t width = 0;
 };
 
@@ -81,6 +92,11 @@ class Model {
     return forward(x, o);
   }
 
+  // What the first site's producer reads, computed from the model input x (the DS-Net
+  // gate's probe starts there): x itself where the first site's producer is the first
+  // layer; a residual network's stem. Eval mode, no width dependence.
+  virtual torch::Tensor first_site_input(const torch::Tensor& x) { return x; }
+
   // Sites in forward order, with their current widths.
   virtual std::vector<WidthSite> sites() const = 0;
   // The architecture with the current widths (rebuilds an equal model).
@@ -94,7 +110,8 @@ class Model {
   runtime::ParamSet params_;
 };
 
-// Builds a freshly initialised model (PyTorch's default init, drawn from `seed`).
+// Builds a freshly initialised model (PyTorch's default init, drawn from `seed`) of the
+// family spec.kind names; `spec` is completed first (growth/models/arch.h).
 std::unique_ptr<Model> build_model(const ArchSpec& spec, uint64_t seed);
 
 }  // namespace sprout::growth

@@ -15,7 +15,11 @@ void add_gate_parameters(runtime::ParamSet& p, int64_t width, int64_t reduced, i
   if (!p.has_buffer("gate.trained_steps")) p.add_buffer("gate.trained_steps", torch::zeros({}, torch::kInt64));
 }
 
-torch::Tensor gate_pool(const torch::Tensor& h) { return h.dim() == 4 ? h.mean({2, 3}) : h; }
+torch::Tensor gate_pool(const torch::Tensor& h) {
+  if (h.dim() == 4) return h.mean({2, 3});  // (N, k, H, W)
+  if (h.dim() == 3) return h.mean(2);       // tokens as (N, k, T)
+  return h;
+}
 
 torch::Tensor gate_reduce(const runtime::ParamSet& p, const torch::Tensor& pooled) {
   return activation(linear(p, "gate.reduce", pooled, pooled.size(1), -1));  // (N, R)
@@ -24,7 +28,9 @@ torch::Tensor gate_reduce(const runtime::ParamSet& p, const torch::Tensor& poole
 torch::Tensor gate_attend(const runtime::ParamSet& p, const torch::Tensor& h) {
   const int64_t k = h.size(1);
   auto a = at::sigmoid(linear(p, "gate.attention", gate_reduce(p, gate_pool(h)), -1, k));  // (N, k)
-  return h.dim() == 4 ? h * a.view({a.size(0), k, 1, 1}) : h * a;
+  if (h.dim() == 4) return h * a.view({a.size(0), k, 1, 1});
+  if (h.dim() == 3) return h * a.view({a.size(0), k, 1});
+  return h * a;
 }
 
 torch::Tensor gate_head(const runtime::ParamSet& p, const torch::Tensor& reduced) {

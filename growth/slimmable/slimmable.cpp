@@ -113,15 +113,19 @@ SlimmableNet::Probe SlimmableNet::probe(const torch::Tensor& x) const {
   const auto& p = model_.params();
   const int64_t k = active_.front().at(gate_site_.name);
   Probe out;
+  const auto in = model_.first_site_input(x);
   if (gate_site_.kind == WidthSite::Kind::Conv) {
-    out.raw = conv3x3(p, gate_site_.producer, x, -1, k);  // (N, k, H, W)
+    out.raw = conv3x3(p, gate_site_.producer, in, -1, k, {}, gate_site_.stride);  // (N, k, H, W)
+  } else if (gate_site_.tokens) {
+    out.raw = linear(p, gate_site_.producer, in, -1, k);  // (N, T, k)
   } else {
-    out.raw = linear(p, gate_site_.producer, x.reshape({x.size(0), -1}), -1, k);  // (N, k)
+    out.raw = linear(p, gate_site_.producer, in.reshape({in.size(0), -1}), -1, k);  // (N, k)
   }
   auto h = out.raw;
   if (!gate_site_.norm.empty()) h = batch_norm(p, gate_site_.norm, h, false, k, stats_.front());
-  h = activation(h);
+  h = gate_site_.activation == WidthSite::Activation::Gelu ? at::gelu(h) : activation(h);
   if (gate_site_.pooled) h = at::max_pool2d(h, {2, 2});
+  if (gate_site_.tokens) h = h.transpose(1, 2);  // units at dim 1
   out.pooled = gate_pool(h);  // (N, k)
   return out;
 }

@@ -44,10 +44,15 @@ torch::Tensor growth_matrix(Model& model, const WidthSite& site, const GrowthBat
   params.zero_grad();
   torch::Tensor m;
   if (site.kind == WidthSite::Kind::Linear) {
-    m = delta.t().mm(h);  // (out, N)·(N, in)
+    // Tokens (N, T, ·) count as N·T rows.
+    m = delta.reshape({-1, delta.size(-1)}).t().mm(h.reshape({-1, h.size(-1)}));  // (out, N)·(N, in)
   } else {
-    const int64_t stride = site.pooled ? 2 : 1;
-    const int64_t hp = site.pooled ? h.size(2) / 2 : h.size(2), wp = site.pooled ? h.size(3) / 2 : h.size(3);
+    // Output positions of the producer (stride s), then of the pooling: the top-left of
+    // each 2×2 window, i.e. every other one (see the header).
+    const int64_t s = site.stride;
+    const int64_t ho = (h.size(2) - 1) / s + 1, wo = (h.size(3) - 1) / s + 1;
+    const int64_t stride = site.pooled ? 2 * s : s;
+    const int64_t hp = site.pooled ? ho / 2 : ho, wp = site.pooled ? wo / 2 : wo;
     const auto e = unfold_pooled(h, stride, hp, wp);  // (N, C_in·9, P)
     const int64_t n = h.size(0), p = hp * wp;
     if (delta.dim() == 4) {
@@ -67,7 +72,7 @@ torch::Tensor growth_matrix(Model& model, const WidthSite& site, const GrowthBat
   }
   SPROUT_CHECK(m.size(0) == f_out && m.size(1) == f_in, Error, "site ", site.name, ": M is ", m.size(0), "x",
                m.size(1), ", expected ", f_out, "x", f_in);
-  return m.contiguous();
+  return (m * site.slope_at_zero()).contiguous();
 }
 
 double new_fan_in_grad_norm(runtime::Communicator& comm, Model& model, const WidthSite& site, int64_t old_width,

@@ -7,7 +7,8 @@
 // M = Σ_batch D·E^T, where (per example)
 //   Linear producer:  E = h_{l-1} (F_in)            D = δ_{l+1} = ∂L/∂z_{l+1} (F_out)
 //   Conv producer:    E = unfold(h_{l-1}, 3×3, padding 1, stride s) at the positions that
-//                     survive the pooling (F_in × P); s = 2 when the site is pooled: at a
+//                     survive the pooling (F_in × P); s is the producer's stride, doubled
+//                     when the site is pooled: at a
 //                     zero-fan-in channel the activation is identically 0, clamp_min's
 //                     gradient at 0 is 1, and 2×2 max-pool routes the gradient of an
 //                     all-equal window to its first (top-left) element.
@@ -15,6 +16,8 @@
 //                     unfold" of δ: unfold(δ, 3×3, padding 1) with the kernel flipped.
 //     Linear consumer across the flatten (channel owns g = P columns):
 //                     D[(o,q'), q] = δ[o]·[q' = q].
+// Where the activation's slope at 0 is not 1 (GELU: 1/2), M carries it. Tokens (N, T, ·)
+// count as N·T examples of a Linear site.
 // The forward pass runs in eval mode (batch-norm on running statistics, no buffer update).
 // A new unit's batch-norm (γ=1, β=0, mean 0, var 1) then scales its gradient by
 // 1/sqrt(1+eps) ≈ 1 − 5e-6; M leaves that factor out (it is the "aux layer" gradient).

@@ -88,9 +88,16 @@ uint64_t event_seed(uint64_t train_seed, int64_t step, const std::string& site) 
   return h;
 }
 
+void check_accepts(const Strategy& strategy, const WidthSite& site) {
+  const std::string why = strategy.refusal(site);
+  SPROUT_CHECK(why.empty(), ConfigError, "--growth.strategy ", strategy.name(), " cannot grow site ", site.name, ": ",
+               why);
+}
+
 runtime::SurgeryPlan grow(runtime::Surgery& surgery, Strategy& strategy, GrowthContext& ctx, int64_t step,
                           uint64_t seed) {
   SPROUT_CHECK(ctx.model && ctx.comm, Error, "grow: context without model or communicator");
+  check_accepts(strategy, ctx.site);  // the same verdict on every rank, before any collective
   SPROUT_CHECK(ctx.add > 0, ConfigError, "growth at site ", ctx.site.name, ": must add > 0 units, got ", ctx.add);
   SPROUT_CHECK(!strategy.needs_batch() || ctx.batch, Error, "grow: strategy ", strategy.name(), " needs a batch");
   surgery.quiesce(step);

@@ -73,6 +73,9 @@ class Strategy {
   virtual std::string name() const = 0;
   // Whether gather() needs ctx.batch.
   virtual bool needs_batch() const { return false; }
+  // Why this strategy cannot grow `site` ("" if it can): e.g. vt's compensation needs a
+  // positively homogeneous activation. Asked before a run starts and again by grow().
+  virtual std::string refusal(const WidthSite& site) const { return ""; }
   // Every rank, in the same order: collectives allowed (e.g. allreduce of statistics).
   virtual void gather(GrowthContext& ctx) {}
   // Rank 0 only, no collectives: the new tensors of the site (and anything else it changes).
@@ -91,6 +94,9 @@ void validate(const StrategyOptions& options);
 
 // c for gradmax and random (see StrategyOptions::scale_mode).
 double fan_out_norm(const StrategyOptions& options, const SiteTensors& old);
+
+// ConfigError "--growth.strategy vt cannot grow site S: <why>" when the strategy refuses it.
+void check_accepts(const Strategy& strategy, const WidthSite& site);
 
 // One growth event as a surgery transaction (collective). Throws SurgeryError on failure.
 // Returns the plan that was applied (the same on every rank).

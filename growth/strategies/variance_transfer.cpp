@@ -32,6 +32,7 @@
 //     their multipliers.
 #include <cmath>
 
+#include "growth/models/memory_estimate.h"
 #include "growth/strategies/strategy.h"
 #include "runtime/error.h"
 #include "runtime/tensor_util.h"
@@ -42,17 +43,9 @@ namespace {
 
 constexpr double kBatchNormEps = 1e-5;  // growth/models/layers.cpp
 
-// The architecture at the widths before any growth (sites are conv1..convK then fc1..).
+// The architecture at the widths before any growth.
 ArchSpec initial_arch(const Model& model, const std::map<std::string, int64_t>& initial) {
-  ArchSpec a = model.arch();
-  const auto names = model.site_names();
-  for (size_t i = 0; i < names.size(); ++i) {
-    auto it = initial.find(names[i]);
-    if (it == initial.end()) continue;
-    if (i < a.conv.size()) a.conv[i] = it->second;
-    else a.widths[i - a.conv.size()] = it->second;
-  }
-  return a;
+  return with_site_widths(model.arch(), initial);
 }
 
 // lr multipliers of `value` (new shape): old multipliers kept, new entries ‖Δ‖/‖W_0‖.
@@ -71,6 +64,10 @@ torch::Tensor stage_scale(const torch::Tensor& value, const torch::Tensor& old_p
 class VarianceTransfer final : public Strategy {
  public:
   std::string name() const override { return "vt"; }
+  std::string refusal(const WidthSite& site) const override {
+    if (site.activation == WidthSite::Activation::ClampMin) return "";
+    return "its rescaling keeps the function only through a positively homogeneous activation, and the site uses GELU";
+  }
 
   runtime::SurgeryPlan plan(GrowthContext& ctx, at::Generator& gen) override {
     auto& model = *ctx.model;

@@ -43,13 +43,15 @@ TrainConfig workload_config(const Options& o) {
   c.data.name = o.get("data");
   c.data.synthetic_train = 8192;
   c.model.kind = o.get("model");
+  c.model.params.clear();
   const int64_t hidden = o.get_int("hidden");
   if (c.model.kind == "mlp") {
-    c.model.widths = {hidden, hidden};
+    c.model.set_ints("widths", {hidden, hidden});
   } else {
-    c.model.conv = {32, 64};
-    c.model.widths = {hidden};
+    c.model.set_ints("conv", {32, 64});
+    c.model.set_ints("widths", {hidden});
   }
+  c.model = growth::complete(c.model);
   c.optim.name = "sgd";
   c.optim.lr = c.schedule.base_lr = 0.05;
   c.optim.momentum = 0.9;

@@ -5,6 +5,8 @@
 #include <sstream>
 
 #include "growth/adaptive/adaptive.h"
+#include "growth/models/family.h"
+#include "growth/models/memory_estimate.h"
 #include "growth/slimmable/slimmable.h"
 #include "launch/cli/rank_agreement.h"
 #include "launch/train/trainer.h"
@@ -155,9 +157,7 @@ growth::ArchSpec stored_architecture(const CheckpointContent& c, const std::stri
   const auto* arch_attrs = c.find_group("/architecture");
   SPROUT_CHECK(arch_attrs, CheckpointError, where, ": missing group /architecture");
   try {
-    growth::ArchSpec stored = growth::ArchSpec::parse(runtime::attr_string(*arch_attrs, "spec", where + " /architecture"));
-    growth::validate(stored);
-    return stored;
+    return growth::ArchSpec::parse(runtime::attr_string(*arch_attrs, "spec", where + " /architecture"));  // validated
   } catch (const ConfigError& e) {
     throw CheckpointError(concat(where, ": bad /architecture: ", e.what()));
   }
@@ -172,12 +172,9 @@ Staged stage(Trainer& t, const CheckpointContent& c, const std::string& where) {
   // Note [Restore order]: the architecture first.
   const growth::ArchSpec stored = stored_architecture(c, where);
   const auto current = t.model().arch();
-  const bool compatible = stored.kind == current.kind && stored.in_channels == current.in_channels &&
-                          stored.in_height == current.in_height && stored.in_width == current.in_width &&
-                          stored.classes == current.classes && stored.conv.size() == current.conv.size() &&
-                          stored.widths.size() == current.widths.size() && stored.batch_norm == current.batch_norm;
-  SPROUT_CHECK(compatible, ConfigError, where, ": its model '", stored.describe(), "' cannot continue as this run's '",
-               current.describe(), "' (model.kind, the number of layers, model.batch_norm and the data must match)");
+  const std::string mismatch = growth::continuation_mismatch(stored, current);  // growth/models/family.h
+  SPROUT_CHECK(mismatch.empty(), ConfigError, where, ": its model '", stored.describe(), "' cannot continue as this run's '",
+               current.describe(), "': ", mismatch);
   const auto* opt_attrs = c.find_group("/optimizer");
   SPROUT_CHECK(opt_attrs, CheckpointError, where, ": missing group /optimizer");
   const std::string opt_name = runtime::attr_string(*opt_attrs, "name", where + " /optimizer");
@@ -243,11 +240,9 @@ void validate_checkpoint_content(const CheckpointContent& c, const std::string& 
   for (const auto& [path, t] : c.tensors) {
     if (path.rfind("/model/", 0) == 0 && t.value.dim() > 0) stored_rows.insert(t.value.size(0));
   }
-  for (const auto* list : {&stored.conv, &stored.widths}) {
-    for (const int64_t w : *list) {
-      SPROUT_CHECK(stored_rows.count(w), CheckpointError, where, ": its architecture '", stored.describe(),
-                   "' has width ", w, ", which no stored /model tensor holds");
-    }
+  for (const auto& [site, w] : growth::site_widths(stored)) {
+    SPROUT_CHECK(stored_rows.count(w), CheckpointError, where, ": its architecture '", stored.describe(),
+                 "' has width ", w, " at site ", site, ", which no stored /model tensor holds");
   }
   if (const auto* rng = c.find_tensor("/rng/torch_cpu")) {
     const auto like = compat::default_generator_state();

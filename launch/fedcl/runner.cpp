@@ -132,10 +132,8 @@ FedclReport simulate_fedcl(runtime::RuntimeContext& ctx, const FedclConfig& conf
   if (!c.base.empty()) {
     world.set_phase("fedcl base checkpoint");
     from_file = read_model_checkpoint(world, c.base, "fedcl.base");
-    c.train.model.kind = from_file->arch.kind;
-    c.train.model.conv = from_file->arch.conv;
-    c.train.model.widths = from_file->arch.widths;
-    c.train.model.batch_norm = from_file->arch.batch_norm;
+    c.train.model.kind = from_file->arch.kind;  // the family and its parameters; the data's shape stays
+    c.train.model.params = from_file->arch.params;
   }
   const FedclPlan& plan = c.plan;
   const bool root = ctx.is_root();

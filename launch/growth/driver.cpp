@@ -22,6 +22,8 @@ GrowthDriver::GrowthDriver(const GrowthConfig& config, const growth::Model& mode
   auto events = config.events;
   for (auto& e : growth::expand(config.compact, start)) events.push_back(e);
   events_ = growth::validate_events(std::move(events), model.site_names(), total_steps);
+  const auto strategy = growth::make_strategy(config.strategy);
+  for (const auto& e : events_) growth::check_accepts(*strategy, model.site(e.site));  // before step 0
   target_ = growth::final_widths(events_, model.widths());
 }
 

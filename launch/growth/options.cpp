@@ -29,7 +29,7 @@ void bind_growth_options(OptionBinder& b, GrowthConfig& c) {
   b.add("growth.start", &s.start, "compact schedule: step of the first growth");
   b.add("growth.every", &s.every, "compact schedule: steps between growths");
   b.add("growth.times", &s.times, "compact schedule: number of growths (0: off)");
-  b.add_parsed("growth.target", "", "compact schedule: final widths, SITE:WIDTH,... (start: model.widths/model.conv)",
+  b.add_parsed("growth.target", "", "compact schedule: final widths, SITE:WIDTH,... (start: the model.* widths)",
                [&s](const std::vector<std::string>& v) { s.target = growth::parse_targets(v.back()); });
   b.add("growth.fraction", &s.fraction, "compact schedule: units added per growth as a fraction of the start width");
   b.add("growth.sites", &s.sites, "compact schedule with fraction: sites that grow (empty: all)");

@@ -1,6 +1,6 @@
 // Options of width growth during `sprout train` (the [growth] section).
 //
-// The starting widths are model.widths / model.conv; a schedule grows them:
+// The starting widths are the model.* options' (model.widths, model.conv, ...); a schedule grows them:
 //   growth.event = STEP:SITE:+K            (repeatable)  e.g. 600:fc1:+64
 // or the compact form (GradMax paper):
 //   growth.start, growth.every, growth.times, and either growth.target = SITE:WIDTH,...

@@ -41,8 +41,7 @@ InitWeights read_model_checkpoint(runtime::Communicator& comm, const std::string
     w.content = runtime::read_checkpoint_file(comm, path);
     w.weights = merge::bundle_from_checkpoint(w.content, where);
     try {
-      w.arch = growth::ArchSpec::parse(merge::architecture_of(w.content, where));
-      growth::validate(w.arch);
+      w.arch = growth::ArchSpec::parse(merge::architecture_of(w.content, where));  // validated
     } catch (const ConfigError& e) {
       throw CheckpointError(concat(where, ": bad /architecture: ", e.what()));
     }
@@ -63,10 +62,8 @@ std::optional<InitWeights> read_init_weights(runtime::Communicator& comm, TrainC
   if (config.init.from.empty()) return std::nullopt;
   InitWeights w = read_model_checkpoint(comm, config.init.from, "init.from");
   w.content = {};  // only the weights are needed
-  config.model.kind = w.arch.kind;
-  config.model.conv = w.arch.conv;
-  config.model.widths = w.arch.widths;
-  config.model.batch_norm = w.arch.batch_norm;
+  config.model.kind = w.arch.kind;  // the family and its parameters; the data's shape stays
+  config.model.params = w.arch.params;
   if (comm.rank() == 0) {
     std::fprintf(stderr, "init.from: %s (%s); the model.* options are not used\n", w.path.c_str(),
                  w.arch.describe().c_str());

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "growth/models/family.h"
 #include "runtime/error.h"
 
 namespace sprout::launch {
@@ -14,10 +15,7 @@ void bind_train_options(OptionBinder& b, TrainConfig& c) {
   b.add("data.classes", &c.data.classes, "keep only these classes, e.g. 0,1 (a task); empty: all");
   b.add("data.synthetic_train", &c.data.synthetic_train, "synthetic dataset: training examples");
   b.add("data.synthetic_test", &c.data.synthetic_test, "synthetic dataset: test examples");
-  b.add("model.kind", &c.model.kind, "mlp | cnn");
-  b.add("model.widths", &c.model.widths, "hidden widths of fc1..fc(N-1)");
-  b.add("model.conv", &c.model.conv, "cnn: channels of conv1..convK (3x3 conv, 2x2 max-pool each)");
-  b.add("model.batch_norm", &c.model.batch_norm, "batch-norm after every hidden layer");
+  bind_model_options(b, c.model);
   bind_adaptive_options(b, c.adaptive);  // model.adaptive*, adaptive.* (launch/adaptive/options.cpp)
   b.add("optim.name", &c.optim.name, "sgd (with momentum) | adamw");
   b.add("optim.lr", &c.optim.lr, "base learning rate");
@@ -47,6 +45,31 @@ void bind_train_options(OptionBinder& b, TrainConfig& c) {
   bind_growth_options(b, c.growth);          // launch/growth/options.cpp
   bind_checkpoint_options(b, c.checkpoint);  // launch/checkpoint/options.cpp
   bind_init_options(b, c.init);              // launch/train/init_from.cpp
+}
+
+void bind_model_options(OptionBinder& b, growth::ArchSpec& model) {
+  std::string kinds;
+  for (const auto& name : growth::model_family_names()) kinds += (kinds.empty() ? "" : " | ") + name;
+  b.add("model.kind", &model.kind, "model family: " + kinds + " (growth/README.md)");
+  for (const auto& s : growth::all_model_settings()) {
+    // "" for a shared setting whose families' defaults differ: not given, the family's own
+    // default applies (Note [Family settings] in growth/models/family.h). Values are checked
+    // by type here, so a malformed one is named as the option it came from.
+    const std::string name = "model." + s.key;
+    b.add_parsed(name, s.default_text, s.help,
+                 [&model, name, key = s.key, type = s.type, shared = s.default_text.empty()](
+                     const std::vector<std::string>& values) {
+                   const std::string& v = values.back();
+                   if (shared && v.empty()) {
+                     model.params.erase(key);
+                     return;
+                   }
+                   using Type = growth::FamilySetting::Type;
+                   if (type == Type::Flag) model.set_flag(key, parse_bool(name, v));
+                   else if (type == Type::Integer) model.set_integer(key, parse_int(name, v));
+                   else model.set_ints(key, parse_int_list(name, v));
+                 });
+  }
 }
 
 OptionTable train_option_table() { return table_of(bind_train_options); }
@@ -84,8 +107,7 @@ TrainConfig read_train_config(const Options& o) {
     require(is_dir(dir), "data.dir", "'" + dir + "'", "is not a directory");
   }
 
-  if (c.model.kind != "cnn") c.model.conv.clear();
-  growth::validate(c.model);
+  c.model = growth::complete(c.model);  // the family's defaults and validation (growth/models/family.h)
 
   require(c.optim.name == "sgd" || c.optim.name == "adamw", "optim.name", "'" + c.optim.name + "'",
           "is not an optimizer (sgd, adamw)");

@@ -43,12 +43,6 @@ struct LogConfig {
 };
 
 // `sprout train`'s defaults where they differ from the libraries' own.
-inline growth::ArchSpec default_train_model() {
-  growth::ArchSpec a;
-  a.widths = {256, 256};
-  a.conv = {32, 64};  // used by model.kind = cnn
-  return a;
-}
 inline runtime::LrScheduleOptions default_train_schedule() {
   runtime::LrScheduleOptions s;
   s.name = "cosine";
@@ -58,7 +52,7 @@ inline runtime::LrScheduleOptions default_train_schedule() {
 // Every field's initial value is its option's default (bind_train_options below).
 struct TrainConfig {
   data::DataOptions data;
-  growth::ArchSpec model = default_train_model();
+  growth::ArchSpec model;  // model.kind and the family's model.* settings
   runtime::OptimizerOptions optim;
   runtime::LrScheduleOptions schedule = default_train_schedule();
   LoopConfig train;
@@ -81,6 +75,8 @@ struct TrainConfig {
 // Declares every option of `sprout train`, each bound to its field of `c` (whose values
 // are the defaults), its parts' options included (growth, checkpoint, slimmable, ...).
 void bind_train_options(OptionBinder& b, TrainConfig& c);
+// model.kind and every registered family's settings (model.<key>), stored in model.params.
+void bind_model_options(OptionBinder& b, growth::ArchSpec& model);
 // The option table of `sprout train`.
 OptionTable train_option_table();
 // Reads and validates every option; throws ConfigError naming the option and value.

@@ -88,6 +88,7 @@ void Trainer::prepare(data::DataSplits data) {
   spec.in_height = data_.height;
   spec.in_width = data_.width;
   spec.classes = data_.num_classes;
+  spec = growth::complete(spec);  // the family's defaults for what the caller left unset
   refuse_what_cannot_fit(config_, spec, ctx_);
   model_ = growth::build_model(spec, config_.train.seed);
   if (config_.adaptive.enabled) growth::make_adaptive(*model_, config_.adaptive.spec);  // rates are parameters

@@ -44,7 +44,9 @@
 namespace sprout::runtime {
 
 inline constexpr const char* kCheckpointFormat = "sprout-checkpoint";
-inline constexpr int64_t kCheckpointFormatVersion = 1;
+// 2: /architecture spec carries the model family's own parameters (batch_norm= for bn=);
+// version 1 files are read (growth/models/arch.h parses both).
+inline constexpr int64_t kCheckpointFormatVersion = 2;
 inline constexpr const char* kSproutVersion = "0.1.0";
 
 using AttrValue = std::variant<int64_t, double, std::string, std::vector<int64_t>>;

@@ -69,7 +69,7 @@ for np in 1 2; do
   run $np train --bogus 1;                expect_rc 2 "unknown option on $np rank(s)";   expect_err "unknown option '--bogus'" "unknown option message ($np)"
   run $np train --model.widths 64,-3;     expect_rc 2 "negative width on $np rank(s)";   expect_err "model.widths" "negative width message ($np)"
   run $np train --data.dir /no/such/dir;  expect_rc 2 "missing data dir on $np rank(s)"; expect_err "'/no/such/dir' is not a directory" "missing dir message ($np)"
-  run $np train --config "$WORK/typo.ini"; expect_rc 2 "config typo on $np rank(s)";     expect_err "unknown option 'model.widht' (did you mean model.widths?)" "config typo message ($np)"
+  run $np train --config "$WORK/typo.ini"; expect_rc 2 "config typo on $np rank(s)";     expect_err "unknown option 'model.widht' (did you mean model.widen or model.widths?)" "config typo message ($np)"
   run $np train --train.step 50;          expect_rc 2 "abbreviated option on $np rank(s)"; expect_err "unknown option '--train.step' (did you mean --train.steps?)" "abbreviation hint ($np)"
   run $np train --optim.lrr 0.1;          expect_rc 2 "misspelled option on $np rank(s)"; expect_err "unknown option '--optim.lrr' (did you mean --optim.lr?)" "misspelling hint ($np)"
   run $np train --data.name mnist --data.dir "$WORK/trunc"

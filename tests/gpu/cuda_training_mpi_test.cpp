@@ -37,7 +37,7 @@ struct Replica {
 // Five SGD steps of a small MLP; every rank reads its own slice of the data.
 Replica train(Communicator& comm, torch::Device device) {
   growth::ArchSpec spec;
-  spec.widths = {64, 32};
+  spec.set_ints("widths", {64, 32});
   Replica r{growth::build_model(spec, 5), nullptr};
   auto& params = r.model->params();
   move_to_device(params, device);

@@ -43,8 +43,8 @@ inline growth::ArchSpec mlp_arch(bool bn, std::vector<int64_t> widths = {12, 10}
   growth::ArchSpec a;
   a.in_channels = 1;
   a.in_height = a.in_width = 6;
-  a.widths = std::move(widths);
-  a.batch_norm = bn;
+  a.set_ints("widths", std::move(widths));
+  a.set_flag("batch_norm", bn);
   return a;
 }
 
@@ -53,9 +53,34 @@ inline growth::ArchSpec cnn_arch(bool bn) {
   a.kind = "cnn";
   a.in_channels = 2;
   a.in_height = a.in_width = 8;
-  a.conv = {3, 4};
-  a.widths = {6};
-  a.batch_norm = bn;
+  a.set_ints("conv", {3, 4});
+  a.set_ints("widths", {6});
+  a.set_flag("batch_norm", bn);
+  return a;
+}
+
+// A pre-activation ResNet-10 on 2×8×8 inputs: blocks 1 (stride 1), 2 and 3 (stride 2,
+// 1×1 shortcuts), inner widths 6, 5, 7 (sites block<b>.conv1).
+inline growth::ArchSpec resnet_arch() {
+  growth::ArchSpec a;
+  a.kind = "resnet";
+  a.in_channels = 2;
+  a.in_height = a.in_width = 8;
+  a.set_ints("inner", {6, 5, 7});
+  return a;
+}
+
+// A vision Transformer on 1×8×8 inputs: 4×4 patches (5 tokens), width 8, 2 heads, MLP
+// widths 6 and 5 (sites block<b>.fc1, GELU, over tokens).
+inline growth::ArchSpec vit_arch() {
+  growth::ArchSpec a;
+  a.kind = "vit";
+  a.in_height = a.in_width = 8;
+  a.set_integer("patch", 4);
+  a.set_integer("dim", 8);
+  a.set_integer("heads", 2);
+  a.set_integer("depth", 2);
+  a.set_ints("inner", {6, 5});
   return a;
 }
 
@@ -66,7 +91,9 @@ inline std::unique_ptr<growth::Model> trained_looking_model(const growth::ArchSp
   torch::NoGradGuard no_grad;
   auto& p = m->params();
   for (size_t i = 0; i < p.num_parameters(); ++i) {
-    if (p.parameter_name(i).rfind("bn_", 0) == 0) p.parameter(i).add_(torch::randn_like(p.parameter(i)) * 0.3);
+    const auto& name = p.parameter_name(i);
+    const bool norm = name.find("bn") != std::string::npos || name.find(".ln") != std::string::npos;
+    if (norm) p.parameter(i).add_(torch::randn_like(p.parameter(i)) * 0.3);
   }
   for (int k = 0; k < 3; ++k) m->forward(torch::randn({16, arch.in_channels, arch.in_height, arch.in_width}), true);
   return m;

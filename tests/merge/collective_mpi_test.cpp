@@ -65,8 +65,8 @@ class CountingComm final : public Communicator {
 growth::ArchSpec arch(bool batch_norm) {
   growth::ArchSpec a;
   a.in_height = a.in_width = 5;
-  a.widths = {24, 12};
-  a.batch_norm = batch_norm;
+  a.set_ints("widths", {24, 12});
+  a.set_flag("batch_norm", batch_norm);
   return a;
 }
 
@@ -248,7 +248,7 @@ TEST(CollectiveMerge, BadInputFailsOnEveryRankWithOneMessage) {
   const auto last = groups - 1;
 
   // The last group's expert has another architecture.
-  auto other = bundle_from(growth::build_model([] { auto a = arch(false); a.widths = {20, 12}; return a; }(), 3)->params());
+  auto other = bundle_from(growth::build_model([] { auto a = arch(false); a.set_ints("widths", {20, 12}); return a; }(), 3)->params());
   auto msg = merge_error(g, "magmax", base, {g.index == last ? other : expert(base, g.index)});
   EXPECT_NE(msg.find("merge magmax: node group " + std::to_string(last)), std::string::npos) << msg;
   if (g.index == last) EXPECT_NE(msg.find("has shape [20, 25], the base has [24, 25]"), std::string::npos) << msg;

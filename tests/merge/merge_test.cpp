@@ -13,8 +13,8 @@ namespace {
 growth::ArchSpec small_mlp(std::vector<int64_t> widths = {12, 8}) {
   growth::ArchSpec a;
   a.in_height = a.in_width = 4;
-  a.widths = std::move(widths);
-  a.batch_norm = true;
+  a.set_ints("widths", std::move(widths));
+  a.set_flag("batch_norm", true);
   return a;
 }
 

@@ -25,8 +25,8 @@ using runtime::CheckpointContent;
 growth::ArchSpec arch(std::vector<int64_t> widths = {24, 12}) {
   growth::ArchSpec a;
   a.in_height = a.in_width = 5;
-  a.widths = std::move(widths);
-  a.batch_norm = true;  // parameters, statistics and counters
+  a.set_ints("widths", std::move(widths));
+  a.set_flag("batch_norm", true);  // parameters, statistics and counters
   return a;
 }
 

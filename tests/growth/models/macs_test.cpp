@@ -15,7 +15,7 @@ ArchSpec tiny_mlp() {  // 16 inputs -> 8 -> 6 -> 3
   ArchSpec s;
   s.in_height = s.in_width = 4;
   s.classes = 3;
-  s.widths = {8, 6};
+  s.set_ints("widths", {8, 6});
   return s;
 }
 
@@ -24,8 +24,8 @@ ArchSpec tiny_cnn() {  // 1×8×8 -> c4 -> pool -> c6 -> pool (2×2) -> 24 -> 5 
   s.kind = "cnn";
   s.in_height = s.in_width = 8;
   s.classes = 3;
-  s.conv = {4, 6};
-  s.widths = {5};
+  s.set_ints("conv", {4, 6});
+  s.set_ints("widths", {5});
   return s;
 }
 

@@ -15,17 +15,17 @@ namespace {
 
 ArchSpec mlp(std::vector<int64_t> widths, bool bn = false) {
   ArchSpec s;
-  s.widths = std::move(widths);
-  s.batch_norm = bn;
+  s.set_ints("widths", std::move(widths));
+  s.set_flag("batch_norm", bn);
   return s;
 }
 
 ArchSpec cnn(std::vector<int64_t> conv, std::vector<int64_t> widths, bool bn = false) {
   ArchSpec s;
   s.kind = "cnn";
-  s.conv = std::move(conv);
-  s.widths = std::move(widths);
-  s.batch_norm = bn;
+  s.set_ints("conv", std::move(conv));
+  s.set_ints("widths", std::move(widths));
+  s.set_flag("batch_norm", bn);
   return s;
 }
 
@@ -102,7 +102,7 @@ TEST(MemoryEstimate, RefusesWhatCannotFitNamingOptionsAndGrowth) {
   EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
   // The widths a schedule reaches count, and the message says so.
   const auto grown = with_site_widths(small, {{"fc1", 4096}});
-  EXPECT_EQ(grown.widths, (std::vector<int64_t>{4096, 32}));
+  EXPECT_EQ(grown.ints("widths"), (std::vector<int64_t>{4096, 32}));
   msg = error_of([&] { check_training_memory(small, grown, 64, 1, {need * 2, "test"}); });
   EXPECT_NE(msg.find("(grown to --model.widths 4096,32)"), std::string::npos) << msg;
   // A CNN names both of its width options.

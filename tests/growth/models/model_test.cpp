@@ -10,15 +10,15 @@ namespace {
 
 ArchSpec mlp_spec(std::vector<int64_t> widths) {
   ArchSpec s;
-  s.widths = std::move(widths);
+  s.set_ints("widths", std::move(widths));
   return s;
 }
 
 ArchSpec cnn_spec() {
   ArchSpec s;
   s.kind = "cnn";
-  s.conv = {8, 16};
-  s.widths = {32};
+  s.set_ints("conv", {8, 16});
+  s.set_ints("widths", {32});
   return s;
 }
 
@@ -58,7 +58,7 @@ TEST(Model, CnnShapesAndFlattenBoundary) {
 
 TEST(Model, BatchNormIsRegisteredPerSite) {
   auto spec = cnn_spec();
-  spec.batch_norm = true;
+  spec.set_flag("batch_norm", true);
   auto m = build_model(spec, 3);
   EXPECT_TRUE(m->params().has_parameter("bn_conv1.weight"));
   EXPECT_TRUE(m->params().has_buffer("bn_fc1.running_var"));
@@ -121,11 +121,11 @@ TEST(Model, TraceRecordsInputsAndOutputGradients) {
 
 TEST(Arch, SerializeRoundTripAndValidation) {
   auto s = cnn_spec();
-  s.batch_norm = true;
+  s.set_flag("batch_norm", true);
   const auto back = ArchSpec::parse(s.serialize());
   EXPECT_EQ(back.serialize(), s.serialize());
-  EXPECT_EQ(back.conv, s.conv);
-  EXPECT_TRUE(back.batch_norm);
+  EXPECT_EQ(back.ints("conv"), s.ints("conv"));
+  EXPECT_TRUE(back.flag("batch_norm"));
   EXPECT_EQ(s.describe(), "cnn 1x28x28 c8-c16 784-32-10 bn");
   EXPECT_EQ(mlp_spec({256, 256}).describe(), "mlp 784-256-256-10");
   auto bad = mlp_spec({256, -1});
@@ -136,7 +136,7 @@ TEST(Arch, SerializeRoundTripAndValidation) {
     EXPECT_NE(std::string(e.what()).find("model.widths"), std::string::npos);
   }
   auto deep = cnn_spec();
-  deep.conv = {4, 4, 4, 4, 4, 4};
+  deep.set_ints("conv", {4, 4, 4, 4, 4, 4});
   EXPECT_THROW(validate(deep), ConfigError);
   EXPECT_THROW(ArchSpec::parse("kind=mlp;widths=1,x"), ConfigError);
   EXPECT_THROW(parse_int_list("3,,4", "model.widths"), ConfigError);

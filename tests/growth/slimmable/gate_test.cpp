@@ -15,12 +15,12 @@ namespace {
 ArchSpec spec(const std::string& kind) {
   ArchSpec s;
   s.kind = kind;
-  s.widths = {16, 12};
+  s.set_ints("widths", {16, 12});
   if (kind == "cnn") {
-    s.conv = {16, 12};
-    s.widths = {10};
+    s.set_ints("conv", {16, 12});
+    s.set_ints("widths", {10});
   }
-  s.batch_norm = true;
+  s.set_flag("batch_norm", true);
   return s;
 }
 
@@ -90,7 +90,7 @@ TEST_P(GateRouting, ProbeIsTheSmallestSubnetworksFirstBlock) {
   EXPECT_LT(max_diff(net.probe(x).pooled, seen), 1e-6);
 }
 
-INSTANTIATE_TEST_SUITE_P(Kinds, GateRouting, ::testing::Values("mlp", "cnn"));
+INSTANTIATE_TEST_SUITE_P(Kinds, GateRouting, ::testing::Values("mlp", "cnn", "resnet", "vit"));
 
 TEST(Gate, GumbelSoftmaxIsHardForwardSoftBackward) {
   auto gen = compat::make_generator(3);

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "growth/models/memory_estimate.h"
 #include "growth/slimmable/gate.h"
 #include "runtime/error.h"
 
@@ -12,17 +13,17 @@ namespace {
 
 ArchSpec mlp_spec() {
   ArchSpec s;
-  s.widths = {16, 12};
-  s.batch_norm = true;
+  s.set_ints("widths", {16, 12});
+  s.set_flag("batch_norm", true);
   return s;
 }
 
 ArchSpec cnn_spec() {
   ArchSpec s;
   s.kind = "cnn";
-  s.conv = {8, 12};
-  s.widths = {10};
-  s.batch_norm = true;
+  s.set_ints("conv", {8, 12});
+  s.set_ints("widths", {10});
+  s.set_flag("batch_norm", true);
   return s;
 }
 
@@ -43,10 +44,11 @@ void copy_sliced(const runtime::ParamSet& a, runtime::ParamSet& b, const std::st
   }
 }
 
-ArchSpec narrowed(ArchSpec s, double r) {
-  for (auto& c : s.conv) c = active_units(c, r);
-  for (auto& w : s.widths) w = active_units(w, r);
-  return s;
+ArchSpec narrowed(const ArchSpec& given, double r) {
+  const ArchSpec s = complete(given);
+  std::map<std::string, int64_t> widths;
+  for (const auto& [site, width] : site_widths(s)) widths[site] = active_units(width, r);
+  return with_site_widths(s, widths);
 }
 
 double max_diff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
@@ -87,6 +89,21 @@ void expect_narrow_equals_separate(const ArchSpec& spec) {
 TEST(Slimmable, MlpNarrowForwardEqualsSeparateNarrowModel) { expect_narrow_equals_separate(mlp_spec()); }
 TEST(Slimmable, CnnNarrowForwardEqualsSeparateNarrowModel) { expect_narrow_equals_separate(cnn_spec()); }
 
+TEST(Slimmable, ResNetAtFullWidthIsThePlainForward) {
+  ArchSpec spec;
+  spec.kind = "resnet";
+  auto m = build_model(spec, 5);
+  SlimSpec ss;
+  ss.attention = false;
+  SlimmableNet net(*m, ss, 5);
+  torch::NoGradGuard no_grad;
+  for (int k = 0; k < 2; ++k) net.forward(torch::randn({6, 1, 28, 28}), net.num_ratios() - 1, true);
+  const auto x = torch::randn({3, 1, 28, 28});
+  EXPECT_EQ(net.forward(x, net.num_ratios() - 1, false).sizes(), (std::vector<int64_t>{3, 10}));
+  EXPECT_TRUE(net.forward(x, net.num_ratios() - 1, false).equal(m->forward(x, false)));
+  EXPECT_GT(max_diff(net.forward(x, 0, false), m->forward(x, false)), 1e-4);  // the narrowest differs
+}
+
 TEST(Slimmable, AttentionSlicesTheGateWeights) {
   auto spec = mlp_spec();
   auto wide = build_model(spec, 2);
@@ -113,7 +130,9 @@ TEST(Slimmable, AttentionSlicesTheGateWeights) {
 }
 
 TEST(Slimmable, KnownOutputsAreReusedNotRecomputed) {
-  for (const auto& spec : {mlp_spec(), cnn_spec()}) {
+  ArchSpec resnet;
+  resnet.kind = "resnet";
+  for (const auto& spec : {mlp_spec(), cnn_spec(), resnet}) {
     auto m = build_model(spec, 3);
     SlimmableNet net(*m, SlimSpec{}, 3);
     auto x = torch::randn({4, 1, 28, 28});

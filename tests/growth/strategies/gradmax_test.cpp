@@ -55,8 +55,13 @@ torch::Tensor explicit_m(Model& m, const WidthSite& site, const GrowthBatch& b) 
   m.params().zero_grad();
   auto h = trace.inputs.at(site.producer).detach().to(torch::kFloat64);
   auto d = trace.outputs.at(site.consumer).grad().to(torch::kFloat64);
-  if (site.kind == WidthSite::Kind::Linear) return d.t().mm(h);
-  const int64_t s = site.pooled ? 2 : 1, hp = h.size(2) / s, wp = h.size(3) / s;
+  if (site.kind == WidthSite::Kind::Linear) {  // tokens: N·T rows; GELU passes half back at 0
+    return d.reshape({-1, d.size(-1)}).t().mm(h.reshape({-1, h.size(-1)})) * site.slope_at_zero();
+  }
+  // The producer's output positions (stride), then the pooling's (every other one).
+  const int64_t s = site.stride * (site.pooled ? 2 : 1);
+  const int64_t ho = (h.size(2) - 1) / site.stride + 1, wo = (h.size(3) - 1) / site.stride + 1;
+  const int64_t hp = site.pooled ? ho / 2 : ho, wp = site.pooled ? wo / 2 : wo;
   auto hpad = at::constant_pad_nd(h, {1, 1, 1, 1}, 0);
   std::vector<torch::Tensor> cols;  // per (c,a,b) block
   torch::Tensor shifted[3][3];      // h at the pooled positions, offset (a,b): (N, C, hp, wp)
@@ -93,9 +98,11 @@ struct Case {
 std::vector<Case> cases() {
   auto odd = sprout::testing::cnn_arch(false);
   odd.in_height = odd.in_width = 14;
-  odd.conv = {3, 4, 5};  // 14 -> 7 -> 3: conv3's input is 7x7 (odd), pooling drops a row
+  odd.set_ints("conv", {3, 4, 5});  // 14 -> 7 -> 3: conv3's input is 7x7 (odd), pooling drops a row
   return {{"mlp", sprout::testing::mlp_arch(false)}, {"mlp_bn", sprout::testing::mlp_arch(true)},
-          {"cnn", sprout::testing::cnn_arch(false)}, {"cnn_bn", sprout::testing::cnn_arch(true)}, {"cnn_odd", odd}};
+          {"cnn", sprout::testing::cnn_arch(false)}, {"cnn_bn", sprout::testing::cnn_arch(true)}, {"cnn_odd", odd},
+          {"resnet", sprout::testing::resnet_arch()},  // stride-2 producers, no pooling
+          {"vit", sprout::testing::vit_arch()}};        // tokens, GELU (slope 1/2 at 0)
 }
 
 TEST(GradMaxMatrix, EqualsAutogradAndExplicitComputationAtEverySite) {
@@ -169,7 +176,9 @@ TEST(GradMax, RandomFanOutOfTheSameNormGetsLessGradient) {
     SCOPED_TRACE(c.name);
     const auto b = sprout::testing::random_batch(c.arch, 16, 13);
     sprout::testing::LoneCommunicator comm;
-    const std::string site = c.arch.kind == "cnn" ? "conv2" : "fc1";
+    const std::string site = c.arch.kind == "cnn" ? "conv2" : c.arch.kind == "resnet" ? "block2.conv1"
+                             : c.arch.kind == "vit"  ? "block2.fc1"
+                                                     : "fc1";
     auto gm = sprout::testing::trained_looking_model(c.arch, 5);
     const int64_t old = gm->site(site).width;
     sprout::testing::grow_site(comm, *gm, site, 2, &b);

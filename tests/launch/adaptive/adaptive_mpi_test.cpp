@@ -25,7 +25,7 @@ TrainConfig adaptive_config() {
   c.data.name = "synthetic";
   c.data.synthetic_train = 512;
   c.data.synthetic_test = 64;
-  c.model.widths = {12, 8};
+  c.model.set_ints("widths", {12, 8});
   c.train.batch = 8;
   c.train.steps = 12;
   c.train.seed = 3;

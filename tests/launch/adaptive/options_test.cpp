@@ -67,7 +67,7 @@ TEST(AdaptiveOptions, BadValuesNameTheOptionAndTheValue) {
 
 TEST(AdaptiveOptions, TruncationSpecs) {
   growth::ArchSpec a;
-  a.widths = {40, 10};
+  a.set_ints("widths", {40, 10});
   auto m = growth::build_model(a, 0);
   EXPECT_THROW(parse_truncation("all", *m), ConfigError);  // not adaptive
   growth::make_adaptive(*m, {});

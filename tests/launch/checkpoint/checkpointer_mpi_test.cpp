@@ -34,8 +34,8 @@ TrainConfig small_config(const std::string& optimizer, int64_t steps, const std:
   c.data.name = "synthetic";
   c.data.synthetic_train = 512;
   c.data.synthetic_test = 64;
-  c.model.widths = {12, 8};
-  c.model.batch_norm = true;  // buffers (running statistics, an int64 counter) too
+  c.model.set_ints("widths", {12, 8});
+  c.model.set_flag("batch_norm", true);  // buffers (running statistics, an int64 counter) too
   c.train.batch = 8;
   c.train.steps = steps;
   c.train.seed = 11;
@@ -255,7 +255,7 @@ TEST(Checkpointing, GrownModelRestoresIntoOtherConfiguredWidths) {
   auto grown = make_trainer(cfg);
   train(*grown, {3, 6});
   auto other = cfg;
-  other.model.widths = {40, 3};
+  other.model.set_ints("widths", {40, 3});
   auto t = make_trainer(other);
   resume_from(*t, dir.file("step-00000006.h5"));
   EXPECT_EQ(t->model().widths(), (std::map<std::string, int64_t>{{"fc1", 16}, {"fc2", 8}}));

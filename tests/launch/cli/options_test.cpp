@@ -25,7 +25,7 @@ TEST(Options, CommandLineAndDefaults) {
   EXPECT_FALSE(o.has("optim.lr"));
   const auto c = read_train_config(o);
   EXPECT_EQ(c.train.batch, 32);
-  EXPECT_EQ(c.model.widths, (std::vector<int64_t>{128, 64}));
+  EXPECT_EQ(c.model.ints("widths"), (std::vector<int64_t>{128, 64}));
 }
 
 TEST(Options, IniSectionsMapToDottedNamesAndCommandLineWins) {
@@ -116,7 +116,7 @@ TEST(Options, AbbreviationsAndMisspellingsAreUnknownWithAHint) {
       {{"--optim.l", "0.1"}, "unknown option '--optim.l' (did you mean --optim.lr?)"},
       {{"--optim.lrr", "0.1"}, "unknown option '--optim.lrr' (did you mean --optim.lr?)"},
       {{"--trian.steps", "5"}, "unknown option '--trian.steps' (did you mean --train.steps?)"},
-      {{"--model.widht", "5"}, "unknown option '--model.widht' (did you mean --model.widths?)"},
+      {{"--model.widht", "5"}, "unknown option '--model.widht' (did you mean --model.widen or --model.widths?)"},
       {{"--config", dir.file("step.ini")},
        "config file '" + dir.file("step.ini") + "': unknown option 'train.step' (did you mean train.steps?)"},
       {{"--config", dir.file("trian.ini")},
@@ -169,7 +169,7 @@ TEST(Options, DefaultsInHelpAreTheStructDefaults) {
   const TrainConfig read = read_train_config(Options::defaults(table));
   EXPECT_EQ(read.train.epochs, fresh.train.epochs);
   EXPECT_EQ(read.train.batch, fresh.train.batch);
-  EXPECT_EQ(read.model.widths, fresh.model.widths);
+  EXPECT_EQ(read.model, growth::complete(fresh.model));  // the family's defaults (growth/models/family.h)
   EXPECT_EQ(read.schedule.name, fresh.schedule.name);
   EXPECT_EQ(read.optim.lr, fresh.optim.lr);
   EXPECT_EQ(read.runtime.timeout_s, fresh.runtime.timeout_s);

@@ -22,7 +22,7 @@ TrainConfig grow_config(const std::string& strategy, const std::string& dir) {
   c.data.name = "synthetic";
   c.data.synthetic_train = 512;
   c.data.synthetic_test = 64;
-  c.model.widths = {10, 6};
+  c.model.set_ints("widths", {10, 6});
   c.train.batch = 8;
   c.train.steps = 10;
   c.train.seed = 5;

@@ -75,11 +75,11 @@ TrainConfig slim_config(const std::string& kind, int64_t steps, int64_t gate_ste
   c.data.synthetic_train = 512;
   c.data.synthetic_test = 128;
   c.model.kind = kind;
-  c.model.widths = {24, 16};
-  c.model.batch_norm = true;
+  c.model.set_ints("widths", {24, 16});
+  c.model.set_flag("batch_norm", true);
   if (kind == "cnn") {
-    c.model.conv = {8, 8};
-    c.model.widths = {16};
+    c.model.set_ints("conv", {8, 8});
+    c.model.set_ints("widths", {16});
   }
   c.train.batch = 8;
   c.train.steps = steps;

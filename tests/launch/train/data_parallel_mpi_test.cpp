@@ -18,11 +18,11 @@ TrainConfig small_config(const std::string& kind, int64_t batch, int64_t steps) 
   c.data.synthetic_train = 512;
   c.data.synthetic_test = 128;
   c.model.kind = kind;
-  c.model.widths = {32, 16};
+  c.model.set_ints("widths", {32, 16});
   if (kind == "cnn") {
-    c.model.conv = {4, 8};
-    c.model.widths = {16};
-    c.model.batch_norm = true;
+    c.model.set_ints("conv", {4, 8});
+    c.model.set_ints("widths", {16});
+    c.model.set_flag("batch_norm", true);
   }
   c.train.batch = batch;
   c.train.steps = steps;

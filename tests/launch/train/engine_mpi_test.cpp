@@ -21,11 +21,11 @@ TrainConfig config(const std::string& kind, bool overlap) {
   c.data.synthetic_train = 512;
   c.data.synthetic_test = 64;
   c.model.kind = kind;
-  c.model.widths = {96, 48};  // fc1.weight: 784·96·4 B = 301 KB, a ring-sized bucket
+  c.model.set_ints("widths", {96, 48});  // fc1.weight: 784·96·4 B = 301 KB, a ring-sized bucket
   if (kind == "cnn") {
-    c.model.conv = {4, 8};
-    c.model.widths = {64};
-    c.model.batch_norm = true;
+    c.model.set_ints("conv", {4, 8});
+    c.model.set_ints("widths", {64});
+    c.model.set_flag("batch_norm", true);
   }
   c.train.batch = 8;
   c.train.steps = 6;

@@ -23,7 +23,7 @@ def main():
         fmt = fmt.decode() if isinstance(fmt, bytes) else str(fmt)
         if fmt != "sprout-checkpoint":
             failures.append("root attribute format is %r" % fmt)
-        if int(f.attrs["format_version"]) != 1:
+        if int(f.attrs["format_version"]) not in (1, 2):
             failures.append("format_version %r" % f.attrs["format_version"])
         found = []
         f.visititems(lambda name, obj: found.append("/" + name) if isinstance(obj, h5py.Dataset) else None)
