@@ -23,7 +23,7 @@ TrainConfig stall_config(const StallBenchOptions& o) {
   c.data.name = "synthetic";
   c.data.synthetic_train = 4096;
   c.model.kind = "mlp";
-  c.model.widths = {o.hidden, o.hidden};
+  c.model.set_ints("widths", {o.hidden, o.hidden});
   c.optim.name = "adamw";
   c.schedule.name = "constant";
   c.train.batch = o.batch;

@@ -23,7 +23,7 @@ TEST(WeightedCollective, EqualsInMemoryWeightedAverage) {
   auto& world = testing::world();
   growth::ArchSpec a;
   a.in_height = a.in_width = 5;
-  a.widths = {16};
+  a.set_ints("widths", {16});
   const auto base = bundle_from(growth::build_model(a, 3)->params());
   for (int groups = 1; groups <= world.size(); ++groups) {
     NodeGroups g = split_node_groups(world, groups);
