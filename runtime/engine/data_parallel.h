@@ -17,6 +17,12 @@
 // the accumulated .grad tensors into the same buckets and reduces them the same way: the
 // two modes give bitwise identical results. Overlap requires one backward per step.
 //
+// Note [Gradient accumulation]: a step of K micro-batches runs K backward passes whose
+// gradients autograd sums into .grad; only the last one reduces (one reduction per step,
+// like DDP's no_sync()). Its hooks see that backward's own gradient before autograd adds
+// it to .grad, so they hand the reducer grad + .grad, the complete sum: in the same order
+// of additions as autograd's, hence bitwise what the non-overlapped path reduces.
+//
 // Surgery changes the parameter set (Note [Parameter replacement]); the engine notices the
 // ParamSet version at the next begin_step(), rebuilds its buckets and moves its hooks from
 // the replaced tensors to the new ones.
@@ -49,8 +55,12 @@ class DataParallel {
 
   // Makes every rank's parameters and buffers bit-equal to `root`'s. Collective.
   void broadcast_state(int root = 0);
-  // Collective (on the first call and after a parameter-set change).
-  void begin_step();
+  // Collective (on the first call and after a parameter-set change). A step of
+  // `micro_batches` > 1 accumulates that many backward passes (Note [Gradient accumulation]).
+  void begin_step(int64_t micro_batches = 1);
+  // Before each micro-batch's backward when begin_step() was given more than one: the hooks
+  // stay idle until the last one, whose backward reduces the accumulated sum.
+  void begin_micro_batch();
   // Collective. Throws Error if the parameter set changed since begin_step().
   const std::vector<torch::Tensor>& finish_step();
   // Averages the floating-point buffers (batch-norm statistics) over ranks in one
@@ -87,6 +97,8 @@ class DataParallel {
   int64_t rebuilds_ = 0;
   bool in_step_ = false;
   bool armed_ = false;  // hooks write into buckets (between begin_step and finish_step)
+  int64_t micro_batches_ = 1;  // of the current step
+  int64_t micro_batch_ = 0;    // micro-batches begun in the current step
   struct Hook {
     torch::Tensor tensor;
     unsigned handle;
