@@ -29,6 +29,7 @@ struct LoopConfig {
   int64_t eval_every = 0;   // 0: evaluate at the end only
   int64_t log_every = 50;
   int64_t eval_batch = 1000;
+  int64_t accumulate = 1;   // micro-batches of `batch` per optimizer step
 };
 
 struct RuntimeConfig {

@@ -15,6 +15,7 @@
 #include "runtime/device/transfer.h"
 #include "runtime/error.h"
 #include "runtime/fault_injection.h"
+#include "runtime/optim/grad_clip.h"
 #include "runtime/stop_signal.h"
 #include "runtime/engine/threads.h"
 
@@ -59,7 +60,9 @@ runtime::JsonObject TrainResult::summary() const {
       .add("wall_s", wall_s)
       .add("world_size", world_size)
       .add("model", model)
-      .add("widths", widths_json(widths));
+      .add("widths", widths_json(widths))
+      .add("peak_rss_mb", peak_rss_mb)
+      .add("optimizer_state_mb", optimizer_state_mb);
   return o;
 }
 
@@ -85,6 +88,7 @@ void Trainer::prepare() {
   if (config_.adaptive.enabled) growth::make_adaptive(*model_, config_.adaptive.spec);  // rates are parameters
   runtime::move_to_device(model_->params(), ctx_.device);  // before the optimizer state is made
   optimizer_ = runtime::make_optimizer(config_.optim);
+  if (config_.optim.shard == "state") optimizer_->shard_state(*ctx_.comm);  // before any state exists
   optimizer_->ensure_state(model_->params());
   sampler_ = std::make_unique<data::DistributedSampler>(data_.train.size(), ctx_.rank(), ctx_.size(),
                                                         config_.train.batch, config_.train.seed);
@@ -156,24 +160,33 @@ void Trainer::at_end() {
 double Trainer::train_step() {
   if (slim_) return slim_->train_step(step_++, &last_lr_);  // launch/slimmable/step.h
   ctx_.comm->set_phase(concat("step ", step_));
-  auto idx = sampler_->next();  // (B)
   const auto dev = ctx_.device;  // pinned host memory + asynchronous copy on CUDA
-  auto x = data::to_input(runtime::to_device(data_.train.images.index_select(0, idx), dev), data_.mean,
-                          data_.stddev);                                               // (B, C, H, W)
-  auto y = runtime::to_device(data_.train.labels.index_select(0, idx), dev);          // (B)
-
-  engine_->begin_step();
-  growth::ForwardOptions fo;
-  fo.train = true;
-  auto logits = adaptive_ ? adaptive_->forward(x, true) : model_->forward(x, fo);  // (B, classes)
-  auto loss = at::cross_entropy_loss(logits, y);
-  (adaptive_ ? adaptive_->objective(loss) : loss).backward();  // adaptive: −ELBO/N
+  // K micro-batches of B: each loss is scaled by 1/K so that the summed gradients are the
+  // mean over K·B examples, as one batch of K·B would give (batch-norm statistics aside).
+  const int64_t K = config_.train.accumulate;
+  engine_->begin_step(K);
+  double loss_sum = 0;
+  for (int64_t k = 0; k < K; ++k) {
+    auto idx = sampler_->next();  // (B)
+    auto x = data::to_input(runtime::to_device(data_.train.images.index_select(0, idx), dev), data_.mean,
+                            data_.stddev);                                               // (B, C, H, W)
+    auto y = runtime::to_device(data_.train.labels.index_select(0, idx), dev);          // (B)
+    engine_->begin_micro_batch();
+    growth::ForwardOptions fo;
+    fo.train = true;
+    auto logits = adaptive_ ? adaptive_->forward(x, true) : model_->forward(x, fo);  // (B, classes)
+    auto loss = at::cross_entropy_loss(logits, y);
+    auto objective = adaptive_ ? adaptive_->objective(loss) : loss;  // adaptive: −ELBO/N
+    (K == 1 ? objective : objective / static_cast<double>(K)).backward();
+    loss_sum += loss.item<double>();
+  }
   const auto& grads = engine_->finish_step();
+  if (config_.optim.clip_norm > 0) last_grad_norm_ = runtime::clip_grad_norm(grads, config_.optim.clip_norm);
   last_lr_ = schedule_->at(step_);
   optimizer_->step(model_->params(), grads, last_lr_);
   engine_->average_buffers();
   ++step_;
-  return loss.item<double>();
+  return loss_sum / static_cast<double>(K);
 }
 
 Evaluation Trainer::evaluate() {
@@ -207,14 +220,18 @@ Evaluation Trainer::evaluate() {
 double Trainer::log_step(double loss_sum, int64_t count, double seconds) {
   const double loss = runtime::allreduce_scalar(*ctx_.comm, loss_sum / std::max<int64_t>(count, 1),
                                                 runtime::ReduceOp::Avg);
-  const double rate = seconds > 0 ? count * config_.train.batch * ctx_.size() / seconds : 0.0;
+  const double rate = seconds > 0 ? count * config_.train.batch * config_.train.accumulate * ctx_.size() / seconds : 0.0;
   runtime::JsonObject j;
   j.add("step", step_).add("epoch", sampler_->state().epoch).add("train_loss", loss).add("lr", last_lr_)
       .add("samples_per_s", rate).add("widths", widths_json(model_->widths()));
   char line[256];
-  std::snprintf(line, sizeof line, "step %lld/%lld  epoch %lld  loss %.4f  lr %.4g  %.0f samples/s",
-                static_cast<long long>(step_), static_cast<long long>(total_steps_),
-                static_cast<long long>(sampler_->state().epoch), loss, last_lr_, rate);
+  int n = std::snprintf(line, sizeof line, "step %lld/%lld  epoch %lld  loss %.4f  lr %.4g  %.0f samples/s",
+                        static_cast<long long>(step_), static_cast<long long>(total_steps_),
+                        static_cast<long long>(sampler_->state().epoch), loss, last_lr_, rate);
+  if (config_.optim.clip_norm > 0) {  // the last step's norm before clipping
+    j.add("grad_norm", last_grad_norm_);
+    std::snprintf(line + n, sizeof line - n, "  grad norm %.4g", last_grad_norm_);
+  }
   progress_->step(step_, j, line);
   return loss;
 }
@@ -263,7 +280,11 @@ TrainResult Trainer::run() {
   progress_->finish();
   r.step = step_;
   r.train_loss = last_loss;
-  r.samples_per_s = train_seconds > 0 ? trained_steps * config_.train.batch * ctx_.size() / train_seconds : 0.0;
+  r.samples_per_s = train_seconds > 0
+                       ? trained_steps * config_.train.batch * config_.train.accumulate * ctx_.size() / train_seconds
+                       : 0.0;
+  r.optimizer_state_mb = optimizer_->state_bytes() / (1024.0 * 1024.0);
+  r.peak_rss_mb = runtime::allreduce_scalar(*ctx_.comm, runtime::peak_rss_mb(), runtime::ReduceOp::Max);
   r.wall_s = seconds_since(t_start);
   r.widths = model_->widths();
   r.model = model_->arch().describe();

@@ -46,6 +46,8 @@ struct TrainResult {
   int world_size = 1;
   std::map<std::string, int64_t> widths;
   std::string model;
+  double peak_rss_mb = 0;         // largest peak resident memory over the ranks
+  double optimizer_state_mb = 0;  // optimizer state held by one rank (rank 0; sharded: its slice)
   // The summary line printed last on stdout.
   runtime::JsonObject summary() const;
 };
@@ -62,7 +64,9 @@ class Trainer {
   // rank alike (no collectives). Used by `sprout fedcl` to fine-tune experts.
   void load_weights(const runtime::ParamSet& weights);
 
-  // One training step at the current position (collective). Returns this rank's loss.
+  // One training step at the current position (collective): train.accumulate micro-batches
+  // of train.batch, one reduction, optional clipping, one optimizer step. Returns this
+  // rank's loss (mean over the micro-batches).
   double train_step();
   Evaluation evaluate();
 
@@ -109,6 +113,7 @@ class Trainer {
   int64_t step_ = 0;
   int64_t total_steps_ = 0;
   double last_lr_ = 0;
+  double last_grad_norm_ = 0;  // before clipping (optim.clip_norm > 0)
 };
 
 }  // namespace sprout::launch
