@@ -18,7 +18,7 @@ OptionTable workload_option_table() {
       {"bucket_mb", "25", "gradient bucket cap in MiB"},
       {"data", "fashion-mnist", "fashion-mnist | synthetic"},
       {"optim", "sgd", "sgd (lr 0.05, momentum 0.9) | adamw (lr 0.001)"},
-      {"shard", "none", "optimizer state: none | state (each rank keeps its 1/N slice)"},
+      {"shard", "none", "none | state | gradients (each rank keeps its 1/N of the optimizer state / also of the gradients)"},
   };
 }
 
@@ -40,7 +40,8 @@ void check_workload(const Options& o) {
   o.get_bool("overlap");
   const std::string optim = o.get("optim"), shard = o.get("shard");
   SPROUT_CHECK(optim == "sgd" || optim == "adamw", ConfigError, "--optim: '", optim, "' is not sgd or adamw");
-  SPROUT_CHECK(shard == "none" || shard == "state", ConfigError, "--shard: '", shard, "' is not none or state");
+  SPROUT_CHECK(shard == "none" || shard == "state" || shard == "gradients", ConfigError, "--shard: '", shard,
+               "' is not none, state or gradients");
 }
 
 TrainConfig workload_config(const Options& o) {

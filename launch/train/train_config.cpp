@@ -27,7 +27,8 @@ void bind_train_options(OptionBinder& b, TrainConfig& c) {
   b.add("optim.beta2", &c.optim.beta2, "adamw beta2");
   b.add("optim.clip_norm", &c.optim.clip_norm, "clip the global gradient norm (all ranks) to this; 0: off");
   b.add("optim.shard", &c.optim.shard,
-        "none | state: each rank keeps optimizer state only for its 1/N slice of the parameters (ZeRO stage 1)");
+        "none | state | gradients: each rank keeps optimizer state (state: ZeRO stage 1) and also reduced gradients "
+        "(gradients: stage 2, reduce-scatter) only for its 1/N of the parameters");
   b.add("optim.schedule", &c.schedule.name, "learning-rate schedule: constant | cosine");
   b.add("optim.warmup", &c.schedule.warmup_steps, "linear warm-up steps");
   b.add("train.batch", &c.train.batch, "batch size per rank");
@@ -103,8 +104,8 @@ TrainConfig read_train_config(const Options& o) {
           "'" + c.schedule.name + "'", "is not a schedule (constant, cosine)");
   require(c.optim.clip_norm == 0 || (std::isfinite(c.optim.clip_norm) && c.optim.clip_norm > 0), "optim.clip_norm",
           c.optim.clip_norm, "must be > 0 (or 0: off)");
-  require(c.optim.shard == "none" || c.optim.shard == "state", "optim.shard", "'" + c.optim.shard + "'",
-          "is not a shard setting (none, state)");
+  require(c.optim.shard == "none" || c.optim.shard == "state" || c.optim.shard == "gradients", "optim.shard",
+          "'" + c.optim.shard + "'", "is not a shard setting (none, state, gradients)");
   c.schedule.base_lr = c.optim.lr;
   require(c.schedule.warmup_steps >= 0, "optim.warmup", c.schedule.warmup_steps, "must be >= 0");
 
@@ -136,6 +137,8 @@ TrainConfig read_train_config(const Options& o) {
   if (c.slim.enabled) {  // slimmable steps are their own (launch/slimmable/step.cpp)
     require(c.train.accumulate == 1, "train.accumulate", c.train.accumulate, "must be 1 with train.mode=slimmable");
     require(c.optim.clip_norm == 0, "optim.clip_norm", c.optim.clip_norm, "must be 0 with train.mode=slimmable");
+    require(c.optim.shard != "gradients", "optim.shard", "'gradients'",
+            "is not available with train.mode=slimmable (its steps update whole gradients; use state)");
   }
   validate(c.adaptive, c.slim.enabled, c.growth.enabled());  // launch/adaptive/options.cpp
   c.text = o.canonical_text();

@@ -87,15 +87,20 @@ void Trainer::prepare() {
   model_ = growth::build_model(spec, config_.train.seed);
   if (config_.adaptive.enabled) growth::make_adaptive(*model_, config_.adaptive.spec);  // rates are parameters
   runtime::move_to_device(model_->params(), ctx_.device);  // before the optimizer state is made
+  runtime::DataParallelOptions engine_options{config_.runtime.bucket_mb, 1.0, config_.engine.overlap};
+  engine_options.scatter_gradients = config_.optim.shard == "gradients";
+  engine_ = std::make_unique<runtime::DataParallel>(*ctx_.comm, model_->params(), engine_options);
   optimizer_ = runtime::make_optimizer(config_.optim);
-  if (config_.optim.shard == "state") optimizer_->shard_state(*ctx_.comm);  // before any state exists
+  // Sharded state is cut before any exists; with reduce-scattered gradients, as the engine cuts them.
+  if (config_.optim.shard == "state") optimizer_->shard_state(*ctx_.comm);
+  if (config_.optim.shard == "gradients") {
+    optimizer_->shard_state(*ctx_.comm, [engine = engine_.get()](const runtime::ParamSet&) { return engine->gradient_plan(); });
+  }
   optimizer_->ensure_state(model_->params());
   sampler_ = std::make_unique<data::DistributedSampler>(data_.train.size(), ctx_.rank(), ctx_.size(),
                                                         config_.train.batch, config_.train.seed);
   total_steps_ = config_.total_steps(data_.train.size(), ctx_.size());
   schedule_ = std::make_unique<runtime::LrSchedule>(config_.schedule, total_steps_);
-  engine_ = std::make_unique<runtime::DataParallel>(*ctx_.comm, model_->params(),
-                                                    runtime::DataParallelOptions{config_.runtime.bucket_mb, 1.0, config_.engine.overlap});
   if (config_.slim.enabled) {  // train.mode = slimmable: supernet steps, then the gate's
     slim_ = std::make_unique<SlimmableStep>(*this);
     total_steps_ += slim_->gate_steps();
@@ -181,9 +186,14 @@ double Trainer::train_step() {
     loss_sum += loss.item<double>();
   }
   const auto& grads = engine_->finish_step();
-  if (config_.optim.clip_norm > 0) last_grad_norm_ = runtime::clip_grad_norm(grads, config_.optim.clip_norm);
+  const bool pieces = config_.optim.shard == "gradients";  // this rank's pieces of the gradients
+  if (config_.optim.clip_norm > 0) {
+    last_grad_norm_ = pieces ? runtime::clip_grad_norm_sharded(grads, config_.optim.clip_norm, *ctx_.comm)
+                             : runtime::clip_grad_norm(grads, config_.optim.clip_norm);
+  }
   last_lr_ = schedule_->at(step_);
-  optimizer_->step(model_->params(), grads, last_lr_);
+  if (pieces) optimizer_->step_on_pieces(model_->params(), grads, last_lr_);
+  else optimizer_->step(model_->params(), grads, last_lr_);
   engine_->average_buffers();
   ++step_;
   return loss_sum / static_cast<double>(K);

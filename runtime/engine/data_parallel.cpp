@@ -48,7 +48,7 @@ void DataParallel::rebuild_reducer() {
   std::vector<std::vector<int64_t>> shapes;
   for (const auto& p : params_.parameters()) shapes.push_back(p.sizes().vec());
   const auto device = params_.num_parameters() > 0 ? params_.parameter(0).device() : torch::Device(torch::kCPU);
-  reducer_ = BucketReducer(*own_comm_, layout_, shapes, 1.0 / comm_.size(), device);
+  reducer_ = BucketReducer(*own_comm_, layout_, shapes, 1.0 / comm_.size(), device, options_.scatter_gradients);
   if (options_.overlap) install_hooks();
   reducer_version_ = params_.version();
 }
@@ -116,6 +116,7 @@ const std::vector<torch::Tensor>& DataParallel::finish_step() {
     for (size_t i = 0; i < grads_.size(); ++i) {
       const auto& g = params_.parameter(i).grad();
       grads_[i] = g.defined() ? g : torch::zeros_like(params_.parameter(i).detach());
+      if (options_.scatter_gradients) grads_[i] = grads_[i].reshape({-1});  // one rank: the piece is all of it
     }
     last_finish_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return grads_;
@@ -133,6 +134,22 @@ const std::vector<torch::Tensor>& DataParallel::finish_step() {
   reducer_.finish();
   last_finish_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return reducer_.grads();
+}
+
+ShardPlan DataParallel::gradient_plan() {
+  ensure_layout();
+  const int n = comm_.size();
+  std::vector<std::vector<ShardPlan::Piece>> pieces(params_.num_parameters(), std::vector<ShardPlan::Piece>(n));
+  for (const auto& bucket : layout_.buckets()) {
+    for (int r = 0; r < n; ++r) {
+      const auto [lo, hi] = BucketReducer::kept_range(bucket.numel, r, n);
+      for (const auto& slot : bucket.slots) {
+        const int64_t from = std::max(slot.offset, lo), to = std::min(slot.offset + slot.numel, hi);
+        pieces[slot.param][r] = to > from ? ShardPlan::Piece{from - slot.offset, to - from} : ShardPlan::Piece{0, 0};
+      }
+    }
+  }
+  return ShardPlan::from_pieces(params_, n, comm_.rank(), std::move(pieces));
 }
 
 void DataParallel::average_buffers() {

@@ -36,6 +36,7 @@
 #include "runtime/engine/bucket_layout.h"
 #include "runtime/engine/bucket_reducer.h"
 #include "runtime/comm/communicator.h"
+#include "runtime/optim/sharding.h"
 #include "runtime/param_set.h"
 
 namespace sprout::runtime {
@@ -44,6 +45,9 @@ struct DataParallelOptions {
   double bucket_mb = 25.0;       // cap of every bucket but the first
   double first_bucket_mb = 1.0;  // cap of the first bucket (starts communication early)
   bool overlap = true;           // reduce buckets during backward (autograd hooks)
+  // Reduce-scatter: finish_step() returns only this rank's pieces of the gradients
+  // (optim.shard = gradients; Note [Gradient reduce-scatter] in bucket_reducer.h).
+  bool scatter_gradients = false;
 };
 
 class DataParallel {
@@ -61,8 +65,13 @@ class DataParallel {
   // Before each micro-batch's backward when begin_step() was given more than one: the hooks
   // stay idle until the last one, whose backward reduces the accumulated sum.
   void begin_micro_batch();
-  // Collective. Throws Error if the parameter set changed since begin_step().
+  // Collective. Throws Error if the parameter set changed since begin_step(). The averaged
+  // gradients, or with scatter_gradients this rank's 1-D pieces of them, cut as
+  // gradient_plan() says.
   const std::vector<torch::Tensor>& finish_step();
+  // The cut of the parameters that scatter_gradients leaves each rank (for the current
+  // parameter set): the optimizer's state must be cut the same way.
+  ShardPlan gradient_plan();
   // Averages the floating-point buffers (batch-norm statistics) over ranks in one
   // collective, so replicas stay bitwise identical. No-op when there are none.
   void average_buffers();

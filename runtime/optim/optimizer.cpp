@@ -28,18 +28,7 @@ void Optimizer::step(ParamSet& params, const std::vector<torch::Tensor>& grads, 
   ensure_state(params);
   torch::NoGradGuard no_grad;
   if (sharded_) {
-    for (size_t i = 0; i < grads.size(); ++i) {
-      if (!grads[i].defined()) continue;
-      const auto& name = params.parameter_name(i);
-      const int64_t step = ++steps_[name];
-      const auto [off, len] = plan_.piece(i);
-      if (len == 0) continue;
-      auto p = params.parameter(i).detach().view({-1}).narrow(0, off, len);
-      auto it = lr_scale_.find(name);
-      const torch::Tensor scale = it == lr_scale_.end() ? torch::Tensor() : it->second.reshape({-1}).narrow(0, off, len);
-      update(p, grads[i].reshape({-1}).narrow(0, off, len), state_[name], step, lr, scale);
-    }
-    gather_parameters(*shard_comm_, plan_, params);
+    update_pieces(params, grads, /*pieces=*/false, lr);
     return;
   }
   for (size_t i = 0; i < grads.size(); ++i) {
@@ -59,6 +48,37 @@ void Optimizer::set_lr_scale(const std::string& param, torch::Tensor scale) {
 const torch::Tensor* Optimizer::lr_scale(const std::string& param) const {
   auto it = lr_scale_.find(param);
   return it == lr_scale_.end() ? nullptr : &it->second;
+}
+
+void Optimizer::step_on_pieces(ParamSet& params, const std::vector<torch::Tensor>& pieces, double lr) {
+  SPROUT_CHECK(shard_comm_, Error, "optimizer: step_on_pieces() without sharded state");
+  SPROUT_CHECK(pieces.size() == params.num_parameters(), Error, "optimizer: ", pieces.size(),
+               " gradient pieces for ", params.num_parameters(), " parameters");
+  ensure_state(params);
+  torch::NoGradGuard no_grad;
+  update_pieces(params, pieces, /*pieces=*/true, lr);
+}
+
+void Optimizer::update_pieces(ParamSet& params, const std::vector<torch::Tensor>& grads, bool pieces, double lr) {
+  for (size_t i = 0; i < grads.size(); ++i) {
+    if (!grads[i].defined()) continue;
+    const auto& name = params.parameter_name(i);
+    const int64_t step = ++steps_[name];
+    const auto [off, len] = plan_.piece(i);
+    SPROUT_CHECK(!pieces || grads[i].numel() == len, Error, "optimizer: gradient piece of '", name, "' has ",
+                 grads[i].numel(), " elements, this rank owns ", len);
+    if (len == 0) continue;
+    auto p = params.parameter(i).detach().view({-1}).narrow(0, off, len);
+    auto it = lr_scale_.find(name);
+    const torch::Tensor scale = it == lr_scale_.end() ? torch::Tensor() : it->second.reshape({-1}).narrow(0, off, len);
+    update(p, pieces ? grads[i].view({-1}) : grads[i].reshape({-1}).narrow(0, off, len), state_[name], step, lr, scale);
+  }
+  gather_parameters(*shard_comm_, plan_, params);
+}
+
+void Optimizer::shard_state(Communicator& comm, Planner planner) {
+  shard_comm_ = &comm;
+  planner_ = std::move(planner);
 }
 
 Optimizer::Slots& Optimizer::slots(const std::string& param) {
@@ -91,7 +111,7 @@ void Optimizer::gather_state() {
 }
 
 void Optimizer::cut_state(const ParamSet& params) {
-  auto plan = ShardPlan::of(params, shard_comm_->size(), shard_comm_->rank());
+  auto plan = planner_ ? planner_(params) : ShardPlan::of(params, shard_comm_->size(), shard_comm_->rank());
   if (sharded_ && plan.same_cut(plan_)) {
     return;  // already in pieces for these shapes
   }
@@ -156,8 +176,8 @@ std::unique_ptr<Optimizer> make_optimizer(const OptimizerOptions& o) {
                "optimizer: weight_decay must be >= 0, got ", o.weight_decay);
   SPROUT_CHECK(o.clip_norm == 0 || (std::isfinite(o.clip_norm) && o.clip_norm > 0), ConfigError,
                "optimizer: clip_norm must be > 0 (or 0: off), got ", o.clip_norm);
-  SPROUT_CHECK(o.shard == "none" || o.shard == "state", ConfigError, "optimizer: unknown shard setting '", o.shard,
-               "' (expected none or state)");
+  SPROUT_CHECK(o.shard == "none" || o.shard == "state" || o.shard == "gradients", ConfigError,
+               "optimizer: unknown shard setting '", o.shard, "' (expected none, state or gradients)");
   if (o.name == "sgd") return make_sgd(o);
   if (o.name == "adamw") {
     SPROUT_CHECK(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1, ConfigError,

@@ -21,6 +21,7 @@
 
 #include <torch/types.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -40,7 +41,7 @@ struct OptimizerOptions {
   double beta2 = 0.999;       // adamw
   double eps = 1e-8;          // adamw
   double clip_norm = 0;       // > 0: clip the global gradient norm to this (runtime/optim/grad_clip.h)
-  std::string shard = "none";  // none | state (Note [Sharded state]); applied by the caller
+  std::string shard = "none";  // none | state | gradients (Note [Sharded state]); applied by the caller
 };
 
 class Optimizer {
@@ -57,6 +58,9 @@ class Optimizer {
   // One update with learning rate `lr`. grads[i] is the gradient for params.parameter(i);
   // an undefined gradient leaves that parameter (and its state) untouched.
   void step(ParamSet& params, const std::vector<torch::Tensor>& grads, double lr);
+  // The same with only this rank's piece of every gradient (1-D, plan().piece(i) long), as
+  // a reduce-scatter leaves them. Sharded only; collective (gathers the parameters).
+  void step_on_pieces(ParamSet& params, const std::vector<torch::Tensor>& pieces, double lr);
 
   // Creates zero state for every parameter that has none (checkpoint restore fills it).
   // Sharded: cuts whole state into this rank's pieces (collective when the shapes changed
@@ -69,9 +73,12 @@ class Optimizer {
   // Whole tensors on every rank whether sharded or not. Collective when sharded.
   std::map<std::string, Slots> full_state();
 
-  // Keep state only for this rank's slice of the flat parameter space from the next
-  // ensure_state()/step() on; `comm` must outlive the optimizer.
-  void shard_state(Communicator& comm) { shard_comm_ = &comm; }
+  // How the parameters are cut among the ranks (called whenever state is cut).
+  using Planner = std::function<ShardPlan(const ParamSet&)>;
+  // Keep state only for this rank's pieces from the next ensure_state()/step() on: the
+  // contiguous slice of the flat space (ShardPlan::of), or the cut `planner` returns (the
+  // engine's, when it reduce-scatters the gradients). `comm` must outlive the optimizer.
+  void shard_state(Communicator& comm, Planner planner = {});
   bool shards_state() const { return shard_comm_ != nullptr; }
   // Whether state() holds pieces now (and plan() describes them).
   bool state_is_sharded() const { return sharded_; }
@@ -105,10 +112,13 @@ class Optimizer {
 
  private:
   void gather_state();  // collective: pieces back to whole tensors
+  // Updates this rank's pieces; grads[i] is whole, or (`pieces`) already the piece.
+  void update_pieces(ParamSet& params, const std::vector<torch::Tensor>& grads, bool pieces, double lr);
   void cut_state(const ParamSet& params);
 
   std::map<std::string, Slots> state_;
   Communicator* shard_comm_ = nullptr;
+  Planner planner_;
   bool sharded_ = false;
   ShardPlan plan_;
   std::map<std::string, int64_t> steps_;

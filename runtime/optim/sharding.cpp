@@ -7,7 +7,7 @@
 
 namespace sprout::runtime {
 
-ShardPlan ShardPlan::of(const ParamSet& params, int world, int rank) {
+ShardPlan ShardPlan::shapes_of(const ParamSet& params, int world, int rank) {
   SPROUT_CHECK(world >= 1 && rank >= 0 && rank < world, Error, "shard plan: rank ", rank, " of ", world);
   ShardPlan p;
   p.world_ = world;
@@ -21,22 +21,58 @@ ShardPlan ShardPlan::of(const ParamSet& params, int world, int rank) {
                  params.parameter_name(0), "' ", first.scalar_type(), " on ", first.device());
     p.names_.push_back(params.parameter_name(i));
     p.shapes_.push_back(t.sizes().vec());
-    p.starts_.push_back(p.total_);
     p.total_ += t.numel();
   }
   return p;
 }
 
-std::pair<int64_t, int64_t> ShardPlan::piece(size_t param, int r) const {
-  const int64_t lo = starts_.at(param);
-  const int64_t hi = lo + (param + 1 < starts_.size() ? starts_[param + 1] - lo : total_ - lo);
-  const int64_t a = std::max(lo, begin(r)), b = std::min(hi, begin(r + 1));
-  if (b <= a) return {0, 0};
-  return {a - lo, b - a};
+ShardPlan ShardPlan::of(const ParamSet& params, int world, int rank) {
+  auto p = shapes_of(params, world, rank);
+  int64_t start = 0;
+  for (size_t i = 0; i < p.num_params(); ++i) {
+    const int64_t numel = params.parameter(i).numel();
+    std::vector<Piece> pieces;
+    for (int r = 0; r < world; ++r) {
+      const int64_t a = std::max(start, p.total_ * r / world), b = std::min(start + numel, p.total_ * (r + 1) / world);
+      pieces.push_back(b > a ? Piece{a - start, b - a} : Piece{0, 0});
+    }
+    p.pieces_.push_back(std::move(pieces));
+    start += numel;
+  }
+  return p;
+}
+
+ShardPlan ShardPlan::from_pieces(const ParamSet& params, int world, int rank, std::vector<std::vector<Piece>> pieces) {
+  auto p = shapes_of(params, world, rank);
+  SPROUT_CHECK(pieces.size() == p.num_params(), Error, "shard plan: pieces for ", pieces.size(), " of ",
+               p.num_params(), " parameters");
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    SPROUT_CHECK(static_cast<int>(pieces[i].size()) == world, Error, "shard plan: ", pieces[i].size(),
+                 " pieces of '", p.names_[i], "' for ", world, " ranks");
+    auto sorted = pieces[i];
+    std::sort(sorted.begin(), sorted.end());
+    int64_t covered = 0;
+    for (const auto& [off, len] : sorted) {
+      if (len == 0) continue;
+      SPROUT_CHECK(off == covered && len > 0, Error, "shard plan: the pieces of '", p.names_[i],
+                   "' do not cover it exactly once");
+      covered += len;
+    }
+    SPROUT_CHECK(covered == params.parameter(i).numel(), Error, "shard plan: the pieces of '", p.names_[i],
+                 "' cover ", covered, " of its ", params.parameter(i).numel(), " elements");
+  }
+  p.pieces_ = std::move(pieces);
+  return p;
+}
+
+int64_t ShardPlan::owned_numel(int r) const {
+  int64_t n = 0;
+  for (const auto& per_rank : pieces_) n += per_rank.at(r).second;
+  return n;
 }
 
 bool ShardPlan::same_cut(const ShardPlan& o) const {
-  return world_ == o.world_ && rank_ == o.rank_ && names_ == o.names_ && shapes_ == o.shapes_;
+  return world_ == o.world_ && rank_ == o.rank_ && names_ == o.names_ && shapes_ == o.shapes_ && pieces_ == o.pieces_;
 }
 
 torch::Tensor ShardPlan::describe() const {
@@ -45,6 +81,10 @@ torch::Tensor ShardPlan::describe() const {
     int64_t n = 1;
     for (auto d : shapes_[i]) n *= d;
     v.push_back(n);
+    for (const auto& [off, len] : pieces_[i]) {
+      v.push_back(off);
+      v.push_back(len);
+    }
   }
   return torch::tensor(v, torch::kInt64);
 }

@@ -1,12 +1,15 @@
 // ShardPlan: how the flat parameter space is cut among the ranks when the optimizer state
-// is sharded (optim.shard = state, ZeRO stage 1).
+// is sharded (optim.shard = state | gradients, ZeRO stages 1 and 2).
 //
-// The flat space is every parameter flattened and laid end to end in registration order;
-// T elements in all. Rank r of N owns the contiguous range [T·r/N, T·(r+1)/N) — slices
-// differ by at most one element when N does not divide T. A parameter may be split across
-// ranks; each rank's share of it (its "piece") is a contiguous range of the flattened
-// parameter, possibly empty. The plan is a pure function of the parameter shapes and the
-// world size, so every rank computes every other rank's pieces without communication.
+// Every parameter is cut into at most one contiguous piece per rank (offset and length in
+// the flattened parameter, possibly empty); the pieces of all ranks cover it exactly once.
+// of(): the flat space — every parameter flattened and laid end to end in registration
+// order, T elements — is cut into N contiguous ranges [T·r/N, T·(r+1)/N) (stage 1; ranges
+// differ by at most one element). from_pieces(): any such cut, e.g. the one in which the
+// gradient reduce-scatter leaves each rank its part of every bucket (stage 2,
+// runtime/engine/data_parallel.h). A plan is a pure function of the parameter shapes and
+// the world size (and the bucket layout), so every rank knows every other rank's pieces
+// without communication.
 #pragma once
 
 #include <torch/types.h>
@@ -24,9 +27,14 @@ class Communicator;
 
 class ShardPlan {
  public:
+  using Piece = std::pair<int64_t, int64_t>;  // (offset in the flattened parameter, length)
+
   ShardPlan() = default;
-  // Throws ConfigError unless the parameters share one dtype and device (one flat space).
+  // The contiguous cut. Throws ConfigError unless the parameters share one dtype and device.
   static ShardPlan of(const ParamSet& params, int world, int rank);
+  // pieces[param][r]: rank r's piece of each parameter. Throws Error unless they cover every
+  // parameter exactly once, in order of rank-independent disjoint ranges.
+  static ShardPlan from_pieces(const ParamSet& params, int world, int rank, std::vector<std::vector<Piece>> pieces);
 
   int world() const { return world_; }
   int rank() const { return rank_; }
@@ -34,24 +42,25 @@ class ShardPlan {
   size_t num_params() const { return shapes_.size(); }
   const std::vector<int64_t>& shape(size_t param) const { return shapes_.at(param); }
   const std::string& name(size_t param) const { return names_.at(param); }
-  // First element of rank r's range in the flat space.
-  int64_t begin(int r) const { return total_ * r / world_; }
-  int64_t owned_numel(int r) const { return begin(r + 1) - begin(r); }
-  // Rank r's piece of parameter `param`: (offset in the flattened parameter, length ≥ 0).
-  std::pair<int64_t, int64_t> piece(size_t param, int r) const;
-  std::pair<int64_t, int64_t> piece(size_t param) const { return piece(param, rank_); }
-  // Same parameters, shapes and world: the same cut.
+  // Elements rank r owns, over all parameters.
+  int64_t owned_numel(int r) const;
+  Piece piece(size_t param, int r) const { return pieces_.at(param).at(r); }
+  Piece piece(size_t param) const { return piece(param, rank_); }
+  // Same parameters, shapes, world and pieces: the same cut.
   bool same_cut(const ShardPlan& other) const;
-  // The cut as integers (world, then every parameter's element count): equal on every rank
-  // whose replica has the same shapes (the fingerprint check compares it).
+  // The cut as integers (world, then each parameter's element count and every rank's
+  // piece): equal on every rank whose replica has the same shapes (the fingerprint check
+  // compares it).
   torch::Tensor describe() const;
 
  private:
+  static ShardPlan shapes_of(const ParamSet& params, int world, int rank);
+
   int world_ = 1, rank_ = 0;
   int64_t total_ = 0;
   std::vector<std::string> names_;
   std::vector<std::vector<int64_t>> shapes_;
-  std::vector<int64_t> starts_;  // flat offset of each parameter
+  std::vector<std::vector<Piece>> pieces_;  // [param][rank]
 };
 
 // Makes every rank's copy of every parameter equal to its owner's values: rank r

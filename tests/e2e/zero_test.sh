@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Sharded optimizer state, gradient accumulation and clipping through `sprout train`:
-# bad values end with one line and status 2; a run with optim.shard=state on 3 ranks that
-# grows its model writes the same checkpoint, bit for bit, as the unsharded run; that
-# checkpoint restores unsharded on 2 ranks and sharded on 4 and is saved again identical;
-# the summary reports peak_rss_mb and optimizer_state_mb (halved by sharding on 2 ranks);
-# clipping logs the norm.
+# bad values end with one line and status 2; runs with optim.shard=state and =gradients on
+# 3 ranks that grow their model write the same checkpoint, bit for bit, as the unsharded
+# run; the sharded checkpoint restores unsharded on 2 ranks and sharded on 4 and is saved
+# again identical; the summary reports peak_rss_mb and optimizer_state_mb (halved by
+# sharding on 2 ranks); clipping logs the same norm from whole and from sharded gradients.
 source "$(dirname "$0")/lib.sh"
 
 # 1. Bad values.
-for bad in "--optim.shard everything:--optim.shard: 'everything' is not a shard setting (none, state)" \
+for bad in "--optim.shard everything:--optim.shard: 'everything' is not a shard setting (none, state, gradients)" \
            "--train.accumulate 0:--train.accumulate: 0 must be in [1, 4096]" \
            "--optim.clip_norm -1:--optim.clip_norm: -1 must be > 0 (or 0: off)" \
            "--optim.clip_norm nan:--optim.clip_norm: 'nan' is not a finite number"; do
@@ -20,7 +20,7 @@ done
 # 2. Sharded = unsharded, through growth, bitwise (3 ranks: uneven slices).
 TRAIN=(train --data.name synthetic --train.steps 8 --train.batch 8 --model.widths 24,16 --optim.name adamw
        --optim.weight_decay 0.01 --growth.event 4:fc1:+5 --checkpoint.at_end true --log.progress none)
-for shard in none state; do
+for shard in none state gradients; do
   run 3 "${TRAIN[@]}" --optim.shard $shard --checkpoint.dir "$WORK/$shard"
   expect_rc 0 "3 ranks, optim.shard=$shard, growth at step 4"
 done
@@ -42,11 +42,13 @@ PYEOF
 CK=step-00000008.h5
 # The saved state of LibTorch's default generator differs between any two runs (it is
 # restored, not reproduced): compared in the restores below only.
-compare "$WORK/none/$CK" "$WORK/state/$CK" 3 rng/torch_cpu && pass "sharded run's checkpoint = unsharded run's, bitwise" ||
-  fail "sharded and unsharded checkpoints differ"
+for shard in state gradients; do
+  compare "$WORK/none/$CK" "$WORK/$shard/$CK" 3 rng/torch_cpu && pass "optim.shard=$shard run's checkpoint = unsharded run's, bitwise" ||
+    fail "optim.shard=$shard and unsharded checkpoints differ"
+done
 
 # 3. Written sharded on 3 ranks; restored unsharded on 2 and sharded on 4, saved again: identical.
-for spec in "2 none" "4 state"; do
+for spec in "2 none" "4 state" "4 gradients"; do
   set -- $spec
   run $1 "${TRAIN[@]}" --optim.shard $2 --resume "$WORK/state/$CK" --checkpoint.dir "$WORK/re$1"
   expect_rc 0 "restore on $1 ranks with optim.shard=$2"
@@ -55,22 +57,31 @@ for spec in "2 none" "4 state"; do
 done
 
 # 4. Summary figures: state per rank halves on 2 ranks; accumulation and clipping run.
-for shard in none state; do
+for shard in none state gradients; do
   run 2 train --data.name synthetic --train.steps 3 --optim.name adamw --optim.shard $shard --log.progress none
   expect_rc 0 "2 ranks, optim.shard=$shard"
   eval "state_$shard=$(last_json optimizer_state_mb)"; rss=$(last_json peak_rss_mb)
   $PY -c "import sys; sys.exit(0 if float('$rss') > 10 else 1)" && pass "peak_rss_mb reported ($rss)" || fail "peak_rss_mb '$rss'"
 done
-$PY -c "import sys; a, b = $state_none, $state_state; sys.exit(0 if a > 0 and abs(b / a - 0.5) < 0.01 else 1)" &&
-  pass "optimizer_state_mb per rank: $state_state sharded vs $state_none (2 ranks)" ||
-  fail "optimizer_state_mb: $state_state sharded vs $state_none"
-run 2 train --data.name synthetic --train.steps 4 --train.accumulate 3 --optim.clip_norm 0.5 --train.log_every 2 \
-  --log.metrics "$WORK/m.jsonl" --log.progress none
-expect_rc 0 "accumulate 3 with clipping"
-[[ $(last_json step) == 4 ]] && pass "4 optimizer steps" || fail "step $(last_json step)"
-$PY - "$WORK/m.jsonl" <<'PYEOF' && pass "metrics log the gradient norm" || fail "no grad_norm in the metrics"
+for shard in state gradients; do
+  eval "b=\$state_$shard"
+  $PY -c "import sys; a, b = $state_none, $b; sys.exit(0 if a > 0 and abs(b / a - 0.5) < 0.01 else 1)" &&
+    pass "optimizer_state_mb per rank: $b with optim.shard=$shard vs $state_none (2 ranks)" ||
+    fail "optimizer_state_mb: $b with optim.shard=$shard vs $state_none"
+done
+# Clipping reads the norm from whole gradients (none) or from each rank's pieces (gradients):
+# the same norm either way.
+for shard in none gradients; do
+  run 2 train --data.name synthetic --train.steps 4 --train.accumulate 3 --optim.clip_norm 0.5 --train.log_every 2 \
+    --optim.shard $shard --log.metrics "$WORK/m_$shard.jsonl" --log.progress none
+  expect_rc 0 "accumulate 3 with clipping, optim.shard=$shard"
+  [[ $(last_json step) == 4 ]] && pass "4 optimizer steps" || fail "step $(last_json step)"
+done
+$PY - "$WORK/m_none.jsonl" "$WORK/m_gradients.jsonl" <<'PYEOF' && pass "metrics log the same gradient norm" || fail "grad_norm missing or different"
 import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if '"train_loss"' in l]
-sys.exit(0 if rows and all(r.get("grad_norm", 0) > 0 for r in rows) else 1)
+norms = [[json.loads(l)["grad_norm"] for l in open(p) if '"train_loss"' in l] for p in sys.argv[1:]]
+print("grad_norm:", norms)
+sys.exit(0 if norms[0] and all(n > 0 for n in norms[0]) and
+         all(abs(a - b) <= 1e-5 * a for a, b in zip(*norms)) and len(norms[0]) == len(norms[1]) else 1)
 PYEOF
 finish

@@ -50,11 +50,25 @@ TEST(ShardPlan, CutDependsOnShapesAndWorld) {
   const auto plan = ShardPlan::of(p, 3, 1);
   EXPECT_TRUE(plan.same_cut(ShardPlan::of(p, 3, 1)));
   EXPECT_FALSE(plan.same_cut(ShardPlan::of(p, 2, 1)));
-  EXPECT_TRUE(torch::equal(plan.describe(), torch::tensor({3, 6, 4}, torch::kInt64)));
+  // world; a: 6 elements, pieces (0,3) (3,3) (0,0); b: 4 elements, pieces (0,0) (0,0) (0,4).
+  EXPECT_TRUE(torch::equal(plan.describe(), torch::tensor({3, 6, 0, 3, 3, 3, 0, 0, 4, 0, 0, 0, 0, 0, 4}, torch::kInt64)));
   p.set_parameter("b", torch::zeros({5}));
   EXPECT_FALSE(plan.same_cut(ShardPlan::of(p, 3, 1)));
   p.add_parameter("c", torch::zeros({2}, torch::kFloat64));
   EXPECT_THROW(ShardPlan::of(p, 3, 1), ConfigError);  // two dtypes: no single flat space
+}
+
+TEST(ShardPlan, PiecesMustCoverEachParameterOnce) {
+  ParamSet p;
+  p.add_parameter("a", torch::zeros({6}));
+  using Piece = ShardPlan::Piece;
+  EXPECT_NO_THROW(ShardPlan::from_pieces(p, 2, 0, {{Piece{4, 2}, Piece{0, 4}}}));
+  EXPECT_THROW(ShardPlan::from_pieces(p, 2, 0, {{Piece{0, 4}, Piece{3, 3}}}), Error);  // overlap
+  EXPECT_THROW(ShardPlan::from_pieces(p, 2, 0, {{Piece{0, 2}, Piece{3, 3}}}), Error);  // gap
+  EXPECT_THROW(ShardPlan::from_pieces(p, 2, 0, {{Piece{0, 6}}}), Error);               // one rank missing
+  const auto plan = ShardPlan::from_pieces(p, 2, 1, {{Piece{4, 2}, Piece{0, 4}}});
+  EXPECT_EQ(plan.piece(0), (Piece{0, 4}));
+  EXPECT_EQ(plan.owned_numel(0), 2);
 }
 
 TEST(ShardedOptimizerOptions, BadValuesAreRefused) {
@@ -62,6 +76,8 @@ TEST(ShardedOptimizerOptions, BadValuesAreRefused) {
   o.shard = "everything";
   EXPECT_THROW(make_optimizer(o), ConfigError);
   o.shard = "state";
+  EXPECT_NO_THROW(make_optimizer(o));
+  o.shard = "gradients";
   EXPECT_NO_THROW(make_optimizer(o));
   o.clip_norm = -1;
   EXPECT_THROW(make_optimizer(o), ConfigError);
