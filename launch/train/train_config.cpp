@@ -43,6 +43,9 @@ void bind_train_options(OptionBinder& b, TrainConfig& c) {
   b.add("runtime.threads", &c.runtime.threads, "intra-op threads per rank (0: cores per node / ranks per node)");
   b.add("runtime.bucket_mb", &c.runtime.bucket_mb, "gradient bucket size cap in MiB");
   b.add("runtime.timeout", &c.runtime.timeout_s, "seconds a collective may wait before the job is ended");
+  b.add("runtime.precision", &c.runtime.precision,
+        "fp32 | bf16: forward (and its backward) under bfloat16 autocast; weights, gradients and optimizer state stay "
+        "float32");
   bind_device_options(b, c.device);  // launch/cli/device_options.cpp
   bind_engine_options(b, c.engine);  // launch/cli/runtime_options.cpp
   b.add("log.metrics", &c.log.metrics, "write one JSON line per logged step to this file (rank 0)");
@@ -123,6 +126,8 @@ TrainConfig read_train_config(const Options& o) {
   require(c.runtime.bucket_mb > 0 && c.runtime.bucket_mb <= 4096, "runtime.bucket_mb", c.runtime.bucket_mb,
           "must be in (0, 4096]");
   require(c.runtime.timeout_s > 0, "runtime.timeout", c.runtime.timeout_s, "must be > 0");
+  require(c.runtime.precision == "fp32" || c.runtime.precision == "bf16", "runtime.precision",
+          "'" + c.runtime.precision + "'", "is not a precision (fp32, bf16)");
   validate_device_options(c.device);  // launch/cli/device_options.cpp
 
   require(c.log.progress == "auto" || c.log.progress == "bar" || c.log.progress == "lines" || c.log.progress == "none",
@@ -137,6 +142,8 @@ TrainConfig read_train_config(const Options& o) {
   if (c.slim.enabled) {  // slimmable steps are their own (launch/slimmable/step.cpp)
     require(c.train.accumulate == 1, "train.accumulate", c.train.accumulate, "must be 1 with train.mode=slimmable");
     require(c.optim.clip_norm == 0, "optim.clip_norm", c.optim.clip_norm, "must be 0 with train.mode=slimmable");
+    require(c.runtime.precision == "fp32", "runtime.precision", "'" + c.runtime.precision + "'",
+            "is not available with train.mode=slimmable (fp32 only)");
     require(c.optim.shard != "gradients", "optim.shard", "'gradients'",
             "is not available with train.mode=slimmable (its steps update whole gradients; use state)");
   }

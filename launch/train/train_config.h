@@ -36,6 +36,7 @@ struct RuntimeConfig {
   int threads = 0;          // 0: cores on this node / ranks on this node
   double bucket_mb = 25.0;
   double timeout_s = 300.0;
+  std::string precision = "fp32";  // fp32 | bf16 (autocast forward, float32 weights and state)
 };
 
 struct LogConfig {

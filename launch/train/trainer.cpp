@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <thread>
 
 #include "launch/adaptive/step.h"
@@ -17,6 +18,7 @@
 #include "runtime/fault_injection.h"
 #include "runtime/optim/grad_clip.h"
 #include "runtime/stop_signal.h"
+#include "runtime/torch_compat.h"
 #include "runtime/engine/threads.h"
 
 namespace sprout::launch {
@@ -106,8 +108,42 @@ void Trainer::prepare() {
     total_steps_ += slim_->gate_steps();
   }
   if (config_.adaptive.enabled) adaptive_ = std::make_unique<AdaptiveStep>(*this);  // launch/adaptive/step.h
+  if (config_.runtime.precision == "bf16") probe_precision();
   progress_ = std::make_unique<Progress>(ctx_.is_root(), config_.log.progress, config_.log.metrics, total_steps_);
   growth_ = std::make_unique<GrowthDriver>(config_.growth, *model_, total_steps_, config_.train.seed);
+}
+
+// Before the first step: one forward and backward of two training examples under the
+// configured autocast, so that a model with an op that has no bfloat16 kernel on this
+// device fails here with one line (status 2), not in the middle of a run. Local.
+void Trainer::probe_precision() {
+  try {
+    auto x = data::to_input(runtime::to_device(data_.train.images.narrow(0, 0, std::min<int64_t>(2, data_.train.size())),
+                                               ctx_.device),
+                            data_.mean, data_.stddev);
+    auto y = runtime::to_device(data_.train.labels.narrow(0, 0, x.size(0)), ctx_.device);
+    torch::Tensor loss;
+    {
+      auto autocast = mixed_precision();
+      growth::ForwardOptions fo;
+      fo.train = true;
+      loss = at::cross_entropy_loss(adaptive_ ? adaptive_->forward(x, true) : model_->forward(x, fo), y);
+    }
+    (adaptive_ ? adaptive_->objective(loss) : loss).backward();
+  } catch (const c10::Error& e) {
+    const std::string what = e.what_without_backtrace();
+    throw ConfigError(concat("--runtime.precision: bf16: this model fails under bfloat16 autocast on ", ctx_.device,
+                             ": ", what.substr(0, what.find('\n'))));
+  }
+  model_->params().zero_grad();
+}
+
+std::optional<compat::AutocastGuard> Trainer::mixed_precision() const {
+  // Prvalues only: the guard can be neither copied nor moved.
+  if (config_.runtime.precision == "bf16") {
+    return std::optional<compat::AutocastGuard>(std::in_place, ctx_.device.type(), at::kBFloat16);
+  }
+  return std::nullopt;
 }
 
 void Trainer::load_weights(const runtime::ParamSet& weights) {
@@ -177,10 +213,14 @@ double Trainer::train_step() {
                             data_.stddev);                                               // (B, C, H, W)
     auto y = runtime::to_device(data_.train.labels.index_select(0, idx), dev);          // (B)
     engine_->begin_micro_batch();
-    growth::ForwardOptions fo;
-    fo.train = true;
-    auto logits = adaptive_ ? adaptive_->forward(x, true) : model_->forward(x, fo);  // (B, classes)
-    auto loss = at::cross_entropy_loss(logits, y);
+    torch::Tensor loss;
+    {
+      auto autocast = mixed_precision();  // runtime.precision = bf16; backward follows the recorded precisions
+      growth::ForwardOptions fo;
+      fo.train = true;
+      auto logits = adaptive_ ? adaptive_->forward(x, true) : model_->forward(x, fo);  // (B, classes)
+      loss = at::cross_entropy_loss(logits, y);
+    }
     auto objective = adaptive_ ? adaptive_->objective(loss) : loss;  // adaptive: −ELBO/N
     (K == 1 ? objective : objective / static_cast<double>(K)).backward();
     loss_sum += loss.item<double>();
@@ -209,6 +249,7 @@ Evaluation Trainer::evaluate() {
     auto x = data::to_input(runtime::to_device(data_.test.images.narrow(0, b, m), ctx_.device), data_.mean,
                             data_.stddev);
     auto y = runtime::to_device(data_.test.labels.narrow(0, b, m), ctx_.device);
+    auto autocast = mixed_precision();
     // A slimmable model's full width includes the gate's attention (launch/slimmable/step.h).
     auto logits = slim_       ? slim_->net().forward(x, slim_->net().largest(), false)
                   : adaptive_ ? adaptive_->forward(x, false)  // the importances are part of the function

@@ -11,6 +11,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "data/dataset.h"
@@ -24,6 +25,7 @@
 #include "runtime/json.h"
 #include "runtime/optim/lr_schedule.h"
 #include "runtime/optim/optimizer.h"
+#include "runtime/torch_compat.h"
 
 namespace sprout::launch {
 
@@ -94,6 +96,9 @@ class Trainer {
   // periodic checkpoints, stop requests.
   void after_step(double loss);
   void at_end();       // after the last step: final checkpoint
+  void probe_precision();  // runtime.precision = bf16: refuse a model that cannot run it
+  // The autocast guard of runtime.precision (empty for fp32).
+  std::optional<compat::AutocastGuard> mixed_precision() const;
   // Logs the mean loss of the last `count` steps over all ranks (collective); returns it.
   double log_step(double loss_sum, int64_t count, double seconds);
 

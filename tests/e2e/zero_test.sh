@@ -4,14 +4,16 @@
 # 3 ranks that grow their model write the same checkpoint, bit for bit, as the unsharded
 # run; the sharded checkpoint restores unsharded on 2 ranks and sharded on 4 and is saved
 # again identical; the summary reports peak_rss_mb and optimizer_state_mb (halved by
-# sharding on 2 ranks); clipping logs the same norm from whole and from sharded gradients.
+# sharding on 2 ranks); clipping logs the same norm from whole and from sharded gradients;
+# bf16 autocast reaches fp32's accuracy.
 source "$(dirname "$0")/lib.sh"
 
 # 1. Bad values.
 for bad in "--optim.shard everything:--optim.shard: 'everything' is not a shard setting (none, state, gradients)" \
            "--train.accumulate 0:--train.accumulate: 0 must be in [1, 4096]" \
            "--optim.clip_norm -1:--optim.clip_norm: -1 must be > 0 (or 0: off)" \
-           "--optim.clip_norm nan:--optim.clip_norm: 'nan' is not a finite number"; do
+           "--optim.clip_norm nan:--optim.clip_norm: 'nan' is not a finite number" \
+           "--runtime.precision fp16:--runtime.precision: 'fp16' is not a precision (fp32, bf16)"; do
   args=${bad%%:*}; msg=${bad#*:}
   run 2 train --data.name synthetic --train.steps 2 $args
   expect_rc 2 "refused: $args"; expect_err "$msg" "one line for $args"
@@ -84,4 +86,13 @@ print("grad_norm:", norms)
 sys.exit(0 if norms[0] and all(n > 0 for n in norms[0]) and
          all(abs(a - b) <= 1e-5 * a for a, b in zip(*norms)) and len(norms[0]) == len(norms[1]) else 1)
 PYEOF
+# 5. bf16 autocast trains the same model to about the same accuracy as fp32.
+for precision in fp32 bf16; do
+  run 2 train --data.name synthetic --train.steps 30 --train.batch 16 --model.widths 32 --runtime.precision $precision \
+    --log.progress none
+  expect_rc 0 "runtime.precision=$precision"
+  eval "acc_$precision=$(last_json test_accuracy)"
+done
+$PY -c "import sys; sys.exit(0 if $acc_bf16 > 0.8 and abs($acc_bf16 - $acc_fp32) < 0.05 else 1)" &&
+  pass "bf16 test accuracy $acc_bf16 vs fp32 $acc_fp32" || fail "bf16 test accuracy $acc_bf16 vs fp32 $acc_fp32"
 finish
