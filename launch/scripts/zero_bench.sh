@@ -58,7 +58,7 @@ run() {
 
 load_start=$(cut -d' ' -f1 /proc/loadavg)
 {
-  echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores, 1 intra-op thread per rank; load average (1 min) at the start: $load_start."
+  echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc --all) cores, 1 intra-op thread per rank; load average (1 min) at the start: $load_start."
   echo
   echo "Memory, AdamW, MLP 784-$HIDDEN-$HIDDEN-10, batch $BATCH per rank, $STEPS steps (ranks beyond the cores oversubscribed):"
   echo
