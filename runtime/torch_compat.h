@@ -4,7 +4,9 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
+#include <ATen/autocast_mode.h>
 #include <torch/types.h>
+#include <torch/version.h>
 
 #include <cstdint>
 #include <mutex>
@@ -41,5 +43,57 @@ inline void use_full_fp32_on_cuda() {
 inline bool cuda_tf32_allowed() {
   return at::globalContext().allowTF32CuDNN() || at::globalContext().allowTF32CuBLAS();
 }
+
+// Mixed precision while it lives (runtime.precision = bf16): autocast-eligible ops on
+// `device`'s kind (matmuls, convolutions) compute in `dtype`; parameters stay float32
+// (autocast casts them per op, so their gradients come back float32). Backward runs what
+// the guarded forward recorded, in the same precisions, whether or not the guard still lives.
+// LibTorch 2.4 addresses autocast by device type; earlier releases have per-device calls.
+class AutocastGuard {
+ public:
+  AutocastGuard(torch::DeviceType device, at::ScalarType dtype) : device_(device) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    was_enabled_ = at::autocast::is_autocast_enabled(device_);
+    was_dtype_ = at::autocast::get_autocast_dtype(device_);
+    at::autocast::set_autocast_enabled(device_, true);
+    at::autocast::set_autocast_dtype(device_, dtype);
+#else
+    const bool cuda = device_ == torch::kCUDA;
+    was_enabled_ = cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+    was_dtype_ = cuda ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+    if (cuda) {
+      at::autocast::set_enabled(true);
+      at::autocast::set_autocast_gpu_dtype(dtype);
+    } else {
+      at::autocast::set_cpu_enabled(true);
+      at::autocast::set_autocast_cpu_dtype(dtype);
+    }
+#endif
+    at::autocast::increment_nesting();
+  }
+  ~AutocastGuard() {
+    // The cache of casted weights is valid for one forward only: parameters change each step.
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(device_, was_enabled_);
+    at::autocast::set_autocast_dtype(device_, was_dtype_);
+#else
+    if (device_ == torch::kCUDA) {
+      at::autocast::set_enabled(was_enabled_);
+      at::autocast::set_autocast_gpu_dtype(was_dtype_);
+    } else {
+      at::autocast::set_cpu_enabled(was_enabled_);
+      at::autocast::set_autocast_cpu_dtype(was_dtype_);
+    }
+#endif
+  }
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+ private:
+  torch::DeviceType device_;
+  bool was_enabled_ = false;
+  at::ScalarType was_dtype_ = at::kBFloat16;
+};
 
 }  // namespace sprout::compat

@@ -1,6 +1,7 @@
 // `sprout bench train`: training throughput on the DDP reference workload. Prints one line
 // like launch/scripts/ddp_reference.py:
-//   sprout world=2 model=mlp hidden=1024 batch=256 ... samples_per_s=…
+//   sprout world=2 model=mlp hidden=1024 batch=256 ... samples_per_s=… peak_rss_mb=… state_mb=…
+// (peak resident memory: the largest over ranks; optimizer state: rank 0's)
 #include <ATen/Parallel.h>
 
 #include <chrono>
@@ -9,6 +10,7 @@
 #include "launch/cli/rank_agreement.h"
 #include "launch/bench/bench.h"
 #include "launch/bench/workload.h"
+#include "runtime/engine/allocator.h"
 
 namespace sprout::launch {
 
@@ -16,7 +18,7 @@ int bench_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& ar
   Options o;
   if (!parse_bench_options(ctx, workload_option_table(), args,
                            "usage: sprout bench train [--model mlp|cnn] [--hidden H] [--batch B] [--steps S] "
-                           "[--warmup W]",
+                           "[--warmup W] [--optim sgd|adamw] [--shard none|state|gradients]",
                            o, check_workload)) {
     return 0;
   }
@@ -37,13 +39,17 @@ int bench_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& ar
   }
   ctx.comm->barrier();
   const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double rss = runtime::allreduce_scalar(*ctx.comm, runtime::peak_rss_mb(), runtime::ReduceOp::Max);
+  const double state_mb = trainer.optimizer().state_bytes() / (1024.0 * 1024.0);
   if (ctx.is_root()) {
     std::printf("sprout world=%d model=%s hidden=%lld batch=%lld threads=%d overlap=%d "
-                "samples_per_s=%.1f step_ms=%.2f finish_ms=%.2f loss=%.4f\n",
+                "samples_per_s=%.1f step_ms=%.2f finish_ms=%.2f loss=%.4f optim=%s shard=%s params=%lld "
+                "peak_rss_mb=%.1f state_mb=%.2f\n",
                 ctx.size(), config.model.kind.c_str(), static_cast<long long>(o.get_int("hidden")),
                 static_cast<long long>(config.train.batch), at::get_num_threads(), config.engine.overlap ? 1 : 0,
                 static_cast<double>(steps * config.train.batch * ctx.size()) / dt, 1000.0 * dt / steps,
-                1000.0 * finish_s / steps, loss);
+                1000.0 * finish_s / steps, loss, config.optim.name.c_str(), config.optim.shard.c_str(),
+                static_cast<long long>(trainer.model().params().parameter_numel()), rss, state_mb);
     std::fflush(stdout);
   }
   return 0;

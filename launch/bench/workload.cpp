@@ -17,6 +17,8 @@ OptionTable workload_option_table() {
       {"overlap", "true", "reduce gradient buckets during backward"},
       {"bucket_mb", "25", "gradient bucket cap in MiB"},
       {"data", "fashion-mnist", "fashion-mnist | synthetic"},
+      {"optim", "sgd", "sgd (lr 0.05, momentum 0.9) | adamw (lr 0.001)"},
+      {"shard", "none", "none | state | gradients (each rank keeps its 1/N of the optimizer state / also of the gradients)"},
   };
 }
 
@@ -36,6 +38,10 @@ void check_workload(const Options& o) {
   const double mb = o.get_double("bucket_mb");
   SPROUT_CHECK(mb > 0 && mb <= 4096, ConfigError, "--bucket_mb: ", mb, " must be in (0, 4096]");
   o.get_bool("overlap");
+  const std::string optim = o.get("optim"), shard = o.get("shard");
+  SPROUT_CHECK(optim == "sgd" || optim == "adamw", ConfigError, "--optim: '", optim, "' is not sgd or adamw");
+  SPROUT_CHECK(shard == "none" || shard == "state" || shard == "gradients", ConfigError, "--shard: '", shard,
+               "' is not none, state or gradients");
 }
 
 TrainConfig workload_config(const Options& o) {
@@ -52,9 +58,10 @@ TrainConfig workload_config(const Options& o) {
     c.model.set_ints("widths", {hidden});
   }
   c.model = growth::complete(c.model);
-  c.optim.name = "sgd";
-  c.optim.lr = c.schedule.base_lr = 0.05;
+  c.optim.name = o.get("optim");
+  c.optim.lr = c.schedule.base_lr = c.optim.name == "sgd" ? 0.05 : 0.001;
   c.optim.momentum = 0.9;
+  c.optim.shard = o.get("shard");
   c.schedule.name = "constant";
   c.train.batch = o.get_int("batch");
   c.train.steps = o.get_int("warmup") + o.get_int("steps");

@@ -1,6 +1,7 @@
 // The training workload of the benchmarks: the PyTorch DDP reference's
 // (launch/scripts/ddp_reference.py) — Fashion-MNIST, MLP 784-H-H-10 or the CNN
-// conv(32)-pool-conv(64)-pool-H-10, per-rank batch B, SGD momentum 0.9, lr 0.05 — run by
+// conv(32)-pool-conv(64)-pool-H-10, per-rank batch B, SGD momentum 0.9, lr 0.05 (or AdamW,
+// lr 0.001, its state optionally sharded) — run by
 // sprout's own training step (Trainer::train_step, what `sprout train` executes).
 #pragma once
 
@@ -13,7 +14,7 @@
 
 namespace sprout::launch {
 
-// --model --hidden --batch --steps --warmup --threads --overlap --bucket_mb --data
+// --model --hidden --batch --steps --warmup --threads --overlap --bucket_mb --data --optim --shard
 OptionTable workload_option_table();
 // Throws ConfigError naming the option and value.
 void check_workload(const Options& options);

@@ -99,7 +99,7 @@ CheckpointContent capture_training_state(Trainer& t, const std::string& tag) {
   c.groups["/optimizer"] = {{"name", opt.name()}, {"lr", o.lr},       {"momentum", o.momentum},
                             {"weight_decay", o.weight_decay}, {"beta1", o.beta1}, {"beta2", o.beta2},
                             {"eps", o.eps}};
-  for (const auto& [param, slots] : opt.state()) {
+  for (const auto& [param, slots] : opt.full_state()) {  // sharded state: gathered (collective)
     const auto steps = opt.step_counts().find(param);
     c.groups[optimizer_group(param)] = {{"step", steps == opt.step_counts().end() ? int64_t{0} : steps->second}};
     for (const auto& [slot, value] : slots) add_tensor(c, optimizer_group(param) + "/" + slot, value);

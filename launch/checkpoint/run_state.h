@@ -31,7 +31,8 @@ namespace sprout::launch {
 class Trainer;
 
 // The trainer's state now. `tag` is stored as the root attribute tag ("", pre-growth,
-// post-growth). Local (no collectives).
+// post-growth). Local (no collectives) unless the optimizer shards its state: then
+// collective on the trainer's communicator (runtime/optim/optimizer.h, full_state()).
 runtime::CheckpointContent capture_training_state(Trainer& trainer, const std::string& tag);
 
 // What a resume checks before it builds or installs anything, needing no trainer: the step

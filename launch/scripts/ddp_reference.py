@@ -3,24 +3,28 @@
 
 The same workload as launch/bench/workload.cpp, trained by PyTorch's own data-parallel
 engine: Fashion-MNIST (IDX files, .gz or raw), MLP 784-H-H-10 or the CNN
-conv(32, 3x3)-pool-conv(64, 3x3)-pool-H-10, per-rank batch B, SGD lr 0.05 momentum 0.9,
-WORLD processes on this machine joined by the gloo backend (CPU). Every rank draws its
+conv(32, 3x3)-pool-conv(64, 3x3)-pool-H-10, per-rank batch B, SGD lr 0.05 momentum 0.9
+(--optim adamw: AdamW lr 0.001; --zero: its state sharded by ZeroRedundancyOptimizer), WORLD processes on this machine joined by the gloo backend (CPU). Every rank draws its
 batches from its own shard of one seeded permutation per epoch.
 
 After --warmup untimed steps and a barrier, --steps steps are timed; rank 0 prints one
 line that launch/scripts/bench_vs_ddp.sh parses:
 
   torch-ddp world=2 model=mlp hidden=1024 batch=256 steps=100 samples_per_s=16178.4 step_ms=31.65 loss=0.4123
+      optim=sgd zero=0 peak_rss_mb=812.5 state_mb=3.1
+
+(one line; peak resident memory: the largest over ranks; optimizer state: rank 0's)
 
 usage: launch/scripts/ddp_reference.py [--world 2] [--model mlp|cnn] [--hidden 1024]
            [--batch 256] [--steps 200] [--warmup 20] [--threads 1] [--port 29533]
-           [--data /usr/share/datasets/fashion-mnist]
+           [--data /usr/share/datasets/fashion-mnist] [--optim sgd|adamw] [--zero]
 Needs Debian's python3-torch (/usr/bin/python3). A bad option or data file ends it with one
 line naming it and exit status 2.
 """
 import argparse
 import gzip
 import os
+import resource
 import struct
 import sys
 import time
@@ -108,7 +112,16 @@ def train(rank, args):
     torch.manual_seed(0)  # the same initial model on every rank (DDP also broadcasts rank 0's)
     x, y = training_set(args.data)
     model = torch.nn.parallel.DistributedDataParallel(build_model(args.model, args.hidden))
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    if args.optim == "sgd":
+        optimizer_class, hyper = torch.optim.SGD, {"lr": 0.05, "momentum": 0.9}
+    else:
+        optimizer_class, hyper = torch.optim.AdamW, {"lr": 0.001}
+    if args.zero:
+        from torch.distributed.optim import ZeroRedundancyOptimizer
+        optimizer = ZeroRedundancyOptimizer(model.parameters(), optimizer_class=optimizer_class, **hyper)
+        local = optimizer.optim  # this rank's shard
+    else:
+        optimizer = local = optimizer_class(model.parameters(), **hyper)
     batches = ShardedBatches(x.shape[0], args.batch, rank, args.world)
     loss = torch.zeros(())
     t0 = time.perf_counter()
@@ -123,11 +136,16 @@ def train(rank, args):
         optimizer.step()
     dist.barrier()
     seconds = time.perf_counter() - t0
+    rss = torch.tensor([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0])
+    dist.all_reduce(rss, op=dist.ReduceOp.MAX)
+    state_bytes = sum(t.numel() * t.element_size() for per_param in local.state.values()
+                      for t in per_param.values() if torch.is_tensor(t) and t.dim() > 0)
     if rank == 0:
         rate = args.steps * args.batch * args.world / seconds
         print(f"torch-ddp world={args.world} model={args.model} hidden={args.hidden} batch={args.batch} "
               f"steps={args.steps} samples_per_s={rate:.1f} step_ms={1000 * seconds / args.steps:.2f} "
-              f"loss={loss.item():.4f}", flush=True)
+              f"loss={loss.item():.4f} optim={args.optim} zero={int(args.zero)} peak_rss_mb={rss.item():.1f} "
+              f"state_mb={state_bytes / 2**20:.2f}", flush=True)
     dist.destroy_process_group()
 
 
@@ -143,11 +161,13 @@ def parse(argv):
     p.add_argument("--threads", type=int, default=1, help="intra-op threads per rank")
     p.add_argument("--port", type=int, default=29533, help="TCP port of the gloo rendezvous on 127.0.0.1")
     p.add_argument("--data", default=DEFAULT_DATA, help="directory of the Fashion-MNIST IDX files")
+    p.add_argument("--optim", default="sgd", help="sgd (lr 0.05, momentum 0.9) | adamw (lr 0.001)")
+    p.add_argument("--zero", action="store_true", help="shard the optimizer state (ZeroRedundancyOptimizer)")
     a = p.parse_args(argv)
     checks = [("world", 1 <= a.world <= 256, "in [1, 256]"), ("model", a.model in ("mlp", "cnn"), "mlp or cnn"),
               ("hidden", 1 <= a.hidden <= 65536, "in [1, 65536]"), ("batch", 1 <= a.batch <= 4096, "in [1, 4096]"),
               ("steps", a.steps >= 1, "at least 1"), ("warmup", a.warmup >= 0, "at least 0"),
-              ("threads", 1 <= a.threads <= 1024, "in [1, 1024]"), ("port", 1024 <= a.port <= 65535, "in [1024, 65535]")]
+              ("threads", 1 <= a.threads <= 1024, "in [1, 1024]"), ("optim", a.optim in ("sgd", "adamw"), "sgd or adamw"), ("port", 1024 <= a.port <= 65535, "in [1024, 65535]")]
     for name, ok, rule in checks:
         if not ok:
             fail(f"--{name}: '{getattr(a, name)}' must be {rule}")

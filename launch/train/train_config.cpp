@@ -23,10 +23,16 @@ void bind_train_options(OptionBinder& b, TrainConfig& c) {
   b.add("optim.weight_decay", &c.optim.weight_decay, "weight decay (sgd: L2 in the gradient; adamw: decoupled)");
   b.add("optim.beta1", &c.optim.beta1, "adamw beta1");
   b.add("optim.beta2", &c.optim.beta2, "adamw beta2");
+  b.add("optim.clip_norm", &c.optim.clip_norm, "clip the global gradient norm (all ranks) to this; 0: off");
+  b.add("optim.shard", &c.optim.shard,
+        "none | state | gradients: each rank keeps optimizer state (state: ZeRO stage 1) and also reduced gradients "
+        "(gradients: stage 2, reduce-scatter) only for its 1/N of the parameters");
   b.add("optim.schedule", &c.schedule.name, "learning-rate schedule: constant | cosine");
   b.add("optim.warmup", &c.schedule.warmup_steps, "linear warm-up steps");
   b.add("train.batch", &c.train.batch, "batch size per rank");
   b.add("train.steps", &c.train.steps, "optimizer steps (0: use train.epochs)");
+  b.add("train.accumulate", &c.train.accumulate,
+        "micro-batches of train.batch per optimizer step (gradients summed, one reduction per step)");
   b.add("train.epochs", &c.train.epochs, "epochs over the training set when train.steps is 0");
   b.add("train.seed", &c.train.seed, "seed of initialisation and data order");
   b.add("train.eval_every", &c.train.eval_every, "evaluate on the test set every N steps (0: at the end)");
@@ -35,6 +41,9 @@ void bind_train_options(OptionBinder& b, TrainConfig& c) {
   b.add("runtime.threads", &c.runtime.threads, "intra-op threads per rank (0: cores per node / ranks per node)");
   b.add("runtime.bucket_mb", &c.runtime.bucket_mb, "gradient bucket size cap in MiB");
   b.add("runtime.timeout", &c.runtime.timeout_s, "seconds a collective may wait before the job is ended");
+  b.add("runtime.precision", &c.runtime.precision,
+        "fp32 | bf16: forward (and its backward) under bfloat16 autocast; weights, gradients and optimizer state stay "
+        "float32");
   bind_device_options(b, c.device);  // launch/cli/device_options.cpp
   bind_engine_options(b, c.engine);  // launch/cli/runtime_options.cpp
   b.add("log.metrics", &c.log.metrics, "write one JSON line per logged step to this file (rank 0)");
@@ -90,7 +99,7 @@ void require(bool ok, const std::string& option, const T& value, const std::stri
 
 int64_t TrainConfig::total_steps(int64_t train_examples, int world) const {
   if (train.steps > 0) return train.steps;
-  const int64_t per_epoch = std::max<int64_t>(1, train_examples / (train.batch * world));
+  const int64_t per_epoch = std::max<int64_t>(1, train_examples / (train.batch * train.accumulate * world));
   return std::max<int64_t>(1, static_cast<int64_t>(std::llround(train.epochs * per_epoch)));
 }
 
@@ -118,11 +127,17 @@ TrainConfig read_train_config(const Options& o) {
   require(c.optim.beta2 >= 0 && c.optim.beta2 < 1, "optim.beta2", c.optim.beta2, "must be in [0, 1)");
   require(c.schedule.name == "constant" || c.schedule.name == "cosine", "optim.schedule",
           "'" + c.schedule.name + "'", "is not a schedule (constant, cosine)");
+  require(c.optim.clip_norm == 0 || (std::isfinite(c.optim.clip_norm) && c.optim.clip_norm > 0), "optim.clip_norm",
+          c.optim.clip_norm, "must be > 0 (or 0: off)");
+  require(c.optim.shard == "none" || c.optim.shard == "state" || c.optim.shard == "gradients", "optim.shard",
+          "'" + c.optim.shard + "'", "is not a shard setting (none, state, gradients)");
   c.schedule.base_lr = c.optim.lr;
   require(c.schedule.warmup_steps >= 0, "optim.warmup", c.schedule.warmup_steps, "must be >= 0");
 
   require(c.train.batch > 0, "train.batch", c.train.batch, "must be > 0");
   require(c.train.steps >= 0, "train.steps", c.train.steps, "must be >= 0");
+  require(c.train.accumulate >= 1 && c.train.accumulate <= 4096, "train.accumulate", c.train.accumulate,
+          "must be in [1, 4096]");
   require(c.train.epochs > 0 || c.train.steps > 0, "train.epochs", c.train.epochs, "must be > 0 when train.steps is 0");
   c.data.synthetic_seed = 7 + c.train.seed;
   require(c.train.eval_every >= 0, "train.eval_every", c.train.eval_every, "must be >= 0");
@@ -133,6 +148,8 @@ TrainConfig read_train_config(const Options& o) {
   require(c.runtime.bucket_mb > 0 && c.runtime.bucket_mb <= 4096, "runtime.bucket_mb", c.runtime.bucket_mb,
           "must be in (0, 4096]");
   require(c.runtime.timeout_s > 0, "runtime.timeout", c.runtime.timeout_s, "must be > 0");
+  require(c.runtime.precision == "fp32" || c.runtime.precision == "bf16", "runtime.precision",
+          "'" + c.runtime.precision + "'", "is not a precision (fp32, bf16)");
   validate_device_options(c.device);  // launch/cli/device_options.cpp
 
   require(c.log.progress == "auto" || c.log.progress == "bar" || c.log.progress == "lines" || c.log.progress == "none",
@@ -144,6 +161,14 @@ TrainConfig read_train_config(const Options& o) {
   validate(c.checkpoint);  // launch/checkpoint/options.cpp
   validate(c.init);        // launch/train/init_from.cpp
   validate(c.slim);        // launch/slimmable/options.cpp
+  if (c.slim.enabled) {  // slimmable steps are their own (launch/slimmable/step.cpp)
+    require(c.train.accumulate == 1, "train.accumulate", c.train.accumulate, "must be 1 with train.mode=slimmable");
+    require(c.optim.clip_norm == 0, "optim.clip_norm", c.optim.clip_norm, "must be 0 with train.mode=slimmable");
+    require(c.runtime.precision == "fp32", "runtime.precision", "'" + c.runtime.precision + "'",
+            "is not available with train.mode=slimmable (fp32 only)");
+    require(c.optim.shard != "gradients", "optim.shard", "'gradients'",
+            "is not available with train.mode=slimmable (its steps update whole gradients; use state)");
+  }
   validate(c.adaptive, c.slim.enabled, c.growth.enabled());  // launch/adaptive/options.cpp
   c.text = o.canonical_text();
   return c;

@@ -29,12 +29,14 @@ struct LoopConfig {
   int64_t eval_every = 0;   // 0: evaluate at the end only
   int64_t log_every = 50;
   int64_t eval_batch = 1000;
+  int64_t accumulate = 1;   // micro-batches of `batch` per optimizer step
 };
 
 struct RuntimeConfig {
   int threads = 0;          // 0: cores on this node / ranks on this node
   double bucket_mb = 25.0;
   double timeout_s = 300.0;
+  std::string precision = "fp32";  // fp32 | bf16 (autocast forward, float32 weights and state)
 };
 
 struct LogConfig {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <thread>
 
 #include "launch/adaptive/step.h"
@@ -16,7 +17,9 @@
 #include "runtime/device/transfer.h"
 #include "runtime/error.h"
 #include "runtime/fault_injection.h"
+#include "runtime/optim/grad_clip.h"
 #include "runtime/stop_signal.h"
+#include "runtime/torch_compat.h"
 #include "runtime/engine/threads.h"
 
 namespace sprout::launch {
@@ -60,7 +63,9 @@ runtime::JsonObject TrainResult::summary() const {
       .add("wall_s", wall_s)
       .add("world_size", world_size)
       .add("model", model)
-      .add("widths", widths_json(widths));
+      .add("widths", widths_json(widths))
+      .add("peak_rss_mb", peak_rss_mb)
+      .add("optimizer_state_mb", optimizer_state_mb);
   return o;
 }
 
@@ -93,21 +98,61 @@ void Trainer::prepare(data::DataSplits data) {
   model_ = growth::build_model(spec, config_.train.seed);
   if (config_.adaptive.enabled) growth::make_adaptive(*model_, config_.adaptive.spec);  // rates are parameters
   runtime::move_to_device(model_->params(), ctx_.device);  // before the optimizer state is made
+  runtime::DataParallelOptions engine_options{config_.runtime.bucket_mb, 1.0, config_.engine.overlap};
+  engine_options.scatter_gradients = config_.optim.shard == "gradients";
+  engine_ = std::make_unique<runtime::DataParallel>(*ctx_.comm, model_->params(), engine_options);
   optimizer_ = runtime::make_optimizer(config_.optim);
+  // Sharded state is cut before any exists; with reduce-scattered gradients, as the engine cuts them.
+  if (config_.optim.shard == "state") optimizer_->shard_state(*ctx_.comm);
+  if (config_.optim.shard == "gradients") {
+    optimizer_->shard_state(*ctx_.comm, [engine = engine_.get()](const runtime::ParamSet&) { return engine->gradient_plan(); });
+  }
   optimizer_->ensure_state(model_->params());
   sampler_ = std::make_unique<data::DistributedSampler>(data_.train.size(), ctx_.rank(), ctx_.size(),
                                                         config_.train.batch, config_.train.seed);
   total_steps_ = config_.total_steps(data_.train.size(), ctx_.size());
   schedule_ = std::make_unique<runtime::LrSchedule>(config_.schedule, total_steps_);
-  engine_ = std::make_unique<runtime::DataParallel>(*ctx_.comm, model_->params(),
-                                                    runtime::DataParallelOptions{config_.runtime.bucket_mb, 1.0, config_.engine.overlap});
   if (config_.slim.enabled) {  // train.mode = slimmable: supernet steps, then the gate's
     slim_ = std::make_unique<SlimmableStep>(*this);
     total_steps_ += slim_->gate_steps();
   }
   if (config_.adaptive.enabled) adaptive_ = std::make_unique<AdaptiveStep>(*this);  // launch/adaptive/step.h
+  if (config_.runtime.precision == "bf16") probe_precision();
   progress_ = std::make_unique<Progress>(ctx_.is_root(), config_.log.progress, config_.log.metrics, total_steps_);
   growth_ = std::make_unique<GrowthDriver>(config_.growth, *model_, total_steps_, config_.train.seed);
+}
+
+// Before the first step: one forward and backward of two training examples under the
+// configured autocast, so that a model with an op that has no bfloat16 kernel on this
+// device fails here with one line (status 2), not in the middle of a run. Local.
+void Trainer::probe_precision() {
+  try {
+    auto x = data::to_input(runtime::to_device(data_.train.images.narrow(0, 0, std::min<int64_t>(2, data_.train.size())),
+                                               ctx_.device),
+                            data_.mean, data_.stddev);
+    auto y = runtime::to_device(data_.train.labels.narrow(0, 0, x.size(0)), ctx_.device);
+    torch::Tensor loss;
+    {
+      auto autocast = mixed_precision();
+      growth::ForwardOptions fo;
+      fo.train = true;
+      loss = at::cross_entropy_loss(adaptive_ ? adaptive_->forward(x, true) : model_->forward(x, fo), y);
+    }
+    (adaptive_ ? adaptive_->objective(loss) : loss).backward();
+  } catch (const c10::Error& e) {
+    const std::string what = e.what_without_backtrace();
+    throw ConfigError(concat("--runtime.precision: bf16: this model fails under bfloat16 autocast on ", ctx_.device,
+                             ": ", what.substr(0, what.find('\n'))));
+  }
+  model_->params().zero_grad();
+}
+
+std::optional<compat::AutocastGuard> Trainer::mixed_precision() const {
+  // Prvalues only: the guard can be neither copied nor moved.
+  if (config_.runtime.precision == "bf16") {
+    return std::optional<compat::AutocastGuard>(std::in_place, ctx_.device.type(), at::kBFloat16);
+  }
+  return std::nullopt;
 }
 
 void Trainer::load_weights(const runtime::ParamSet& weights) {
@@ -165,24 +210,42 @@ void Trainer::at_end() {
 double Trainer::train_step() {
   if (slim_) return slim_->train_step(step_++, &last_lr_);  // launch/slimmable/step.h
   ctx_.comm->set_phase(concat("step ", step_));
-  auto idx = sampler_->next();  // (B)
   const auto dev = ctx_.device;  // pinned host memory + asynchronous copy on CUDA
-  auto x = data::to_input(runtime::to_device(data_.train.images.index_select(0, idx), dev), data_.mean,
-                          data_.stddev);                                               // (B, C, H, W)
-  auto y = runtime::to_device(data_.train.labels.index_select(0, idx), dev);          // (B)
-
-  engine_->begin_step();
-  growth::ForwardOptions fo;
-  fo.train = true;
-  auto logits = adaptive_ ? adaptive_->forward(x, true) : model_->forward(x, fo);  // (B, classes)
-  auto loss = at::cross_entropy_loss(logits, y);
-  (adaptive_ ? adaptive_->objective(loss) : loss).backward();  // adaptive: −ELBO/N
+  // K micro-batches of B: each loss is scaled by 1/K so that the summed gradients are the
+  // mean over K·B examples, as one batch of K·B would give (batch-norm statistics aside).
+  const int64_t K = config_.train.accumulate;
+  engine_->begin_step(K);
+  double loss_sum = 0;
+  for (int64_t k = 0; k < K; ++k) {
+    auto idx = sampler_->next();  // (B)
+    auto x = data::to_input(runtime::to_device(data_.train.images.index_select(0, idx), dev), data_.mean,
+                            data_.stddev);                                               // (B, C, H, W)
+    auto y = runtime::to_device(data_.train.labels.index_select(0, idx), dev);          // (B)
+    engine_->begin_micro_batch();
+    torch::Tensor loss;
+    {
+      auto autocast = mixed_precision();  // runtime.precision = bf16; backward follows the recorded precisions
+      growth::ForwardOptions fo;
+      fo.train = true;
+      auto logits = adaptive_ ? adaptive_->forward(x, true) : model_->forward(x, fo);  // (B, classes)
+      loss = at::cross_entropy_loss(logits, y);
+    }
+    auto objective = adaptive_ ? adaptive_->objective(loss) : loss;  // adaptive: −ELBO/N
+    (K == 1 ? objective : objective / static_cast<double>(K)).backward();
+    loss_sum += loss.item<double>();
+  }
   const auto& grads = engine_->finish_step();
+  const bool pieces = config_.optim.shard == "gradients";  // this rank's pieces of the gradients
+  if (config_.optim.clip_norm > 0) {
+    last_grad_norm_ = pieces ? runtime::clip_grad_norm_sharded(grads, config_.optim.clip_norm, *ctx_.comm)
+                             : runtime::clip_grad_norm(grads, config_.optim.clip_norm);
+  }
   last_lr_ = schedule_->at(step_);
-  optimizer_->step(model_->params(), grads, last_lr_);
+  if (pieces) optimizer_->step_on_pieces(model_->params(), grads, last_lr_);
+  else optimizer_->step(model_->params(), grads, last_lr_);
   engine_->average_buffers();
   ++step_;
-  return loss.item<double>();
+  return loss_sum / static_cast<double>(K);
 }
 
 Evaluation Trainer::evaluate() {
@@ -195,6 +258,7 @@ Evaluation Trainer::evaluate() {
     auto x = data::to_input(runtime::to_device(data_.test.images.narrow(0, b, m), ctx_.device), data_.mean,
                             data_.stddev);
     auto y = runtime::to_device(data_.test.labels.narrow(0, b, m), ctx_.device);
+    auto autocast = mixed_precision();
     // A slimmable model's full width includes the gate's attention (launch/slimmable/step.h).
     auto logits = slim_       ? slim_->net().forward(x, slim_->net().largest(), false)
                   : adaptive_ ? adaptive_->forward(x, false)  // the importances are part of the function
@@ -216,14 +280,18 @@ Evaluation Trainer::evaluate() {
 double Trainer::log_step(double loss_sum, int64_t count, double seconds) {
   const double loss = runtime::allreduce_scalar(*ctx_.comm, loss_sum / std::max<int64_t>(count, 1),
                                                 runtime::ReduceOp::Avg);
-  const double rate = seconds > 0 ? count * config_.train.batch * ctx_.size() / seconds : 0.0;
+  const double rate = seconds > 0 ? count * config_.train.batch * config_.train.accumulate * ctx_.size() / seconds : 0.0;
   runtime::JsonObject j;
   j.add("step", step_).add("epoch", sampler_->state().epoch).add("train_loss", loss).add("lr", last_lr_)
       .add("samples_per_s", rate).add("widths", widths_json(model_->widths()));
   char line[256];
-  std::snprintf(line, sizeof line, "step %lld/%lld  epoch %lld  loss %.4f  lr %.4g  %.0f samples/s",
-                static_cast<long long>(step_), static_cast<long long>(total_steps_),
-                static_cast<long long>(sampler_->state().epoch), loss, last_lr_, rate);
+  int n = std::snprintf(line, sizeof line, "step %lld/%lld  epoch %lld  loss %.4f  lr %.4g  %.0f samples/s",
+                        static_cast<long long>(step_), static_cast<long long>(total_steps_),
+                        static_cast<long long>(sampler_->state().epoch), loss, last_lr_, rate);
+  if (config_.optim.clip_norm > 0) {  // the last step's norm before clipping
+    j.add("grad_norm", last_grad_norm_);
+    std::snprintf(line + n, sizeof line - n, "  grad norm %.4g", last_grad_norm_);
+  }
   progress_->step(step_, j, line);
   return loss;
 }
@@ -272,7 +340,11 @@ TrainResult Trainer::run() {
   progress_->finish();
   r.step = step_;
   r.train_loss = last_loss;
-  r.samples_per_s = train_seconds > 0 ? trained_steps * config_.train.batch * ctx_.size() / train_seconds : 0.0;
+  r.samples_per_s = train_seconds > 0
+                       ? trained_steps * config_.train.batch * config_.train.accumulate * ctx_.size() / train_seconds
+                       : 0.0;
+  r.optimizer_state_mb = optimizer_->state_bytes() / (1024.0 * 1024.0);
+  r.peak_rss_mb = runtime::allreduce_scalar(*ctx_.comm, runtime::peak_rss_mb(), runtime::ReduceOp::Max);
   r.wall_s = seconds_since(t_start);
   r.widths = model_->widths();
   r.model = model_->arch().describe();

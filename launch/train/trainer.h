@@ -11,6 +11,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "data/dataset.h"
@@ -24,6 +25,7 @@
 #include "runtime/json.h"
 #include "runtime/optim/lr_schedule.h"
 #include "runtime/optim/optimizer.h"
+#include "runtime/torch_compat.h"
 
 namespace sprout::runtime {
 class AsyncCheckpointWriter;  // runtime/checkpoint/async_save.h
@@ -50,6 +52,8 @@ struct TrainResult {
   int world_size = 1;
   std::map<std::string, int64_t> widths;
   std::string model;
+  double peak_rss_mb = 0;         // largest peak resident memory over the ranks
+  double optimizer_state_mb = 0;  // optimizer state held by one rank (rank 0; sharded: its slice)
   // The summary line printed last on stdout.
   runtime::JsonObject summary() const;
 };
@@ -68,7 +72,9 @@ class Trainer {
   // rank alike (no collectives). Used by `sprout fedcl` to fine-tune experts.
   void load_weights(const runtime::ParamSet& weights);
 
-  // One training step at the current position (collective). Returns this rank's loss.
+  // One training step at the current position (collective): train.accumulate micro-batches
+  // of train.batch, one reduction, optional clipping, one optimizer step. Returns this
+  // rank's loss (mean over the micro-batches).
   double train_step();
   Evaluation evaluate();
 
@@ -98,6 +104,9 @@ class Trainer {
   // periodic checkpoints, stop requests.
   void after_step(double loss);
   void at_end();       // after the last step: final checkpoint
+  void probe_precision();  // runtime.precision = bf16: refuse a model that cannot run it
+  // The autocast guard of runtime.precision (empty for fp32).
+  std::optional<compat::AutocastGuard> mixed_precision() const;
   // Logs the mean loss of the last `count` steps over all ranks (collective); returns it.
   double log_step(double loss_sum, int64_t count, double seconds);
 
@@ -118,6 +127,7 @@ class Trainer {
   int64_t step_ = 0;
   int64_t total_steps_ = 0;
   double last_lr_ = 0;
+  double last_grad_norm_ = 0;  // before clipping (optim.clip_norm > 0)
 };
 
 }  // namespace sprout::launch

@@ -16,8 +16,13 @@ std::vector<std::pair<std::string, torch::Tensor>> fingerprint_tensors(const Par
     out.emplace_back(params.buffer_names()[i], params.buffers()[i]);
   }
   if (optimizer) {
-    for (const auto& [name, slots] : optimizer->state()) {
-      for (const auto& [slot, t] : slots) out.emplace_back("optimizer " + name + "." + slot, t);
+    if (optimizer->state_is_sharded()) {
+      // Pieces differ by rank by design; what must agree is how the space is cut.
+      out.emplace_back("optimizer shard plan", optimizer->plan().describe());
+    } else {
+      for (const auto& [name, slots] : optimizer->state()) {
+        for (const auto& [slot, t] : slots) out.emplace_back("optimizer " + name + "." + slot, t);
+      }
     }
     for (const auto& [name, t] : optimizer->lr_scales()) {
       out.emplace_back("optimizer " + name + ".lr_scale", t);

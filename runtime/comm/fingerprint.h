@@ -11,7 +11,8 @@ namespace sprout::runtime {
 
 class Optimizer;
 
-// Compares every parameter, buffer and (if given) optimizer state tensor across ranks.
+// Compares every parameter, buffer and (if given) optimizer state tensor across ranks
+// (state sharded among the ranks: the plan that cuts it, runtime/optim/sharding.h).
 // First the manifest (names, dtypes, shapes) is hashed and compared with one small
 // allreduce; then one 64-bit hash per tensor is gathered and compared to rank 0's.
 // Throws SurgeryError naming the first tensor that differs and the rank it differs on.

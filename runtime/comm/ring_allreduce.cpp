@@ -16,7 +16,7 @@ namespace sprout::runtime {
 // All indices mod n.
 
 RingAllreduce::RingAllreduce(MPI_Comm comm, torch::Tensor flat, torch::Tensor scratch, int tag, Watchdog* dog,
-                             std::string phase, double timeout_s)
+                             std::string phase, double timeout_s, bool reduce_scatter_only)
     : comm_(comm), flat_(std::move(flat)), scratch_(std::move(scratch)), tag_(tag), dog_(dog),
       phase_(std::move(phase)), timeout_s_(timeout_s) {
   SPROUT_CHECK(flat_.defined() && flat_.is_contiguous() && flat_.device().is_cpu() && flat_.dim() == 1 &&
@@ -24,6 +24,7 @@ RingAllreduce::RingAllreduce(MPI_Comm comm, torch::Tensor flat, torch::Tensor sc
                CommError, "ring allreduce: bucket must be a 1-D contiguous floating CPU tensor");
   SPROUT_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
   SPROUT_MPI_CHECK(MPI_Comm_size(comm_, &size_));
+  last_step_ = reduce_scatter_only ? size_ - 1 : 2 * (size_ - 1);
   type_ = mpi_datatype(flat_);
   const int64_t max_chunk = (flat_.numel() + size_ - 1) / size_;
   SPROUT_CHECK(max_chunk <= std::numeric_limits<int>::max(), CommError, "ring allreduce: chunk of ", max_chunk,
@@ -35,7 +36,7 @@ RingAllreduce::RingAllreduce(MPI_Comm comm, torch::Tensor flat, torch::Tensor sc
 }
 
 RingAllreduce::~RingAllreduce() {
-  if (step_ >= 2 * (size_ - 1)) return;
+  if (step_ >= last_step_) return;
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (finalized) return;
@@ -47,7 +48,7 @@ RingAllreduce::~RingAllreduce() {
   new torch::Tensor(scratch_);
 }
 
-int64_t RingAllreduce::chunk_begin(int k) const { return flat_.numel() * k / size_; }
+int64_t RingAllreduce::chunk_begin(int k) const { return ring_chunk_begin(flat_.numel(), size_, k); }
 
 void RingAllreduce::post() {
   const int n = size_, r = rank_;
@@ -82,11 +83,11 @@ void RingAllreduce::complete() {
     }
   }
   ++step_;
-  if (step_ < 2 * (n - 1)) post();
+  if (step_ < last_step_) post();
 }
 
 bool RingAllreduce::test() {
-  while (step_ < 2 * (size_ - 1)) {
+  while (step_ < last_step_) {
     int flag = 0;
     SPROUT_MPI_CHECK(MPI_Testall(2, requests_, &flag, MPI_STATUSES_IGNORE));
     if (!flag) return false;
@@ -96,9 +97,9 @@ bool RingAllreduce::test() {
 }
 
 void RingAllreduce::wait() {
-  if (step_ >= 2 * (size_ - 1)) return;
+  if (step_ >= last_step_) return;
   Watchdog::Guard guard(dog_, "allreduce (ring)", phase_, timeout_s_);
-  while (step_ < 2 * (size_ - 1)) {
+  while (step_ < last_step_) {
     SPROUT_MPI_CHECK(MPI_Waitall(2, requests_, MPI_STATUSES_IGNORE));
     complete();
   }
@@ -118,11 +119,12 @@ int64_t ring_scratch_numel(const Communicator& comm, int64_t numel, int64_t elem
   return (numel + comm.size() - 1) / comm.size();
 }
 
-std::shared_ptr<Work> start_sum_allreduce(Communicator& comm, torch::Tensor flat, torch::Tensor scratch, int tag) {
+std::shared_ptr<Work> start_sum_allreduce(Communicator& comm, torch::Tensor flat, torch::Tensor scratch, int tag,
+                                          bool reduce_scatter_only) {
   if (!uses_ring(comm, flat.numel(), flat.element_size())) return comm.allreduce_async(std::move(flat), ReduceOp::Sum);
   auto& mpi = static_cast<MpiCommunicator&>(comm);
   return std::make_shared<RingAllreduce>(mpi.handle(), std::move(flat), std::move(scratch), tag, mpi.watchdog(),
-                                         comm.phase(), comm.timeout());
+                                         comm.phase(), comm.timeout(), reduce_scatter_only);
 }
 
 }  // namespace sprout::runtime

@@ -37,8 +37,11 @@ class RingAllreduce final : public Work {
   // defined, is a buffer of at least ceil(numel / size) elements of flat's dtype, reused
   // across steps (it saves page faults on every step); otherwise one is allocated.
   // Messages use `tag`: operations in flight at the same time need distinct tags.
+  // reduce_scatter_only: stop after the first half; then only chunk
+  // ring_owned_chunk(rank, size) of `flat` holds the sum (bitwise what the full operation
+  // leaves there on every rank).
   RingAllreduce(MPI_Comm comm, torch::Tensor flat, torch::Tensor scratch, int tag, Watchdog* dog,
-                std::string phase, double timeout_s);
+                std::string phase, double timeout_s, bool reduce_scatter_only = false);
   // Never blocks. An unfinished operation is only destroyed while an exception unwinds
   // (the job is about to end); its buffers are then kept alive so that late messages land
   // in valid memory.
@@ -48,7 +51,7 @@ class RingAllreduce final : public Work {
 
   bool test() override;
   void wait() override;
-  // Message rounds completed so far (2(size−1) when done): lets a waiter tell a transfer
+  // Message rounds completed so far (2(size−1) when done, size−1 for a reduce-scatter): lets a waiter tell a transfer
   // that is moving from a peer that has not arrived yet.
   int rounds_done() const { return step_; }
 
@@ -61,7 +64,8 @@ class RingAllreduce final : public Work {
   MPI_Comm comm_;
   torch::Tensor flat_, scratch_;
   int tag_, rank_ = 0, size_ = 1;
-  int step_ = 0;  // 0 .. 2(size−1); the last value means done
+  int step_ = 0;  // 0 .. last_step_; the last value means done
+  int last_step_ = 0;  // 2(size−1), or size−1 for a reduce-scatter
   MPI_Request requests_[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
   MPI_Datatype type_;
   Watchdog* dog_;
@@ -76,9 +80,16 @@ inline constexpr int64_t kRingMinBytes = 64 * 1024;
 // Starts the sum-allreduce of `flat` over `comm`: the ring for MPI communicators and
 // buckets of at least kRingMinBytes, the communicator's allreduce_async otherwise (NCCL's
 // own ring, small buckets). Deterministic in (backend, size, bytes), so every rank — and
-// every run with the same buckets — picks the same algorithm.
+// every run with the same buckets — picks the same algorithm. reduce_scatter_only: only
+// chunk ring_owned_chunk(rank, size) is needed (the ring stops after its first half; the
+// other paths reduce everything).
 std::shared_ptr<Work> start_sum_allreduce(Communicator& comm, torch::Tensor flat, torch::Tensor scratch,
-                                          int tag);
+                                          int tag, bool reduce_scatter_only = false);
+
+// The ring's cut of `numel` elements into `size` chunks: chunk k starts here.
+inline int64_t ring_chunk_begin(int64_t numel, int size, int k) { return numel * k / size; }
+// The chunk a rank holds summed after the reduce-scatter half of the ring.
+inline int ring_owned_chunk(int rank, int size) { return (rank + 1) % size; }
 
 // Scratch a ring over `comm` needs for `numel` elements (0 when it will not use the ring).
 int64_t ring_scratch_numel(const Communicator& comm, int64_t numel, int64_t element_size);

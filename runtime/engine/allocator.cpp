@@ -1,5 +1,7 @@
 #include "runtime/engine/allocator.h"
 
+#include <sys/resource.h>
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -14,6 +16,12 @@ bool retain_freed_memory() {
 #else
   return false;
 #endif
+}
+
+double peak_rss_mb() {
+  struct rusage usage {};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0.0;
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
 }
 
 }  // namespace sprout::runtime

@@ -12,4 +12,7 @@ namespace sprout::runtime {
 // call once at start-up. Returns false if glibc refused (other C libraries: no-op).
 bool retain_freed_memory();
 
+// Largest resident set size of this process so far, in MiB (getrusage).
+double peak_rss_mb();
+
 }  // namespace sprout::runtime

@@ -21,17 +21,31 @@ constexpr unsigned long kTimerSlackNs = 5000;
 
 BucketReducer::BucketReducer(Communicator& comm, BucketLayout layout,
                              const std::vector<std::vector<int64_t>>& param_shapes, double scale,
-                             torch::Device device)
-    : comm_(&comm), layout_(std::move(layout)), scale_(scale) {
+                             torch::Device device, bool scatter)
+    : comm_(&comm), layout_(std::move(layout)), scale_(scale), scatter_(scatter), device_(device),
+      shapes_(param_shapes) {
   SPROUT_CHECK(param_shapes.size() == layout_.num_params(), Error, "bucket reducer: ", param_shapes.size(),
                " shapes for a layout of ", layout_.num_params(), " parameters");
   const auto& buckets = layout_.buckets();
   grads_.assign(param_shapes.size(), torch::Tensor());
   for (const auto& b : buckets) {
+    const auto options = torch::dtype(b.dtype).device(device);
+    if (scatter_) {
+      // Buffers come and go with each step; only this rank's chunk stays.
+      flat_.emplace_back();
+      scratch_.emplace_back();
+      const auto [lo, hi] = kept_range(b.numel, comm.rank(), comm.size());
+      kept_.push_back(torch::empty({hi - lo}, options));
+      for (const auto& slot : b.slots) {
+        const int64_t from = std::max(slot.offset, lo), to = std::min(slot.offset + slot.numel, hi);
+        grads_[slot.param] = kept_.back().narrow(0, to > from ? from - lo : 0, std::max<int64_t>(to - from, 0));
+      }
+      continue;
+    }
     // Every slot is overwritten each step (gradient or zero-fill): no need to clear.
-    flat_.push_back(torch::empty({b.numel}, torch::dtype(b.dtype).device(device)));
+    flat_.push_back(torch::empty({b.numel}, options));
     const int64_t s = ring_scratch_numel(comm, b.numel, flat_.back().element_size());
-    scratch_.push_back(s > 0 ? torch::empty({s}, torch::dtype(b.dtype).device(device)) : torch::Tensor());
+    scratch_.push_back(s > 0 ? torch::empty({s}, options) : torch::Tensor());
     for (const auto& slot : b.slots) {
       grads_[slot.param] = flat_.back().narrow(0, slot.offset, slot.numel).view(param_shapes[slot.param]);
     }
@@ -40,6 +54,28 @@ BucketReducer::BucketReducer(Communicator& comm, BucketLayout layout,
   missing_.assign(buckets.size(), 0);
   work_.assign(buckets.size(), nullptr);
   scale_tensor_ = torch::scalar_tensor(scale_, torch::kFloat64);
+}
+
+std::pair<int64_t, int64_t> BucketReducer::kept_range(int64_t bucket_numel, int rank, int world) {
+  const int c = ring_owned_chunk(rank, world);
+  return {ring_chunk_begin(bucket_numel, world, c), ring_chunk_begin(bucket_numel, world, c + 1)};
+}
+
+torch::Tensor BucketReducer::slot_view(size_t param) {
+  if (!scatter_) return grads_[param];
+  const auto [b, k] = layout_.locate(param);
+  const auto& bucket = layout_.buckets()[b];
+  if (!flat_[b].defined()) flat_[b] = torch::empty({bucket.numel}, torch::dtype(bucket.dtype).device(device_));
+  const auto& slot = bucket.slots[k];
+  return flat_[b].narrow(0, slot.offset, slot.numel).view(shapes_[param]);
+}
+
+void BucketReducer::harvest(size_t bucket) {
+  if (!scatter_ || !work_[bucket]) return;
+  const auto [lo, hi] = kept_range(flat_[bucket].numel(), comm_->rank(), comm_->size());
+  kept_[bucket].copy_(flat_[bucket].narrow(0, lo, hi - lo));
+  work_[bucket].reset();  // the operation holds the buffer too
+  flat_[bucket] = torch::Tensor();
 }
 
 void BucketReducer::begin() {
@@ -56,7 +92,7 @@ void BucketReducer::add(size_t param, const torch::Tensor& grad) {
   SPROUT_CHECK(!ready_[param], Error, "parameter ", param,
                " received a second gradient in one step; with overlap on, call backward once "
                "between begin_step() and finish_step()");
-  auto& view = grads_[param];
+  auto view = slot_view(param);
   SPROUT_CHECK(grad.sizes() == view.sizes(), Error, "bucket reducer: gradient of shape ", grad.sizes(),
                " for parameter ", param, " of shape ", view.sizes());
   torch::NoGradGuard no_grad;
@@ -74,12 +110,12 @@ void BucketReducer::start_ready() {
 
 void BucketReducer::start(size_t bucket) {
   work_[bucket] = start_sum_allreduce(*comm_, flat_[bucket], scratch_[bucket],
-                                      static_cast<int>(bucket % kTagSpace));
+                                      static_cast<int>(bucket % kTagSpace), /*reduce_scatter_only=*/scatter_);
 }
 
 void BucketReducer::progress() {
   for (size_t b = 0; b < next_; ++b) {
-    if (work_[b]) work_[b]->test();
+    if (work_[b] && work_[b]->test()) harvest(b);
   }
 }
 
@@ -88,7 +124,7 @@ void BucketReducer::finish() {
   for (size_t b = next_; b < missing_.size(); ++b) {
     if (missing_[b] > 0) {
       for (const auto& slot : layout_.buckets()[b].slots) {
-        if (!ready_[slot.param]) grads_[slot.param].zero_();
+        if (!ready_[slot.param]) slot_view(slot.param).zero_();
       }
       missing_[b] = 0;
     }
@@ -98,6 +134,7 @@ void BucketReducer::finish() {
 }
 
 void BucketReducer::reduce_buffers() {
+  SPROUT_CHECK(!scatter_, Error, "bucket reducer: reduce_buffers() reduces whole buckets (not in scatter mode)");
   for (size_t b = 0; b < missing_.size(); ++b) missing_[b] = 0;
   next_ = 0;
   start_ready();
@@ -114,12 +151,17 @@ void BucketReducer::wait_all() {
   for (;;) {
     bool all = true;
     int64_t now_marker = 0;  // grows whenever a bucket finishes or a ring round completes
-    for (auto& w : work_) {
-      if (!w) continue;
+    for (size_t b = 0; b < work_.size(); ++b) {
+      auto& w = work_[b];
+      if (!w) {
+        now_marker += 1 << 20;  // harvested (scatter mode)
+        continue;
+      }
       const bool done = w->test();
       all = all && done;
       const auto* ring = dynamic_cast<const RingAllreduce*>(w.get());
       now_marker += done ? 1 << 20 : (ring ? ring->rounds_done() : 0);
+      if (done) harvest(b);
     }
     if (all) return;
     const auto now = clock::now();

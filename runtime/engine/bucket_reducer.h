@@ -26,6 +26,14 @@
 //
 // grads()[i] is parameter i's averaged gradient: a view into its bucket, valid until the
 // next begin().
+//
+// Note [Gradient reduce-scatter]: with optim.shard = gradients (ZeRO stage 2) every bucket
+// is reduced with the first half of the ring only, after which this rank holds the sum of one
+// chunk of it — bitwise what the whole allreduce would have left there. That chunk is
+// copied into a buffer of its own and the bucket's buffer is freed, so between steps a rank
+// keeps 1/N of the reduced gradients and no bucket buffers; during backward only the
+// buckets in flight exist. grads() are then this rank's pieces of the parameters' gradients
+// (the cut described by kept_range(); the optimizer updates exactly those elements).
 #pragma once
 
 #include <torch/types.h>
@@ -43,8 +51,14 @@ class BucketReducer {
   BucketReducer() = default;
   // Allocates one buffer per bucket of `layout` on `device` (the parameters' device);
   // param_shapes[i] shapes grads()[i]. `comm` must outlive the reducer.
+  // scatter (Note [Gradient reduce-scatter]): each rank keeps only its chunk of every
+  // reduced bucket; grads()[i] is then this rank's 1-D piece of gradient i.
   BucketReducer(Communicator& comm, BucketLayout layout, const std::vector<std::vector<int64_t>>& param_shapes,
-                double scale, torch::Device device = torch::kCPU);
+                double scale, torch::Device device = torch::kCPU, bool scatter = false);
+
+  // The part of bucket `bucket` that rank `rank` of `world` keeps in scatter mode:
+  // [first, second) of the bucket's elements (the ring's reduce-scatter chunk).
+  static std::pair<int64_t, int64_t> kept_range(int64_t bucket_numel, int rank, int world);
 
   void begin();
   // Writes scale·grad into the slot of `param`. Throws Error when `param` already has a
@@ -65,7 +79,10 @@ class BucketReducer {
   size_t started() const { return next_; }
 
  private:
+  torch::Tensor slot_view(size_t param);  // the gradient's place in its bucket (allocated on demand)
+  void harvest(size_t bucket);  // scatter: keep this rank's chunk of a reduced bucket, free the rest
   void start_ready();   // starts buckets next_.. while complete
+
   void start(size_t bucket);
   // Waits for every started bucket; see Note [Waiting without spinning].
   void wait_all();
@@ -81,6 +98,10 @@ class BucketReducer {
   std::vector<std::shared_ptr<Work>> work_;  // per bucket: in flight or done this step
   size_t next_ = 0;                     // first bucket not started this step
   torch::Tensor scale_tensor_;          // 0-dim, for the fused scaled copy
+  bool scatter_ = false;
+  torch::Device device_ = torch::kCPU;
+  std::vector<std::vector<int64_t>> shapes_;  // per parameter
+  std::vector<torch::Tensor> kept_;     // scatter, per bucket: this rank's reduced chunk
 };
 
 }  // namespace sprout::runtime

@@ -48,7 +48,7 @@ void DataParallel::rebuild_reducer() {
   std::vector<std::vector<int64_t>> shapes;
   for (const auto& p : params_.parameters()) shapes.push_back(p.sizes().vec());
   const auto device = params_.num_parameters() > 0 ? params_.parameter(0).device() : torch::Device(torch::kCPU);
-  reducer_ = BucketReducer(*own_comm_, layout_, shapes, 1.0 / comm_.size(), device);
+  reducer_ = BucketReducer(*own_comm_, layout_, shapes, 1.0 / comm_.size(), device, options_.scatter_gradients);
   if (options_.overlap) install_hooks();
   reducer_version_ = params_.version();
 }
@@ -69,11 +69,17 @@ void DataParallel::remove_hooks() {
 void DataParallel::on_gradient(size_t param, const torch::Tensor& grad) {
   // For a leaf, autograd sums every use's gradient before this hook runs: it fires once
   // per backward with the parameter's complete gradient.
-  if (armed_) reducer_.add(param, grad);
+  if (!armed_) return;
+  const auto& accumulated = params_.parameter(param).grad();  // earlier micro-batches' sum
+  if (micro_batches_ > 1 && accumulated.defined()) reducer_.add(param, accumulated + grad);
+  else reducer_.add(param, grad);
 }
 
-void DataParallel::begin_step() {
+void DataParallel::begin_step(int64_t micro_batches) {
   SPROUT_CHECK(!in_step_, Error, "data-parallel: begin_step() twice without finish_step()");
+  SPROUT_CHECK(micro_batches >= 1, Error, "data-parallel: ", micro_batches, " micro-batches per step");
+  micro_batches_ = micro_batches;
+  micro_batch_ = 0;
   params_.zero_grad();
   grads_.clear();  // free last step's gradients before backward allocates new ones
   ensure_layout();
@@ -82,13 +88,23 @@ void DataParallel::begin_step() {
     own_comm_->set_phase(comm_.phase());
     own_comm_->set_timeout(comm_.timeout());
     reducer_.begin();
-    armed_ = options_.overlap;
+    armed_ = options_.overlap && micro_batches_ == 1;
   }
   in_step_ = true;
 }
 
+void DataParallel::begin_micro_batch() {
+  SPROUT_CHECK(in_step_, Error, "data-parallel: begin_micro_batch() outside a step");
+  SPROUT_CHECK(micro_batch_ < micro_batches_, Error, "data-parallel: micro-batch ", micro_batch_ + 1, " of a step of ",
+               micro_batches_);
+  ++micro_batch_;
+  armed_ = options_.overlap && comm_.size() > 1 && micro_batch_ == micro_batches_;
+}
+
 const std::vector<torch::Tensor>& DataParallel::finish_step() {
   SPROUT_CHECK(in_step_, Error, "data-parallel: finish_step() without begin_step()");
+  SPROUT_CHECK(micro_batches_ == 1 || micro_batch_ == micro_batches_, Error, "data-parallel: finish_step() after ",
+               micro_batch_, " of ", micro_batches_, " micro-batches");
   in_step_ = false;
   armed_ = false;
   SPROUT_CHECK(built_for_version_ == params_.version(), Error,
@@ -100,6 +116,7 @@ const std::vector<torch::Tensor>& DataParallel::finish_step() {
     for (size_t i = 0; i < grads_.size(); ++i) {
       const auto& g = params_.parameter(i).grad();
       grads_[i] = g.defined() ? g : torch::zeros_like(params_.parameter(i).detach());
+      if (options_.scatter_gradients) grads_[i] = grads_[i].reshape({-1});  // one rank: the piece is all of it
     }
     last_finish_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return grads_;
@@ -117,6 +134,22 @@ const std::vector<torch::Tensor>& DataParallel::finish_step() {
   reducer_.finish();
   last_finish_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return reducer_.grads();
+}
+
+ShardPlan DataParallel::gradient_plan() {
+  ensure_layout();
+  const int n = comm_.size();
+  std::vector<std::vector<ShardPlan::Piece>> pieces(params_.num_parameters(), std::vector<ShardPlan::Piece>(n));
+  for (const auto& bucket : layout_.buckets()) {
+    for (int r = 0; r < n; ++r) {
+      const auto [lo, hi] = BucketReducer::kept_range(bucket.numel, r, n);
+      for (const auto& slot : bucket.slots) {
+        const int64_t from = std::max(slot.offset, lo), to = std::min(slot.offset + slot.numel, hi);
+        pieces[slot.param][r] = to > from ? ShardPlan::Piece{from - slot.offset, to - from} : ShardPlan::Piece{0, 0};
+      }
+    }
+  }
+  return ShardPlan::from_pieces(params_, n, comm_.rank(), std::move(pieces));
 }
 
 void DataParallel::average_buffers() {

@@ -17,6 +17,12 @@
 // the accumulated .grad tensors into the same buckets and reduces them the same way: the
 // two modes give bitwise identical results. Overlap requires one backward per step.
 //
+// Note [Gradient accumulation]: a step of K micro-batches runs K backward passes whose
+// gradients autograd sums into .grad; only the last one reduces (one reduction per step,
+// like DDP's no_sync()). Its hooks see that backward's own gradient before autograd adds
+// it to .grad, so they hand the reducer grad + .grad, the complete sum: in the same order
+// of additions as autograd's, hence bitwise what the non-overlapped path reduces.
+//
 // Surgery changes the parameter set (Note [Parameter replacement]); the engine notices the
 // ParamSet version at the next begin_step(), rebuilds its buckets and moves its hooks from
 // the replaced tensors to the new ones.
@@ -30,6 +36,7 @@
 #include "runtime/engine/bucket_layout.h"
 #include "runtime/engine/bucket_reducer.h"
 #include "runtime/comm/communicator.h"
+#include "runtime/optim/sharding.h"
 #include "runtime/param_set.h"
 
 namespace sprout::runtime {
@@ -38,6 +45,9 @@ struct DataParallelOptions {
   double bucket_mb = 25.0;       // cap of every bucket but the first
   double first_bucket_mb = 1.0;  // cap of the first bucket (starts communication early)
   bool overlap = true;           // reduce buckets during backward (autograd hooks)
+  // Reduce-scatter: finish_step() returns only this rank's pieces of the gradients
+  // (optim.shard = gradients; Note [Gradient reduce-scatter] in bucket_reducer.h).
+  bool scatter_gradients = false;
 };
 
 class DataParallel {
@@ -49,10 +59,19 @@ class DataParallel {
 
   // Makes every rank's parameters and buffers bit-equal to `root`'s. Collective.
   void broadcast_state(int root = 0);
-  // Collective (on the first call and after a parameter-set change).
-  void begin_step();
-  // Collective. Throws Error if the parameter set changed since begin_step().
+  // Collective (on the first call and after a parameter-set change). A step of
+  // `micro_batches` > 1 accumulates that many backward passes (Note [Gradient accumulation]).
+  void begin_step(int64_t micro_batches = 1);
+  // Before each micro-batch's backward when begin_step() was given more than one: the hooks
+  // stay idle until the last one, whose backward reduces the accumulated sum.
+  void begin_micro_batch();
+  // Collective. Throws Error if the parameter set changed since begin_step(). The averaged
+  // gradients, or with scatter_gradients this rank's 1-D pieces of them, cut as
+  // gradient_plan() says.
   const std::vector<torch::Tensor>& finish_step();
+  // The cut of the parameters that scatter_gradients leaves each rank (for the current
+  // parameter set): the optimizer's state must be cut the same way.
+  ShardPlan gradient_plan();
   // Averages the floating-point buffers (batch-norm statistics) over ranks in one
   // collective, so replicas stay bitwise identical. No-op when there are none.
   void average_buffers();
@@ -87,6 +106,8 @@ class DataParallel {
   int64_t rebuilds_ = 0;
   bool in_step_ = false;
   bool armed_ = false;  // hooks write into buckets (between begin_step and finish_step)
+  int64_t micro_batches_ = 1;  // of the current step
+  int64_t micro_batch_ = 0;    // micro-batches begun in the current step
   struct Hook {
     torch::Tensor tensor;
     unsigned handle;

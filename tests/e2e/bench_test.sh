@@ -12,6 +12,12 @@ run 2 bench train --data synthetic --model mlp --hidden 32 --batch 16 --steps 4 
 expect_rc 0 "bench train mlp on 2 ranks"
 grep -Eq '^sprout world=2 model=mlp hidden=32 batch=16 .*samples_per_s=[0-9.]+ step_ms=[0-9.]+' "$WORK/out" \
   && pass "bench train prints the anchor-style line" || fail "bench train line"
+run 2 bench train --data synthetic --model mlp --hidden 32 --batch 16 --steps 2 --warmup 0 --optim adamw --shard state
+expect_rc 0 "bench train with sharded AdamW state"
+# AdamW: two fp32 moments per parameter, half of them on each of 2 ranks.
+$PY -c "import re,sys; m = re.search(r'params=(\d+) peak_rss_mb=([\d.]+) state_mb=([\d.]+)$', sys.stdin.read().strip());
+sys.exit(0 if m and float(m[2]) > 10 and abs(float(m[3]) - int(m[1]) * 8 / 2 / 2**20) < 0.01 else 1)" <"$WORK/out" \
+  && pass "bench train reports peak memory and one rank's half of the state" || fail "bench train memory fields"
 run 2 bench train --data synthetic --model cnn --hidden 16 --batch 8 --steps 2 --warmup 0 --overlap false
 expect_rc 0 "bench train cnn without overlap"
 grep -q 'model=cnn.*overlap=0' "$WORK/out" && pass "cnn, overlap=0 reported" || fail "cnn line"
@@ -42,6 +48,7 @@ last_json stall >/dev/null && pass "bench checkpoint: JSON summary" || fail "ben
 run 2 bench checkpoint --part disk; expect_rc 2 "bad part"; expect_err "--part: 'disk' is not bandwidth, stall or all" "bad part message"
 run 2 bench train --batch 0;     expect_rc 2 "bad batch";  expect_err "--batch: 0 must be in [1, 4096]" "bad batch message"
 run 2 bench train --model rnn;   expect_rc 2 "bad model";  expect_err "--model: 'rnn' is not mlp or cnn" "bad model message"
+run 2 bench train --shard all;   expect_rc 2 "bad shard";  expect_err "--shard: 'all' is not none, state or gradients" "bad shard message"
 run 2 bench allreduce --min_bytes 2; expect_rc 2 "bad size"; expect_err "--min_bytes: 2" "bad size message"
 run 2 train --runtime.overlap maybe; expect_rc 2 "bad runtime.overlap"; expect_err "--runtime.overlap: 'maybe' is not a boolean" "overlap message"
 finish

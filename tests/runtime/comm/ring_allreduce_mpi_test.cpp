@@ -46,6 +46,24 @@ TEST(RingAllreduce, EveryRankGetsTheSameBits) {
   EXPECT_TRUE(t.allclose(mine, 1e-5, 1e-5));
 }
 
+TEST(RingAllreduce, ReduceScatterLeavesItsChunkWithTheAllreduceBits) {
+  auto& c = world();
+  const int n = c.size(), r = c.rank();
+  for (int64_t numel : {int64_t{2}, int64_t{50001}}) {
+    auto full = at::randn({numel}, compat::make_generator(200 + r));
+    auto half = full.clone();
+    RingAllreduce all(handle(), full, torch::Tensor(), 5, nullptr, "test", 60);
+    all.wait();
+    RingAllreduce scatter(handle(), half, torch::Tensor(), 6, nullptr, "test", 60, /*reduce_scatter_only=*/true);
+    scatter.wait();
+    EXPECT_EQ(scatter.rounds_done(), n - 1);
+    const int k = ring_owned_chunk(r, n);
+    const int64_t lo = ring_chunk_begin(numel, n, k), hi = ring_chunk_begin(numel, n, k + 1);
+    EXPECT_TRUE(torch::equal(half.narrow(0, lo, hi - lo), full.narrow(0, lo, hi - lo))) << "numel " << numel;
+    if (n > 1 && numel > n) EXPECT_FALSE(torch::equal(half, full)) << "the other chunks are not summed";
+  }
+}
+
 TEST(RingAllreduce, CompletesByTestAloneAndSeveralInFlight) {
   auto& c = world();
   const int n = c.size();
