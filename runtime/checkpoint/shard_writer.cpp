@@ -97,7 +97,7 @@ void lower_priority() {
 
 }  // namespace
 
-ShardResult write_shard(const ShardPlan& plan) {
+ShardResult write_shard(const ShardWritePlan& plan) {
   if (plan.background) lower_priority();
   const auto t0 = std::chrono::steady_clock::now();
   ShardResult out;

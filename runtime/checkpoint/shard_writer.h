@@ -29,7 +29,7 @@ struct ShardPiece {
   int64_t bytes() const { return rows.defined() ? rows.numel() * rows.element_size() : 0; }
 };
 
-struct ShardPlan {
+struct ShardWritePlan {
   std::string path;  // the (temporary) file; created by the layout, written in place
   std::vector<ShardPiece> pieces;
   int64_t step = -1;  // for test fault injection (place checkpoint-write)
@@ -47,6 +47,6 @@ struct ShardResult {
 // Writes every piece at its offset, hashes it, checks floating pieces are finite, and
 // fdatasyncs the file. Local; never throws. With plan.background the calling thread's
 // priority is lowered (nice 10) for good: call it on a thread of its own.
-ShardResult write_shard(const ShardPlan& plan);
+ShardResult write_shard(const ShardWritePlan& plan);
 
 }  // namespace sprout::runtime

@@ -43,7 +43,7 @@ std::vector<ShardPiece> shard_views(const CheckpointContent& content, int rank, 
 
 struct PreparedFile {
   std::string path;
-  ShardPlan plan;                  // this rank's pieces with their offsets
+  ShardWritePlan plan;                  // this rank's pieces with their offsets
   std::vector<std::string> names;  // tensor paths, the pieces' order
   int64_t bytes = 0;               // all tensors' bytes
   double layout_seconds = 0;
