@@ -8,7 +8,7 @@ namespace sprout::launch {
 
 OptionTable workload_option_table() {
   return {
-      {"model", "mlp", "mlp (784-H-H-10) | cnn (conv 32, conv 64, H, 10)"},
+      {"model", "mlp", "mlp (784-H-H-10) | cnn (conv 32, conv 64, H, 10) | resnet | vit (their defaults; --hidden unused)"},
       {"hidden", "1024", "hidden width H"},
       {"batch", "256", "batch size per rank"},
       {"steps", "200", "timed steps"},
@@ -24,7 +24,8 @@ OptionTable workload_option_table() {
 
 void check_workload(const Options& o) {
   const std::string model = o.get("model");
-  SPROUT_CHECK(model == "mlp" || model == "cnn", ConfigError, "--model: '", model, "' is not mlp or cnn");
+  SPROUT_CHECK(model == "mlp" || model == "cnn" || model == "resnet" || model == "vit", ConfigError, "--model: '", model,
+               "' is not mlp, cnn, resnet or vit");
   const std::string data = o.get("data");
   SPROUT_CHECK(data == "fashion-mnist" || data == "synthetic", ConfigError, "--data: '", data,
                "' is not fashion-mnist or synthetic");
@@ -53,7 +54,7 @@ TrainConfig workload_config(const Options& o) {
   const int64_t hidden = o.get_int("hidden");
   if (c.model.kind == "mlp") {
     c.model.set_ints("widths", {hidden, hidden});
-  } else {
+  } else if (c.model.kind == "cnn") {
     c.model.set_ints("conv", {32, 64});
     c.model.set_ints("widths", {hidden});
   }

@@ -9,6 +9,8 @@
 # Writes a markdown report (stdout and $OUT/report.md) and, with --readme FILE, puts it
 # between the markers <!-- bench_vs_ddp:begin --> and <!-- bench_vs_ddp:end --> of FILE.
 #
+# --models also takes resnet and vit (sprout's defaults of those families, the same
+# architectures in the DDP reference).
 # usage: launch/scripts/bench_vs_ddp.sh [--reps 5] [--worlds "1 2 4"] [--models "mlp cnn"]
 #            [--batches "256 32"] [--steps N] [--readme runtime/README.md] [--out DIR] [--nice N]
 # --steps N overrides the timed steps of every run (default: a few seconds of steady state
@@ -59,7 +61,7 @@ RESULTS=$OUT/results.tsv   # impl model batch world round samples_per_s step_ms 
 steps_for() {  # model batch
   [[ -n $STEPS ]] && { echo "$STEPS"; return; }
   case $1/$2 in
-    mlp/256) echo 100 ;; mlp/*) echo 300 ;; cnn/256) echo 25 ;; *) echo 100 ;;
+    mlp/256) echo 100 ;; mlp/*) echo 300 ;; cnn/256) echo 25 ;; resnet/*|vit/*) echo 30 ;; *) echo 100 ;;
   esac
 }
 load1() { cut -d' ' -f1 /proc/loadavg; }
@@ -98,6 +100,7 @@ echo "allreduce sweep (2 ranks)..." >&2
 mpirun -np 2 --bind-to none "$SPROUT" bench allreduce --reps "$REPS" >"$OUT/allreduce.txt" 2>>"$OUT/stderr"
 echo "growth step (2 ranks)..." >&2
 for model in $MODELS; do
+  [[ $model == mlp || $model == cnn ]] || continue  # bench grow knows the MLP and CNN sites
   mpirun -np 2 --bind-to none "$SPROUT" bench grow --model "$model" --hidden 1024 --batch 256 --threads 1 \
     --steps 12 --warmup 5 --events 5 2>>"$OUT/stderr" | grep '^sprout-grow' >>"$OUT/grow.txt" || true
 done
@@ -120,12 +123,14 @@ print(f"Measured {subprocess.run(['date', '-u', '+%Y-%m-%d %H:%M UTC'], capture_
       f"{'; scheduler ' + group.split()[-2] + ' ' + group.split()[-1] if 'nice' in group and not group.endswith(' 0') else ''}.\n")
 print("| model | batch/rank | ranks | DDP samples/s | sprout samples/s | sprout/DDP | DDP scaling | sprout scaling |")
 print("|---|---|---|---|---|---|---|---|")
-keys = sorted({k[1:] for k in med}, key=lambda k: (k[0] != "mlp", -k[1], k[2]))
+order = ["mlp", "cnn", "resnet", "vit"]
+keys = sorted({k[1:] for k in med}, key=lambda k: (order.index(k[0]) if k[0] in order else 9, -k[1], k[2]))
 for model, batch, world in keys:
     d, s = m(("ddp", model, batch, world)), m(("sprout", model, batch, world))
     d1, s1 = m(("ddp", model, batch, 1)), m(("sprout", model, batch, 1))
     sc = lambda x, x1: f"{100 * x / (world * x1):.0f}%" if world > 1 and x1 == x1 and x == x else "–"
-    name = "MLP 784-1024-1024-10" if model == "mlp" else "CNN c32-c64-1024"
+    name = {"mlp": "MLP 784-1024-1024-10", "cnn": "CNN c32-c64-1024", "resnet": "ResNet-10-1 (pre-activation)",
+            "vit": "ViT 7x7 patches, dim 64, 4 heads, depth 4"}.get(model, model)
     print(f"| {name} | {batch} | {world} | {d:,.0f} | {s:,.0f} | **{s / d:.2f}** | {sc(d, d1)} | {sc(s, s1)} |")
 print("\nScaling = samples/s ÷ (ranks × one-rank samples/s). Raw runs: `results.tsv` in the output folder.\n")
 print("Allreduce sweep, 2 ranks (`mpirun -np 2 sprout bench allreduce`):\n\n```")

@@ -2,8 +2,9 @@
 """PyTorch DistributedDataParallel reference for `sprout bench train`.
 
 The same workload as launch/bench/workload.cpp, trained by PyTorch's own data-parallel
-engine: Fashion-MNIST (IDX files, .gz or raw), MLP 784-H-H-10 or the CNN
-conv(32, 3x3)-pool-conv(64, 3x3)-pool-H-10, per-rank batch B, SGD lr 0.05 momentum 0.9
+engine: Fashion-MNIST (IDX files, .gz or raw), MLP 784-H-H-10, the CNN
+conv(32, 3x3)-pool-conv(64, 3x3)-pool-H-10, or sprout's resnet and vit at their defaults
+(pre-activation ResNet-10; ViT with 7x7 patches, width 64, 4 heads, depth 4, MLP 128), per-rank batch B, SGD lr 0.05 momentum 0.9
 (--optim adamw: AdamW lr 0.001; --zero: its state sharded by ZeroRedundancyOptimizer), WORLD processes on this machine joined by the gloo backend (CPU). Every rank draws its
 batches from its own shard of one seeded permutation per epoch.
 
@@ -15,7 +16,7 @@ line that launch/scripts/bench_vs_ddp.sh parses:
 
 (one line; peak resident memory: the largest over ranks; optimizer state: rank 0's)
 
-usage: launch/scripts/ddp_reference.py [--world 2] [--model mlp|cnn] [--hidden 1024]
+usage: launch/scripts/ddp_reference.py [--world 2] [--model mlp|cnn|resnet|vit] [--hidden 1024]
            [--batch 256] [--steps 200] [--warmup 20] [--threads 1] [--port 29533]
            [--data /usr/share/datasets/fashion-mnist] [--optim sgd|adamw] [--zero]
 Needs Debian's python3-torch (/usr/bin/python3). A bad option or data file ends it with one
@@ -76,8 +77,78 @@ def training_set(directory):
     return x, y
 
 
+class PreActBlock(torch.nn.Module):
+    """sprout's resnet block (growth/models/resnet.cpp): BN, ReLU, 3x3 conv, BN, ReLU, 3x3 conv,
+    plus the input or a 1x1 projection of the pre-activated input."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        nn = torch.nn
+        self.bn1, self.conv1 = nn.BatchNorm2d(cin), nn.Conv2d(cin, cout, 3, stride, 1)
+        self.bn2, self.conv2 = nn.BatchNorm2d(cout), nn.Conv2d(cout, cout, 3, 1, 1)
+        self.shortcut = nn.Conv2d(cin, cout, 1, stride) if cin != cout or stride != 1 else None
+
+    def forward(self, x):
+        o = torch.relu(self.bn1(x))
+        h = self.conv2(torch.relu(self.bn2(self.conv1(o))))
+        return h + (self.shortcut(o) if self.shortcut is not None else x)
+
+
+class ResNet(torch.nn.Module):
+    """sprout's resnet at its defaults: depth 10 (one block per stage), widen 1: 16, 32, 64 channels."""
+
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.stem = nn.Conv2d(1, 16, 3, 1, 1)
+        self.blocks = nn.Sequential(PreActBlock(16, 16, 1), PreActBlock(16, 32, 2), PreActBlock(32, 64, 2))
+        self.bn, self.fc = nn.BatchNorm2d(64), nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.fc(torch.relu(self.bn(self.blocks(self.stem(x)))).mean((2, 3)))
+
+
+class VitBlock(torch.nn.Module):
+    def __init__(self, dim, heads, mlp):
+        super().__init__()
+        nn = torch.nn
+        self.heads = heads
+        self.ln1, self.qkv, self.proj = nn.LayerNorm(dim), nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
+        self.ln2, self.fc1, self.fc2 = nn.LayerNorm(dim), nn.Linear(dim, mlp), nn.Linear(mlp, dim)
+
+    def forward(self, x):
+        n, t, d = x.shape
+        q, k, v = self.qkv(self.ln1(x)).view(n, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        w = torch.softmax(q @ k.transpose(-2, -1) / (d // self.heads) ** 0.5, -1)
+        x = x + self.proj((w @ v).transpose(1, 2).reshape(n, t, d))
+        return x + self.fc2(torch.nn.functional.gelu(self.fc1(self.ln2(x))))
+
+
+class Vit(torch.nn.Module):
+    """sprout's vit at its defaults (growth/models/vit.cpp): 7x7 patches, dim 64, 4 heads, depth 4, MLP 128."""
+
+    def __init__(self, dim=64, heads=4, depth=4, mlp=128, patch=7):
+        super().__init__()
+        nn = torch.nn
+        self.patch = patch
+        self.embed = nn.Linear(patch * patch, dim)
+        self.cls = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos = nn.Parameter(torch.randn(1, (28 // patch) ** 2 + 1, dim) * 0.02)
+        self.blocks = nn.Sequential(*[VitBlock(dim, heads, mlp) for _ in range(depth)])
+        self.norm, self.head = nn.LayerNorm(dim), nn.Linear(dim, 10)
+
+    def forward(self, x):
+        cols = torch.nn.functional.unfold(x, self.patch, stride=self.patch).transpose(1, 2)  # (N, P, p*p)
+        h = torch.cat([self.cls.expand(x.shape[0], -1, -1), self.embed(cols)], 1) + self.pos
+        return self.head(self.norm(self.blocks(h))[:, 0])
+
+
 def build_model(kind, hidden):
     nn = torch.nn
+    if kind == "resnet":
+        return ResNet()
+    if kind == "vit":
+        return Vit()
     if kind == "mlp":
         return nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
                              nn.Linear(hidden, 10))
@@ -153,7 +224,8 @@ def parse(argv):
     p = argparse.ArgumentParser(prog="ddp_reference.py", allow_abbrev=False,
                                 description="PyTorch DDP (gloo, CPU) on sprout's benchmark workload.")
     p.add_argument("--world", type=int, default=2, help="processes (ranks) on this machine")
-    p.add_argument("--model", default="mlp", help="mlp (784-H-H-10) | cnn (conv 32, conv 64, H, 10)")
+    p.add_argument("--model", default="mlp",
+                   help="mlp (784-H-H-10) | cnn (conv 32, conv 64, H, 10) | resnet | vit (sprout's defaults; H unused)")
     p.add_argument("--hidden", type=int, default=1024, help="hidden width H")
     p.add_argument("--batch", type=int, default=256, help="batch size per rank")
     p.add_argument("--steps", type=int, default=200, help="timed steps")
@@ -164,7 +236,7 @@ def parse(argv):
     p.add_argument("--optim", default="sgd", help="sgd (lr 0.05, momentum 0.9) | adamw (lr 0.001)")
     p.add_argument("--zero", action="store_true", help="shard the optimizer state (ZeroRedundancyOptimizer)")
     a = p.parse_args(argv)
-    checks = [("world", 1 <= a.world <= 256, "in [1, 256]"), ("model", a.model in ("mlp", "cnn"), "mlp or cnn"),
+    checks = [("world", 1 <= a.world <= 256, "in [1, 256]"), ("model", a.model in ("mlp", "cnn", "resnet", "vit"), "mlp, cnn, resnet or vit"),
               ("hidden", 1 <= a.hidden <= 65536, "in [1, 65536]"), ("batch", 1 <= a.batch <= 4096, "in [1, 4096]"),
               ("steps", a.steps >= 1, "at least 1"), ("warmup", a.warmup >= 0, "at least 0"),
               ("threads", 1 <= a.threads <= 1024, "in [1, 1024]"), ("optim", a.optim in ("sgd", "adamw"), "sgd or adamw"), ("port", 1024 <= a.port <= 65535, "in [1024, 65535]")]
