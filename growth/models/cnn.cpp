@@ -49,9 +49,9 @@ class Cnn final : public Model {
     int64_t in = -1;
     for (size_t i = 1; i <= convs_; ++i) {
       const std::string name = conv(i);
-      const int64_t out = active(o, name);
+      const int64_t out = o.active_width(name);
       if (o.trace) o.trace->inputs[name] = h;
-      auto z = conv3x3(params_, name, h, in, out, known(o, name));  // (N, out, H, W)
+      auto z = conv3x3(params_, name, h, in, out, o.known_output(name));  // (N, out, H, W)
       if (o.trace) {
         z.retain_grad();
         o.trace->outputs[name] = z;
@@ -67,9 +67,9 @@ class Cnn final : public Model {
     const size_t n = hidden_ + 1;
     for (size_t i = 1; i <= n; ++i) {
       const std::string name = fc(i);
-      const int64_t out = i < n ? active(o, name) : -1;
+      const int64_t out = i < n ? o.active_width(name) : -1;
       if (o.trace) o.trace->inputs[name] = h;
-      auto z = linear(params_, name, h, in, out, known(o, name));
+      auto z = linear(params_, name, h, in, out, o.known_output(name));
       if (o.trace) {
         z.retain_grad();
         o.trace->outputs[name] = z;
@@ -126,16 +126,6 @@ class Cnn final : public Model {
  private:
   static std::string conv(size_t i) { return "conv" + std::to_string(i); }
   static std::string fc(size_t i) { return "fc" + std::to_string(i); }
-  static int64_t active(const ForwardOptions& o, const std::string& site) {
-    if (!o.active) return -1;
-    auto it = o.active->find(site);
-    return it == o.active->end() ? -1 : it->second;
-  }
-  static torch::Tensor known(const ForwardOptions& o, const std::string& module) {
-    if (!o.known_outputs) return {};
-    auto it = o.known_outputs->find(module);
-    return it == o.known_outputs->end() ? torch::Tensor() : it->second;
-  }
   // Multiplies the activation by the site's unit importances (broadcast over channels).
   static torch::Tensor scale(const ForwardOptions& o, const std::string& site, torch::Tensor h, int dims) {
     if (!o.unit_scale) return h;

@@ -31,9 +31,9 @@ class Mlp final : public Model {
     int64_t in = -1;
     for (size_t i = 1; i <= n; ++i) {
       const std::string name = fc(i);
-      const int64_t out = i < n ? active(o, name) : -1;
+      const int64_t out = i < n ? o.active_width(name) : -1;
       if (o.trace) o.trace->inputs[name] = h;
-      auto z = linear(params_, name, h, in, out, known(o, name));  // (N, out)
+      auto z = linear(params_, name, h, in, out, o.known_output(name));  // (N, out)
       if (o.trace) {
         z.retain_grad();
         o.trace->outputs[name] = z;
@@ -76,16 +76,6 @@ class Mlp final : public Model {
 
  private:
   static std::string fc(size_t i) { return "fc" + std::to_string(i); }
-  static int64_t active(const ForwardOptions& o, const std::string& site) {
-    if (!o.active) return -1;
-    auto it = o.active->find(site);
-    return it == o.active->end() ? -1 : it->second;
-  }
-  static torch::Tensor known(const ForwardOptions& o, const std::string& module) {
-    if (!o.known_outputs) return {};
-    auto it = o.known_outputs->find(module);
-    return it == o.known_outputs->end() ? torch::Tensor() : it->second;
-  }
   ArchSpec spec_;
   size_t hidden_;
   bool batch_norm_;

@@ -7,6 +7,18 @@
 
 namespace sprout::growth {
 
+int64_t ForwardOptions::active_width(const std::string& site) const {
+  if (!active) return -1;
+  auto it = active->find(site);
+  return it == active->end() ? -1 : it->second;
+}
+
+torch::Tensor ForwardOptions::known_output(const std::string& module) const {
+  if (!known_outputs) return {};
+  auto it = known_outputs->find(module);
+  return it == known_outputs->end() ? torch::Tensor() : it->second;
+}
+
 WidthSite Model::site(const std::string& name) const {
   for (auto& s : sites()) {
     if (s.name == name) return s;

@@ -75,6 +75,11 @@ struct ForwardOptions {
   // Raw outputs of modules already computed for this batch on their first units (the
   // dynamic gate's probe, growth/slimmable/gate.h): such a module computes only the remaining units.
   const std::map<std::string, torch::Tensor>* known_outputs = nullptr;
+
+  // The active width of `site` (-1: the full width) and the known raw output of `module`
+  // (undefined: none), as a model's forward reads them.
+  int64_t active_width(const std::string& site) const;
+  torch::Tensor known_output(const std::string& module) const;
 };
 
 class Model {

@@ -84,9 +84,9 @@ class ResNet final : public Model {
       const std::string m = block(b), site = m + ".conv1";
       const auto pre = activation(batch_norm(params_, m + ".bn1", h, o.train));
       const auto shortcut = projects(b) ? conv1x1(params_, m + ".shortcut", pre, layout_.stride[b]) : h;
-      const int64_t units = active(o, site);
+      const int64_t units = o.active_width(site);
       if (o.trace) o.trace->inputs[site] = pre;
-      auto z = conv3x3(params_, site, pre, -1, units, known(o, site), layout_.stride[b]);
+      auto z = conv3x3(params_, site, pre, -1, units, o.known_output(site), layout_.stride[b]);
       if (o.trace) {
         z.retain_grad();
         o.trace->outputs[site] = z;
@@ -142,16 +142,6 @@ class ResNet final : public Model {
 
  private:
   bool projects(size_t b) const { return layout_.in[b] != layout_.stage[b] || layout_.stride[b] != 1; }
-  static int64_t active(const ForwardOptions& o, const std::string& site) {
-    if (!o.active) return -1;
-    auto it = o.active->find(site);
-    return it == o.active->end() ? -1 : it->second;
-  }
-  static torch::Tensor known(const ForwardOptions& o, const std::string& module) {
-    if (!o.known_outputs) return {};
-    auto it = o.known_outputs->find(module);
-    return it == o.known_outputs->end() ? torch::Tensor() : it->second;
-  }
   ArchSpec spec_;
   Layout layout_;
 };

@@ -64,7 +64,7 @@ class Vit final : public Model {
       const std::string m = block(b), site = m + ".fc1";
       h = h + attention(m, h);
       const auto in = layer_norm(params_, m + ".ln2", h);  // (N, T, D)
-      const int64_t units = active(o, site);
+      const int64_t units = o.active_width(site);
       if (o.trace) o.trace->inputs[site] = in;
       auto z = hidden(site, in, units, o);  // (N, T, units)
       if (o.trace) {
@@ -142,11 +142,7 @@ class Vit final : public Model {
 
   // fc1 on its first `units` outputs; with a known prefix (the gate's probe) only the rest.
   torch::Tensor hidden(const std::string& site, const torch::Tensor& in, int64_t units, const ForwardOptions& o) {
-    torch::Tensor known;
-    if (o.known_outputs) {
-      auto it = o.known_outputs->find(site);
-      if (it != o.known_outputs->end()) known = it->second;
-    }
+    const torch::Tensor known = o.known_output(site);
     if (!known.defined()) return linear(params_, site, in, -1, units);
     const auto& w = params_.parameter(site + ".weight");
     const int64_t total = units < 0 ? w.size(0) : units, k = known.size(-1);
@@ -155,11 +151,6 @@ class Vit final : public Model {
     return at::cat({known, rest}, -1);
   }
 
-  static int64_t active(const ForwardOptions& o, const std::string& site) {
-    if (!o.active) return -1;
-    auto it = o.active->find(site);
-    return it == o.active->end() ? -1 : it->second;
-  }
 
   ArchSpec spec_;
   int64_t dim_, heads_, patch_;
