@@ -22,6 +22,9 @@ OptionTable grow_table() {
   for (auto& o : t) {
     if (o.name == "steps") o = {"steps", "20", "timed steps after each growth event"};
   }
+  for (auto& o : t) {
+    if (o.name == "model") o.help = "mlp (784-H-H-10) | cnn (conv 32, conv 64, H, 10)";
+  }
   t.push_back({"grow", "128", "units added to fc1 per event"});
   t.push_back({"events", "5", "growth events"});
   return t;
@@ -29,6 +32,9 @@ OptionTable grow_table() {
 
 void check_grow(const Options& o) {
   check_workload(o);
+  const std::string model = o.get("model");
+  SPROUT_CHECK(model == "mlp" || model == "cnn", ConfigError, "--model: '", model,
+               "': bench grow widens fc1, which only mlp and cnn have");
   SPROUT_CHECK(o.get_int("grow") > 0, ConfigError, "--grow: ", o.get_int("grow"), " must be > 0");
   SPROUT_CHECK(o.get_int("events") > 0, ConfigError, "--events: ", o.get_int("events"), " must be > 0");
   SPROUT_CHECK(o.get_int("steps") >= 2, ConfigError, "--steps: ", o.get_int("steps"), " must be >= 2");

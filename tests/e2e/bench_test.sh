@@ -47,7 +47,7 @@ last_json stall >/dev/null && pass "bench checkpoint: JSON summary" || fail "ben
 [[ ! -e $WORK/ckbench ]] && pass "bench checkpoint cleans up" || fail "left: $(ls -R "$WORK/ckbench")"
 run 2 bench checkpoint --part disk; expect_rc 2 "bad part"; expect_err "--part: 'disk' is not bandwidth, stall or all" "bad part message"
 run 2 bench train --batch 0;     expect_rc 2 "bad batch";  expect_err "--batch: 0 must be in [1, 4096]" "bad batch message"
-run 2 bench train --model rnn;   expect_rc 2 "bad model";  expect_err "--model: 'rnn' is not mlp or cnn" "bad model message"
+run 2 bench train --model rnn;   expect_rc 2 "bad model";  expect_err "--model: 'rnn' is not mlp, cnn, resnet or vit" "bad model message"
 run 2 bench train --shard all;   expect_rc 2 "bad shard";  expect_err "--shard: 'all' is not none, state or gradients" "bad shard message"
 run 2 bench allreduce --min_bytes 2; expect_rc 2 "bad size"; expect_err "--min_bytes: 2" "bad size message"
 run 2 train --runtime.overlap maybe; expect_rc 2 "bad runtime.overlap"; expect_err "--runtime.overlap: 'maybe' is not a boolean" "overlap message"
