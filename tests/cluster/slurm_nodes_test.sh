@@ -78,6 +78,8 @@ ranks_on() {
   done
 }
 
+count_lines() { [[ -z $1 ]] && echo 0 || wc -l <<<"$1"; }
+
 cat >place.ini <<'INI'
 [data]
 name = synthetic
@@ -112,10 +114,12 @@ for launcher in mpirun srun; do
   SPROUT_LAUNCHER=$launcher OMPI_MCA_btl_base_verbose=100 \
     submit -N 2 --ntasks-per-node=2 --cpus-per-task=2 --time=3 "$ROOT/cluster/train.sbatch" place.ini || continue
   seen1="" seen2=""
-  for _ in $(seq 120); do  # the ranks as they run: which node, how many, what threads
-    [[ -z $seen1 ]] && seen1=$(ranks_on $N1 "$JOB")
-    [[ -z $seen2 ]] && seen2=$(ranks_on $N2 "$JOB")
-    [[ -n $seen1 && -n $seen2 ]] && break
+  # The ranks as they run: which node, how many, what threads. A node's ranks start one
+  # after another, so sample until both show 2 (or the job is over).
+  for _ in $(seq 120); do
+    (($(count_lines "$seen1") < 2)) && seen1=$(ranks_on $N1 "$JOB")
+    (($(count_lines "$seen2") < 2)) && seen2=$(ranks_on $N2 "$JOB")
+    (($(count_lines "$seen1") >= 2 && $(count_lines "$seen2") >= 2)) && break
     sleep 0.5
   done
   wait_job "$JOB" 120
