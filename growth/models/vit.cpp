@@ -32,7 +32,11 @@ int64_t patches(const ArchSpec& s) {
 class Vit final : public Model {
  public:
   Vit(const ArchSpec& spec, uint64_t seed)
-      : spec_(spec), dim_(spec.integer("dim")), heads_(spec.integer("heads")), patch_(spec.integer("patch")) {
+      : spec_(spec),
+        dim_(spec.integer("dim")),
+        heads_(spec.integer("heads")),
+        patch_(spec.integer("patch")),
+        blocks_(spec.ints("inner").size()) {
     auto gen = compat::make_generator(seed);
     const auto inner = spec.ints("inner");
     add_linear(params_, "embed", spec.in_channels * patch_ * patch_, dim_, gen);
@@ -59,8 +63,7 @@ class Vit final : public Model {
 
   torch::Tensor forward(const torch::Tensor& x, const ForwardOptions& o) override {
     auto h = tokens(x);
-    const size_t blocks = spec_.ints("inner").size();
-    for (size_t b = 0; b < blocks; ++b) {
+    for (size_t b = 0; b < blocks_; ++b) {
       const std::string m = block(b), site = m + ".fc1";
       h = h + attention(m, h);
       const auto in = layer_norm(params_, m + ".ln2", h);  // (N, T, D)
@@ -97,7 +100,7 @@ class Vit final : public Model {
 
   std::vector<WidthSite> sites() const override {
     std::vector<WidthSite> out;
-    for (size_t b = 0; b < spec_.ints("inner").size(); ++b) {
+    for (size_t b = 0; b < blocks_; ++b) {
       WidthSite s;
       s.name = s.producer = block(b) + ".fc1";
       s.consumer = block(b) + ".fc2";
@@ -111,7 +114,7 @@ class Vit final : public Model {
 
   ArchSpec arch() const override {
     std::vector<int64_t> inner;
-    for (size_t b = 0; b < spec_.ints("inner").size(); ++b) {
+    for (size_t b = 0; b < blocks_; ++b) {
       inner.push_back(params_.parameter(block(b) + ".fc1.weight").size(0));
     }
     ArchSpec a = spec_;
@@ -154,6 +157,7 @@ class Vit final : public Model {
 
   ArchSpec spec_;
   int64_t dim_, heads_, patch_;
+  size_t blocks_;  // read once: forward and sites() run often
 };
 
 class VitFamily final : public ModelFamily {
