@@ -34,6 +34,7 @@ namespace {
 
 struct Split {  // a bundle's tensors by role, as parallel lists
   std::vector<size_t> index;
+  std::vector<std::string> names;
   std::vector<torch::Tensor> base;
   std::vector<TaskVectors::Tensors> experts;
 };
@@ -44,6 +45,7 @@ Split select(const TensorBundle& base, const std::vector<TensorBundle>& local, T
   for (size_t i = 0; i < base.size(); ++i) {
     if (base[i].role != role) continue;
     s.index.push_back(i);
+    s.names.push_back(base[i].name);
     s.base.push_back(base[i].value);
     for (size_t e = 0; e < local.size(); ++e) s.experts[e].push_back(local[e][i].value);
   }
@@ -75,9 +77,10 @@ TensorBundle merge_on_leaders(runtime::Communicator& leaders, int group, const M
                              static_cast<int64_t>(finite), static_cast<int64_t>(!ok)},
                             torch::kInt64);
   const auto all = leaders.allgather(mine);  // (groups, 4)
-  int64_t total = 0;
+  int64_t total = 0, first = 0;  // first: this group's first expert among all
   for (int g = 0; g < leaders.size(); ++g) {
     const auto row = all[g];
+    if (g == group) first = total;
     if (row[3].item<int64_t>() != 0) {
       throw ConfigError(g == group ? concat("node group ", g, ": ", local_error)
                                    : concat("node group ", g, " holds an expert that does not fit the base"));
@@ -99,6 +102,8 @@ TensorBundle merge_on_leaders(runtime::Communicator& leaders, int group, const M
     }
   };
   tv.set_count(total);
+  tv.set_first_expert(first);
+  if (ok) tv.set_names(params.names);
   st.set_count(total);
   store(params, method.merge(tv, lambda, options));
   if (!stats.index.empty()) store(stats, mean_of_experts(st));

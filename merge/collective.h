@@ -12,8 +12,8 @@
 //     leaders agree on whether to go on — a mismatch is a named error on every rank,
 //     never a hang in a data collective of the wrong length;
 //  2. the method's reductions over experts (merge/task_vectors.h), each one allreduce of
-//     all parameters as one flat buffer: magmax two (Max, Min), average and
-//     task_arithmetic one Sum, ties two Sums; then one Sum for batch-norm statistics and
+//     all parameters as one flat buffer: magmax two (Max, Min), average, task_arithmetic,
+//     random and task_specific one Sum, ties two Sums, soft_magmax a Max and a Sum; then one Sum for batch-norm statistics and
 //     one Max for integer counters if the model has them (Note [What is merged]);
 //  3. each leader broadcasts a status and the merged tensors in its group.
 // Why leaders and not every rank: groups may have different sizes (5 ranks in 2 groups),

@@ -35,6 +35,7 @@ torch::Tensor merge_tensor(const MergeMethod& method, TensorRole role, const std
   std::vector<TaskVectors::Tensors> local;
   for (const auto& e : experts) local.push_back({e});
   TaskVectors tv({base}, local, static_cast<int64_t>(experts.size()));
+  tv.set_names({name});
   SPROUT_CHECK(tv.finite(), ConfigError, "tensor ", name, ": the base or an expert holds NaN or infinite values");
   const auto merged = role == TensorRole::Parameter ? method.merge(tv, lambda, options) : mean_of_experts(tv);
   return merged.at(0).to(base.scalar_type());

@@ -11,11 +11,23 @@ std::unique_ptr<MergeMethod> make_magmax();
 std::unique_ptr<MergeMethod> make_average();
 std::unique_ptr<MergeMethod> make_task_arithmetic();
 std::unique_ptr<MergeMethod> make_ties();
+std::unique_ptr<MergeMethod> make_soft_magmax();
+std::unique_ptr<MergeMethod> make_random_selection();
+std::unique_ptr<MergeMethod> make_task_specific();
 
 namespace {
 
 void ties_settings(runtime::SettingSink& s, MergeOptions& o) {
   s.add("density", &o.density, "ties: fraction of each tensor's task vector kept");
+}
+void soft_magmax_settings(runtime::SettingSink& s, MergeOptions& o) {
+  s.add("temperature", &o.temperature, "soft_magmax: temperature T of softmax(|tau_i| / T) over the experts");
+}
+void random_settings(runtime::SettingSink& s, MergeOptions& o) {
+  s.add("seed", &o.seed, "random: seed of the expert drawn for each entry");
+}
+void task_specific_settings(runtime::SettingSink& s, MergeOptions& o) {
+  s.add("expert", &o.expert, "task_specific: index (0-based, in the experts' order) of the expert taken");
 }
 
 struct Entry {
@@ -29,6 +41,9 @@ const Entry kMethods[] = {
     {"average", make_average, nullptr},
     {"task_arithmetic", make_task_arithmetic, nullptr},
     {"ties", make_ties, ties_settings},
+    {"soft_magmax", make_soft_magmax, soft_magmax_settings},
+    {"random", make_random_selection, random_settings},
+    {"task_specific", make_task_specific, task_specific_settings},
 };
 
 }  // namespace
@@ -54,9 +69,15 @@ std::unique_ptr<MergeMethod> make_merge_method(const std::string& name) {
   throw ConfigError(concat("unknown merge method '", name, "' (known: ", known, ")"));
 }
 
-void validate(const MergeOptions& options, const std::string& density_option) {
-  SPROUT_CHECK(std::isfinite(options.density) && options.density > 0 && options.density <= 1, ConfigError, "--",
-               density_option, ": ", options.density, " must be in (0, 1]");
+void validate(const MergeOptions& options, const std::string& prefix, const std::string& separator) {
+  auto option = [&](const char* method, const char* key) { return concat("--", prefix, method, separator, key); };
+  SPROUT_CHECK(std::isfinite(options.density) && options.density > 0 && options.density <= 1, ConfigError,
+               option("ties", "density"), ": ", options.density, " must be in (0, 1]");
+  SPROUT_CHECK(std::isfinite(options.temperature) && options.temperature > 0, ConfigError,
+               option("soft_magmax", "temperature"), ": ", options.temperature, " must be a finite number > 0");
+  SPROUT_CHECK(options.seed >= 0, ConfigError, option("random", "seed"), ": ", options.seed, " must be >= 0");
+  SPROUT_CHECK(options.expert >= 0, ConfigError, option("task_specific", "expert"), ": ", options.expert,
+               " must be >= 0");
 }
 
 double resolve_lambda(const MergeMethod& method, const MergeOptions& options, int64_t experts,

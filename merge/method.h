@@ -4,8 +4,9 @@
 // over node groups as a collective (merge/collective.h). The formulas and their papers:
 // merge/README.md "Merge methods".
 //
-// One method per file (magmax.cpp, average.cpp, task_arithmetic.cpp, ties.cpp), listed by
-// name in the table in method.cpp.
+// One method per file (magmax.cpp, average.cpp, task_arithmetic.cpp, ties.cpp,
+// soft_magmax.cpp, random_selection.cpp, task_specific.cpp), listed by name in the table in
+// method.cpp.
 //
 // Contract: merge() is deterministic, element-wise apart from what a method documents
 // (TIES trims each tensor by its own magnitudes), calls experts.reduce() the same number
@@ -29,6 +30,9 @@ namespace sprout::merge {
 struct MergeOptions {
   std::optional<double> lambda;  // unset: the method's reference value (default_lambda)
   double density = 0.2;          // ties: fraction of each tensor's task vector kept, (0, 1]
+  double temperature = 0.01;     // soft_magmax: T of softmax(|τ_i| / T), > 0
+  int64_t seed = 0;              // random: the draw of an expert per entry
+  int64_t expert = 0;            // task_specific: the expert whose entries are taken (0-based)
 };
 
 class MergeMethod {
@@ -45,11 +49,13 @@ class MergeMethod {
 
 // The method called `name`; ConfigError listing the known names otherwise.
 std::unique_ptr<MergeMethod> make_merge_method(const std::string& name);
-// Every registered name, in table order: magmax, average, task_arithmetic, ties.
+// Every registered name, in table order: magmax, average, task_arithmetic, ties,
+// soft_magmax, random, task_specific.
 std::vector<std::string> merge_method_names();
-// Declares the settings method `name` alone reads (ties: "density"), bound to `options`'
-// fields; nothing for a method without any. Callers choose the option names (merge:
-// "ties.density", fedcl: "fedcl.ties_density").
+// Declares the settings method `name` alone reads (ties: "density", soft_magmax:
+// "temperature", random: "seed", task_specific: "expert"), bound to `options`' fields;
+// nothing for a method without any. Callers choose the option names (merge: "ties.density",
+// fedcl: "fedcl.ties_density").
 void declare_method_settings(const std::string& name, runtime::SettingSink& sink, MergeOptions& options);
 
 // The λ a merge of `experts` task vectors uses: options.lambda if set, else the method's
@@ -57,6 +63,9 @@ void declare_method_settings(const std::string& name, runtime::SettingSink& sink
 // without one, or density is outside (0, 1].
 double resolve_lambda(const MergeMethod& method, const MergeOptions& options, int64_t experts,
                       const std::string& option = "lambda");
-void validate(const MergeOptions& options, const std::string& density_option = "ties.density");
+// ConfigError naming the option (prefix + method + separator + key: "ties.density",
+// "fedcl.soft_magmax_temperature") when a method setting is out of range: density outside
+// (0, 1], temperature not finite and > 0, seed or expert negative.
+void validate(const MergeOptions& options, const std::string& prefix = "", const std::string& separator = ".");
 
 }  // namespace sprout::merge

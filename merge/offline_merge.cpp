@@ -92,7 +92,7 @@ OfflineMergeResult merge_checkpoint_files(runtime::Communicator& comm, const Off
   OfflineMergeResult result;
   agreed(comm, [&] {
     method = make_merge_method(o.method);
-    validate(o.merge, "ties.density");
+    validate(o.merge);
     SPROUT_CHECK(!o.experts.empty(), ConfigError, "--experts: no expert checkpoint given");
     SPROUT_CHECK(!o.out.empty(), ConfigError, "--out: no output file given");
     result.lambda = resolve_lambda(*method, o.merge, static_cast<int64_t>(o.experts.size()));

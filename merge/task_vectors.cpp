@@ -42,6 +42,7 @@ TaskVectors::TaskVectors(const Tensors& base, const std::vector<Tensors>& expert
     base_.push_back(to_f64(b));
     finite_ = finite_ && all_finite(base_.back());
   }
+  names_.assign(base_.size(), "");
   for (size_t e = 0; e < experts.size(); ++e) {
     SPROUT_CHECK(experts[e].size() == base.size(), ConfigError, "expert ", e, " has ", experts[e].size(),
                  " tensors, the base ", base.size());
@@ -64,18 +65,29 @@ void TaskVectors::set_count(int64_t total) {
   total_ = total;
 }
 
+void TaskVectors::set_names(std::vector<std::string> names) {
+  SPROUT_CHECK(names.size() == base_.size(), Error, "TaskVectors::set_names: ", names.size(), " names for ",
+               base_.size(), " tensors");
+  names_ = std::move(names);
+}
+
 TaskVectors::Tensors TaskVectors::reduce(runtime::ReduceOp op, const Map& fn) {
+  if (!fn) return reduce_indexed(op, nullptr);
+  return reduce_indexed(op, [&fn](const Tensors& tau, int64_t) { return fn(tau); });
+}
+
+TaskVectors::Tensors TaskVectors::reduce_indexed(runtime::ReduceOp op, const IndexedMap& fn) {
   torch::NoGradGuard no_grad;
   SPROUT_CHECK(op != runtime::ReduceOp::Avg, Error, "TaskVectors::reduce: Avg is not a reduction over experts");
   ++reductions_;
-  auto contribution = [&](const Tensors& tau) {
-    Tensors c = fn ? fn(tau) : tau;
+  auto contribution = [&](const Tensors& tau, int64_t expert) {
+    Tensors c = fn ? fn(tau, expert) : tau;
     for (auto& t : c) t = t.to(torch::kFloat64).contiguous();
     return c;
   };
   Tensors acc;
-  for (const auto& tau : tau_) {
-    Tensors c = contribution(tau);
+  for (size_t e = 0; e < tau_.size(); ++e) {
+    Tensors c = contribution(tau_[e], first_expert_ + static_cast<int64_t>(e));
     if (acc.empty()) {
       for (auto& t : c) acc.push_back(t.clone());
       continue;
@@ -88,7 +100,7 @@ TaskVectors::Tensors TaskVectors::reduce(runtime::ReduceOp op, const Map& fn) {
     // element, shaped like a contribution.
     Tensors zeros;
     for (const auto& b : base_) zeros.push_back(torch::zeros_like(b));
-    for (auto& t : contribution(zeros)) acc.push_back(torch::full_like(t, neutral(op)));
+    for (auto& t : contribution(zeros, -1)) acc.push_back(torch::full_like(t, neutral(op)));
   }
   if (comm_ == nullptr || comm_->size() == 1) return acc;
 

@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "runtime/comm/communicator.h"
@@ -38,6 +39,10 @@ class TaskVectors {
   // the base's tensors). Any number of float64 tensors of any shapes, the same for every
   // expert; a contribution must not depend on which other experts exist.
   using Map = std::function<Tensors(const Tensors& tau)>;
+  // The same, also given the expert's index among all experts (0 … count()−1: the order of
+  // the experts in memory, or in a collective the node groups' order, then each group's).
+  // A process without experts calls it once with zeros and −1, for the contribution's shape.
+  using IndexedMap = std::function<Tensors(const Tensors& tau, int64_t expert)>;
 
   // base: θ_0's tensors. experts: this process's experts, each a list parallel to base
   // (same shapes; ConfigError otherwise). total: the number of experts over all ranks
@@ -48,6 +53,14 @@ class TaskVectors {
   int64_t count() const { return total_; }
   // In a collective the total is known only after the ranks agree (merge/collective.cpp).
   void set_count(int64_t total);
+  // The index of this process's first expert among all (0 in memory; a collective sets it
+  // once the ranks agree on how many experts each holds).
+  void set_first_expert(int64_t first) { first_expert_ = first; }
+  // Optional names of the tensors (parallel to base()), for methods that draw per tensor
+  // (random selection seeds each tensor by its name, so a tensor merged alone from files
+  // and the same tensor merged in a whole model draw the same). Empty names by default.
+  void set_names(std::vector<std::string> names);
+  const std::string& name(size_t i) const { return names_.at(i); }
   size_t num_tensors() const { return base_.size(); }
   // θ_0's tensors in float64.
   const Tensors& base() const { return base_; }
@@ -57,11 +70,14 @@ class TaskVectors {
   // Σ, max or min over all experts of fn(τ_i) (fn absent: τ_i itself), element-wise.
   // Every rank returns the same values. Avg is refused (divide a Sum by count()).
   Tensors reduce(runtime::ReduceOp op, const Map& fn = nullptr);
+  Tensors reduce_indexed(runtime::ReduceOp op, const IndexedMap& fn);
   // reduce() calls so far (= collectives issued when comm is set).
   int64_t reductions() const { return reductions_; }
 
  private:
   Tensors base_;
+  std::vector<std::string> names_;
+  int64_t first_expert_ = 0;
   std::vector<Tensors> tau_;  // this process's task vectors, float64
   int64_t total_;
   runtime::Communicator* comm_;

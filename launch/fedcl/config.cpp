@@ -123,6 +123,9 @@ void bind_fedcl_options(OptionBinder& b, FedclConfig& c) {
   b.add_parsed("fedcl.lambda", "", "per-method lambda, e.g. magmax=0.5,ties=0.55 (default: the papers' reference values)",
                [&c](const std::vector<std::string>& v) { c.lambda = parse_lambdas(v.back()); });
   for (const auto& method : merge::merge_method_names()) {  // fedcl.ties_density, ...
+    // task_specific's expert index has no meaning here: fedcl evaluates each task on the
+    // experts of that task (runner.cpp).
+    if (method == "task_specific") continue;
     OptionBinder::Prefixed section(b, "fedcl." + method + "_");
     merge::declare_method_settings(method, section, c.merge_settings);
   }
@@ -201,7 +204,13 @@ FedclConfig read_fedcl_config(const Options& o, int world_size) {
     }
     require(distinct.insert(m).second, "fedcl.methods", "'" + m + "'", "is listed twice");
   }
-  merge::validate(c.merge_settings, "fedcl.ties_density");
+  if (distinct.count("task_specific")) {
+    require(c.split == "tasks", "fedcl.split", "'" + c.split + "'",
+            "must be tasks with method task_specific (it evaluates each task on the experts of that task)");
+    require(c.init != "global", "fedcl.init", "'global'",
+            "does not go with method task_specific (it makes one model per task, not one to start from)");
+  }
+  merge::validate(c.merge_settings, "fedcl.", "_");
 
   for (auto k : c.warmup_classes) require(k >= 0 && k < 10, "fedcl.warmup_classes", k, "is not a class in [0, 10)");
   require(c.warmup_steps >= 0, "fedcl.warmup_steps", c.warmup_steps, "must be >= 0");

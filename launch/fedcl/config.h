@@ -52,7 +52,9 @@ struct FedclConfig {
   std::string init = "base";        // base | sequential | global (Note [Expert initialisation])
   std::string merge_over;           // all | round ("": all, or round with init = global)
   double prox_mu = 0;               // FedProx's μ (Note [FedProx step]); 0: none
-  std::vector<std::string> methods = merge::merge_method_names();  // merge methods, in table order
+  // The merge methods compared; by default the four published merges (the selection variants
+  // soft_magmax, random and task_specific are ablations, asked for by name).
+  std::vector<std::string> methods = {"magmax", "average", "task_arithmetic", "ties"};
   std::map<std::string, double> lambda;  // per-method λ overrides; absent: the method's default
   merge::MergeOptions merge_settings;   // the methods' own settings (fedcl.ties_density); no lambda
   std::vector<int64_t> warmup_classes;  // empty: every class

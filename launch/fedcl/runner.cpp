@@ -118,6 +118,7 @@ struct Job {
 struct Expert {
   TensorBundle theta;
   double examples = 0;
+  int task = -1;  // split = tasks: the client's task
 };
 
 }  // namespace
@@ -259,7 +260,46 @@ FedclReport simulate_fedcl(runtime::RuntimeContext& ctx, const FedclConfig& conf
   double kept_examples = 0;      // over every group's experts of every round so far
   int64_t kept_count = 0;
   std::map<std::string, TensorBundle> merged_models;  // method -> last round's merged model
+  std::map<int, int64_t> task_experts;  // split = tasks: experts of each task among those merged (every group's)
+  std::map<int, TensorBundle> task_models;  // method task_specific: each task's model, from its experts
   for (const auto& m : methods) merged_models[m->name()] = base;
+  // Method task_specific (an oracle, merge/task_specific.cpp): task t's test classes are
+  // evaluated on θ_0 + λ·(mean task vector of the merged experts of task t) — the expert
+  // itself when there is one — and a task without a merged expert yet on θ_0. Returns the
+  // same per-class counts as evaluate(merged, tasks).
+  auto task_specific_counts = [&](const std::vector<Expert>& merging, const merge::MergeOptions& options,
+                                  const std::vector<int>& tasks) {
+    auto arithmetic = merge::make_merge_method("task_arithmetic");
+    const double lambda = merge::resolve_lambda(*merge::make_merge_method("task_specific"), options, 1);
+    std::vector<double> correct, examples;
+    for (int t : tasks) {
+      auto n = task_experts.find(t);
+      if (n != task_experts.end() && n->second > 0) {
+        std::vector<TensorBundle> mine;
+        for (const auto& e : merging) {
+          if (e.task == t) mine.push_back(e.theta);
+        }
+        merge::MergeOptions mean;
+        mean.lambda = lambda / static_cast<double>(n->second);
+        task_models[t] = merge::collective_merge(groups, *arithmetic, base, mine, mean);
+      }
+      auto model = task_models.find(t);
+      const auto part = evaluate(model == task_models.end() ? base : model->second, {t});
+      const size_t k = part.size() / 2;
+      correct.insert(correct.end(), part.begin(), part.begin() + static_cast<std::ptrdiff_t>(k));
+      examples.insert(examples.end(), part.begin() + static_cast<std::ptrdiff_t>(k), part.end());
+    }
+    correct.insert(correct.end(), examples.begin(), examples.end());
+    return correct;
+  };
+  auto task_models_distance = [&](const std::vector<int>& tasks) {  // the mean over `tasks`
+    double sum = 0;
+    for (int t : tasks) {
+      auto model = task_models.find(t);
+      sum += model == task_models.end() ? 0.0 : distance(model->second, base);
+    }
+    return tasks.empty() ? 0.0 : sum / static_cast<double>(tasks.size());
+  };
   TensorBundle sequential = base, joint = base;
   auto expert_accuracy = torch::zeros({2, plan.num_tasks()}, torch::kFloat64);  // [sum; count]
   for (int r = 0; r < plan.num_rounds(); ++r) {
@@ -344,9 +384,14 @@ FedclReport simulate_fedcl(runtime::RuntimeContext& ctx, const FedclConfig& conf
           }
         }
         if (c.init == "sequential") client_state[job.client] = result.trained;
-        fresh.push_back({std::move(result.trained), static_cast<double>(job.shard.size())});
+        fresh.push_back({std::move(result.trained), static_cast<double>(job.shard.size()), job.task});
       }
       job.trainer.reset();
+    }
+    if (c.merge_over == "round") task_experts.clear();
+    for (size_t i = 0; i < round.sampled.size(); ++i) {
+      const int task = split.task_of_client[round.sampled[i]];
+      if (round.examples[i] > 0 && task >= 0) ++task_experts[task];
     }
     if (c.merge_over == "all") {
       for (auto& e : fresh) kept.push_back(e);
@@ -365,7 +410,11 @@ FedclReport simulate_fedcl(runtime::RuntimeContext& ctx, const FedclConfig& conf
       auto it = c.lambda.find(m->name());
       if (it != c.lambda.end()) options.lambda = it->second;
       TensorBundle merged = merged_models[m->name()];  // no client trained: the model stays
-      if (merging_count > 0 && m->name() == "average") {
+      std::vector<double> counts;
+      if (m->name() == "task_specific") {
+        counts = task_specific_counts(merging, options, round.seen);
+        round.distance[m->name()] = task_models_distance(round.seen);
+      } else if (merging_count > 0 && m->name() == "average") {
         // Weighted by examples (Note [Weighted average as task arithmetic]).
         std::vector<TensorBundle> scaled;
         for (const auto& e : merging) scaled.push_back(merge::weight_task_vector(merge_base, e.theta, e.examples / merging_examples));
@@ -377,10 +426,12 @@ FedclReport simulate_fedcl(runtime::RuntimeContext& ctx, const FedclConfig& conf
         for (const auto& e : merging) thetas.push_back(e.theta);
         merged = merge::collective_merge(groups, *m, merge_base, thetas, options);
       }
-      merged_models[m->name()] = merged;
-      const auto counts = evaluate(merged, round.seen);
+      if (m->name() != "task_specific") {
+        merged_models[m->name()] = merged;
+        counts = evaluate(merged, round.seen);
+        round.distance[m->name()] = distance(merged, base);
+      }
       round.accuracy[m->name()] = task_accuracy(counts, round.seen);
-      round.distance[m->name()] = distance(merged, base);
       std::map<int64_t, double> class_accuracy;
       for (size_t i = 0; i < seen_classes.size(); ++i) {
         class_accuracy[seen_classes[i]] = counts[i] / std::max(1.0, counts[seen_classes.size() + i]);
@@ -402,7 +453,7 @@ FedclReport simulate_fedcl(runtime::RuntimeContext& ctx, const FedclConfig& conf
         if (c.init == "global" || !holds_base[round.sampled[i]]) down += report.model_bytes;
       }
       round.download_bytes[m->name()] = down;
-      if (files.enabled()) {
+      if (files.enabled() && m->name() != "task_specific") {  // its models are the experts, saved already
         const int n = static_cast<int>(merging_count);
         files.save_merged(world, r + 1, m->name(), merge::resolve_lambda(*m, options, std::max(1, n)), n, merged);
       }

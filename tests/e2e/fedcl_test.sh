@@ -63,6 +63,29 @@ grep -q "^| magmax | 0.8 |" "$WORK/out" && grep -q "^| ties | 0.55 |" "$WORK/out
   && pass "methods and lambda options honoured" || fail "methods/lambda"
 
 # The example config (shortened, synthetic data) runs as documented.
+# The selection variants: task-specific selection evaluates each task on its own expert, so in
+# the round a task is trained its accuracy is that expert's (to one test example).
+run 2 fedcl "${SYN[@]}" --fedcl.methods magmax,soft_magmax,random,task_specific --fedcl.baselines false \
+  --fedcl.report "$WORK/variants"
+expect_rc 0 "fedcl with soft_magmax, random and task_specific"
+$PY - "$WORK/variants.json" <<'PYEOF' && pass "task_specific = each task's expert; every variant reported" \
+  || fail "selection variants report"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["models"] == ["magmax", "soft_magmax", "random", "task_specific"], r["models"]
+for rd in r["rounds"]:
+    for t in rd["new_tasks"]:
+        got = rd["accuracy"]["task_specific"][rd["seen"].index(t)]
+        assert abs(got - r["expert_accuracy"][t]) <= 1.0 / 100, (t, got, r["expert_accuracy"][t])
+    for m in r["models"]:
+        assert all(0 <= a <= 1 for a in rd["accuracy"][m]), (m, rd)
+PYEOF
+run 2 fedcl "${SYN[@]}" --fedcl.methods task_specific --fedcl.split iid; expect_rc 2 "task_specific with split iid"
+expect_err "--fedcl.split: 'iid' must be tasks with method task_specific" "task_specific split message"
+run 2 fedcl "${SYN[@]}" --fedcl.methods soft_magmax --fedcl.soft_magmax_temperature 0
+expect_rc 2 "soft_magmax temperature 0"
+expect_err "--fedcl.soft_magmax_temperature: 0 must be a finite number > 0" "temperature message"
+
 run 4 fedcl --config "$SPROUT_SOURCE_DIR/launch/configs/fedcl.ini" "${SYN[@]}" --fedcl.report "$WORK/ini"
 expect_rc 0 "launch/configs/fedcl.ini"
 check_report ini 3

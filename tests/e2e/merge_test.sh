@@ -45,6 +45,40 @@ for method in average task_arithmetic ties; do
   run 2 merge --method $method --base $BASE --experts e0/step-00000020.h5 --experts e1/step-00000020.h5 --out $method.h5
   expect_rc 0 "merge --method $method (repeated --experts)"
 done
+# The selection variants against numpy and the experts' files.
+run 2 merge --method soft_magmax --soft_magmax.temperature 0.003 --base $BASE --experts $EXPERTS --out soft.h5
+expect_rc 0 "merge --method soft_magmax"
+run 1 merge --method task_specific --task_specific.expert 1 --base $BASE --experts $EXPERTS --out ts.h5
+expect_rc 0 "merge --method task_specific"
+for np in 1 3; do
+  run $np merge --method random --random.seed 5 --base $BASE --experts $EXPERTS --out rnd$np.h5
+  expect_rc 0 "merge --method random on $np rank(s)"
+done
+$PY - <<'PYEOF' && pass "soft_magmax = numpy softmax formula; task_specific = the expert; random draws experts' entries" \
+  || fail "selection variants vs numpy"
+import h5py, numpy as np
+b = h5py.File("base/step-00000030.h5"); e = [h5py.File(f"e{i}/step-00000020.h5") for i in range(3)]
+soft, ts, r1, r3 = (h5py.File(f) for f in ("soft.h5", "ts.h5", "rnd1.h5", "rnd3.h5"))
+drawn = np.zeros(3)
+for name in ["model/fc1/weight", "model/fc1/bias", "model/fc2/weight", "model/fc2/bias"]:
+    base = b[name][()].astype(np.float64)
+    x = np.stack([f[name][()] for f in e])
+    t = x.astype(np.float64) - base
+    a = np.abs(t)
+    w = np.exp((a - a.max(0)) / 0.003)
+    want = (base + 0.5 * (w * t).sum(0) / w.sum(0)).astype(np.float32)
+    assert np.allclose(soft[name][()], want, rtol=1e-6, atol=1e-7), name
+    assert np.array_equal(ts[name][()], x[1]), name
+    got = r1[name][()]
+    assert np.array_equal(got, r3[name][()]), name
+    hit = got[None] == x
+    assert hit.any(0).all(), name
+    drawn += hit.sum(axis=tuple(range(1, hit.ndim)))
+assert (drawn > drawn.sum() / 3 * 0.8).all(), drawn
+PYEOF
+run 2 merge --method task_specific --task_specific.expert 3 --base $BASE --experts $EXPERTS --out bad.h5
+expect_rc 2 "task_specific.expert out of range"
+expect_err "task_specific.expert: 3 but the merge has 3 experts" "task_specific.expert message"
 run 1 merge --method average --base $BASE --experts $EXPERTS --out avg1.h5; expect_rc 0 "merge --method average"
 grep -q "with average: " "$WORK/out" && ! grep -q lambda "$WORK/out" && pass "average prints no lambda" \
   || fail "average summary: $(cat "$WORK/out")"

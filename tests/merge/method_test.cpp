@@ -64,6 +64,12 @@ torch::Tensor from_values(const Vec& v, const torch::Tensor& like) {
   return torch::tensor(v, torch::kFloat64).view(like.sizes()).to(like.scalar_type());
 }
 
+torch::Tensor run_with(const std::string& method, const Case& c, MergeOptions o, const std::string& name = "w") {
+  auto m = make_merge_method(method);
+  const double l = resolve_lambda(*m, o, static_cast<int64_t>(c.experts.size()));
+  return merge_tensor(*m, TensorRole::Parameter, name, c.base, c.experts, l, o);
+}
+
 torch::Tensor run(const std::string& method, const Case& c, std::optional<double> lambda, double density = 0.2) {
   auto m = make_merge_method(method);
   MergeOptions o;
@@ -213,10 +219,14 @@ TEST(MergeMethods, OneExpertWithLambdaOneReturnsItBitForBit) {
   expect_bitwise(run("task_arithmetic", c, 1.0), c.experts[0]);
   expect_bitwise(run("ties", c, 1.0, 1.0), c.experts[0]);
   expect_bitwise(run("average", c, std::nullopt), c.experts[0]);
+  expect_bitwise(run("soft_magmax", c, 1.0), c.experts[0]);
+  expect_bitwise(run("random", c, 1.0), c.experts[0]);
+  expect_bitwise(run("task_specific", c, 1.0), c.experts[0]);
 }
 
 TEST(MergeMethods, RegistryListsEveryMethod) {
-  EXPECT_EQ(merge_method_names(), (std::vector<std::string>{"magmax", "average", "task_arithmetic", "ties"}));
+  EXPECT_EQ(merge_method_names(), (std::vector<std::string>{"magmax", "average", "task_arithmetic", "ties",
+                                                            "soft_magmax", "random", "task_specific"}));
   for (const auto& name : merge_method_names()) EXPECT_EQ(make_merge_method(name)->name(), name);
 }
 
@@ -242,6 +252,28 @@ TEST(MergeMethods, BadInput) {
     d.density = bad;
     EXPECT_THROW(validate(d), ConfigError) << bad;
   }
+  for (double bad : {0.0, -1.0, std::nan(""), double(INFINITY)}) {
+    MergeOptions t;
+    t.temperature = bad;
+    try {
+      validate(t, "fedcl.", "_");
+      FAIL() << "temperature " << bad << " accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("--fedcl.soft_magmax_temperature: "), std::string::npos) << e.what();
+    }
+  }
+  MergeOptions seed;
+  seed.seed = -1;
+  EXPECT_THROW(validate(seed), ConfigError);
+  MergeOptions expert;
+  expert.expert = 3;  // of 2 experts
+  try {
+    run_with("task_specific", make_case(2, 93), expert);
+    FAIL() << "expert 3 of 2 accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("task_specific.expert: 3 but the merge has 2 experts"), std::string::npos)
+        << e.what();
+  }
   // Non-finite values in an expert.
   Case c = make_case(2, 91);
   c.experts[1].view({-1})[4] = NAN;
@@ -254,6 +286,109 @@ TEST(MergeMethods, BadInput) {
   Case none;
   none.base = rand_tensor({3}, 1);
   EXPECT_THROW(run("average", none, std::nullopt), ConfigError);
+}
+
+// n experts around a base with no two task vector entries of equal magnitude.
+Case untied_case(int n, uint64_t seed) {
+  Case c;
+  c.base = rand_tensor({11, 7}, seed);
+  for (int i = 0; i < n; ++i) c.experts.push_back(c.base + 0.02 * rand_tensor({11, 7}, seed + 10 + i));
+  return c;
+}
+
+TEST(SoftMagMax, MatchesTheSoftmaxOfMagnitudes) {
+  for (int n : {2, 3, 5}) {
+    for (double t : {0.003, 0.02, 0.5}) {
+      const Case c = make_case(n, 101 + n);
+      const auto tau = task_vectors(c);
+      Vec want = values(c.base);
+      for (size_t p = 0; p < want.size(); ++p) {
+        double num = 0, den = 0;
+        for (int i = 0; i < n; ++i) {
+          const double w = std::exp(std::abs(tau[i][p]) / t);  // unshifted: fine at these scales
+          num += w * tau[i][p];
+          den += w;
+        }
+        want[p] += 0.7 * num / den;
+      }
+      MergeOptions o;
+      o.lambda = 0.7;
+      o.temperature = t;
+      EXPECT_TRUE(at::allclose(run_with("soft_magmax", c, o), from_values(want, c.base), 1e-6, 1e-7))
+          << n << " experts, T " << t;
+    }
+  }
+}
+
+TEST(SoftMagMax, ColdIsMagMaxAndHotIsTheMean) {
+  for (int n : {2, 3, 4}) {
+    const Case c = untied_case(n, 111 + n);
+    MergeOptions cold;
+    cold.temperature = 1e-12;
+    expect_bitwise(run_with("soft_magmax", c, cold), run("magmax", c, std::nullopt));  // both λ 0.5
+    MergeOptions hot;
+    hot.temperature = 1e300;
+    hot.lambda = 1.0;
+    expect_bitwise(run_with("soft_magmax", c, hot), run("average", c, std::nullopt));
+    // In between it is neither.
+    MergeOptions warm;
+    warm.temperature = 0.01;
+    EXPECT_FALSE(at::equal(run_with("soft_magmax", c, warm), run("magmax", c, std::nullopt)));
+  }
+  // An exact ±a tie: MagMax keeps +a, the soft version weights both equally (0).
+  const Case tie = make_case(2, 121);
+  MergeOptions cold;
+  cold.temperature = 1e-12;
+  cold.lambda = 1.0;
+  EXPECT_FLOAT_EQ(run_with("soft_magmax", tie, cold).view({-1})[0].item<float>(), 1.0f);
+  EXPECT_FLOAT_EQ(run("magmax", tie, 1.0).view({-1})[0].item<float>(), 1.5f);
+}
+
+TEST(RandomSelection, EveryEntryIsOneExpertsDrawnUniformly) {
+  const int n = 3;
+  Case c;
+  c.base = rand_tensor({64, 64}, 131);
+  for (int i = 0; i < n; ++i) c.experts.push_back(c.base + 0.1 * rand_tensor({64, 64}, 132 + i));
+  MergeOptions o;
+  o.seed = 7;
+  const auto got = run_with("random", c, o);  // λ 1: the drawn expert's entry itself
+  std::vector<int64_t> from(n, 0);
+  const auto g = got.view({-1});
+  for (int64_t p = 0; p < g.numel(); ++p) {
+    int hits = 0;
+    for (int i = 0; i < n; ++i) {
+      if (at::equal(g[p], c.experts[i].view({-1})[p])) {
+        ++from[i];
+        ++hits;
+        break;
+      }
+    }
+    ASSERT_EQ(hits, 1) << "entry " << p << " is no expert's";
+  }
+  for (int i = 0; i < n; ++i) {  // 4096 draws: 1365 ± 30 each; 1200 is > 5 sigma away
+    EXPECT_GT(from[i], 1200) << "expert " << i;
+    EXPECT_LT(from[i], 1530) << "expert " << i;
+  }
+  // Deterministic; another seed or another tensor name draws differently.
+  expect_bitwise(run_with("random", c, o), got);
+  EXPECT_FALSE(at::equal(run_with("random", c, o, "other.weight"), got));
+  o.seed = 8;
+  EXPECT_FALSE(at::equal(run_with("random", c, o), got));
+  EXPECT_EQ(make_merge_method("random")->default_lambda(3), 1.0);
+}
+
+TEST(TaskSpecific, TakesTheChosenExpert) {
+  const Case c = untied_case(3, 141);
+  for (int64_t k = 0; k < 3; ++k) {
+    MergeOptions o;
+    o.expert = k;
+    expect_bitwise(run_with("task_specific", c, o), c.experts[k]);  // λ 1
+    o.lambda = 0.5;
+    const auto tau = task_vectors(c);
+    Vec want = values(c.base);
+    for (size_t p = 0; p < want.size(); ++p) want[p] += 0.5 * tau[k][p];
+    expect_bitwise(run_with("task_specific", c, o), from_values(want, c.base));
+  }
 }
 
 }  // namespace
