@@ -17,7 +17,7 @@ namespace sprout::launch {
 int bench_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& args) {
   Options o;
   if (!parse_bench_options(ctx, workload_option_table(), args,
-                           "usage: sprout bench train [--model mlp|cnn] [--hidden H] [--batch B] [--steps S] "
+                           "usage: sprout bench train [--model FAMILY] [--model.KEY V ...] [--hidden H] [--batch B] [--steps S] "
                            "[--warmup W] [--optim sgd|adamw] [--shard none|state|gradients]",
                            o, check_workload)) {
     return 0;

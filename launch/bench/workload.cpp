@@ -1,14 +1,29 @@
 #include "launch/bench/workload.h"
 
+#include <algorithm>
 #include <chrono>
 
+#include "growth/models/family.h"
+#include "launch/cli/option_binder.h"
 #include "runtime/error.h"
 
 namespace sprout::launch {
 
+namespace {
+
+std::string family_names() {
+  std::string out;
+  for (const auto& name : growth::model_family_names()) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+
+}  // namespace
+
 OptionTable workload_option_table() {
-  return {
-      {"model", "mlp", "mlp (784-H-H-10) | cnn (conv 32, conv 64, H, 10) | resnet | vit (their defaults; --hidden unused)"},
+  OptionTable table = {
+      {"model", "mlp",
+       "model family (a shortcut for --model.kind): mlp (784-H-H-10) | cnn (conv 32, conv 64, H, 10) | resnet | vit "
+       "| any registered family (its defaults; every model.* option of sprout train applies)"},
       {"hidden", "1024", "hidden width H"},
       {"batch", "256", "batch size per rank"},
       {"steps", "200", "timed steps"},
@@ -20,12 +35,17 @@ OptionTable workload_option_table() {
       {"optim", "sgd", "sgd (lr 0.05, momentum 0.9) | adamw (lr 0.001)"},
       {"shard", "none", "none | state | gradients (each rank keeps its 1/N of the optimizer state / also of the gradients)"},
   };
+  for (const auto& spec : table_of(bind_model_options)) table.push_back(spec);  // sprout train's model.*
+  return table;
 }
 
 void check_workload(const Options& o) {
   const std::string model = o.get("model");
-  SPROUT_CHECK(model == "mlp" || model == "cnn" || model == "resnet" || model == "vit", ConfigError, "--model: '", model,
-               "' is not mlp, cnn, resnet or vit");
+  const auto known = growth::model_family_names();
+  SPROUT_CHECK(std::find(known.begin(), known.end(), model) != known.end(), ConfigError, "--model: '", model,
+               "' is not a model family (", family_names(), ")");
+  SPROUT_CHECK(!o.has("model") || !o.has("model.kind") || o.get("model") == o.get("model.kind"), ConfigError,
+               "--model '", model, "' and --model.kind '", o.get("model.kind"), "' name different families");
   const std::string data = o.get("data");
   SPROUT_CHECK(data == "fashion-mnist" || data == "synthetic", ConfigError, "--data: '", data,
                "' is not fashion-mnist or synthetic");
@@ -49,16 +69,24 @@ TrainConfig workload_config(const Options& o) {
   auto c = read_train_config(Options::defaults(train_option_table()));
   c.data.name = o.get("data");
   c.data.synthetic_train = 8192;
-  c.model.kind = o.get("model");
-  c.model.params.clear();
+  // The family's parameters as `sprout train` reads them (model.*), then the workload's own
+  // widths where they were not given: H, H for the MLP; conv 32, 64 and H for the CNN.
+  growth::ArchSpec given;
+  OptionBinder binder;
+  bind_model_options(binder, given);
+  binder.load(o);
+  given.kind = o.has("model.kind") ? o.get("model.kind") : o.get("model");
   const int64_t hidden = o.get_int("hidden");
-  if (c.model.kind == "mlp") {
-    c.model.set_ints("widths", {hidden, hidden});
-  } else if (c.model.kind == "cnn") {
-    c.model.set_ints("conv", {32, 64});
-    c.model.set_ints("widths", {hidden});
+  if (given.kind == "mlp" && !o.has("model.widths")) given.set_ints("widths", {hidden, hidden});
+  if (given.kind == "cnn") {
+    if (!o.has("model.conv")) given.set_ints("conv", {32, 64});
+    if (!o.has("model.widths")) given.set_ints("widths", {hidden});
   }
-  c.model = growth::complete(c.model);
+  given.in_channels = c.model.in_channels;
+  given.in_height = c.model.in_height;
+  given.in_width = c.model.in_width;
+  given.classes = c.model.classes;
+  c.model = growth::complete(given);
   c.optim.name = o.get("optim");
   c.optim.lr = c.schedule.base_lr = c.optim.name == "sgd" ? 0.05 : 0.001;
   c.optim.momentum = 0.9;

@@ -21,6 +21,25 @@ sys.exit(0 if m and float(m[2]) > 10 and abs(float(m[3]) - int(m[1]) * 8 / 2 / 2
 run 2 bench train --data synthetic --model cnn --hidden 16 --batch 8 --steps 2 --warmup 0 --overlap false
 expect_rc 0 "bench train cnn without overlap"
 grep -q 'model=cnn.*overlap=0' "$WORK/out" && pass "cnn, overlap=0 reported" || fail "cnn line"
+# The model.* options of sprout train: a smaller ResNet and ViT than their defaults, and the
+# MLP's widths overriding --hidden (the parameter counts say which model ran).
+run 2 bench train --data synthetic --model resnet --model.widen 2 --batch 4 --steps 1 --warmup 0
+expect_rc 0 "bench train resnet --model.widen 2"
+wide=$(grep -o 'params=[0-9]*' "$WORK/out")
+run 2 bench train --data synthetic --model.kind resnet --batch 4 --steps 1 --warmup 0
+expect_rc 0 "bench train --model.kind resnet"
+[[ -n $wide && $wide != $(grep -o 'params=[0-9]*' "$WORK/out") ]] && pass "model.widen reaches the model ($wide)" \
+  || fail "model.widen ignored: $wide"
+run 2 bench train --data synthetic --model vit --model.dim 16 --model.heads 2 --model.depth 1 --model.mlp 32 \
+  --batch 4 --steps 1 --warmup 0
+expect_rc 0 "bench train vit with model.* options"
+grep -q 'model=vit.*params=' "$WORK/out" && pass "vit line" || fail "vit line"
+run 2 bench train --data synthetic --model mlp --model.widths 8,8,8 --hidden 32 --batch 4 --steps 1 --warmup 0
+grep -q 'params=6514 ' "$WORK/out" && pass "model.widths 8,8,8 wins over --hidden (784-8-8-8-10)" \
+  || fail "mlp widths: $(cat "$WORK/out")"
+run 2 bench train --model cnn --model.kind vit; expect_rc 2 "--model and --model.kind disagree"
+expect_err "--model 'cnn' and --model.kind 'vit' name different families" "family conflict message"
+run 2 bench train --model vit --model.heads 3; expect_rc 2 "vit heads not dividing dim"
 
 # Allreduce sweep: every size checked against the closed form (wrong = 0), 3 ranks too.
 for np in 2 3; do
@@ -47,7 +66,7 @@ last_json stall >/dev/null && pass "bench checkpoint: JSON summary" || fail "ben
 [[ ! -e $WORK/ckbench ]] && pass "bench checkpoint cleans up" || fail "left: $(ls -R "$WORK/ckbench")"
 run 2 bench checkpoint --part disk; expect_rc 2 "bad part"; expect_err "--part: 'disk' is not bandwidth, stall or all" "bad part message"
 run 2 bench train --batch 0;     expect_rc 2 "bad batch";  expect_err "--batch: 0 must be in [1, 4096]" "bad batch message"
-run 2 bench train --model rnn;   expect_rc 2 "bad model";  expect_err "--model: 'rnn' is not mlp, cnn, resnet or vit" "bad model message"
+run 2 bench train --model rnn;   expect_rc 2 "bad model";  expect_err "--model: 'rnn' is not a model family (mlp, cnn, resnet, vit)" "bad model message"
 run 2 bench train --shard all;   expect_rc 2 "bad shard";  expect_err "--shard: 'all' is not none, state or gradients" "bad shard message"
 run 2 bench allreduce --min_bytes 2; expect_rc 2 "bad size"; expect_err "--min_bytes: 2" "bad size message"
 run 2 train --runtime.overlap maybe; expect_rc 2 "bad runtime.overlap"; expect_err "--runtime.overlap: 'maybe' is not a boolean" "overlap message"
