@@ -4,7 +4,9 @@
 // launch/interop/torch_layout.h; the files: launch/interop/export.h). CHECKPOINT is a file or
 // a checkpoint directory (the checkpoint `latest` names). The input normalisation is the
 // checkpoint's, or sprout's of the run's training data (which is then read). Runs on any
-// number of ranks (the read is collective); rank 0 writes OUT and prints one line.
+// number of ranks (the read is collective); rank 0 writes OUT and prints one line. A run
+// whose forward the plain module does not compute (adaptive width, a slimmable gate's
+// attention) is refused with one line, status 2.
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -91,6 +93,7 @@ int run_export(runtime::RuntimeContext& ctx, const std::vector<std::string>& arg
   agree(*ctx.comm, [&] {
     if (!ctx.is_root()) return;
     const std::string where = concat("checkpoint '", checkpoint, "'");
+    require_plain_forward(content, checkpoint);
     const auto model = stored_model(content, checkpoint);
     auto input = recorded_normalisation(content, where);
     data::DataSplits data;

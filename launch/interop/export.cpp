@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "growth/models/model.h"
+#include "launch/cli/rank_agreement.h"
 #include "launch/interop/torch_layout.h"
 #include "runtime/error.h"
 #include "runtime/tensor_util.h"
@@ -104,6 +105,24 @@ std::unique_ptr<growth::Model> stored_model(const runtime::CheckpointContent& co
     params.set_buffer(name, fetch("/buffers/" + runtime::name_to_path(name), params.buffers()[i]));
   }
   return model;
+}
+
+void require_plain_forward(const runtime::CheckpointContent& content, const std::string& source) {
+  const auto config = content.root.find("config");
+  if (config == content.root.end()) return;
+  const auto* text = std::get_if<std::string>(&config->second);
+  if (!text) return;
+  const auto options = lines_by_key(*text);
+  auto is = [&](const std::string& key, const std::string& value) {
+    const auto it = options.find(key);
+    return it != options.end() && it->second == value;
+  };
+  SPROUT_CHECK(!is("model.adaptive", "true"), ConfigError, "export: checkpoint '", source,
+               "' is an adaptive-width run (model.adaptive = true): its forward scales every unit by a learned "
+               "importance, which the plain PyTorch module does not");
+  SPROUT_CHECK(!(is("train.mode", "slimmable") && is("slim.attention", "true")), ConfigError, "export: checkpoint '",
+               source, "' is a slimmable run with slim.attention = true: the gate's attention rescales a site in "
+               "every forward, which the plain PyTorch module does not (train with --slim.attention false to export)");
 }
 
 ExportedModel exported_model(const growth::Model& model, const runtime::CheckpointContent& content,

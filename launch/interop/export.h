@@ -44,6 +44,13 @@ struct ExportedModel {
 // Throws CheckpointError naming `source` and the tensor when one is missing or mis-shaped.
 std::unique_ptr<growth::Model> stored_model(const runtime::CheckpointContent& content, const std::string& source);
 
+// Throws ConfigError naming `source` when the run's forward pass is not the plain model's,
+// so that no PyTorch module of the family computes it: an adaptive-width run (every unit
+// scaled by its learned importance) or a slimmable run with the gate's attention
+// (slim.attention, on by default), read from the stored configuration. A slimmable run
+// without attention exports its full-width model with its own statistics.
+void require_plain_forward(const runtime::CheckpointContent& content, const std::string& source);
+
 // `model` (stored_model of `content`) as an export, with its metadata.
 ExportedModel exported_model(const growth::Model& model, const runtime::CheckpointContent& content,
                              const std::string& source, const InputNormalisation& input);

@@ -6,8 +6,9 @@
 # same model (the same accuracy in PyTorch and in sprout, the same tensors) and a valid
 # checkpoint; a model initialised and trained in PyTorch is imported and grown by sprout on
 # 2 ranks; a state dict that does not fit is refused with one line naming the tensor
-# (status 2). 24 sprout runs and 3 Python ones: about 50 s of CPU, 50-150 s of wall time on
-# 2 cores depending on their load.
+# (status 2); a slimmable run exports its full width, sprout eval's width 1. 27 sprout
+# runs and 3 Python ones: about 55 s of CPU, 60-170 s of wall time on 2 cores depending on
+# their load.
 source "$(dirname "$0")/lib.sh"
 cd "$WORK"
 CHECK="$SPROUT_SOURCE_DIR/tests/launch/interop/torch_check.py"
@@ -47,6 +48,17 @@ for family in mlp cnn resnet vit; do
     FILES+=("$f=$family.safetensors.check.safetensors")
   done
 done
+# A slimmable run without the gate's attention exports its full-width model: what
+# `sprout eval --width 1` evaluates. With the attention (the default) export refuses.
+run 2 train "${COMMON[@]}" --train.steps 12 --train.mode slimmable --slim.gate_steps 4 --slim.attention false \
+  --model.widths 32 --model.batch_norm true --checkpoint.dir ck_slim
+expect_rc 0 "a slimmable mlp trains"
+run 1 eval --checkpoint ck_slim --width 1
+ACC[slim]=$(tail -n 1 "$WORK/out" | $PY -c "import json,sys; print(json.load(sys.stdin)['widths'][0]['test_accuracy'])")
+run 1 export --check 64 ck_slim slim.safetensors
+expect_rc 0 "the slimmable checkpoint exports"
+FILES+=("slim.safetensors=slim.safetensors.check.safetensors" "ck_slim/$(cat ck_slim/latest)=slim.safetensors.check.safetensors")
+
 echo "== import"
 # An export imported back: a valid checkpoint holding the same model.
 run 2 import cnn.safetensors cnn_imported.h5
@@ -66,10 +78,10 @@ run 2 train --init.from vit_imported.h5 --optim.lr 1e-30 --optim.momentum 0 --tr
 [[ $RC -eq 0 && $(last_json test_accuracy) == "${ACC[vit]}" ]] \
   && pass "export -> import -> sprout: the vit's test accuracy ${ACC[vit]} again" \
   || fail "imported vit in sprout: status $RC, accuracy $(last_json test_accuracy), trained ${ACC[vit]}"
-# One Python process loads all eleven (torch's import is the slow part).
+# One Python process loads all thirteen (torch's import is the slow part).
 $PY "$CHECK" --classes 0,1,2,3 "${FILES[@]}" >"$WORK/py" 2>"$WORK/err" || fail "torch_check.py: $(tail -n 1 "$WORK/err")"
 for entry in "${FILES[@]}"; do
-  f=$(basename "${entry%%=*}"); family=${entry%%.safetensors.check.safetensors}; family=${family##*=}
+  f=$(basename "${entry%%=*}"); family=${entry%%.safetensors.check.safetensors}; family=${family##*=}  # or slim
   a=$(field accuracy "$f" "$family"); d=$(field max_logit_diff "$f" "$family")
   [[ -n $a && $a == "${ACC[$family]}" ]] && pass "$family: PyTorch on $f: test accuracy $a, sprout's ${ACC[$family]}" \
     || fail "$family: PyTorch on $f: accuracy '$a', sprout ${ACC[$family]}"

@@ -114,6 +114,22 @@ TEST(Export, PtFileHoldsTheStateDictAndTheMetadata) {
   EXPECT_EQ(top.at("metadata").toGenericDict().at("architecture").toStringRef(), a.serialize());
 }
 
+TEST(Export, OnlyAPlainForwardIsExported) {
+  auto refusal = [](const std::string& config) {
+    runtime::CheckpointContent c;
+    c.root["config"] = config;
+    return error_of([&] { require_plain_forward(c, "ck.h5"); });
+  };
+  EXPECT_EQ(refusal("model.adaptive = false\ntrain.mode = plain\n"), "(no error)");
+  EXPECT_EQ(refusal("slim.attention = false\ntrain.mode = slimmable\n"), "(no error)");
+  EXPECT_EQ(refusal("slim.attention = true\ntrain.mode = plain\n"), "(no error)");
+  EXPECT_NE(refusal("model.adaptive = true\n").find("export: checkpoint 'ck.h5' is an adaptive-width run"),
+            std::string::npos);
+  EXPECT_NE(refusal("slim.attention = true\ntrain.mode = slimmable\n")
+                .find("export: checkpoint 'ck.h5' is a slimmable run with slim.attention = true"),
+            std::string::npos);
+}
+
 TEST(Import, TheCheckpointHoldsTheModelAndAFreshRun) {
   const auto a = arch(kFamilies[0]);
   const auto model = growth::build_model(a, 4);

@@ -71,8 +71,11 @@ def _floats(text: str):
     return [float(v) for v in text.split(",")]
 
 
-def _into(arch_text: str, state, mean, std):
+def _into(arch_text: str, state, mean, std, plain_only=False):
     model = build_model(arch_text)
+    if plain_only:  # a slimmable or adaptive checkpoint: its gate and per-width statistics are sprout's own
+        own = model.state_dict()
+        state = OrderedDict((k, v) for k, v in state.items() if k in own)
     model.load_state_dict(state, strict=True)
     return model, Normalise(mean, std)
 
@@ -109,7 +112,9 @@ def _text(value) -> str:
 def load_checkpoint(path: str, mean=None, std=None):
     """(model, normalise) of a sprout HDF5 checkpoint, read with h5py.
 
-    The normalisation is the one the checkpoint records, else mean/std if given, else
+    The plain model: a slimmable or adaptive checkpoint's gate and per-width statistics
+    are left out (every tensor of the model must be there: strict=True). The
+    normalisation is the one the checkpoint records, else mean/std if given, else
     sprout's own of the run's IDX training data (data.dir as stored)."""
     import h5py  # only needed here
 
@@ -128,7 +133,7 @@ def load_checkpoint(path: str, mean=None, std=None):
             p = arch.integer("patch")
             state["embed.weight"] = state["embed.weight"].reshape(-1, arch.input[0], p, p)
         mean, std = _normalisation(f, path, mean, std)
-    return _into(arch_text, state, mean, std)
+    return _into(arch_text, state, mean, std, plain_only=True)
 
 
 def load(path: str, **kwargs):
