@@ -20,6 +20,7 @@
 #include "runtime/checkpoint/reader.h"
 #include "runtime/checkpoint/store.h"
 #include "runtime/error.h"
+#include "runtime/file_identity.h"
 
 namespace sprout::launch {
 
@@ -79,6 +80,10 @@ int run_export(runtime::RuntimeContext& ctx, const std::vector<std::string>& arg
       checkpoint += "/" + latest;
     }
     SPROUT_CHECK(!is_dir(out), ConfigError, "export: OUT '", out, "' is a directory; give a file name");
+    for (const auto& written : {out, out + ".check.safetensors"}) {
+      SPROUT_CHECK(!runtime::same_file(written, checkpoint), ConfigError, "export: OUT '", written,
+                   "' is the checkpoint itself");
+    }
     SPROUT_CHECK(is_dir(parent_dir(out)), ConfigError, "export: OUT '", out, "': directory '", parent_dir(out),
                  "' does not exist");
   });

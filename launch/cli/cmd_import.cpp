@@ -20,6 +20,7 @@
 #include "launch/train/train_config.h"
 #include "merge/checkpoint_files.h"
 #include "runtime/error.h"
+#include "runtime/file_identity.h"
 
 namespace sprout::launch {
 
@@ -87,7 +88,7 @@ int run_import(runtime::RuntimeContext& ctx, const std::vector<std::string>& arg
     SPROUT_CHECK(io.format == "safetensors", ConfigError, "--format: '", io.format,
                  "' cannot be imported (safetensors only; save a PyTorch state dict with "
                  "sprout_torch.save_safetensors)");
-    SPROUT_CHECK(source != out, ConfigError, "import: OUT '", out, "' is the input file");
+    SPROUT_CHECK(!runtime::same_file(source, out), ConfigError, "import: OUT '", out, "' is the input file");
     SPROUT_CHECK(io.input_mean.size() == io.input_std.size(), ConfigError, "--input_std: ", io.input_std.size(),
                  " value(s) for ", io.input_mean.size(), " --input_mean value(s)");
     for (double s : io.input_std) SPROUT_CHECK(s > 0, ConfigError, "--input_std: ", s, " must be > 0");

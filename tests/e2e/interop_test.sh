@@ -6,7 +6,7 @@
 # same model (the same accuracy in PyTorch and in sprout, the same tensors) and a valid
 # checkpoint; a model initialised and trained in PyTorch is imported and grown by sprout on
 # 2 ranks; a state dict that does not fit is refused with one line naming the tensor
-# (status 2); a slimmable run exports its full width, sprout eval's width 1. 27 sprout
+# (status 2); a slimmable run exports its full width, sprout eval's width 1. 28 sprout
 # runs and 3 Python ones: about 55 s of CPU, 60-170 s of wall time on 2 cores depending on
 # their load.
 source "$(dirname "$0")/lib.sh"
@@ -157,6 +157,8 @@ run 1 import torch.safetensors bad.h5
 expect_rc 2 "no architecture"; expect_err "no architecture in its metadata; give --model.kind" "asks for --model.kind"
 run 1 import torch.safetensors bad.h5 --model.kind mlp --model.widths 24,16 --input 1x28
 expect_rc 2 "a bad --input"; expect_err "--input: '1x28' is not CxHxW" "names --input"
+run 1 export "ck_mlp/$(cat ck_mlp/latest)" "./ck_mlp//$(cat ck_mlp/latest)"
+expect_rc 2 "export onto its checkpoint"; expect_err "is the checkpoint itself" "names OUT"
 run 1 export --format onnx ck_mlp x.onnx
 expect_rc 2 "an unknown format"; expect_err "--format: 'onnx' is not safetensors or pt" "names --format"
 [[ ! -e bad.h5 ]] && pass "no file is written for a refused import" || fail "bad.h5 exists"
