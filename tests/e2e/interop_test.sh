@@ -101,6 +101,9 @@ a, ma = sprout_torch.read_safetensors("cnn.safetensors")
 b, mb = sprout_torch.read_safetensors("cnn_again.safetensors")
 assert list(a) == list(b) and all(torch.equal(a[k], b[k]) for k in a)
 assert all(ma[k] == mb[k] for k in ("architecture", "input_mean", "input_std")), (ma, mb)
+x = torch.randint(0, 256, (2, 3, 4, 4), dtype=torch.uint8)  # per-channel normalisation
+n = sprout_torch.Normalise([0.1, 0.2, 0.3], [0.5, 0.25, 2.0])(x)
+assert all(torch.allclose(n[:, c], (x[:, c].float() / 255 - m) / s) for c, (m, s) in enumerate([(0.1, 0.5), (0.2, 0.25), (0.3, 2.0)]))
 torch.manual_seed(0)
 data = "/usr/share/datasets/fashion-mnist"
 x = torch.from_numpy(sprout_torch.read_idx(f"{data}/train-images-idx3-ubyte.gz")[:512].copy()).unsqueeze(1)

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "data/dataset.h"
 #include "growth/models/model.h"
 #include "launch/interop/export.h"
 #include "launch/interop/import.h"
@@ -128,6 +129,18 @@ TEST(Export, OnlyAPlainForwardIsExported) {
   EXPECT_NE(refusal("slim.attention = true\ntrain.mode = slimmable\n")
                 .find("export: checkpoint 'ck.h5' is a slimmable run with slim.attention = true"),
             std::string::npos);
+}
+
+TEST(Export, InputIsNormalisedAsSproutTrains) {
+  const auto images = torch::randint(0, 256, {2, 3, 4, 4}, torch::kInt64).to(torch::kUInt8);
+  // One value: bit for bit what training feeds the model (data::to_input).
+  EXPECT_TRUE(torch::equal(normalised_input(images, {{0.3}, {0.4}}), data::to_input(images, 0.3, 0.4)));
+  // One per channel: channel c is (x / 255 - mean[c]) / std[c].
+  const auto x = normalised_input(images, {{0.1, 0.2, 0.3}, {0.5, 0.25, 2.0}});
+  for (int64_t c = 0; c < 3; ++c) {
+    const double mean = 0.1 * (c + 1), stddev = c == 0 ? 0.5 : (c == 1 ? 0.25 : 2.0);
+    EXPECT_TRUE(torch::allclose(x.select(1, c), data::to_input(images, mean, stddev).select(1, c), 1e-6, 1e-6)) << c;
+  }
 }
 
 TEST(Import, TheCheckpointHoldsTheModelAndAFreshRun) {
