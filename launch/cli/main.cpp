@@ -23,6 +23,8 @@ const Command kCommands[] = {
     {"inspect", sprout::launch::run_inspect, "show and verify a checkpoint file"},
     {"eval", sprout::launch::run_eval, "accuracy, MACs and speed of a slimmable checkpoint per width"},
     {"bench", sprout::launch::run_bench, "benchmarks: train | allreduce | grow | checkpoint"},
+    {"export", sprout::launch::run_export, "a checkpoint's model for PyTorch (safetensors or pt)"},
+    {"import", sprout::launch::run_import, "a PyTorch state dict (safetensors) as a sprout checkpoint"},
 };
 
 void print_usage(std::FILE* out) {

@@ -1,0 +1,176 @@
+#include "launch/interop/export.h"
+
+#include <torch/csrc/jit/serialization/pickle.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "growth/models/model.h"
+#include "launch/cli/rank_agreement.h"
+#include "launch/interop/torch_layout.h"
+#include "runtime/error.h"
+#include "runtime/tensor_util.h"
+
+namespace sprout::launch {
+
+namespace {
+
+void write_pt(const std::string& path, const ExportedModel& model) {
+  c10::Dict<std::string, at::Tensor> state;
+  for (const auto& [name, t] : model.state) state.insert(name, t.contiguous().clone());
+  c10::Dict<std::string, std::string> metadata;
+  for (const auto& [key, value] : model.metadata) metadata.insert(key, value);
+  c10::impl::GenericDict top(c10::StringType::get(), c10::AnyType::get());  // {str: Any}
+  top.insert("state_dict", state);
+  top.insert("metadata", metadata);
+  const std::vector<char> bytes = torch::jit::pickle_save(top);
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    SPROUT_CHECK(out, CheckpointError, "export '", path, "': cannot open ", tmp, " for writing");
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    SPROUT_CHECK(out, CheckpointError, "export '", path, "': writing ", tmp, " failed (disk full?)");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw CheckpointError(concat("export '", path, "': cannot rename ", tmp, ": ", std::strerror(errno)));
+  }
+}
+
+}  // namespace
+
+std::string format_doubles(const std::vector<double>& values) {
+  std::string out;
+  char buf[32];
+  for (size_t i = 0; i < values.size(); ++i) {
+    std::snprintf(buf, sizeof buf, "%.17g", values[i]);
+    out += (i ? "," : "") + std::string(buf);
+  }
+  return out;
+}
+
+std::vector<double> parse_doubles(const std::string& text, const std::string& where) {
+  std::vector<double> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(item, &used);
+    } catch (...) {
+      used = 0;
+    }
+    SPROUT_CHECK(!item.empty() && used == item.size() && std::isfinite(v), ConfigError, where, ": '", text,
+                 "' is not a comma-separated list of numbers");
+    out.push_back(v);
+  }
+  SPROUT_CHECK(!out.empty(), ConfigError, where, ": no value");
+  return out;
+}
+
+std::unique_ptr<growth::Model> stored_model(const runtime::CheckpointContent& content, const std::string& source) {
+  const std::string where = concat("checkpoint '", source, "'");
+  const auto* arch_attrs = content.find_group("/architecture");
+  SPROUT_CHECK(arch_attrs, CheckpointError, where, ": missing group /architecture");
+  growth::ArchSpec arch;
+  try {
+    arch = growth::ArchSpec::parse(runtime::attr_string(*arch_attrs, "spec", where + " /architecture"));
+  } catch (const ConfigError& e) {
+    throw CheckpointError(concat(where, ": bad /architecture: ", e.what()));
+  }
+  auto model = growth::build_model(arch, 0);  // the names and shapes to export
+  auto& params = model->params();
+  auto fetch = [&](const std::string& path, const torch::Tensor& like) {
+    const auto* t = content.find_tensor(path);
+    SPROUT_CHECK(t, CheckpointError, where, ": missing tensor ", path);
+    SPROUT_CHECK(t->error.empty(), CheckpointError, t->error);
+    SPROUT_CHECK(t->value.scalar_type() == like.scalar_type() && t->value.sizes() == like.sizes(), CheckpointError,
+                 where, ": tensor ", path, " has shape ", runtime::shape_string(t->value.sizes()), ", the architecture '",
+                 arch.describe(), "' needs ", runtime::shape_string(like.sizes()));
+    return t->value.clone();
+  };
+  for (size_t i = 0; i < params.num_parameters(); ++i) {
+    const auto name = params.parameter_name(i);
+    params.set_parameter(name, fetch("/model/" + runtime::name_to_path(name), params.parameter(i)));
+  }
+  for (size_t i = 0; i < params.buffer_names().size(); ++i) {
+    const auto name = params.buffer_names()[i];
+    params.set_buffer(name, fetch("/buffers/" + runtime::name_to_path(name), params.buffers()[i]));
+  }
+  return model;
+}
+
+void require_plain_forward(const runtime::CheckpointContent& content, const std::string& source) {
+  const auto config = content.root.find("config");
+  if (config == content.root.end()) return;
+  const auto* text = std::get_if<std::string>(&config->second);
+  if (!text) return;
+  const auto options = lines_by_key(*text);
+  auto is = [&](const std::string& key, const std::string& value) {
+    const auto it = options.find(key);
+    return it != options.end() && it->second == value;
+  };
+  SPROUT_CHECK(!is("model.adaptive", "true"), ConfigError, "export: checkpoint '", source,
+               "' is an adaptive-width run (model.adaptive = true): its forward scales every unit by a learned "
+               "importance, which the plain PyTorch module does not");
+  SPROUT_CHECK(!(is("train.mode", "slimmable") && is("slim.attention", "true")), ConfigError, "export: checkpoint '",
+               source, "' is a slimmable run with slim.attention = true: the gate's attention rescales a site in "
+               "every forward, which the plain PyTorch module does not (train with --slim.attention false to export)");
+}
+
+ExportedModel exported_model(const growth::Model& model, const runtime::CheckpointContent& content,
+                             const std::string& source, const InputNormalisation& input) {
+  ExportedModel out;
+  out.arch = model.arch();
+  out.state = torch_state_dict(out.arch, model.params());
+  const auto step = content.root.find("step");
+  out.metadata = {{"format", "sprout-export"},
+                  {"format_version", "1"},
+                  {"architecture", out.arch.serialize()},
+                  {"description", out.arch.describe()},
+                  {"input_mean", format_doubles(input.mean)},
+                  {"input_std", format_doubles(input.stddev)},
+                  {"step", step == content.root.end() ? "" : runtime::attr_text(step->second)},
+                  {"source", source},
+                  {"sprout_version", runtime::kSproutVersion}};
+  return out;
+}
+
+torch::Tensor normalised_input(const torch::Tensor& images, const InputNormalisation& input) {
+  auto x = images.to(torch::kFloat32).div_(255.0);  // (N, C, H, W)
+  if (input.mean.size() == 1) return x.sub_(input.mean[0]).div_(input.stddev[0]);  // as data::to_input
+  const auto shape = std::vector<int64_t>{1, static_cast<int64_t>(input.mean.size()), 1, 1};
+  const auto mean = torch::tensor(input.mean, torch::kFloat64).to(torch::kFloat32).view(shape);
+  const auto stddev = torch::tensor(input.stddev, torch::kFloat64).to(torch::kFloat32).view(shape);
+  return x.sub_(mean).div_(stddev);
+}
+
+NamedTensors check_examples(growth::Model& model, const torch::Tensor& images, const torch::Tensor& labels,
+                            const InputNormalisation& input, int64_t n) {
+  n = std::min(n, images.size(0));
+  const auto x = images.narrow(0, 0, n).contiguous();
+  torch::NoGradGuard no_grad;
+  const auto logits = model.forward(normalised_input(x, input), false);  // (n, classes)
+  return {{"images", x}, {"labels", labels.narrow(0, 0, n).to(torch::kInt64).contiguous()},
+          {"logits", logits.contiguous()}};
+}
+
+ExportFormat parse_export_format(const std::string& text) {
+  if (text == "safetensors") return ExportFormat::Safetensors;
+  if (text == "pt") return ExportFormat::Pt;
+  throw ConfigError(concat("--format: '", text, "' is not safetensors or pt"));
+}
+
+void write_export(const std::string& path, const ExportedModel& model, ExportFormat format) {
+  if (format == ExportFormat::Safetensors) write_safetensors(path, model.state, model.metadata);
+  else write_pt(path, model);
+}
+
+}  // namespace sprout::launch

@@ -1,0 +1,175 @@
+"""The torch.nn.Module of each built-in sprout family, op for op as growth/models/*.cpp.
+
+Module and parameter names are sprout's, so a model's state_dict() has exactly the names of
+its sprout checkpoint (README.md, "Names per family"). sprout's activation clamp_min(x, 0)
+is ReLU in the forward pass; batch norms are momentum 0.1, eps 1e-5; LayerNorm eps 1e-5;
+GELU exact (erf).
+"""
+
+import math
+from typing import List
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .arch import Arch, parse_arch
+
+
+class _Dense(nn.Module):
+    """fc1 -> [bn_fc1] -> relu -> ... -> fcN, as sprout's mlp and the head of its cnn."""
+
+    def _add_dense(self, features: int, widths: List[int], classes: int, batch_norm: bool):
+        self._dense = len(widths) + 1
+        self._batch_norm = batch_norm
+        for i, out in enumerate(widths + [classes], start=1):
+            setattr(self, f"fc{i}", nn.Linear(features, out))
+            if batch_norm and i < self._dense:
+                setattr(self, f"bn_fc{i}", nn.BatchNorm1d(out))
+            features = out
+
+    def _dense_forward(self, h: torch.Tensor) -> torch.Tensor:
+        for i in range(1, self._dense + 1):
+            h = getattr(self, f"fc{i}")(h)
+            if i == self._dense:
+                return h
+            if self._batch_norm:
+                h = getattr(self, f"bn_fc{i}")(h)
+            h = F.relu(h)
+        return h
+
+
+class Mlp(_Dense):
+    def __init__(self, arch: Arch):
+        super().__init__()
+        c, h, w = arch.input
+        self._add_dense(c * h * w, arch.ints("widths"), arch.classes, arch.flag("batch_norm"))
+
+    def forward(self, x):  # (N, C, H, W) -> (N, classes)
+        return self._dense_forward(x.reshape(x.size(0), -1))
+
+
+class Cnn(_Dense):
+    def __init__(self, arch: Arch):
+        super().__init__()
+        c, h, w = arch.input
+        channels, bn = arch.ints("conv"), arch.flag("batch_norm")
+        self._convs, self._conv_bn = len(channels), bn
+        for i, out in enumerate(channels, start=1):
+            setattr(self, f"conv{i}", nn.Conv2d(c, out, 3, padding=1))
+            if bn:
+                setattr(self, f"bn_conv{i}", nn.BatchNorm2d(out))
+            c, h, w = out, h // 2, w // 2  # 2x2 max-pool, floor
+        self._add_dense(c * h * w, arch.ints("widths"), arch.classes, bn)
+
+    def forward(self, x):
+        h = x
+        for i in range(1, self._convs + 1):
+            h = getattr(self, f"conv{i}")(h)
+            if self._conv_bn:
+                h = getattr(self, f"bn_conv{i}")(h)
+            h = F.max_pool2d(F.relu(h), 2)
+        return self._dense_forward(h.reshape(h.size(0), -1))  # channel-major flatten
+
+
+class ResNetBlock(nn.Module):
+    """Pre-activation wide-ResNet block: o = relu(bn1(x)); x' = conv2(relu(bn2(conv1(o)))) + shortcut."""
+
+    def __init__(self, inputs: int, inner: int, outputs: int, stride: int):
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(inputs)
+        self.conv1 = nn.Conv2d(inputs, inner, 3, stride=stride, padding=1)
+        self.bn2 = nn.BatchNorm2d(inner)
+        self.conv2 = nn.Conv2d(inner, outputs, 3, padding=1)
+        self.shortcut = nn.Conv2d(inputs, outputs, 1, stride=stride) if inputs != outputs or stride != 1 else None
+
+    def forward(self, x):
+        pre = F.relu(self.bn1(x))
+        shortcut = self.shortcut(pre) if self.shortcut is not None else x
+        return self.conv2(F.relu(self.bn2(self.conv1(pre)))) + shortcut
+
+
+class ResNet(nn.Module):
+    def __init__(self, arch: Arch):
+        super().__init__()
+        depth, k = arch.integer("depth"), arch.integer("widen")
+        per_stage = (depth - 4) // 6
+        stages = [(16 << s) * k for s in range(3) for _ in range(per_stage)]
+        strides = [2 if s > 0 and b == 0 else 1 for s in range(3) for b in range(per_stage)]
+        inner = arch.ints("inner") or stages
+        if len(inner) != len(stages):
+            raise ValueError(f"resnet: inner has {len(inner)} widths for {len(stages)} blocks")
+        self.stem = nn.Conv2d(arch.input[0], 16, 3, padding=1)
+        self._blocks = len(stages)
+        c = 16
+        for b in range(len(stages)):
+            setattr(self, f"block{b + 1}", ResNetBlock(c, inner[b], stages[b], strides[b]))
+            c = stages[b]
+        self.bn_final = nn.BatchNorm2d(c)
+        self.fc = nn.Linear(c, arch.classes)
+
+    def forward(self, x):
+        h = self.stem(x)
+        for b in range(1, self._blocks + 1):
+            h = getattr(self, f"block{b}")(h)
+        return self.fc(F.relu(self.bn_final(h)).mean((2, 3)))
+
+
+class VitBlock(nn.Module):
+    def __init__(self, dim: int, heads: int, hidden: int):
+        super().__init__()
+        self.heads = heads
+        self.ln1 = nn.LayerNorm(dim, eps=1e-5)
+        self.qkv = nn.Linear(dim, 3 * dim)  # q, k, v packed; heads contiguous within each
+        self.proj = nn.Linear(dim, dim)
+        self.ln2 = nn.LayerNorm(dim, eps=1e-5)
+        self.fc1 = nn.Linear(dim, hidden)
+        self.fc2 = nn.Linear(hidden, dim)
+
+    def attention(self, h):  # (N, T, D)
+        n, t, d = h.shape
+        hd = d // self.heads
+        qkv = self.qkv(self.ln1(h)).view(n, t, 3, self.heads, hd).permute(2, 0, 3, 1, 4)  # (3, N, heads, T, hd)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        w = torch.softmax(torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(hd), -1)
+        return self.proj(torch.matmul(w, v).transpose(1, 2).reshape(n, t, d))
+
+    def forward(self, h):
+        h = h + self.attention(h)
+        return h + self.fc2(F.gelu(self.fc1(self.ln2(h))))
+
+
+class Vit(nn.Module):
+    def __init__(self, arch: Arch):
+        super().__init__()
+        c, h, w = arch.input
+        dim, heads, patch = arch.integer("dim"), arch.integer("heads"), arch.integer("patch")
+        inner = arch.ints("inner") or [arch.integer("mlp")] * arch.integer("depth")
+        self.dim = dim
+        self.embed = nn.Conv2d(c, dim, patch, stride=patch)  # sprout: im2col then a linear map
+        self.cls = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos = nn.Parameter(torch.zeros(1, (h // patch) * (w // patch) + 1, dim))
+        self._blocks = len(inner)
+        for b, hidden in enumerate(inner, start=1):
+            setattr(self, f"block{b}", VitBlock(dim, heads, hidden))
+        self.norm = nn.LayerNorm(dim, eps=1e-5)
+        self.head = nn.Linear(dim, arch.classes)
+
+    def forward(self, x):
+        e = self.embed(x).flatten(2).transpose(1, 2)  # (N, P, D), patches row-major
+        h = torch.cat([self.cls.expand(x.size(0), 1, self.dim), e], 1) + self.pos
+        for b in range(1, self._blocks + 1):
+            h = getattr(self, f"block{b}")(h)
+        return self.head(self.norm(h)[:, 0])
+
+
+FAMILIES = {"mlp": Mlp, "cnn": Cnn, "resnet": ResNet, "vit": Vit}
+
+
+def build_model(arch) -> nn.Module:
+    """The module of a sprout architecture (an Arch or its text), in eval mode."""
+    if isinstance(arch, str):
+        arch = parse_arch(arch)
+    if arch.kind not in FAMILIES:
+        raise ValueError(f"architecture kind {arch.kind!r}: sprout_torch builds {', '.join(FAMILIES)}")
+    return FAMILIES[arch.kind](arch).eval()
