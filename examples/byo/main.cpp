@@ -48,7 +48,9 @@ Args operator+(Args a, const Args& b) {
 }
 
 void say(const Session& s, const std::string& line) {
-  if (s.is_root()) std::printf("%s\n", line.c_str()), std::fflush(stdout);
+  if (!s.is_root()) return;
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
 }
 
 // (a) A growable model of our own family (growable_mlp.cpp), grown by one event at step 20.
