@@ -6,12 +6,22 @@
 // leaf tensor under the same name (set_parameter) and bumps version(). Anything that
 // cached tensors or their order (gradient buckets, autograd hooks) compares version()
 // and rebuilds.
+//
+// Note [Bound tensors]
+// A torch::nn::Module keeps its own parameter tensors and its forward() reads them, so a
+// ParamSet that held detached copies would train tensors the module never uses, and the
+// engine's gradient hooks would sit on tensors no backward reaches. bind_parameter() and
+// bind_buffer() register the module's tensor objects themselves. Replacing a bound tensor
+// (a checkpoint restore, a device move) changes its data in place (Tensor::set_data, as
+// Module::to() does): the module, the autograd hooks and the ParamSet keep seeing one
+// tensor, of any new shape or device.
 #pragma once
 
 #include <torch/types.h>
 
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace sprout::runtime {
@@ -23,6 +33,12 @@ class ParamSet {
   void add_parameter(const std::string& name, torch::Tensor value);
   // Registers a non-trainable tensor (e.g. batch-norm running statistics).
   void add_buffer(const std::string& name, torch::Tensor value);
+  // Registers `tensor` itself, not a copy (Note [Bound tensors]). A parameter must be a
+  // leaf that requires grad (nn::Module::register_parameter makes it one).
+  void bind_parameter(const std::string& name, torch::Tensor tensor);
+  void bind_buffer(const std::string& name, torch::Tensor tensor);
+  // Whether `name` (a parameter or buffer) was registered by bind_*.
+  bool is_bound(const std::string& name) const { return bound_.count(name) > 0; }
 
   bool has_parameter(const std::string& name) const { return param_index_.count(name) > 0; }
   bool has_buffer(const std::string& name) const { return buffer_index_.count(name) > 0; }
@@ -39,7 +55,8 @@ class ParamSet {
   const std::vector<torch::Tensor>& buffers() const { return buffers_; }
   const std::vector<std::string>& buffer_names() const { return buffer_names_; }
 
-  // Replace a tensor's value (any shape). See Note [Parameter replacement].
+  // Replace a tensor's value (any shape). See Note [Parameter replacement]; a bound
+  // tensor keeps its identity and takes the new value's data (Note [Bound tensors]).
   void set_parameter(const std::string& name, torch::Tensor value);
   void set_buffer(const std::string& name, torch::Tensor value);
 
@@ -55,6 +72,7 @@ class ParamSet {
   std::vector<std::string> param_names_, buffer_names_;
   std::vector<torch::Tensor> params_, buffers_;
   std::unordered_map<std::string, size_t> param_index_, buffer_index_;
+  std::unordered_set<std::string> bound_;  // names registered by bind_*
   int64_t version_ = 0;
 };
 

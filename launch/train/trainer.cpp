@@ -41,6 +41,11 @@ runtime::JsonObject widths_json(const std::map<std::string, int64_t>& widths) {
 // On a GPU the host's memory is not the limit: only the hard size limits apply there.
 void refuse_what_cannot_fit(const TrainConfig& c, const growth::ArchSpec& spec, const runtime::RuntimeContext& ctx) {
   const auto start = growth::site_widths(spec);
+  // A model without width sites (a wrapped torch::nn::Module: launch/api/module_model.h)
+  // cannot follow a growth schedule; say so rather than "unknown site".
+  const bool grows = !c.growth.events.empty() || c.growth.compact.enabled();
+  SPROUT_CHECK(!grows || !start.empty(), ConfigError, c.growth.events.empty() ? "--growth.times" : "--growth.event",
+               ": model ", spec.kind, " declares no width groups, so it cannot grow");
   auto events = c.growth.events;
   for (auto& e : growth::expand(c.growth.compact, start)) events.push_back(e);
   const std::map<std::string, int64_t> start_widths(start.begin(), start.end());

@@ -75,12 +75,12 @@ message(STATUS "LibTorch ${SPROUT_TORCH_VERSION}: C++${CMAKE_CXX_STANDARD}")
 
 set(SPROUT_NCCL_ENABLED OFF)
 set(SPROUT_DEVICE_SOURCES
-    ${CMAKE_SOURCE_DIR}/runtime/comm/backend.cpp
-    ${CMAKE_SOURCE_DIR}/runtime/comm/host_staging_communicator.cpp
-    ${CMAKE_SOURCE_DIR}/runtime/device/device.cpp
-    ${CMAKE_SOURCE_DIR}/runtime/device/transfer.cpp
-    ${CMAKE_SOURCE_DIR}/runtime/comm/nccl_bootstrap.cpp
-    ${CMAKE_SOURCE_DIR}/runtime/comm/nccl_guard.cpp)
+    ${PROJECT_SOURCE_DIR}/runtime/comm/backend.cpp
+    ${PROJECT_SOURCE_DIR}/runtime/comm/host_staging_communicator.cpp
+    ${PROJECT_SOURCE_DIR}/runtime/device/device.cpp
+    ${PROJECT_SOURCE_DIR}/runtime/device/transfer.cpp
+    ${PROJECT_SOURCE_DIR}/runtime/comm/nccl_bootstrap.cpp
+    ${PROJECT_SOURCE_DIR}/runtime/comm/nccl_guard.cpp)
 set(SPROUT_DEVICE_LIBRARIES "")
 set(SPROUT_DEVICE_DEFINITIONS "")
 
@@ -114,8 +114,8 @@ if(SPROUT_NCCL_ENABLED)
   target_include_directories(sprout_cuda_nccl SYSTEM INTERFACE ${SPROUT_CUDA_INCLUDE_DIR} ${SPROUT_NCCL_INCLUDE_DIR})
   target_link_libraries(sprout_cuda_nccl INTERFACE ${SPROUT_NCCL_LIBRARY} ${SPROUT_CUDART_LIBRARY})
   list(APPEND SPROUT_DEVICE_LIBRARIES sprout_cuda_nccl)
-  set(_nccl_sources ${CMAKE_SOURCE_DIR}/runtime/comm/nccl_communicator.cpp ${CMAKE_SOURCE_DIR}/runtime/comm/nccl_compat.cpp
-      ${CMAKE_SOURCE_DIR}/runtime/comm/nccl_stream.cpp)
+  set(_nccl_sources ${PROJECT_SOURCE_DIR}/runtime/comm/nccl_communicator.cpp ${PROJECT_SOURCE_DIR}/runtime/comm/nccl_compat.cpp
+      ${PROJECT_SOURCE_DIR}/runtime/comm/nccl_stream.cpp)
   list(APPEND SPROUT_DEVICE_SOURCES ${_nccl_sources})
   if(SPROUT_TORCH_HAS_CUDA)
     # runtime/device/cuda_compat.h: take the compute stream from LibTorch.
@@ -123,5 +123,5 @@ if(SPROUT_NCCL_ENABLED)
   endif()
   message(STATUS "NCCL backend: on (${SPROUT_NCCL_LIBRARY}, CUDA runtime ${SPROUT_CUDART_LIBRARY})")
 else()
-  list(APPEND SPROUT_DEVICE_SOURCES ${CMAKE_SOURCE_DIR}/runtime/comm/nccl_unavailable.cpp)
+  list(APPEND SPROUT_DEVICE_SOURCES ${PROJECT_SOURCE_DIR}/runtime/comm/nccl_unavailable.cpp)
 endif()
