@@ -78,14 +78,31 @@ torch::Tensor growth_matrix(Model& model, const WidthSite& site, const GrowthBat
 double new_fan_in_grad_norm(runtime::Communicator& comm, Model& model, const WidthSite& site, int64_t old_width,
                             const GrowthBatch& batch) {
   auto& params = model.params();
-  const auto& w = params.parameter(site.producer + ".weight");
-  const int64_t k = w.size(0) - old_width;
-  auto g = torch::zeros({k, w.numel() / w.size(0)}, torch::dtype(torch::kFloat64).device(w.device()));
+  // The producer tensors of the site's units: an inner site's weight rows, a group's
+  // producer slices that are parameters.
+  std::vector<GroupSlice> slices;
+  if (site.inner()) slices.push_back({site.producer + ".weight", 0, 1});
+  for (const auto& s : site.producers) {
+    if (!s.buffer) slices.push_back(s);
+  }
+  const auto& first = params.parameter(slices.front().tensor);
+  const int64_t width = first.size(slices.front().dim) / slices.front().unit, k = width - old_width;
+  int64_t total = 0;
+  for (const auto& s : slices) total += k > 0 ? params.parameter(s.tensor).numel() / width * k : 0;
+  auto g = torch::zeros({total}, torch::dtype(torch::kFloat64).device(first.device()));
   if (k > 0 && batch.x.defined() && batch.x.size(0) > 0) {
     ForwardTrace trace;
     traced_backward(model, batch, trace);
-    const auto& grad = params.parameter(site.producer + ".weight").grad();
-    if (grad.defined()) g = grad.detach().narrow(0, old_width, k).reshape({k, -1}).to(torch::kFloat64).clone();
+    int64_t at = 0;
+    for (const auto& s : slices) {
+      const auto& p = params.parameter(s.tensor);
+      const int64_t n = p.numel() / width * k;
+      const auto& grad = p.grad();
+      if (grad.defined()) {
+        g.narrow(0, at, n).copy_(grad.detach().narrow(s.dim, old_width * s.unit, k * s.unit).reshape({-1}));
+      }
+      at += n;
+    }
   }
   params.zero_grad();
   comm.allreduce(g, runtime::ReduceOp::Sum);

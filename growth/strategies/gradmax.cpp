@@ -48,6 +48,10 @@ class GradMax final : public Strategy {
  public:
   std::string name() const override { return "gradmax"; }
   bool needs_batch() const override { return true; }
+  std::string refusal(const WidthSite& site) const override {
+    return refuse_groups(site, "GradMax's matrix M is derived for one producer and one consumer with an elementwise "
+                               "activation between (use zeros, random or net2net)");
+  }
 
   void gather(GrowthContext& ctx) override {
     m_ = growth_matrix(*ctx.model, ctx.site, *ctx.batch);
