@@ -72,7 +72,7 @@ class Vit final : public Model {
     auto h = tokens(x);
     for (size_t b = 0; b < blocks_; ++b) {
       const std::string m = block(b), site = m + ".fc1";
-      h = h + attention(m, h);
+      h = h + attention(m, h, o.trace);
       const auto in = layer_norm(params_, m + ".ln2", h);  // (N, T, D)
       const int64_t units = o.active_width(site);
       if (o.trace) o.trace->inputs[site] = in;
@@ -194,15 +194,23 @@ class Vit final : public Model {
     return at::cat({cls, e}, 1) + params_.parameter("pos");
   }
 
-  torch::Tensor attention(const std::string& m, const torch::Tensor& h) {
+  // Traced: qkv's input and proj's output (GradMax on a heads group).
+  torch::Tensor attention(const std::string& m, const torch::Tensor& h, ForwardTrace* trace = nullptr) {
     const int64_t n = h.size(0), t = h.size(1), hd = head_dim_;
-    auto qkv = linear(params_, m + ".qkv", layer_norm(params_, m + ".ln1", h));  // (N, T, heads·3·hd)
+    const auto in = layer_norm(params_, m + ".ln1", h);
+    if (trace) trace->inputs[m + ".qkv"] = in;
+    auto qkv = linear(params_, m + ".qkv", in);  // (N, T, heads·3·hd)
     const int64_t heads = qkv.size(-1) / (3 * hd);
     qkv = qkv.view({n, t, heads, 3, hd}).permute({3, 0, 2, 1, 4});  // (3, N, heads, T, hd)
     auto q = qkv[0], k = qkv[1], v = qkv[2];
     auto w = at::softmax(at::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(hd)), -1);
     auto y = at::matmul(w, v).transpose(1, 2).reshape({n, t, heads * hd});  // (N, T, heads·hd)
-    return linear(params_, m + ".proj", y);
+    auto out = linear(params_, m + ".proj", y);
+    if (trace) {
+      out.retain_grad();
+      trace->outputs[m + ".proj"] = out;
+    }
+    return out;
   }
 
   // fc1 on its first `units` outputs; with a known prefix (the gate's probe) only the rest.

@@ -20,8 +20,9 @@
 //
 // Width groups (growth/models/model.h): every strategy grows inner sites. On heads and
 // residual groups zeros, random and net2net act on whole units of every slice (a head's
-// q, k, v rows, a stage's channels in every producer, norm and consumer); gradmax and vt
-// refuse them (their closed forms are derived for one producer and one consumer with an
+// q, k, v rows, a stage's channels in every producer, norm and consumer); gradmax grows
+// heads (its M for a zero head, gradient_statistics.h) and refuses residual groups, vt
+// refuses both (their closed forms are derived for one producer and one consumer with an
 // elementwise activation between). A group normalised over its units (a Transformer's
 // stream, LayerNorm) changes its function under zero-valued new units, so zeros, random
 // and gradmax refuse it; net2net keeps it when every unit is copied equally often (add a

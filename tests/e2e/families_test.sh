@@ -14,12 +14,14 @@ if [[ $family == resnet ]]; then
   SITE=conv1; GROWN='{"block1.conv1": 4, "block2.conv1": 9, "block3.conv1": 10}'; STORED="inner=4,9,10"
   TENSOR=model/block2/conv1/weight; SHAPE="(9, 16, 3, 3)"
   GROUP=stage2; ADD=2; GROUP_STORED="stages=16,34,64"; GROUP_TENSOR=model/block2/conv2/weight; GROUP_SHAPE="(34, 6, 3, 3)"
+  REFUSED=stage2
 else
   D=(--data.name synthetic --data.synthetic_train 256 --data.synthetic_test 64 --train.batch 8 --log.progress none
      --model.kind vit --model.dim 16 --model.heads 2 --model.depth 3 --model.inner 4,6,8)
   SITE=fc1; GROWN='{"block1.fc1": 4, "block2.fc1": 9, "block3.fc1": 10}'; STORED="inner=4,9,10"
   TENSOR=model/block2/fc1/weight; SHAPE="(9, 16)"
   GROUP=block2.heads; ADD=1; GROUP_STORED="block_heads=2,3,2"; GROUP_TENSOR=model/block2/qkv/weight; GROUP_SHAPE="(72, 16)"
+  REFUSED=stream
 fi
 echo "== $family"
 rm -rf ck ck2 ck3 ckg slim base e0 e1 m.h5
@@ -50,7 +52,8 @@ expect_rc 0 "resume on 2 ranks"
   || fail "test loss $(last_json test_loss) vs $full"
 
 # 2b. A width group (a ResNet stage, a ViT block's heads) grows from the command line with
-# net2net, and the grown architecture is stored; gradmax refuses the group with one line.
+# net2net, and the grown architecture is stored; gradmax refuses a residual group (a stage,
+# the stream) with one line.
 run 2 train "${D[@]}" --train.steps 6 --growth.strategy net2net --growth.event 2:$GROUP:+$ADD --checkpoint.dir ckg \
   --checkpoint.at_end true
 expect_rc 0 "$family grows $GROUP with net2net"
@@ -62,8 +65,9 @@ spec = f["architecture"].attrs["spec"].decode()
 assert stored in spec, spec
 assert str(f[tensor].shape) == shape, f[tensor].shape
 PYEOF
-run 2 train "${D[@]}" --train.steps 6 --growth.event 2:$GROUP:+$ADD
-expect_rc 2 "gradmax on $GROUP"; expect_err "--growth.strategy gradmax cannot grow site $GROUP: it is a" "group refusal"
+run 2 train "${D[@]}" --train.steps 6 --growth.event 2:$REFUSED:+2
+expect_rc 2 "gradmax on $REFUSED"
+expect_err "--growth.strategy gradmax cannot grow site $REFUSED: it is a residual group" "group refusal"
 
 # 3. Slimmable training with the dynamic gate, then eval at every width and routed.
 run 2 train "${D[@]}" --train.steps 8 --train.mode slimmable --slim.gate_steps 4 --checkpoint.dir slim \

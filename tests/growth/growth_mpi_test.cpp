@@ -99,7 +99,8 @@ TEST(GrowthMpi, EveryStrategyLeavesBitwiseIdenticalReplicas) {
 }
 
 // Heads and residual groups (a ViT's heads and stream, a ResNet's stages) grown by every
-// strategy that accepts them, rank 0's random choices broadcast: bitwise identical
+// strategy that accepts them (gradmax: heads, its M reduced over the ranks' shares), rank
+// 0's random choices broadcast: bitwise identical
 // replicas, optimizer state included, and the engine trains on.
 TEST(GrowthMpi, GroupGrowthLeavesBitwiseIdenticalReplicas) {
   auto& w = world();
@@ -108,7 +109,7 @@ TEST(GrowthMpi, GroupGrowthLeavesBitwiseIdenticalReplicas) {
       {sprout::testing::vit_arch(), {"block1.heads", "stream"}}};
   for (const auto& [arch, groups] : cases) {
     for (const auto& name : groups) {
-      for (const std::string strategy : {"zeros", "random", "net2net"}) {
+      for (const std::string strategy : {"zeros", "random", "net2net", "gradmax"}) {
         SCOPED_TRACE(arch.kind + " " + name + " " + strategy);
         auto m = sprout::testing::trained_looking_model(arch, 3);
         const int64_t add = m->site(name).normalised_over_units ? m->site(name).width : 3;
@@ -128,7 +129,8 @@ TEST(GrowthMpi, GroupGrowthLeavesBitwiseIdenticalReplicas) {
         go.strategy = strategy;
         go.seed = 11 + static_cast<uint64_t>(w.rank());  // only rank 0's generator may count
         go.step = 1;
-        ASSERT_NO_THROW(sprout::testing::grow_site(w, *m, name, add, nullptr, opt.get(), go));
+        const auto share = my_share(sprout::testing::random_batch(arch, 10, 4));  // gradmax: M over the ranks
+        ASSERT_NO_THROW(sprout::testing::grow_site(w, *m, name, add, &share, opt.get(), go));
         EXPECT_NO_THROW(runtime::verify_identical(w, m->params(), opt.get(), "after group growth"));
         EXPECT_LT(sprout::testing::max_rel_diff(m->forward(probe, false).detach(), before), 1e-5);
         engine.begin_step();

@@ -6,6 +6,7 @@
 
 #include "growth/models/memory_estimate.h"
 #include "growth/site_resize.h"
+#include "growth/strategies/gradient_statistics.h"
 #include "../growth_test_util.h"
 #include "runtime/error.h"
 
@@ -37,7 +38,8 @@ std::unique_ptr<Model> rebuilt(const Model& m) {
 
 // Which strategy accepts which kind of group, growing by `add` (growth/README.md "Width groups").
 bool accepts(const std::string& strategy, const WidthSite& g, int64_t add) {
-  if (strategy == "gradmax" || strategy == "vt") return false;
+  if (strategy == "gradmax") return g.group == WidthSite::Group::Heads;
+  if (strategy == "vt") return false;
   if (!g.normalised_over_units) return true;
   return strategy == "net2net" && add % g.width == 0;
 }
@@ -141,6 +143,7 @@ TEST(WidthGroups, EveryStrategyGrowsOrRefusesEveryGroupAndKeepsTheFunction) {
 TEST(WidthGroups, RefusalsNameTheGroupAndTheReason) {
   auto m = build_model(sprout::testing::resnet_arch(), 0);
   EXPECT_NE(make_strategy("gradmax")->refusal(m->site("stage2")).find("it is a residual group"), std::string::npos);
+  EXPECT_EQ(make_strategy("gradmax")->refusal(build_model(sprout::testing::vit_arch(), 0)->site("block1.heads")), "");
   auto v = build_model(sprout::testing::vit_arch(), 0);
   EXPECT_NE(make_strategy("vt")->refusal(v->site("block1.heads")).find("it is a heads group"), std::string::npos);
   EXPECT_NE(make_strategy("zeros")->refusal(v->site("stream")).find("LayerNorm"), std::string::npos);
@@ -149,6 +152,36 @@ TEST(WidthGroups, RefusalsNameTheGroupAndTheReason) {
   EXPECT_EQ(make_strategy("net2net")->refusal_to_add(v->site("stream"), 16), "");
   // Inner sites are unaffected.
   EXPECT_EQ(make_strategy("gradmax")->refusal(m->site("block1.conv1")), "");
+}
+
+// GradMax on a heads group: the new head's q, k, v rows are 0, and the gradient its rows
+// receive is c·sqrt(σ1² + … + σ_{d_h}²) of the heads M — more than random proj columns of
+// the same norm give.
+TEST(WidthGroups, GradMaxOnHeadsTakesTheTopSingularDirections) {
+  const auto arch = sprout::testing::vit_arch();  // dim 8, 2 heads of dimension 4
+  const auto b = sprout::testing::random_batch(arch, 16, 3);
+  auto probe = sprout::testing::trained_looking_model(arch, 7);
+  const auto m_heads = heads_growth_matrix(*probe, probe->site("block2.heads"), b);
+  ASSERT_EQ(m_heads.sizes(), (std::vector<int64_t>{8, 8}));
+  const double expected = 0.5 * at::linalg_svdvals(m_heads).narrow(0, 0, 4).pow(2).sum().sqrt().item<double>();
+  double norm[2];
+  for (int i = 0; i < 2; ++i) {
+    auto m = sprout::testing::trained_looking_model(arch, 7);
+    LoneCommunicator comm;
+    sprout::testing::GrowOptions go;
+    go.strategy = i == 0 ? "gradmax" : "random";
+    go.options.scale_mode = "fixed";
+    go.options.scale = i == 0 ? 0.5 : 1.0;  // random: one row of the head's 4 columns, the same Frobenius norm
+    sprout::testing::grow_site(comm, *m, "block2.heads", 1, &b, nullptr, go);
+    EXPECT_TRUE(m->params().parameter("block2.qkv.weight").narrow(0, 24, 12).eq(0).all().item<bool>());
+    const auto cols = m->params().parameter("block2.proj.weight").detach().narrow(1, 8, 4);  // (8, 4)
+    if (i == 0) EXPECT_LT((cols.norm(2, {0}) - 0.5).abs().max().item<double>(), 1e-6);  // each column of norm c
+    EXPECT_NEAR(cols.norm().item<double>(), 1.0, 1e-6);
+    norm[i] = new_fan_in_grad_norm(comm, *m, m->site("block2.heads"), 2, b);
+  }
+  EXPECT_GT(expected, 0);
+  EXPECT_NEAR(norm[0], expected, 1e-4 * expected);
+  EXPECT_LT(norm[1], norm[0]);
 }
 
 // A new head by net2net is a copy of an old head: its q, k, v rows together.
