@@ -24,7 +24,7 @@ else
   REFUSED=stream
 fi
 echo "== $family"
-rm -rf ck ck2 ck3 ckg slim base e0 e1 m.h5
+rm -rf ck ck2 ck3 ckg ckg2 ckg3 slim base e0 e1 m.h5
 
 # 1. Train, grow, checkpoint; the grown architecture is in the file and the summary.
 G=("${D[@]}" --train.steps 12 --growth.event 4:block2.$SITE:+3 --growth.event 4:block3.$SITE:+2 --checkpoint.dir ck
@@ -52,11 +52,13 @@ expect_rc 0 "resume on 2 ranks"
   || fail "test loss $(last_json test_loss) vs $full"
 
 # 2b. A width group (a ResNet stage, a ViT block's heads) grows from the command line with
-# net2net, and the grown architecture is stored; gradmax refuses a residual group (a stage,
-# the stream) with one line.
-run 2 train "${D[@]}" --train.steps 6 --growth.strategy net2net --growth.event 2:$GROUP:+$ADD --checkpoint.dir ckg \
-  --checkpoint.at_end true
+# net2net, the grown architecture is stored and resumes (on 3 ranks, and on 2 to the same
+# end); gradmax refuses a residual group (a stage, the stream) with one line.
+GG=("${D[@]}" --train.steps 6 --growth.strategy net2net --growth.event 2:$GROUP:+$ADD --checkpoint.every 4
+    --checkpoint.at_end true)
+run 2 train "${GG[@]}" --checkpoint.dir ckg
 expect_rc 0 "$family grows $GROUP with net2net"
+grown_loss=$(last_json test_loss)
 $PY - "$GROUP_STORED" "$GROUP_TENSOR" "$GROUP_SHAPE" <<'PYEOF' && pass "the checkpoint stores the grown $GROUP" || fail "stored $GROUP"
 import h5py, sys
 stored, tensor, shape = sys.argv[1:]
@@ -65,6 +67,12 @@ spec = f["architecture"].attrs["spec"].decode()
 assert stored in spec, spec
 assert str(f[tensor].shape) == shape, f[tensor].shape
 PYEOF
+run 3 train "${GG[@]}" --checkpoint.dir ckg3 --resume ckg/step-00000004.h5
+expect_rc 0 "the grown $GROUP resumes on 3 ranks"
+run 2 train "${GG[@]}" --checkpoint.dir ckg2 --resume ckg/step-00000004.h5
+expect_rc 0 "the grown $GROUP resumes on 2 ranks"
+[[ $(last_json test_loss) == "$grown_loss" ]] && pass "resumed after $GROUP growth: the same end ($grown_loss)" \
+  || fail "test loss $(last_json test_loss) vs $grown_loss"
 run 2 train "${D[@]}" --train.steps 6 --growth.event 2:$REFUSED:+2
 expect_rc 2 "gradmax on $REFUSED"
 expect_err "--growth.strategy gradmax cannot grow site $REFUSED: it is a residual group" "group refusal"
