@@ -3,7 +3,7 @@
 # blocks (GradMax), checkpoints, resumes on 3 ranks (resharded) and on 2 to the same end as
 # the uninterrupted run, slims with the dynamic gate, adapts its widths, merges offline
 # and evaluates; a width group (stage, heads) grows with net2net; bad settings end with one
-# line. Small synthetic data: about 30 s per
+# line. Small synthetic data: about 40 s per
 # family on 2 cores.
 source "$(dirname "$0")/lib.sh"
 cd "$WORK"
