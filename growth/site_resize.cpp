@@ -114,3 +114,130 @@ void write_site(const runtime::ParamSet& p, const WidthSite& s, const SiteTensor
 }
 
 }  // namespace sprout::growth
+
+namespace sprout::growth {
+
+namespace {
+
+// (…, n·unit along dim, …) -> (n, unit·rest): unit u's entries as one row.
+torch::Tensor unit_rows(const torch::Tensor& t, const GroupSlice& s, int64_t n) {
+  SPROUT_CHECK(t.size(s.dim) == n * s.unit, Error, s.tensor, ": size ", t.size(s.dim), " along dim ", s.dim, " is not ",
+               n, " units of ", s.unit);
+  auto moved = t.movedim(s.dim, 0);  // (n·unit, rest…)
+  return moved.reshape({n, -1});
+}
+
+// Rows (n, unit·rest) back to the layout of `like` with n units.
+torch::Tensor slice_layout(const torch::Tensor& rows, const GroupSlice& s, const torch::Tensor& like) {
+  const int64_t n = rows.size(0);
+  std::vector<int64_t> shape(like.sizes().begin(), like.sizes().end());
+  shape[s.dim] = n * s.unit;
+  std::vector<int64_t> moved_shape{shape[s.dim]};
+  for (int64_t d = 0; d < like.dim(); ++d) {
+    if (d != s.dim) moved_shape.push_back(shape[d]);
+  }
+  return rows.reshape(moved_shape).movedim(0, s.dim).contiguous();
+}
+
+const torch::Tensor& tensor_of(const runtime::ParamSet& p, const GroupSlice& s) {
+  return s.buffer ? p.buffer(s.tensor) : p.parameter(s.tensor);
+}
+
+torch::Tensor read_slices(const runtime::ParamSet& p, const std::vector<GroupSlice>& slices, int64_t n) {
+  std::vector<torch::Tensor> parts;
+  for (const auto& s : slices) parts.push_back(unit_rows(tensor_of(p, s).detach(), s, n).to(torch::kCPU, false, true));
+  if (parts.empty()) return torch::zeros({n, 0});
+  return torch::cat(parts, 1);
+}
+
+int64_t row_size(const runtime::ParamSet& p, const GroupSlice& s, int64_t n) { return tensor_of(p, s).numel() / n; }
+
+torch::Tensor filled_rows(const runtime::ParamSet& p, const std::vector<GroupSlice>& slices, int64_t n, int64_t k) {
+  std::vector<torch::Tensor> parts;
+  for (const auto& s : slices) {
+    parts.push_back(torch::full({k, row_size(p, s, n)}, s.fill, tensor_of(p, s).options().device(torch::kCPU)));
+  }
+  if (parts.empty()) return torch::zeros({k, 0});
+  return torch::cat(parts, 1);
+}
+
+void write_slices(const runtime::ParamSet& p, const std::vector<GroupSlice>& slices, int64_t old_n,
+                  const torch::Tensor& rows, runtime::SurgeryPlan& plan) {
+  int64_t col = 0;
+  for (const auto& s : slices) {
+    const auto& like = tensor_of(p, s);
+    const int64_t size = row_size(p, s, old_n);
+    auto value = slice_layout(rows.narrow(1, col, size), s, like).to(like.scalar_type());
+    col += size;
+    (s.buffer ? plan.buffers : plan.parameters).emplace_back(s.tensor, value);
+  }
+}
+
+std::vector<GroupSlice> inner_slices(const runtime::ParamSet& p, const WidthSite& s) {
+  std::vector<GroupSlice> out{{s.producer + ".weight", 0, 1}, {s.producer + ".bias", 0, 1}};
+  const bool conv = p.parameter(s.consumer + ".weight").dim() == 4;
+  out.push_back({s.consumer + ".weight", 1, conv ? 1 : s.consumer_group});
+  if (!s.norm.empty()) {
+    out.push_back({s.norm + ".weight", 0, 1});
+    out.push_back({s.norm + ".bias", 0, 1});
+    out.push_back({s.norm + ".running_mean", 0, 1, 0.0, true});
+    out.push_back({s.norm + ".running_var", 0, 1, 1.0, true});
+    // Switchable statistics of a slimmable model (growth/slimmable/slimmable.h) are per
+    // active width and keep their own sizes.
+  }
+  return out;
+}
+
+}  // namespace
+
+GroupTensors read_group(const runtime::ParamSet& p, const WidthSite& g) {
+  torch::NoGradGuard no_grad;
+  GroupTensors t;
+  t.fan_in = read_slices(p, g.producers, g.width);
+  t.fan_out = read_slices(p, g.consumers, g.width);
+  t.norm = read_slices(p, g.norms, g.width);
+  return t;
+}
+
+GroupTensors new_group_units(const runtime::ParamSet& p, const WidthSite& g, int64_t k) {
+  GroupTensors t;
+  t.fan_in = filled_rows(p, g.producers, g.width, k);
+  t.fan_out = filled_rows(p, g.consumers, g.width, k);
+  t.norm = filled_rows(p, g.norms, g.width, k);
+  return t;
+}
+
+GroupTensors append_units(const GroupTensors& a, const GroupTensors& b) {
+  return {torch::cat({a.fan_in, b.fan_in}, 0), torch::cat({a.fan_out, b.fan_out}, 0), torch::cat({a.norm, b.norm}, 0)};
+}
+
+GroupTensors first_units(const GroupTensors& t, int64_t keep) {
+  return {t.fan_in.narrow(0, 0, keep), t.fan_out.narrow(0, 0, keep), t.norm.narrow(0, 0, keep)};
+}
+
+void write_group(const runtime::ParamSet& p, const WidthSite& g, const GroupTensors& t, runtime::SurgeryPlan& plan) {
+  write_slices(p, g.producers, g.width, t.fan_in, plan);
+  write_slices(p, g.consumers, g.width, t.fan_out, plan);
+  write_slices(p, g.norms, g.width, t.norm, plan);
+}
+
+runtime::SurgeryPlan shrink_plan(const runtime::ParamSet& p, const WidthSite& g, int64_t keep) {
+  SPROUT_CHECK(keep >= 1 && keep <= g.width, ConfigError, "shrinking ", g.name, ": ", keep,
+               " units to keep is outside [1, ", g.width, "]");
+  torch::NoGradGuard no_grad;
+  const auto slices = g.inner() ? inner_slices(p, g) : [&] {
+    auto all = g.producers;
+    all.insert(all.end(), g.consumers.begin(), g.consumers.end());
+    all.insert(all.end(), g.norms.begin(), g.norms.end());
+    return all;
+  }();
+  runtime::SurgeryPlan plan;
+  for (const auto& s : slices) {
+    const auto& t = tensor_of(p, s);
+    auto value = t.detach().narrow(s.dim, 0, keep * (t.size(s.dim) / g.width)).to(torch::kCPU).contiguous();
+    (s.buffer ? plan.buffers : plan.parameters).emplace_back(s.tensor, value);
+  }
+  return plan;
+}
+
+}  // namespace sprout::growth

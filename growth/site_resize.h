@@ -52,6 +52,34 @@ SiteTensors append_units(const SiteTensors& a, const SiteTensors& b);
 void write_site(const runtime::ParamSet& params, const WidthSite& site, const SiteTensors& t,
                 runtime::SurgeryPlan& plan);
 
+// Heads and residual groups (WidthSite::producers/consumers/norms, growth/models/model.h)
+// in the same unit-major form: row u holds, slice after slice in the group's order, every
+// entry unit u owns — `fan_in` over the producer slices (weight rows, biases, embeddings),
+// `fan_out` over the consumer slices (weight columns), `norm` over the norm slices (γ, β,
+// running statistics). Strategies copy, zero or fill whole rows; write_group turns the rows
+// back into each tensor's layout.
+struct GroupTensors {
+  torch::Tensor fan_in, fan_out, norm;  // (n, F_in), (n, F_out), (n, F_norm); F may be 0
+  int64_t width() const { return fan_in.size(0); }
+};
+
+// Host copies, like read_site.
+GroupTensors read_group(const runtime::ParamSet& params, const WidthSite& group);
+// k new units: zero producers and consumers, norm entries at their slice's fill (γ and
+// running variance 1, β and running mean 0).
+GroupTensors new_group_units(const runtime::ParamSet& params, const WidthSite& group, int64_t k);
+GroupTensors append_units(const GroupTensors& a, const GroupTensors& b);
+// The first `keep` units of `t`.
+GroupTensors first_units(const GroupTensors& t, int64_t keep);
+void write_group(const runtime::ParamSet& params, const WidthSite& group, const GroupTensors& t,
+                 runtime::SurgeryPlan& plan);
+
+// Shrinking any group (inner sites included) to its first `keep` units: every tensor the
+// group owns narrowed along its unit dimension. Applied through runtime::Surgery, the
+// optimizer state of the kept entries stays bit-exact (the leading region is kept).
+// Throws ConfigError unless 1 <= keep <= width.
+runtime::SurgeryPlan shrink_plan(const runtime::ParamSet& params, const WidthSite& group, int64_t keep);
+
 // Sizes of one unit's fan-in and fan-out vectors in the current model.
 int64_t fan_in_size(const runtime::ParamSet& params, const WidthSite& site);
 int64_t fan_out_size(const runtime::ParamSet& params, const WidthSite& site);

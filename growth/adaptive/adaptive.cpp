@@ -61,9 +61,13 @@ torch::Tensor importance(const torch::Tensor& lambda, int64_t width) {
 void make_adaptive(Model& model, const AdaptiveSpec& spec) {
   auto names = spec.sites.empty() ? model.site_names() : spec.sites;
   const auto all = model.site_names();
+  const auto groups = model.group_names();
   for (const auto& site : names) {
+    const bool group = std::find(groups.begin(), groups.end(), site) != groups.end();
     SPROUT_CHECK(std::find(all.begin(), all.end(), site) != all.end(), ConfigError, "--model.adaptive_sites: '", site,
-                 "' is not a site of this model (", [&] {
+                 group ? concat("' is a ", model.site(site).group_kind(), " width group; adaptive width acts on inner sites only (")
+                       : std::string("' is not a site of this model ("),
+                 [&] {
                    std::string s;
                    for (const auto& n : all) s += (s.empty() ? "" : ", ") + n;
                    return s;

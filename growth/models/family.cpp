@@ -101,15 +101,24 @@ std::string continuation_mismatch(const ArchSpec& stored, const ArchSpec& curren
     return "the data (input shape or classes) differs";
   }
   const ModelFamily& family = model_family(stored.kind);
-  const auto sites = family.site_widths(current);
+  const auto sites = family.group_widths(current);
   std::vector<std::string> stored_names, current_names;
-  for (const auto& [name, width] : family.site_widths(stored)) stored_names.push_back(name);
+  for (const auto& [name, width] : family.group_widths(stored)) stored_names.push_back(name);
   for (const auto& [name, width] : sites) current_names.push_back(name);
   if (stored_names != current_names) return "its width sites differ (another number of layers or blocks)";
   // Equal up to widths: the stored spec at the current widths is the current spec.
   const ArchSpec moved = family.with_site_widths(stored, {sites.begin(), sites.end()});
   if (moved.params != current.params) {
-    for (const auto& [key, value] : current.params) {
+    // The first differing key in the family's own order (its settings, most general first).
+    std::vector<std::string> ordered;
+    for (const auto& setting : family.settings()) {
+      if (current.params.count(setting.key)) ordered.push_back(setting.key);
+    }
+    for (const auto& kv : current.params) {
+      if (std::find(ordered.begin(), ordered.end(), kv.first) == ordered.end()) ordered.push_back(kv.first);
+    }
+    for (const auto& key : ordered) {
+      const std::string& value = current.params.at(key);
       auto it = moved.params.find(key);
       if (it == moved.params.end() || it->second != value) {
         return concat("model.", key, " differs (", it == moved.params.end() ? "unset" : it->second, " vs ", value, ")");

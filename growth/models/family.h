@@ -64,9 +64,13 @@ class ModelFamily {
   virtual std::unique_ptr<Model> build(const ArchSpec& spec, uint64_t seed) const = 0;
   virtual std::string describe(const ArchSpec& spec) const = 0;
 
-  // The width sites the built model lists, in its order, with their widths — without
-  // building it — and `spec` with some of them replaced (a growth schedule's target).
+  // The inner sites the built model lists (Model::sites()), in its order, with their
+  // widths — without building it; every width group (Model::groups()) likewise; and `spec`
+  // with some of them (sites or groups) replaced (a growth schedule's target).
   virtual std::vector<std::pair<std::string, int64_t>> site_widths(const ArchSpec& spec) const = 0;
+  virtual std::vector<std::pair<std::string, int64_t>> group_widths(const ArchSpec& spec) const {
+    return site_widths(spec);
+  }
   virtual ArchSpec with_site_widths(ArchSpec spec, const std::map<std::string, int64_t>& widths) const = 0;
   // Every weighted layer with sites at `active` widths (absent: full). The MAC counter
   // and the memory estimate read this; the caller has checked `active`.

@@ -75,7 +75,7 @@ int optimizer_slots(const std::string& optimizer, double momentum) {
 
 void check_size_limits(const ArchSpec& arch) {
   const ModelFamily& family = model_family(arch.kind);
-  for (const auto& [site, width] : family.site_widths(arch)) {
+  for (const auto& [site, width] : family.group_widths(arch)) {
     SPROUT_CHECK(width <= kMaxSiteWidth, ConfigError, family.width_options(arch), ": width ", width, " of site ",
                  site, " is above the limit of ", kMaxSiteWidth, " units per layer");
   }
@@ -129,6 +129,10 @@ void check_training_memory(const ArchSpec& start, const ArchSpec& reached, int64
 
 std::vector<std::pair<std::string, int64_t>> site_widths(const ArchSpec& arch) {
   return model_family(arch.kind).site_widths(arch);
+}
+
+std::vector<std::pair<std::string, int64_t>> group_widths(const ArchSpec& arch) {
+  return model_family(arch.kind).group_widths(arch);
 }
 
 ArchSpec with_site_widths(ArchSpec arch, const std::map<std::string, int64_t>& widths) {

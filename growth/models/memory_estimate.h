@@ -69,6 +69,8 @@ void check_training_memory(const ArchSpec& start, const ArchSpec& reached, int64
 // Site names with their widths, in forward order — what the built model's sites() will
 // list — and `arch` with some of them replaced (the family's, growth/models/family.h).
 std::vector<std::pair<std::string, int64_t>> site_widths(const ArchSpec& arch);
+// Every width group's (inner sites, then heads and residual groups), likewise.
+std::vector<std::pair<std::string, int64_t>> group_widths(const ArchSpec& arch);
 ArchSpec with_site_widths(ArchSpec arch, const std::map<std::string, int64_t>& widths);
 
 }  // namespace sprout::growth

@@ -19,13 +19,35 @@ torch::Tensor ForwardOptions::known_output(const std::string& module) const {
   return it == known_outputs->end() ? torch::Tensor() : it->second;
 }
 
+std::string WidthSite::group_kind() const {
+  switch (group) {
+    case Group::Inner: return "inner";
+    case Group::Heads: return "heads";
+    case Group::Residual: return "residual";
+  }
+  return "?";
+}
+
 WidthSite Model::site(const std::string& name) const {
-  for (auto& s : sites()) {
+  const auto all = groups();
+  for (auto& s : all) {
     if (s.name == name) return s;
   }
   std::string known;
-  for (auto& s : sites()) known += (known.empty() ? "" : ", ") + s.name;
+  for (auto& s : all) known += (known.empty() ? "" : ", ") + s.name;
   throw ConfigError(concat("unknown width site '", name, "' (this model has: ", known, ")"));
+}
+
+std::map<std::string, int64_t> Model::group_widths() const {
+  std::map<std::string, int64_t> out;
+  for (auto& s : groups()) out[s.name] = s.width;
+  return out;
+}
+
+std::vector<std::string> Model::group_names() const {
+  std::vector<std::string> out;
+  for (auto& s : groups()) out.push_back(s.name);
+  return out;
 }
 
 std::map<std::string, int64_t> Model::widths() const {

@@ -1,11 +1,18 @@
-// Models built from width sites.
+// Models built from width groups.
 //
 // A Model owns a ParamSet whose names are stable under width changes: an MLP is fc1…fcN
 // (fcN the output layer); a CNN is conv1…convK then fc1…fcN; a batch-norm on a site's
-// producer is bn_<site>. Every hidden dimension is a WidthSite named after its producer
-// (site "fc1" is the output width of fc1). Growth, slimming and adaptive width act on sites
-// only, so a new model kind has to list its sites and nothing else; it registers as a
-// family (growth/models/family.h).
+// producer is bn_<site>. Every width the model can change is a WidthSite (a width group):
+//  - an inner site (Group::Inner), named after its one producer (site "fc1" is the output
+//    width of fc1), with one norm and one consumer: what growth, slimming and adaptive width
+//    act on, listed by sites();
+//  - a heads group (Group::Heads): units are whole attention heads, several rows each;
+//  - a residual group (Group::Residual): one width tied through several producers, the
+//    norms along it and several consumers (a ResNet stage, a Transformer's stream).
+// groups() lists all of them; the last two kinds describe their tensors as slices
+// (GroupSlice), so that surgery (growth/site_resize.h) acts on them without knowing the
+// model. A new model kind lists its groups and nothing else; it registers as a family
+// (growth/models/family.h).
 //
 // The activation is clamp_min(x, 0): its gradient at 0 is 1 (torch::relu's is 0), which
 // is what lets a neuron grown with zero fan-in learn (growth/README.md "GradMax").
@@ -24,9 +31,23 @@
 
 namespace sprout::growth {
 
+// The entries of one tensor that belong to a group's units: along `dim`, unit u owns
+// [u·unit, (u+1)·unit) and the units fill the whole dimension (size = width·unit), so
+// growing appends at the end and shrinking keeps the leading region — what
+// Optimizer::resize_state keeps bit-exact.
+struct GroupSlice {
+  std::string tensor;  // parameter or buffer name ("block1.qkv.weight", "bn_final.running_var")
+  int64_t dim = 0;
+  int64_t unit = 1;    // entries per unit along dim (3·head_dim for a head's q, k, v rows)
+  double fill = 0.0;   // value of a new unit's entries before a strategy chooses (γ, var: 1)
+  bool buffer = false;
+};
+
 struct WidthSite {
   enum class Kind { Linear, Conv };
-  std::string name;      // = producer module ("fc1", "conv2")
+  enum class Group { Inner, Heads, Residual };
+  Group group = Group::Inner;
+  std::string name;      // = producer module ("fc1", "conv2"); groups: "stage1", "block1.heads", "stream"
   Kind kind = Kind::Linear;
   std::string producer;  // producer.weight rows / out-channels, producer.bias
   std::string norm;      // batch-norm module on the producer side, "" if none
@@ -47,6 +68,17 @@ struct WidthSite {
   // hooks (unit_scale, site_hook) still see units at dim 1, i.e. (N, units, T).
   bool tokens = false;
   int64_t width = 0;
+
+  // Heads and residual groups (empty for inner sites, whose tensors the fields above name):
+  // what the units' producers write (weight rows, biases, embeddings), what their consumers
+  // read (weight columns) and the norms along the width (BatchNorm / LayerNorm γ, β and
+  // running statistics).
+  std::vector<GroupSlice> producers, consumers, norms;
+  // A LayerNorm normalises over the group's units (a Transformer's stream): new units
+  // change every token's mean and variance.
+  bool normalised_over_units = false;
+  bool inner() const { return group == Group::Inner; }
+  std::string group_kind() const;  // "inner", "heads", "residual"
 };
 
 // Records every module's input and raw output (pre-norm, pre-activation) during a forward
@@ -102,14 +134,21 @@ class Model {
   // layer; a residual network's stem. Eval mode, no width dependence.
   virtual torch::Tensor first_site_input(const torch::Tensor& x) { return x; }
 
-  // Sites in forward order, with their current widths.
+  // Inner sites in forward order, with their current widths (slimming and adaptive width
+  // act on these).
   virtual std::vector<WidthSite> sites() const = 0;
+  // Every width group: the inner sites, then heads and residual groups (growth acts on
+  // these).
+  virtual std::vector<WidthSite> groups() const { return sites(); }
   // The architecture with the current widths (rebuilds an equal model).
   virtual ArchSpec arch() const = 0;
 
-  WidthSite site(const std::string& name) const;  // throws ConfigError for unknown sites
-  std::map<std::string, int64_t> widths() const;
-  std::vector<std::string> site_names() const;
+  // Any group by name; throws ConfigError for unknown names, listing the groups.
+  WidthSite site(const std::string& name) const;
+  std::map<std::string, int64_t> widths() const;  // inner sites
+  std::vector<std::string> site_names() const;    // inner sites
+  std::map<std::string, int64_t> group_widths() const;
+  std::vector<std::string> group_names() const;
 
  protected:
   runtime::ParamSet params_;

@@ -1,17 +1,23 @@
 // resnet: a pre-activation Wide ResNet (Zagoruyko & Komodakis) for small images.
 //
-//   stem: 3×3 conv, 16 channels
-//   3 stages of n blocks, 16k / 32k / 64k channels (k = model.widen), depth = 6n + 4;
+//   stem: 3×3 conv, model.stem channels (16)
+//   3 stages of n blocks, model.stages channels (default 16k / 32k / 64k, k = model.widen),
+//   depth = 6n + 4;
 //   the first block of stages 2 and 3 has stride 2. Block b:
 //     o = act(bn1(x));  h = conv1(o, stride) -> bn2 -> act -> conv2;  x = h + shortcut
 //     shortcut = x, or conv1x1(o, stride) where the shape changes (PyTorch WRN's rule)
 //   head: act(bn_final(x)) -> global average pool -> fc
 //
 // Modules: stem, block<b>.{bn1,conv1,bn2,conv2,shortcut}, bn_final, fc (b = 1..3n, over
-// all stages). Width sites: every block's inner width — site block<b>.conv1, producer
-// conv1 (stride 1 or 2), norm bn2, consumer conv2 — the width GradMax grows in Wide
-// ResNets. model.inner gives them (default: each block's stage width). The stage widths
-// (the residual stream) are fixed.
+// all stages). Width groups:
+//  - inner sites: every block's inner width — site block<b>.conv1, producer conv1 (stride
+//    1 or 2), norm bn2, consumer conv2 — the width GradMax grows in Wide ResNets.
+//    model.inner gives them (default: each block's stage width).
+//  - residual groups stage1..stage3: a stage's width, tied through its producers (the
+//    first block's 1×1 shortcut, or the stem when the stem has stage 1's width and block 1's
+//    shortcut is the identity; every block's conv2), the BatchNorms that read it (the next
+//    blocks' bn1, bn_final) and its consumers (those blocks' conv1 and shortcut, fc).
+//    model.stages gives them.
 //
 // Slimming: the inner sites' batch-norms switch statistics per width; the residual
 // stream's (bn1, bn_final) keep one set, as the stream's width does not change.
@@ -36,17 +42,24 @@ struct Layout {
   int64_t out = 0;  // channels into the head
 };
 
+std::vector<int64_t> default_stages(const ArchSpec& spec) {
+  const int64_t k = spec.integer("widen");
+  return {16 * k, 32 * k, 64 * k};
+}
+
 Layout layout_of(const ArchSpec& spec) {
   Layout l;
   l.blocks_per_stage = (spec.integer("depth") - 4) / 6;
-  const int64_t k = spec.integer("widen");
+  auto stages = spec.ints("stages");
+  if (stages.size() != 3) stages = default_stages(spec);  // before normalise(): messages only
+  l.stem = spec.integer("stem");
   int64_t in = l.stem;
   for (int64_t s = 0; s < 3; ++s) {
     for (int64_t b = 0; b < l.blocks_per_stage; ++b) {
-      l.stage.push_back((16 << s) * k);
+      l.stage.push_back(stages[s]);
       l.stride.push_back(s > 0 && b == 0 ? 2 : 1);
       l.in.push_back(in);
-      in = (16 << s) * k;
+      in = stages[s];
     }
   }
   l.out = in;
@@ -54,6 +67,7 @@ Layout layout_of(const ArchSpec& spec) {
 }
 
 std::string block(size_t b) { return "block" + std::to_string(b + 1); }
+std::string stage_name(int64_t s) { return "stage" + std::to_string(s + 1); }
 int64_t down(int64_t side, int64_t stride) { return (side - 1) / stride + 1; }  // 3×3 pad 1 or 1×1 pad 0
 
 class ResNet final : public Model {
@@ -130,18 +144,65 @@ class ResNet final : public Model {
     return out;
   }
 
+  std::vector<WidthSite> groups() const override {
+    auto out = sites();
+    for (int64_t s = 0; s < 3; ++s) out.push_back(stage_group(s));
+    return out;
+  }
+
   ArchSpec arch() const override {
-    std::vector<int64_t> inner;
+    std::vector<int64_t> inner, stages;
     for (size_t b = 0; b < layout_.stage.size(); ++b) {
       inner.push_back(params_.parameter(block(b) + ".conv1.weight").size(0));
     }
+    for (int64_t s = 0; s < 3; ++s) stages.push_back(stage_width(s));
     ArchSpec a = spec_;
     a.set_ints("inner", inner);
+    a.set_ints("stages", stages);
+    a.set_integer("stem", params_.parameter("stem.weight").size(0));
     return a;
   }
 
  private:
   bool projects(size_t b) const { return layout_.in[b] != layout_.stage[b] || layout_.stride[b] != 1; }
+  size_t first_block(int64_t s) const { return static_cast<size_t>(s * layout_.blocks_per_stage); }
+  int64_t stage_width(int64_t s) const { return params_.parameter(block(first_block(s)) + ".conv2.weight").size(0); }
+  // The stage whose width block b reads (its bn1, conv1, shortcut); -1: the stem's own width.
+  int64_t input_stage(size_t b) const {
+    const int64_t s = static_cast<int64_t>(b) / layout_.blocks_per_stage;
+    if (b != first_block(s)) return s;
+    if (s > 0) return s - 1;
+    return projects(0) ? -1 : 0;  // block 1 reads the stem, tied to stage 1 by an identity
+  }
+
+  WidthSite stage_group(int64_t s) const {
+    WidthSite g;
+    g.group = WidthSite::Group::Residual;
+    g.name = stage_name(s);
+    g.kind = WidthSite::Kind::Conv;
+    g.width = stage_width(s);
+    auto rows = [&](const std::string& module) {
+      g.producers.push_back({module + ".weight", 0, 1});
+      g.producers.push_back({module + ".bias", 0, 1});
+    };
+    auto reader = [&](const std::string& bn, const std::string& consumer) {
+      g.norms.push_back({bn + ".weight", 0, 1, 1.0});
+      g.norms.push_back({bn + ".bias", 0, 1, 0.0});
+      g.norms.push_back({bn + ".running_mean", 0, 1, 0.0, true});
+      g.norms.push_back({bn + ".running_var", 0, 1, 1.0, true});
+      if (!consumer.empty()) g.consumers.push_back({consumer + ".weight", 1, 1});
+    };
+    const size_t first = first_block(s);
+    rows(projects(first) ? block(first) + ".shortcut" : "stem");
+    for (size_t b = first; b < first + static_cast<size_t>(layout_.blocks_per_stage); ++b) rows(block(b) + ".conv2");
+    for (size_t b = 0; b < layout_.stage.size(); ++b) {
+      if (input_stage(b) != s) continue;
+      reader(block(b) + ".bn1", block(b) + ".conv1");
+      if (projects(b)) g.consumers.push_back({block(b) + ".shortcut.weight", 1, 1});
+    }
+    if (s == 2) reader("bn_final", "fc");
+    return g;
+  }
   ArchSpec spec_;
   Layout layout_;
 };
@@ -152,12 +213,20 @@ class ResNetFamily final : public ModelFamily {
   std::vector<FamilySetting> settings() const override {
     return {{"depth", FamilySetting::Type::Integer, "10", "layers, 6n+4 (n blocks per stage)"},
             {"widen", FamilySetting::Type::Integer, "1", "widening factor k: stages of 16k, 32k, 64k channels"},
+            {"stages", FamilySetting::Type::Ints, "",
+             "the three stage widths, the residual groups stage1..stage3 (empty: 16k,32k,64k)"},
+            {"stem", FamilySetting::Type::Integer, "16",
+             "stem channels; equal to stage 1's width, the stem feeds stage 1 through identity shortcuts and grows "
+             "with it"},
             {"inner", FamilySetting::Type::Ints, "",
              "every block's inner width, the growable sites block<b>.conv1 (empty: the stage widths)"}};
   }
   ArchSpec normalise(ArchSpec spec) const override {
-    if (!spec.ints("inner").empty() || !depth_ok(spec)) return spec;
-    spec.set_ints("inner", layout_of(spec).stage);  // the stage widths, written out
+    if (!depth_ok(spec)) return spec;
+    if (spec.ints("stages").empty()) spec.set_ints("stages", default_stages(spec));
+    if (spec.ints("inner").empty() && spec.ints("stages").size() == 3) {
+      spec.set_ints("inner", layout_of(spec).stage);  // the stage widths, written out
+    }
     return spec;
   }
   void validate(const ArchSpec& spec) const override {
@@ -165,6 +234,12 @@ class ResNetFamily final : public ModelFamily {
     SPROUT_CHECK(depth_ok(spec), ConfigError, "model.depth: ", depth, " is not 6n+4 with n >= 1 (10, 16, 22, 28, ...)");
     SPROUT_CHECK(depth <= 6 * 64 + 4, ConfigError, "model.depth: ", depth, " is above ", 6 * 64 + 4);
     SPROUT_CHECK(widen >= 1 && widen <= 64, ConfigError, "model.widen: ", widen, " must be in [1, 64]");
+    const auto stages = spec.ints("stages");
+    SPROUT_CHECK(stages.size() == 3, ConfigError, "model.stages: '", spec.params.at("stages"), "' must be 3 widths");
+    for (auto w : stages) {
+      SPROUT_CHECK(w > 0, ConfigError, "model.stages: every width must be > 0, got ", spec.params.at("stages"));
+    }
+    SPROUT_CHECK(spec.integer("stem") > 0, ConfigError, "model.stem: ", spec.integer("stem"), " must be > 0");
     const auto l = layout_of(spec);
     const auto inner = spec.ints("inner");
     SPROUT_CHECK(inner.size() == l.stage.size(), ConfigError, "model.inner: '", spec.params.at("inner"), "' has ",
@@ -181,6 +256,7 @@ class ResNetFamily final : public ModelFamily {
     std::string s = concat("resnet-", spec.integer("depth"), "-", spec.integer("widen"), " ", spec.in_channels, "x",
                            spec.in_height, "x", spec.in_width, " stages ", l.stage.front(), "-",
                            l.stage[l.blocks_per_stage], "-", l.stage.back());
+    if (l.stem != 16) s += concat(" stem ", l.stem);
     const auto inner = spec.ints("inner");
     if (inner != l.stage) s += " inner " + join_ints(inner);
     return s + concat(" -> ", spec.classes);
@@ -191,12 +267,29 @@ class ResNetFamily final : public ModelFamily {
     for (size_t b = 0; b < inner.size(); ++b) out.emplace_back(block(b) + ".conv1", inner[b]);
     return out;
   }
+  std::vector<std::pair<std::string, int64_t>> group_widths(const ArchSpec& spec) const override {
+    auto out = site_widths(spec);
+    const auto stages = spec.ints("stages");
+    for (int64_t s = 0; s < 3; ++s) out.emplace_back(stage_name(s), stages.at(s));
+    return out;
+  }
   ArchSpec with_site_widths(ArchSpec spec, const std::map<std::string, int64_t>& widths) const override {
     auto inner = spec.ints("inner");
     for (size_t b = 0; b < inner.size(); ++b) {
       if (auto it = widths.find(block(b) + ".conv1"); it != widths.end()) inner[b] = it->second;
     }
     spec.set_ints("inner", inner);
+    auto stages = spec.ints("stages");
+    const bool stem_tied = spec.integer("stem") == stages.at(0);
+    for (int64_t s = 0; s < 3; ++s) {
+      if (auto it = widths.find(stage_name(s)); it != widths.end()) stages[s] = it->second;
+    }
+    // model.stem == stage 1's width is what makes block 1's shortcut the identity, so an
+    // untied stage 1 cannot take the stem's width.
+    SPROUT_CHECK(stem_tied || stages[0] != spec.integer("stem"), ConfigError, "stage1: width ", stages[0],
+                 " would equal the stem's ", spec.integer("stem"), " channels while block 1 projects (not expressible)");
+    spec.set_ints("stages", stages);
+    if (stem_tied) spec.set_integer("stem", stages[0]);
     return spec;
   }
   std::vector<LayerCost> layers(const ArchSpec& spec, const std::map<std::string, int64_t>& active) const override {
@@ -240,8 +333,8 @@ class ResNetFamily final : public ModelFamily {
     return out;
   }
   std::string width_options(const ArchSpec& spec) const override {
-    return concat("--model.depth ", spec.integer("depth"), " --model.widen ", spec.integer("widen"), " --model.inner ",
-                  spec.params.at("inner"));
+    return concat("--model.depth ", spec.integer("depth"), " --model.stages ", spec.params.at("stages"),
+                  " --model.inner ", spec.params.at("inner"));
   }
 
  private:

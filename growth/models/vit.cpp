@@ -3,13 +3,20 @@
 //   embed: non-overlapping patches of model.patch² pixels, each a linear map to model.dim
 //   a class token and learned positional embeddings (T = patches + 1 tokens)
 //   model.depth pre-LayerNorm blocks:  x += proj(attention(ln1(x)));  x += fc2(gelu(fc1(ln2(x))))
-//     attention: model.heads heads of dimension dim/heads on qkv = linear(dim -> 3·dim)
+//     attention: H heads of dimension model.head_dim (default dim/heads) on
+//     qkv = linear(dim -> H·3·head_dim), rows head-major: head h owns rows
+//     [3h·hd, 3(h+1)·hd) = its q, k, v (so growing heads appends whole heads at the end)
 //   head: LayerNorm, then a linear map of the class token
 //
-// Modules: embed, cls, pos, block<b>.{ln1,qkv,proj,ln2,fc1,fc2}, norm, head. Width sites:
-// every block's MLP hidden width — site block<b>.fc1, producer fc1, consumer fc2, GELU
-// between, over tokens — given by model.mlp (one width for all) or model.inner (one per
-// block). The model width and the heads are fixed for now.
+// Modules: embed, cls, pos, block<b>.{ln1,qkv,proj,ln2,fc1,fc2}, norm, head. Width groups:
+//  - inner sites: every block's MLP hidden width — site block<b>.fc1, producer fc1,
+//    consumer fc2, GELU between, over tokens — given by model.mlp (one width for all) or
+//    model.inner (one per block);
+//  - heads groups block<b>.heads: a unit is one head (its q, k, v rows of qkv, its
+//    head_dim columns of proj); model.block_heads (default model.heads for every block);
+//  - the residual group "stream": the model width model.dim — embed rows, cls, pos, every
+//    LayerNorm, the rows of proj and fc2, the columns of qkv, fc1 and head. The head
+//    dimension stays what it was at construction when dim or the heads grow.
 #include <cmath>
 
 #include "growth/models/family.h"
@@ -33,26 +40,26 @@ class Vit final : public Model {
  public:
   Vit(const ArchSpec& spec, uint64_t seed)
       : spec_(spec),
-        dim_(spec.integer("dim")),
-        heads_(spec.integer("heads")),
+        head_dim_(spec.integer("head_dim")),
         patch_(spec.integer("patch")),
         blocks_(spec.ints("inner").size()) {
     auto gen = compat::make_generator(seed);
-    const auto inner = spec.ints("inner");
-    add_linear(params_, "embed", spec.in_channels * patch_ * patch_, dim_, gen);
-    params_.add_parameter("cls", torch::zeros({1, 1, dim_}));
-    params_.add_parameter("pos", at::normal(0.0, 0.02, {1, patches(spec) + 1, dim_}, gen));
+    const auto inner = spec.ints("inner"), heads = spec.ints("block_heads");
+    const int64_t dim = spec.integer("dim");
+    add_linear(params_, "embed", spec.in_channels * patch_ * patch_, dim, gen);
+    params_.add_parameter("cls", torch::zeros({1, 1, dim}));
+    params_.add_parameter("pos", at::normal(0.0, 0.02, {1, patches(spec) + 1, dim}, gen));
     for (size_t b = 0; b < inner.size(); ++b) {
       const std::string m = block(b);
-      add_layer_norm(params_, m + ".ln1", dim_);
-      add_linear(params_, m + ".qkv", dim_, 3 * dim_, gen);
-      add_linear(params_, m + ".proj", dim_, dim_, gen);
-      add_layer_norm(params_, m + ".ln2", dim_);
-      add_linear(params_, m + ".fc1", dim_, inner[b], gen);
-      add_linear(params_, m + ".fc2", inner[b], dim_, gen);
+      add_layer_norm(params_, m + ".ln1", dim);
+      add_linear(params_, m + ".qkv", dim, 3 * heads[b] * head_dim_, gen);
+      add_linear(params_, m + ".proj", heads[b] * head_dim_, dim, gen);
+      add_layer_norm(params_, m + ".ln2", dim);
+      add_linear(params_, m + ".fc1", dim, inner[b], gen);
+      add_linear(params_, m + ".fc2", inner[b], dim, gen);
     }
-    add_layer_norm(params_, "norm", dim_);
-    add_linear(params_, "head", dim_, spec.classes, gen);
+    add_layer_norm(params_, "norm", dim);
+    add_linear(params_, "head", dim, spec.classes, gen);
   }
 
   torch::Tensor first_site_input(const torch::Tensor& x) override {
@@ -65,7 +72,7 @@ class Vit final : public Model {
     auto h = tokens(x);
     for (size_t b = 0; b < blocks_; ++b) {
       const std::string m = block(b), site = m + ".fc1";
-      h = h + attention(m, h);
+      h = h + attention(m, h, o.trace);
       const auto in = layer_norm(params_, m + ".ln2", h);  // (N, T, D)
       const int64_t units = o.active_width(site);
       if (o.trace) o.trace->inputs[site] = in;
@@ -112,35 +119,98 @@ class Vit final : public Model {
     return out;
   }
 
+  std::vector<WidthSite> groups() const override {
+    auto out = sites();
+    for (size_t b = 0; b < blocks_; ++b) {
+      const std::string m = block(b);
+      WidthSite g;
+      g.group = WidthSite::Group::Heads;
+      g.name = m + ".heads";
+      g.tokens = true;
+      g.width = heads_of(b);
+      g.producers = {{m + ".qkv.weight", 0, 3 * head_dim_}, {m + ".qkv.bias", 0, 3 * head_dim_}};
+      g.consumers = {{m + ".proj.weight", 1, head_dim_}};
+      out.push_back(g);
+    }
+    out.push_back(stream_group());
+    return out;
+  }
+
   ArchSpec arch() const override {
-    std::vector<int64_t> inner;
+    std::vector<int64_t> inner, heads;
     for (size_t b = 0; b < blocks_; ++b) {
       inner.push_back(params_.parameter(block(b) + ".fc1.weight").size(0));
+      heads.push_back(heads_of(b));
     }
     ArchSpec a = spec_;
     a.set_ints("inner", inner);
+    a.set_ints("block_heads", heads);
+    a.set_integer("dim", dim());
     return a;
   }
 
  private:
+  int64_t dim() const { return params_.parameter("embed.weight").size(0); }
+  int64_t heads_of(size_t b) const { return params_.parameter(block(b) + ".qkv.weight").size(0) / (3 * head_dim_); }
+
+  WidthSite stream_group() const {
+    WidthSite g;
+    g.group = WidthSite::Group::Residual;
+    g.name = "stream";
+    g.tokens = true;
+    g.normalised_over_units = true;
+    g.width = dim();
+    auto norm = [&](const std::string& m) {
+      g.norms.push_back({m + ".weight", 0, 1, 1.0});
+      g.norms.push_back({m + ".bias", 0, 1, 0.0});
+    };
+    auto rows = [&](const std::string& m) {
+      g.producers.push_back({m + ".weight", 0, 1});
+      g.producers.push_back({m + ".bias", 0, 1});
+    };
+    rows("embed");
+    g.producers.push_back({"cls", 2, 1});
+    g.producers.push_back({"pos", 2, 1});
+    for (size_t b = 0; b < blocks_; ++b) {
+      const std::string m = block(b);
+      norm(m + ".ln1");
+      g.consumers.push_back({m + ".qkv.weight", 1, 1});
+      rows(m + ".proj");
+      norm(m + ".ln2");
+      g.consumers.push_back({m + ".fc1.weight", 1, 1});
+      rows(m + ".fc2");
+    }
+    norm("norm");
+    g.consumers.push_back({"head.weight", 1, 1});
+    return g;
+  }
+
   // Patches, embedding, class token and positions: (N, T, D).
   torch::Tensor tokens(const torch::Tensor& x) {
     const int64_t n = x.size(0);
     auto cols = at::im2col(x, {patch_, patch_}, {1, 1}, {0, 0}, {patch_, patch_});  // (N, C·p·p, P)
     auto e = linear(params_, "embed", cols.transpose(1, 2));                         // (N, P, D)
-    auto cls = params_.parameter("cls").expand({n, 1, dim_});
+    auto cls = params_.parameter("cls").expand({n, 1, dim()});
     return at::cat({cls, e}, 1) + params_.parameter("pos");
   }
 
-  torch::Tensor attention(const std::string& m, const torch::Tensor& h) {
-    const int64_t n = h.size(0), t = h.size(1), hd = dim_ / heads_;
-    auto qkv = linear(params_, m + ".qkv", layer_norm(params_, m + ".ln1", h))  // (N, T, 3D)
-                   .view({n, t, 3, heads_, hd})
-                   .permute({2, 0, 3, 1, 4});  // (3, N, heads, T, hd)
+  // Traced: qkv's input and proj's output (GradMax on a heads group).
+  torch::Tensor attention(const std::string& m, const torch::Tensor& h, ForwardTrace* trace = nullptr) {
+    const int64_t n = h.size(0), t = h.size(1), hd = head_dim_;
+    const auto in = layer_norm(params_, m + ".ln1", h);
+    if (trace) trace->inputs[m + ".qkv"] = in;
+    auto qkv = linear(params_, m + ".qkv", in);  // (N, T, heads·3·hd)
+    const int64_t heads = qkv.size(-1) / (3 * hd);
+    qkv = qkv.view({n, t, heads, 3, hd}).permute({3, 0, 2, 1, 4});  // (3, N, heads, T, hd)
     auto q = qkv[0], k = qkv[1], v = qkv[2];
     auto w = at::softmax(at::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(hd)), -1);
-    auto y = at::matmul(w, v).transpose(1, 2).reshape({n, t, dim_});  // (N, T, D)
-    return linear(params_, m + ".proj", y);
+    auto y = at::matmul(w, v).transpose(1, 2).reshape({n, t, heads * hd});  // (N, T, heads·hd)
+    auto out = linear(params_, m + ".proj", y);
+    if (trace) {
+      out.retain_grad();
+      trace->outputs[m + ".proj"] = out;
+    }
+    return out;
   }
 
   // fc1 on its first `units` outputs; with a known prefix (the gate's probe) only the rest.
@@ -156,7 +226,7 @@ class Vit final : public Model {
 
 
   ArchSpec spec_;
-  int64_t dim_, heads_, patch_;
+  int64_t head_dim_, patch_;  // fixed; the model width and head counts are read from the tensors
   size_t blocks_;  // read once: forward and sites() run often
 };
 
@@ -166,16 +236,26 @@ class VitFamily final : public ModelFamily {
   std::vector<FamilySetting> settings() const override {
     return {{"depth", FamilySetting::Type::Integer, "4", "Transformer blocks"},
             {"dim", FamilySetting::Type::Integer, "64", "model width (the residual stream)"},
-            {"heads", FamilySetting::Type::Integer, "4", "attention heads (dim divisible by heads)"},
+            {"heads", FamilySetting::Type::Integer, "4",
+             "attention heads (dim divisible by heads unless model.head_dim is set)"},
+            {"block_heads", FamilySetting::Type::Ints, "",
+             "every block's number of heads, the growable groups block<b>.heads (empty: model.heads)"},
+            {"head_dim", FamilySetting::Type::Integer, "0", "dimension of one head (0: model.dim / model.heads)"},
             {"patch", FamilySetting::Type::Integer, "7", "patch side in pixels (divides the image sides)"},
             {"mlp", FamilySetting::Type::Integer, "128", "every block's MLP hidden width"},
             {"inner", FamilySetting::Type::Ints, "",
              "every block's MLP hidden width, the growable sites block<b>.fc1 (empty: model.mlp)"}};
   }
   ArchSpec normalise(ArchSpec spec) const override {
-    const int64_t depth = spec.integer("depth");
-    if (!spec.ints("inner").empty() || depth < 1 || depth > 256) return spec;
-    spec.set_ints("inner", std::vector<int64_t>(static_cast<size_t>(depth), spec.integer("mlp")));
+    const int64_t depth = spec.integer("depth"), dim = spec.integer("dim"), heads = spec.integer("heads");
+    if (spec.integer("head_dim") == 0 && heads >= 1 && dim % heads == 0) spec.set_integer("head_dim", dim / heads);
+    if (depth < 1 || depth > 256) return spec;
+    if (spec.ints("inner").empty()) {
+      spec.set_ints("inner", std::vector<int64_t>(static_cast<size_t>(depth), spec.integer("mlp")));
+    }
+    if (spec.ints("block_heads").empty()) {
+      spec.set_ints("block_heads", std::vector<int64_t>(static_cast<size_t>(depth), heads));
+    }
     return spec;
   }
   void validate(const ArchSpec& spec) const override {
@@ -183,8 +263,19 @@ class VitFamily final : public ModelFamily {
                   patch = spec.integer("patch"), mlp = spec.integer("mlp");
     SPROUT_CHECK(depth >= 1 && depth <= 256, ConfigError, "model.depth: ", depth, " must be in [1, 256]");
     SPROUT_CHECK(dim >= 1 && dim <= (1 << 16), ConfigError, "model.dim: ", dim, " must be in [1, 65536]");
-    SPROUT_CHECK(heads >= 1 && dim % heads == 0, ConfigError, "model.heads: ", heads, " must be >= 1 and divide model.dim ",
-                 dim);
+    SPROUT_CHECK(heads >= 1 && (dim % heads == 0 || spec.integer("head_dim") > 0), ConfigError, "model.heads: ", heads,
+                 " must be >= 1 and divide model.dim ", dim);
+    const int64_t head_dim = spec.integer("head_dim");
+    SPROUT_CHECK(head_dim >= 1 && head_dim <= (1 << 16), ConfigError, "model.head_dim: ", head_dim,
+                 " must be in [1, 65536]");
+    const auto block_heads = spec.ints("block_heads");
+    SPROUT_CHECK(static_cast<int64_t>(block_heads.size()) == depth, ConfigError, "model.block_heads: '",
+                 spec.params.at("block_heads"), "' has ", block_heads.size(), " counts; depth ", depth, " has ", depth,
+                 " blocks");
+    for (auto h : block_heads) {
+      SPROUT_CHECK(h >= 1 && h <= (1 << 12), ConfigError, "model.block_heads: every count must be in [1, 4096], got ",
+                   spec.params.at("block_heads"));
+    }
     SPROUT_CHECK(mlp >= 1, ConfigError, "model.mlp: ", mlp, " must be >= 1");
     SPROUT_CHECK(patch >= 1 && spec.in_height % patch == 0 && spec.in_width % patch == 0, ConfigError, "model.patch: ",
                  patch, " must divide the ", spec.in_height, "x", spec.in_width, " images");
@@ -202,9 +293,15 @@ class VitFamily final : public ModelFamily {
     std::string s = concat("vit ", spec.in_channels, "x", spec.in_height, "x", spec.in_width, " patch ",
                            spec.integer("patch"), " dim ", spec.integer("dim"), " heads ", spec.integer("heads"),
                            " depth ", spec.integer("depth"), " mlp ");
+    const auto heads = spec.ints("block_heads");
+    std::string grown;  // heads per block and head dimension, where they differ from the defaults
+    if (heads != std::vector<int64_t>(heads.size(), spec.integer("heads"))) grown += " block heads " + join_ints(heads);
+    if (spec.integer("head_dim") * spec.integer("heads") != spec.integer("dim")) {
+      grown += concat(" head_dim ", spec.integer("head_dim"));
+    }
     const auto inner = spec.ints("inner");
     const bool uniform = std::all_of(inner.begin(), inner.end(), [&](int64_t w) { return w == inner.front(); });
-    return s + (uniform ? std::to_string(inner.front()) : join_ints(inner)) + concat(" -> ", spec.classes);
+    return s + (uniform ? std::to_string(inner.front()) : join_ints(inner)) + grown + concat(" -> ", spec.classes);
   }
   std::vector<std::pair<std::string, int64_t>> site_widths(const ArchSpec& spec) const override {
     std::vector<std::pair<std::string, int64_t>> out;
@@ -212,12 +309,22 @@ class VitFamily final : public ModelFamily {
     for (size_t b = 0; b < inner.size(); ++b) out.emplace_back(block(b) + ".fc1", inner[b]);
     return out;
   }
+  std::vector<std::pair<std::string, int64_t>> group_widths(const ArchSpec& spec) const override {
+    auto out = site_widths(spec);
+    const auto heads = spec.ints("block_heads");
+    for (size_t b = 0; b < heads.size(); ++b) out.emplace_back(block(b) + ".heads", heads[b]);
+    out.emplace_back("stream", spec.integer("dim"));
+    return out;
+  }
   ArchSpec with_site_widths(ArchSpec spec, const std::map<std::string, int64_t>& widths) const override {
-    auto inner = spec.ints("inner");
+    auto inner = spec.ints("inner"), heads = spec.ints("block_heads");
     for (size_t b = 0; b < inner.size(); ++b) {
       if (auto it = widths.find(block(b) + ".fc1"); it != widths.end()) inner[b] = it->second;
+      if (auto it = widths.find(block(b) + ".heads"); it != widths.end() && b < heads.size()) heads[b] = it->second;
     }
     spec.set_ints("inner", inner);
+    spec.set_ints("block_heads", heads);
+    if (auto it = widths.find("stream"); it != widths.end()) spec.set_integer("dim", it->second);
     return spec;
   }
   std::vector<LayerCost> layers(const ArchSpec& spec, const std::map<std::string, int64_t>& active) const override {
@@ -238,15 +345,16 @@ class VitFamily final : public ModelFamily {
     // embed: the class token and positions ride along; attention's products are counted
     // with proj (T·T·D for scores and for the weighted sum).
     add("embed", pixels, d, t - 1, static_cast<double>(d) + static_cast<double>(t) * d, 2.0 * t * d);
-    const auto inner = spec.ints("inner");
+    const auto inner = spec.ints("inner"), block_heads = spec.ints("block_heads");
+    const int64_t hd = spec.integer("head_dim");
     for (size_t b = 0; b < inner.size(); ++b) {
       const std::string site = block(b) + ".fc1";
       auto it = active.find(site);
       const int64_t units = it == active.end() ? inner[b] : it->second;
-      add(block(b) + ".qkv", d, 3 * d, t, 2.0 * d, 2.0 * t * d + 3.0 * t * d);  // ln1, and q, k, v
-      const int64_t heads = spec.integer("heads");
-      add(block(b) + ".proj", d, d, t, 0, 2.0 * heads * t * t + 2.0 * t * d);  // scores, softmax, output
-      out.back().macs += 2 * t * t * d;
+      const int64_t heads = block_heads[b], a = heads * hd;  // attention width
+      add(block(b) + ".qkv", d, 3 * a, t, 2.0 * d, 2.0 * t * d + 3.0 * t * a);  // ln1, and q, k, v
+      add(block(b) + ".proj", a, d, t, 0, 2.0 * heads * t * t + 2.0 * t * a);  // scores, softmax, output
+      out.back().macs += 2 * t * t * a;
       add(site, d, units, t, 2.0 * d, 2.0 * t * d + 2.0 * t * units);  // ln2; fc1 output and GELU
       add(block(b) + ".fc2", units, d, t, 0, 2.0 * t * d);              // output and residual sum
     }
@@ -254,7 +362,8 @@ class VitFamily final : public ModelFamily {
     return out;
   }
   std::string width_options(const ArchSpec& spec) const override {
-    return concat("--model.dim ", spec.integer("dim"), " --model.inner ", spec.params.at("inner"));
+    return concat("--model.dim ", spec.integer("dim"), " --model.block_heads ", spec.params.at("block_heads"),
+                  " --model.inner ", spec.params.at("inner"));
   }
 };
 

@@ -75,17 +75,59 @@ torch::Tensor growth_matrix(Model& model, const WidthSite& site, const GrowthBat
   return (m * site.slope_at_zero()).contiguous();
 }
 
+torch::Tensor heads_growth_matrix(Model& model, const WidthSite& heads, const GrowthBatch& batch) {
+  SPROUT_CHECK(heads.group == WidthSite::Group::Heads && !heads.producers.empty() && heads.consumers.size() == 1, Error,
+               "heads_growth_matrix: ", heads.name, " is not a heads group");
+  auto module = [](const std::string& tensor) { return tensor.substr(0, tensor.rfind('.')); };
+  const std::string qkv = module(heads.producers.front().tensor), proj = module(heads.consumers.front().tensor);
+  auto& params = model.params();
+  const auto& w_proj = params.parameter(proj + ".weight");
+  const int64_t d_in = params.parameter(qkv + ".weight").size(1), d_out = w_proj.size(0);
+  if (!batch.x.defined() || batch.x.size(0) == 0) {
+    return torch::zeros({d_out, d_in}, torch::dtype(torch::kFloat64).device(w_proj.device()));
+  }
+  SPROUT_CHECK(batch.global_size > 0, Error, "growth batch: global size must be > 0");
+  ForwardTrace trace;
+  traced_backward(model, batch, trace);
+  const auto x_mean = trace.inputs.at(qkv).detach().to(torch::kFloat64).mean(1);  // (N, D_in)
+  const auto delta_t = trace.outputs.at(proj).grad();
+  SPROUT_CHECK(delta_t.defined(), Error, "group ", heads.name, ": no gradient reached ", proj);
+  const auto delta = delta_t.detach().to(torch::kFloat64).sum(1);  // (N, D_out): Σ over tokens
+  params.zero_grad();
+  return delta.t().mm(x_mean).contiguous();  // (D_out, D_in)
+}
+
 double new_fan_in_grad_norm(runtime::Communicator& comm, Model& model, const WidthSite& site, int64_t old_width,
                             const GrowthBatch& batch) {
   auto& params = model.params();
-  const auto& w = params.parameter(site.producer + ".weight");
-  const int64_t k = w.size(0) - old_width;
-  auto g = torch::zeros({k, w.numel() / w.size(0)}, torch::dtype(torch::kFloat64).device(w.device()));
+  // The producer tensors of the site's units: an inner site's weight rows, a group's
+  // producer slices that are parameters.
+  std::vector<GroupSlice> slices;
+  if (site.inner()) slices.push_back({site.producer + ".weight", 0, 1});
+  const std::string weight = ".weight";
+  for (const auto& s : site.producers) {
+    const bool is_weight = s.tensor.size() > weight.size() && s.tensor.compare(s.tensor.size() - weight.size(),
+                                                                                weight.size(), weight) == 0;
+    if (!s.buffer && is_weight) slices.push_back(s);
+  }
+  const auto& first = params.parameter(slices.front().tensor);
+  const int64_t width = first.size(slices.front().dim) / slices.front().unit, k = width - old_width;
+  int64_t total = 0;
+  for (const auto& s : slices) total += k > 0 ? params.parameter(s.tensor).numel() / width * k : 0;
+  auto g = torch::zeros({total}, torch::dtype(torch::kFloat64).device(first.device()));
   if (k > 0 && batch.x.defined() && batch.x.size(0) > 0) {
     ForwardTrace trace;
     traced_backward(model, batch, trace);
-    const auto& grad = params.parameter(site.producer + ".weight").grad();
-    if (grad.defined()) g = grad.detach().narrow(0, old_width, k).reshape({k, -1}).to(torch::kFloat64).clone();
+    int64_t at = 0;
+    for (const auto& s : slices) {
+      const auto& p = params.parameter(s.tensor);
+      const int64_t n = p.numel() / width * k;
+      const auto& grad = p.grad();
+      if (grad.defined()) {
+        g.narrow(0, at, n).copy_(grad.detach().narrow(s.dim, old_width * s.unit, k * s.unit).reshape({-1}));
+      }
+      at += n;
+    }
   }
   params.zero_grad();
   comm.allreduce(g, runtime::ReduceOp::Sum);

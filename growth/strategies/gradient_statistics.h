@@ -37,6 +37,14 @@ namespace sprout::growth {
 // global M. Leaves no gradients behind. Not collective.
 torch::Tensor growth_matrix(Model& model, const WidthSite& site, const GrowthBatch& batch);
 
+// GradMax's M for a heads group (producers[0] the attention's qkv weight, consumers[0] its
+// output projection, both traced by the model's forward as "<module>" inputs/outputs):
+// a new head with zero q, k, v attends uniformly and outputs W_v·x̄ (x̄ the mean of qkv's
+// input over the tokens), so with F (D_out × d_h) its proj columns the gradient of its v
+// rows is F^T M with M = Σ_{n,t} δ_{n,t} x̄_n^T (D_out × D_in; δ = ∂L/∂proj output), and
+// that of its q and k rows is 0. This rank's part; not collective.
+torch::Tensor heads_growth_matrix(Model& model, const WidthSite& heads, const GrowthBatch& batch);
+
 // GradMax's fan-out (k × F_out, float64): rows are the top left singular vectors of M,
 // each of norm c. Directions beyond rank(M) (singular values ≤ 1e-6·σ_max) are random,
 // orthogonal to the ones taken and to each other while F_out allows, then merely random
@@ -44,7 +52,8 @@ torch::Tensor growth_matrix(Model& model, const WidthSite& site, const GrowthBat
 torch::Tensor gradmax_fan_out(const torch::Tensor& m, int64_t k, double c, at::Generator& gen);
 
 // ‖∂L/∂W_new‖_F: the gradient of the mean loss over the global batch with respect to the
-// producer weight rows [old_width, width) of `site` (after growth), eval mode. Collective
+// producer weight rows [old_width, width) of `site` (after growth; a group's: the new
+// units' entries of every producer weight, biases and embeddings left out), eval mode. Collective
 // (one allreduce). Leaves no gradients behind.
 double new_fan_in_grad_norm(runtime::Communicator& comm, Model& model, const WidthSite& site, int64_t old_width,
                             const GrowthBatch& batch);

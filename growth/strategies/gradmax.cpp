@@ -48,14 +48,21 @@ class GradMax final : public Strategy {
  public:
   std::string name() const override { return "gradmax"; }
   bool needs_batch() const override { return true; }
+  std::string refusal(const WidthSite& site) const override {
+    if (site.group == WidthSite::Group::Heads) return "";
+    return refuse_groups(site, "GradMax's matrix M is derived for one producer and one consumer with an elementwise "
+                               "activation between, or for attention heads (use zeros, random or net2net)");
+  }
 
   void gather(GrowthContext& ctx) override {
-    m_ = growth_matrix(*ctx.model, ctx.site, *ctx.batch);
+    m_ = ctx.site.inner() ? growth_matrix(*ctx.model, ctx.site, *ctx.batch)
+                          : heads_growth_matrix(*ctx.model, ctx.site, *ctx.batch);
     ctx.comm->allreduce(m_, runtime::ReduceOp::Sum);
   }
 
   runtime::SurgeryPlan plan(GrowthContext& ctx, at::Generator& gen) override {
     const auto& params = ctx.model->params();
+    if (!ctx.site.inner()) return plan_heads(ctx, gen);
     const auto old = read_site(params, ctx.site);
     auto units = new_units(old, ctx.add);
     const double c = fan_out_norm(ctx.options, old);
@@ -66,6 +73,25 @@ class GradMax final : public Strategy {
   }
 
  private:
+  // A heads group: k·d_h proj columns, the top left singular vectors of the heads M, each
+  // of norm c (c from the existing proj columns); q, k, v rows zero.
+  runtime::SurgeryPlan plan_heads(GrowthContext& ctx, at::Generator& gen) {
+    const auto& params = ctx.model->params();
+    const auto& slice = ctx.site.consumers.front();  // proj.weight, d_h columns per head
+    const auto proj = params.parameter(slice.tensor).detach().to(torch::kCPU);
+    const int64_t hd = slice.unit, d_out = proj.size(0);
+    const double c = fan_out_norm(ctx.options, proj.t());  // columns as rows
+    const auto old = read_group(params, ctx.site);
+    auto units = new_group_units(params, ctx.site, ctx.add);
+    // Unit-major rows of proj: head j's row is its d_h columns one after another.
+    units.fan_out = gradmax_fan_out(m_.to(torch::kCPU), ctx.add * hd, c, gen)
+                        .reshape({ctx.add, hd * d_out})
+                        .to(old.fan_out.scalar_type());
+    runtime::SurgeryPlan plan;
+    write_group(params, ctx.site, append_units(old, units), plan);
+    return plan;
+  }
+
   torch::Tensor m_;  // (F_out, F_in), reduced over the global batch
 };
 

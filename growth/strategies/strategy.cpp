@@ -75,10 +75,23 @@ void validate(const StrategyOptions& o) {
   SPROUT_CHECK(std::isfinite(o.noise) && o.noise >= 0, ConfigError, "--growth.noise: ", o.noise, " must be >= 0");
 }
 
-double fan_out_norm(const StrategyOptions& o, const SiteTensors& old) {
-  if (o.scale_mode == "fixed" || old.width() == 0) return o.scale;
-  const double mean = old.fan_out.to(torch::kFloat64).norm(2, {1}).mean().item<double>();
+double fan_out_norm(const StrategyOptions& o, const torch::Tensor& fan_out) {
+  if (o.scale_mode == "fixed" || fan_out.size(0) == 0) return o.scale;
+  const double mean = fan_out.to(torch::kFloat64).norm(2, {1}).mean().item<double>();
   return o.scale * mean;
+}
+
+double fan_out_norm(const StrategyOptions& o, const SiteTensors& old) { return fan_out_norm(o, old.fan_out); }
+
+std::string refuse_groups(const WidthSite& site, const std::string& strategy_reason) {
+  if (site.inner()) return "";
+  return concat("it is a ", site.group_kind(), " group and ", strategy_reason);
+}
+
+std::string refuse_normalised(const WidthSite& site) {
+  if (!site.normalised_over_units) return "";
+  return "a LayerNorm normalises over its units, so zero-valued new units change every token's mean and variance "
+         "(the function is not kept); net2net by a multiple of its width keeps it";
 }
 
 uint64_t event_seed(uint64_t train_seed, int64_t step, const std::string& site) {
@@ -88,8 +101,8 @@ uint64_t event_seed(uint64_t train_seed, int64_t step, const std::string& site) 
   return h;
 }
 
-void check_accepts(const Strategy& strategy, const WidthSite& site) {
-  const std::string why = strategy.refusal(site);
+void check_accepts(const Strategy& strategy, const WidthSite& site, int64_t add) {
+  const std::string why = strategy.refusal_to_add(site, add);
   SPROUT_CHECK(why.empty(), ConfigError, "--growth.strategy ", strategy.name(), " cannot grow site ", site.name, ": ",
                why);
 }
@@ -97,7 +110,7 @@ void check_accepts(const Strategy& strategy, const WidthSite& site) {
 runtime::SurgeryPlan grow(runtime::Surgery& surgery, Strategy& strategy, GrowthContext& ctx, int64_t step,
                           uint64_t seed) {
   SPROUT_CHECK(ctx.model && ctx.comm, Error, "grow: context without model or communicator");
-  check_accepts(strategy, ctx.site);  // the same verdict on every rank, before any collective
+  check_accepts(strategy, ctx.site, ctx.add);  // the same verdict on every rank, before any collective
   SPROUT_CHECK(ctx.add > 0, ConfigError, "growth at site ", ctx.site.name, ": must add > 0 units, got ", ctx.add);
   SPROUT_CHECK(!strategy.needs_batch() || ctx.batch, Error, "grow: strategy ", strategy.name(), " needs a batch");
   surgery.quiesce(step);

@@ -17,6 +17,16 @@
 //   vt       variance transfer: [V;V] / [Z,−Z] pairs, rescaling, per-stage lr
 //            (variance_transfer.cpp)
 // All but net2net with noise keep the network's function (eval mode) unchanged.
+//
+// Width groups (growth/models/model.h): every strategy grows inner sites. On heads and
+// residual groups zeros, random and net2net act on whole units of every slice (a head's
+// q, k, v rows, a stage's channels in every producer, norm and consumer); gradmax grows
+// heads (its M for a zero head, gradient_statistics.h) and refuses residual groups, vt
+// refuses both (their closed forms are derived for one producer and one consumer with an
+// elementwise activation between). A group normalised over its units (a Transformer's
+// stream, LayerNorm) changes its function under zero-valued new units, so zeros, random
+// and gradmax refuse it; net2net keeps it when every unit is copied equally often (add a
+// multiple of the width). growth/README.md "Width groups" has the table.
 #pragma once
 
 #include <torch/types.h>
@@ -76,6 +86,9 @@ class Strategy {
   // Why this strategy cannot grow `site` ("" if it can): e.g. vt's compensation needs a
   // positively homogeneous activation. Asked before a run starts and again by grow().
   virtual std::string refusal(const WidthSite& site) const { return ""; }
+  // The same for growing `site` by `add` units (add <= 0: whatever the number); a strategy
+  // whose verdict depends on the number overrides this.
+  virtual std::string refusal_to_add(const WidthSite& site, int64_t add) const { return refusal(site); }
   // Every rank, in the same order: collectives allowed (e.g. allreduce of statistics).
   virtual void gather(GrowthContext& ctx) {}
   // Rank 0 only, no collectives: the new tensors of the site (and anything else it changes).
@@ -92,11 +105,19 @@ void declare_strategy_settings(runtime::SettingSink& sink, StrategyOptions& opti
 // Validates options; throws ConfigError naming growth.scale / growth.scale_mode / growth.noise.
 void validate(const StrategyOptions& options);
 
-// c for gradmax and random (see StrategyOptions::scale_mode).
+// c for gradmax and random (see StrategyOptions::scale_mode), from the existing fan-out
+// rows (n, F_out).
+double fan_out_norm(const StrategyOptions& options, const torch::Tensor& fan_out);
 double fan_out_norm(const StrategyOptions& options, const SiteTensors& old);
 
-// ConfigError "--growth.strategy vt cannot grow site S: <why>" when the strategy refuses it.
-void check_accepts(const Strategy& strategy, const WidthSite& site);
+// ConfigError "--growth.strategy vt cannot grow site S: <why>" when the strategy refuses it
+// (by `add` units; 0: whatever the number).
+void check_accepts(const Strategy& strategy, const WidthSite& site, int64_t add = 0);
+
+// The refusals strategies share: a group that is not an inner site ("" for inner sites),
+// and a group normalised over its units for a strategy whose new units are zero-valued.
+std::string refuse_groups(const WidthSite& site, const std::string& strategy_reason);
+std::string refuse_normalised(const WidthSite& site);
 
 // One growth event as a surgery transaction (collective). Throws SurgeryError on failure.
 // Returns the plan that was applied (the same on every rank).

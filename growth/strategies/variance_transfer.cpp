@@ -65,6 +65,10 @@ class VarianceTransfer final : public Strategy {
  public:
   std::string name() const override { return "vt"; }
   std::string refusal(const WidthSite& site) const override {
+    if (!site.inner()) {
+      return refuse_groups(site, "variance transfer's rescaling is derived for one producer and one consumer (use "
+                                 "zeros, random or net2net)");
+    }
     if (site.activation == WidthSite::Activation::ClampMin) return "";
     return "its rescaling keeps the function only through a positively homogeneous activation, and the site uses GELU";
   }

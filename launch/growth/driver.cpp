@@ -21,10 +21,10 @@ GrowthDriver::GrowthDriver(const GrowthConfig& config, const growth::Model& mode
   for (const auto& s : model.sites()) start.emplace_back(s.name, s.width);
   auto events = config.events;
   for (auto& e : growth::expand(config.compact, start)) events.push_back(e);
-  events_ = growth::validate_events(std::move(events), model.site_names(), total_steps);
+  events_ = growth::validate_events(std::move(events), model.group_names(), total_steps);  // any width group
   const auto strategy = growth::make_strategy(config.strategy);
-  for (const auto& e : events_) growth::check_accepts(*strategy, model.site(e.site));  // before step 0
-  target_ = growth::final_widths(events_, model.widths());
+  for (const auto& e : events_) growth::check_accepts(*strategy, model.site(e.site), e.add);  // before step 0
+  target_ = growth::final_widths(events_, model.group_widths());
 }
 
 growth::GrowthBatch GrowthDriver::growth_batch(const data::DataSplits& data, uint64_t seed, int64_t step,
@@ -87,7 +87,7 @@ void GrowthDriver::run_event(Trainer& trainer, Progress& progress, const growth:
   ctx.batch = &batch;
   ctx.options = config_.options;
   ctx.optimizer = &trainer.optimizer();
-  ctx.initial_widths = model.widths();
+  ctx.initial_widths = model.group_widths();
   for (auto it = trainer.growth_history().rbegin(); it != trainer.growth_history().rend(); ++it) {
     ctx.initial_widths[it->site] = it->old_width;  // oldest record per site wins
   }
@@ -109,7 +109,7 @@ void GrowthDriver::run_event(Trainer& trainer, Progress& progress, const growth:
   trainer.growth_history().push_back(r);
 
   runtime::JsonObject widths;
-  for (const auto& [site, w] : model.widths()) widths.add(site, w);
+  for (const auto& [site, w] : model.group_widths()) widths.add(site, w);
   runtime::JsonObject j;
   j.add("event", "growth").add("step", r.step).add("site", r.site).add("strategy", r.strategy)
       .add("old_width", r.old_width).add("new_width", r.new_width).add("seconds", r.seconds)

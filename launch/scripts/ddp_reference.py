@@ -118,7 +118,7 @@ class VitBlock(torch.nn.Module):
 
     def forward(self, x):
         n, t, d = x.shape
-        q, k, v = self.qkv(self.ln1(x)).view(n, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = self.qkv(self.ln1(x)).view(n, t, self.heads, 3, d // self.heads).permute(3, 0, 2, 1, 4)  # head-major, as sprout
         w = torch.softmax(q @ k.transpose(-2, -1) / (d // self.heads) ** 0.5, -1)
         x = x + self.proj((w @ v).transpose(1, 2).reshape(n, t, d))
         return x + self.fc2(torch.nn.functional.gelu(self.fc1(self.ln2(x))))

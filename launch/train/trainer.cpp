@@ -48,7 +48,8 @@ void refuse_what_cannot_fit(const TrainConfig& c, const growth::ArchSpec& spec, 
                ": model ", spec.kind, " declares no width groups, so it cannot grow");
   auto events = c.growth.events;
   for (auto& e : growth::expand(c.growth.compact, start)) events.push_back(e);
-  const std::map<std::string, int64_t> start_widths(start.begin(), start.end());
+  const auto groups = growth::group_widths(spec);  // events may name any width group
+  const std::map<std::string, int64_t> start_widths(groups.begin(), groups.end());
   const auto reached = growth::with_site_widths(spec, growth::final_widths(events, start_widths));
   const auto available = ctx.device.is_cpu() ? growth::available_memory_per_rank(ctx.local_size)
                                              : growth::AvailableMemory{HUGE_VAL, "device"};

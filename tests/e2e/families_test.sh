@@ -2,7 +2,8 @@
 # The resnet and vit families from the command line, on 2 ranks: each trains, grows two
 # blocks (GradMax), checkpoints, resumes on 3 ranks (resharded) and on 2 to the same end as
 # the uninterrupted run, slims with the dynamic gate, adapts its widths, merges offline
-# and evaluates; bad settings end with one line. Small synthetic data: about 25 s per
+# and evaluates; a width group (stage, heads) grows with net2net; bad settings end with one
+# line. Small synthetic data: about 40 s per
 # family on 2 cores.
 source "$(dirname "$0")/lib.sh"
 cd "$WORK"
@@ -12,14 +13,18 @@ if [[ $family == resnet ]]; then
      --model.kind resnet --model.inner 4,6,8)
   SITE=conv1; GROWN='{"block1.conv1": 4, "block2.conv1": 9, "block3.conv1": 10}'; STORED="inner=4,9,10"
   TENSOR=model/block2/conv1/weight; SHAPE="(9, 16, 3, 3)"
+  GROUP=stage2; ADD=2; GROUP_STORED="stages=16,34,64"; GROUP_TENSOR=model/block2/conv2/weight; GROUP_SHAPE="(34, 6, 3, 3)"
+  REFUSED=stage2
 else
   D=(--data.name synthetic --data.synthetic_train 256 --data.synthetic_test 64 --train.batch 8 --log.progress none
      --model.kind vit --model.dim 16 --model.heads 2 --model.depth 3 --model.inner 4,6,8)
   SITE=fc1; GROWN='{"block1.fc1": 4, "block2.fc1": 9, "block3.fc1": 10}'; STORED="inner=4,9,10"
   TENSOR=model/block2/fc1/weight; SHAPE="(9, 16)"
+  GROUP=block2.heads; ADD=1; GROUP_STORED="block_heads=2,3,2"; GROUP_TENSOR=model/block2/qkv/weight; GROUP_SHAPE="(72, 16)"
+  REFUSED=stream
 fi
 echo "== $family"
-rm -rf ck ck2 ck3 slim base e0 e1 m.h5
+rm -rf ck ck2 ck3 ckg ckg2 ckg3 slim base e0 e1 m.h5
 
 # 1. Train, grow, checkpoint; the grown architecture is in the file and the summary.
 G=("${D[@]}" --train.steps 12 --growth.event 4:block2.$SITE:+3 --growth.event 4:block3.$SITE:+2 --checkpoint.dir ck
@@ -45,6 +50,32 @@ run 2 train "${G[@]}" --checkpoint.dir ck2 --resume ck/step-00000008.h5
 expect_rc 0 "resume on 2 ranks"
 [[ $(last_json test_loss) == "$full" ]] && pass "resumed run ends where the uninterrupted one did ($full)" \
   || fail "test loss $(last_json test_loss) vs $full"
+
+# 2b. A width group (a ResNet stage, a ViT block's heads) grows from the command line with
+# net2net, the grown architecture is stored and resumes (on 3 ranks, and on 2 to the same
+# end); gradmax refuses a residual group (a stage, the stream) with one line.
+GG=("${D[@]}" --train.steps 6 --growth.strategy net2net --growth.event 2:$GROUP:+$ADD --checkpoint.every 4
+    --checkpoint.at_end true)
+run 2 train "${GG[@]}" --checkpoint.dir ckg
+expect_rc 0 "$family grows $GROUP with net2net"
+grown_loss=$(last_json test_loss)
+$PY - "$GROUP_STORED" "$GROUP_TENSOR" "$GROUP_SHAPE" <<'PYEOF' && pass "the checkpoint stores the grown $GROUP" || fail "stored $GROUP"
+import h5py, sys
+stored, tensor, shape = sys.argv[1:]
+f = h5py.File("ckg/step-00000006.h5")
+spec = f["architecture"].attrs["spec"].decode()
+assert stored in spec, spec
+assert str(f[tensor].shape) == shape, f[tensor].shape
+PYEOF
+run 3 train "${GG[@]}" --checkpoint.dir ckg3 --resume ckg/step-00000004.h5
+expect_rc 0 "the grown $GROUP resumes on 3 ranks"
+run 2 train "${GG[@]}" --checkpoint.dir ckg2 --resume ckg/step-00000004.h5
+expect_rc 0 "the grown $GROUP resumes on 2 ranks"
+[[ $(last_json test_loss) == "$grown_loss" ]] && pass "resumed after $GROUP growth: the same end ($grown_loss)" \
+  || fail "test loss $(last_json test_loss) vs $grown_loss"
+run 2 train "${D[@]}" --train.steps 6 --growth.event 2:$REFUSED:+2
+expect_rc 2 "gradmax on $REFUSED"
+expect_err "--growth.strategy gradmax cannot grow site $REFUSED: it is a residual group" "group refusal"
 
 # 3. Slimmable training with the dynamic gate, then eval at every width and routed.
 run 2 train "${D[@]}" --train.steps 8 --train.mode slimmable --slim.gate_steps 4 --checkpoint.dir slim \

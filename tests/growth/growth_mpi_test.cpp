@@ -98,6 +98,51 @@ TEST(GrowthMpi, EveryStrategyLeavesBitwiseIdenticalReplicas) {
   }
 }
 
+// Heads and residual groups (a ViT's heads and stream, a ResNet's stages) grown by every
+// strategy that accepts them (gradmax: heads, its M reduced over the ranks' shares), rank
+// 0's random choices broadcast: bitwise identical
+// replicas, optimizer state included, and the engine trains on.
+TEST(GrowthMpi, GroupGrowthLeavesBitwiseIdenticalReplicas) {
+  auto& w = world();
+  const std::vector<std::pair<ArchSpec, std::vector<std::string>>> cases = {
+      {sprout::testing::resnet_arch(), {"stage1", "stage2"}},
+      {sprout::testing::vit_arch(), {"block1.heads", "stream"}}};
+  for (const auto& [arch, groups] : cases) {
+    for (const auto& name : groups) {
+      for (const std::string strategy : {"zeros", "random", "net2net", "gradmax"}) {
+        SCOPED_TRACE(arch.kind + " " + name + " " + strategy);
+        auto m = sprout::testing::trained_looking_model(arch, 3);
+        const int64_t add = m->site(name).normalised_over_units ? m->site(name).width : 3;
+        if (!make_strategy(strategy)->refusal_to_add(m->site(name), add).empty()) continue;  // groups_test.cpp
+        runtime::OptimizerOptions oo;
+        oo.name = "adamw";
+        auto opt = runtime::make_optimizer(oo);
+        runtime::DataParallel engine(w, m->params());
+        const auto data = sprout::testing::random_batch(arch, 6, 10 + w.rank());  // rank-dependent
+        engine.begin_step();
+        at::cross_entropy_loss(m->forward(data.x, true), data.y).backward();
+        opt->step(m->params(), engine.finish_step(), 0.01);
+        engine.average_buffers();
+        const auto probe = sprout::testing::random_batch(arch, 5, 30).x;
+        const auto before = m->forward(probe, false).detach();
+        sprout::testing::GrowOptions go;
+        go.strategy = strategy;
+        go.seed = 11 + static_cast<uint64_t>(w.rank());  // only rank 0's generator may count
+        go.step = 1;
+        const auto share = my_share(sprout::testing::random_batch(arch, 10, 4));  // gradmax: M over the ranks
+        ASSERT_NO_THROW(sprout::testing::grow_site(w, *m, name, add, &share, opt.get(), go));
+        EXPECT_NO_THROW(runtime::verify_identical(w, m->params(), opt.get(), "after group growth"));
+        EXPECT_LT(sprout::testing::max_rel_diff(m->forward(probe, false).detach(), before), 1e-5);
+        engine.begin_step();
+        at::cross_entropy_loss(m->forward(data.x, true), data.y).backward();
+        opt->step(m->params(), engine.finish_step(), 0.01);
+        engine.average_buffers();
+        EXPECT_NO_THROW(runtime::verify_identical(w, m->params(), opt.get(), "a step after group growth"));
+      }
+    }
+  }
+}
+
 TEST(GrowthMpi, GradMaxUsesTheGlobalBatch) {
   // The fan-out GradMax picks from rank shares equals the one from the whole batch on one process.
   auto& w = world();

@@ -63,7 +63,8 @@ TEST(Vit, AttentionIsPerHeadScaledDotProduct) {
   auto qkv = at::linear(ln1, p.parameter("block1.qkv.weight"), p.parameter("block1.qkv.bias"));
   std::vector<torch::Tensor> outs;
   for (int64_t h = 0; h < 4; ++h) {
-    auto q = qkv.narrow(2, h * 16, 16), k = qkv.narrow(2, 64 + h * 16, 16), v = qkv.narrow(2, 128 + h * 16, 16);
+    // Head-major rows: head h's q, k, v are rows [48h, 48h + 48).
+    auto q = qkv.narrow(2, h * 48, 16), k = qkv.narrow(2, h * 48 + 16, 16), v = qkv.narrow(2, h * 48 + 32, 16);
     outs.push_back(at::matmul(at::softmax(at::matmul(q, k.transpose(1, 2)) / 4.0, -1), v));
   }
   auto attn = at::linear(at::cat(outs, 2), p.parameter("block1.proj.weight"), p.parameter("block1.proj.bias"));
