@@ -94,14 +94,16 @@ class ResNet(nn.Module):
         super().__init__()
         depth, k = arch.integer("depth"), arch.integer("widen")
         per_stage = (depth - 4) // 6
-        stages = [(16 << s) * k for s in range(3) for _ in range(per_stage)]
+        widths = arch.ints("stages") or [(16 << s) * k for s in range(3)]  # each stage's residual width
+        stem = arch.integer("stem") if arch.params.get("stem") else 16
+        stages = [widths[s] for s in range(3) for _ in range(per_stage)]
         strides = [2 if s > 0 and b == 0 else 1 for s in range(3) for b in range(per_stage)]
         inner = arch.ints("inner") or stages
         if len(inner) != len(stages):
             raise ValueError(f"resnet: inner has {len(inner)} widths for {len(stages)} blocks")
-        self.stem = nn.Conv2d(arch.input[0], 16, 3, padding=1)
+        self.stem = nn.Conv2d(arch.input[0], stem, 3, padding=1)
         self._blocks = len(stages)
-        c = 16
+        c = stem
         for b in range(len(stages)):
             setattr(self, f"block{b + 1}", ResNetBlock(c, inner[b], stages[b], strides[b]))
             c = stages[b]
@@ -116,23 +118,23 @@ class ResNet(nn.Module):
 
 
 class VitBlock(nn.Module):
-    def __init__(self, dim: int, heads: int, hidden: int):
+    def __init__(self, dim: int, heads: int, head_dim: int, hidden: int):
         super().__init__()
-        self.heads = heads
+        self.heads, self.head_dim = heads, head_dim
         self.ln1 = nn.LayerNorm(dim, eps=1e-5)
-        self.qkv = nn.Linear(dim, 3 * dim)  # q, k, v packed; heads contiguous within each
-        self.proj = nn.Linear(dim, dim)
+        self.qkv = nn.Linear(dim, 3 * heads * head_dim)  # head-major: head h owns its q, k, v rows
+        self.proj = nn.Linear(heads * head_dim, dim)
         self.ln2 = nn.LayerNorm(dim, eps=1e-5)
         self.fc1 = nn.Linear(dim, hidden)
         self.fc2 = nn.Linear(hidden, dim)
 
     def attention(self, h):  # (N, T, D)
-        n, t, d = h.shape
-        hd = d // self.heads
-        qkv = self.qkv(self.ln1(h)).view(n, t, 3, self.heads, hd).permute(2, 0, 3, 1, 4)  # (3, N, heads, T, hd)
+        n, t, _ = h.shape
+        hd = self.head_dim
+        qkv = self.qkv(self.ln1(h)).view(n, t, self.heads, 3, hd).permute(3, 0, 2, 1, 4)  # (3, N, heads, T, hd)
         q, k, v = qkv[0], qkv[1], qkv[2]
         w = torch.softmax(torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(hd), -1)
-        return self.proj(torch.matmul(w, v).transpose(1, 2).reshape(n, t, d))
+        return self.proj(torch.matmul(w, v).transpose(1, 2).reshape(n, t, self.heads * hd))
 
     def forward(self, h):
         h = h + self.attention(h)
@@ -145,13 +147,15 @@ class Vit(nn.Module):
         c, h, w = arch.input
         dim, heads, patch = arch.integer("dim"), arch.integer("heads"), arch.integer("patch")
         inner = arch.ints("inner") or [arch.integer("mlp")] * arch.integer("depth")
+        block_heads = arch.ints("block_heads") or [heads] * len(inner)
+        head_dim = arch.integer("head_dim") if arch.params.get("head_dim", "0") != "0" else dim // heads
         self.dim = dim
         self.embed = nn.Conv2d(c, dim, patch, stride=patch)  # sprout: im2col then a linear map
         self.cls = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos = nn.Parameter(torch.zeros(1, (h // patch) * (w // patch) + 1, dim))
         self._blocks = len(inner)
         for b, hidden in enumerate(inner, start=1):
-            setattr(self, f"block{b}", VitBlock(dim, heads, hidden))
+            setattr(self, f"block{b}", VitBlock(dim, block_heads[b - 1], head_dim, hidden))
         self.norm = nn.LayerNorm(dim, eps=1e-5)
         self.head = nn.Linear(dim, arch.classes)
 
