@@ -24,5 +24,6 @@ int run_inspect(runtime::RuntimeContext& ctx, const std::vector<std::string>& ar
 int run_bench_checkpoint(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);  // bench_checkpoint.cpp
 int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);  // cmd_eval.cpp
 int run_bench(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);  // launch/cli/cmd_bench.cpp
+int run_plan(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);  // launch/cli/cmd_plan.cpp
 
 }  // namespace sprout::launch
