@@ -57,7 +57,7 @@ namespace {
 double bucket_seconds(PlanAlgorithm a, int nodes, int per_node, double bytes, const runtime::ClusterLinks& links,
                       bool scatter_only) {
   const int n = nodes * per_node;
-  const runtime::LinkCost& flat = nodes > 1 ? links.between : links.node;
+  const runtime::LinkCost flat = runtime::flat_link(nodes, links);
   switch (a) {
     case PlanAlgorithm::Ring:
       return scatter_only ? runtime::ring_half_seconds(n, bytes, flat) : runtime::flat_ring_seconds(nodes, per_node, bytes, links);
@@ -100,7 +100,7 @@ StepPrediction predict_step(const TrainConfig& config, const growth::ArchSpec& a
       p.exposed_s[static_cast<int>(a)] = std::max(0.0, wire_free - p.compute_s);
     }
     if (config.optim.shard != "none") {
-      p.allgather_s = runtime::ring_half_seconds(ranks, 4.0 * total, p.nodes > 1 ? cal.links.between : cal.links.node);
+      p.allgather_s = runtime::ring_half_seconds(ranks, 4.0 * total, runtime::flat_link(p.nodes, cal.links));
     }
   }
   if (config.checkpoint.every > 0) {

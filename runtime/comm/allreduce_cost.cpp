@@ -58,8 +58,14 @@ LeaderAlgorithm cheaper_leader_algorithm(int leaders, double bytes, const LinkCo
              : LeaderAlgorithm::Ring;
 }
 
+LinkCost flat_link(int nodes, const ClusterLinks& links) {
+  if (nodes <= 1) return links.node;
+  return {std::max(links.node.alpha_s, links.between.alpha_s),
+          std::max(links.node.beta_s_per_byte, links.between.beta_s_per_byte)};
+}
+
 double flat_ring_seconds(int nodes, int ranks_per_node, double bytes, const ClusterLinks& links) {
-  return ring_allreduce_seconds(nodes * ranks_per_node, bytes, nodes > 1 ? links.between : links.node);
+  return ring_allreduce_seconds(nodes * ranks_per_node, bytes, flat_link(nodes, links));
 }
 
 double hierarchical_seconds(int nodes, int ranks_per_node, double bytes, const ClusterLinks& links) {

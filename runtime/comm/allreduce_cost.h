@@ -11,7 +11,7 @@
 //   hierarchical (this runtime's):      2(L−1)·(α_node + β_node·b)             reduce to the node's leader,
 //                                                                              broadcast back
 //                                       + min(ring, recursive doubling) over the M leaders, between nodes
-// A flat ring spanning several nodes is paced by its slowest hop, the link between nodes.
+// A flat ring spanning several nodes is paced by its slowest hop (flat_link).
 #pragma once
 
 #include <string>
@@ -50,6 +50,10 @@ double ring_half_seconds(int ranks, double bytes, const LinkCost& link);
 // The leaders' algorithm inside the hierarchical allreduce.
 enum class LeaderAlgorithm { Ring, RecursiveDoubling };
 LeaderAlgorithm cheaper_leader_algorithm(int leaders, double bytes, const LinkCost& link);
+
+// The link a flat collective over `nodes` nodes is paced by: its slowest hop (the slower α
+// and β of the two links; the node's own link on one node).
+LinkCost flat_link(int nodes, const ClusterLinks& links);
 
 // `nodes` nodes of `ranks_per_node` ranks each.
 double flat_ring_seconds(int nodes, int ranks_per_node, double bytes, const ClusterLinks& links);
