@@ -207,10 +207,15 @@ int bench_calibrate(runtime::RuntimeContext& ctx, const std::vector<std::string>
   c.ranks = ctx.size();
   c.threads = threads;
   measure_compute(ctx, o, c);
-  measure_node_link(ctx, world->handle(), static_cast<int>(o.get_int("reps")), c);
+  {
+    // Raw MPI calls below: the watchdog ends the job if a peer is gone, instead of a hang.
+    runtime::Watchdog::Guard guard(world->watchdog(), "bench calibrate: point-to-point and collectives",
+                                   "calibrate", ctx.comm->timeout());
+    measure_node_link(ctx, world->handle(), static_cast<int>(o.get_int("reps")), c);
+    measure_collectives(ctx, world->handle(), o, c);
+  }
   c.links.between = {o.get_double("between_alpha_us") * 1e-6, 8.0 / (o.get_double("between_gbps") * 1e9)};
   c.between_link_source = "input: --between_alpha_us, --between_gbps";
-  measure_collectives(ctx, world->handle(), o, c);
   measure_checkpoint(ctx, o, c);
   if (ctx.is_root()) {
     std::ofstream out(o.get("out"));

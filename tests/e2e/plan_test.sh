@@ -33,6 +33,10 @@ rows=$(grep -cE "^ +[0-9]+ +[0-9]+ +[0-9.]+ +yes" "$WORK/out")
 grep -q "crossover" "$WORK/out" && pass "crossover reported" || fail "no crossover section"
 
 # 3. Refusals: one line, status 2.
+run 2 bench calibrate --batch 0 --out "$WORK/never.json"
+expect_rc 2 "calibrate --batch 0"; expect_err "--batch: 0 must be in [1, 1000000]" "named"
+run 1 bench calibrate --arch "kind=mlp;widths=0" --out "$WORK/never.json"
+expect_rc 2 "calibrate with a bad model"; expect_err "widths" "named"
 run 1 "${PLAN[@]}" --plan.memory_gb 0.0001
 expect_rc 2 "a plan that does not fit"; expect_err "lower train.batch" "it names what to change"
 run 1 "${PLAN[@]}" --plan.max_ranks 0
