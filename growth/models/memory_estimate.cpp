@@ -8,6 +8,10 @@
 #include <sstream>
 
 #include "growth/models/family.h"
+#include "growth/models/model.h"
+#include "runtime/comm/ring_allreduce.h"
+#include "runtime/engine/bucket_layout.h"
+#include "runtime/engine/bucket_reducer.h"
 #include "runtime/error.h"
 
 namespace sprout::growth {
@@ -137,6 +141,69 @@ std::vector<std::pair<std::string, int64_t>> group_widths(const ArchSpec& arch) 
 
 ArchSpec with_site_widths(ArchSpec arch, const std::map<std::string, int64_t>& widths) {
   return model_family(arch.kind).with_site_widths(std::move(arch), widths);
+}
+
+TrainingTensors training_tensors(const ArchSpec& arch, double build_limit) {
+  const MemoryEstimate floor = estimate_training_memory(arch, 1, 0);
+  TrainingTensors t;
+  t.activations_per_example = floor.activations_per_example;
+  if (floor.parameters <= build_limit) {
+    const auto model = model_family(arch.kind).build(arch, 0);
+    for (const auto& p : model->params().parameters()) t.parameters.push_back(p.numel());
+    for (const auto& b : model->params().buffers()) t.buffer_bytes += static_cast<double>(b.numel() * b.element_size());
+    return t;
+  }
+  for (const auto& l : model_family(arch.kind).layers(arch, {})) {
+    if (l.weights > 0) t.parameters.push_back(static_cast<int64_t>(l.weights));
+    if (l.norm > 0) t.parameters.push_back(static_cast<int64_t>(l.norm));
+    t.buffer_bytes += 4.0 * l.norm_buffers;
+  }
+  return t;
+}
+
+RankMemory rank_memory(const TrainingTensors& tensors, const RankMemoryOptions& o) {
+  SPROUT_CHECK(o.shard == "none" || o.shard == "state" || o.shard == "gradients", ConfigError,
+               "optim.shard: '", o.shard, "' is not none, state or gradients");
+  SPROUT_CHECK(o.world >= 1 && o.rank >= 0 && o.rank < o.world, ConfigError, "rank ", o.rank, " of ", o.world);
+  constexpr double kFloat = 4;
+  int64_t total = 0;
+  for (auto n : tensors.parameters) total += n;
+  RankMemory m;
+  m.parameters = kFloat * static_cast<double>(total);
+  m.buffers = tensors.buffer_bytes;
+  m.activations = (o.bf16 ? 2.0 : kFloat) * tensors.activations_per_example * static_cast<double>(o.batch);
+  double grads = static_cast<double>(total);  // autograd's .grad
+  double owned = static_cast<double>(total);  // elements with optimizer state here
+  if (o.world > 1) {
+    // The engine's bucket cut, from meta tensors of the same sizes (no memory).
+    std::vector<torch::Tensor> shapes;
+    for (auto n : tensors.parameters) shapes.push_back(torch::empty({n}, torch::TensorOptions().device(torch::kMeta)));
+    const double mib = 1024.0 * 1024.0;
+    const auto layout = runtime::BucketLayout::build(shapes, static_cast<size_t>(o.bucket_mb * mib),
+                                                     static_cast<size_t>(std::min(o.first_bucket_mb, o.bucket_mb) * mib));
+    const int per_node = o.ranks_per_node > 0 ? std::min(o.ranks_per_node, o.world) : o.world;
+    const int nodes = (o.world + per_node - 1) / per_node;
+    const bool leader = o.rank % per_node == 0;
+    double chunks = 0;
+    for (const auto& b : layout.buckets()) {
+      const auto [lo, hi] = runtime::BucketReducer::kept_range(b.numel, o.rank, o.world);
+      chunks += static_cast<double>(hi - lo);
+      if (o.shard == "gradients") continue;
+      const auto path = runtime::bucket_path(o.allreduce, o.world, o.ranks_per_node > 0 ? nodes : 1, per_node,
+                                             static_cast<double>(b.numel) * kFloat);
+      grads += static_cast<double>(b.numel + runtime::bucket_scratch_numel(path, b.numel, o.world, leader));
+    }
+    if (o.shard == "gradients") {
+      grads += chunks;
+      owned = chunks;
+    }
+  }
+  if (o.shard == "state") {
+    owned = static_cast<double>(total * (o.rank + 1) / o.world - total * o.rank / o.world);
+  }
+  m.gradients = kFloat * grads;
+  m.optimizer_state = kFloat * o.optimizer_slots * owned;
+  return m;
 }
 
 }  // namespace sprout::growth

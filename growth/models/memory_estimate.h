@@ -21,6 +21,7 @@
 #include <string>
 
 #include "growth/models/arch.h"
+#include "runtime/comm/allreduce_cost.h"
 
 namespace sprout::growth {
 
@@ -72,5 +73,53 @@ std::vector<std::pair<std::string, int64_t>> site_widths(const ArchSpec& arch);
 // Every width group's (inner sites, then heads and residual groups), likewise.
 std::vector<std::pair<std::string, int64_t>> group_widths(const ArchSpec& arch);
 ArchSpec with_site_widths(ArchSpec arch, const std::map<std::string, int64_t>& widths);
+
+// ---- Per-rank memory of data-parallel training, by kind (`sprout plan`) ----------------
+// Unlike the floor above, this counts exactly the tensors the runtime allocates for the
+// parameters, gradients and optimizer state of one rank between steps:
+//   parameters  every parameter (float32 at either precision)
+//   buffers     batch-norm running statistics
+//   gradients   autograd's .grad of every parameter, plus on more than one rank the
+//               engine's gradient buffers (runtime/engine/bucket_reducer.h), laid out by
+//               runtime::BucketLayout from the parameter sizes:
+//                 optim.shard none | state: every bucket, and the scratch its allreduce
+//                   needs (runtime::bucket_scratch_numel: the ring ⌈n/N⌉, a hierarchical
+//                   node leader n);
+//                 optim.shard gradients: this rank's reduce-scatter chunk of each bucket
+//                   (buckets exist only while backward runs; not counted)
+//   optimizer   slots × the elements this rank keeps state for: every parameter (none),
+//               its 1/N range of the flat parameters (state), its chunks (gradients)
+//               (per-element lr multipliers of some growth strategies are not counted)
+//   activations the floor's per-example count × batch (float32; bf16 halves it): an
+//               estimate, not a count
+// (DeepSpeed's ZeRO paper counts the same three states as 2Ψ + 2Ψ + KΨ bytes in mixed
+// precision; sprout keeps float32 weights, so 4Ψ + 4Ψ(+buffers) + 4·slots·Ψ/N.)
+struct TrainingTensors {
+  std::vector<int64_t> parameters;  // element count of every parameter, registration order
+  double buffer_bytes = 0;          // all buffers
+  double activations_per_example = 0;
+};
+// The tensors of `arch`'s model, counted on a built model (exact) when the estimate has at
+// most `build_limit` parameters; above it, from the family's layer table (one tensor per
+// weight-with-bias and per norm: the bucket cut, hence the scratch, is then approximate).
+TrainingTensors training_tensors(const ArchSpec& arch, double build_limit = 64e6);
+
+struct RankMemoryOptions {
+  int64_t batch = 1;
+  int optimizer_slots = 0;
+  std::string shard = "none";  // none | state | gradients
+  int world = 1, rank = 0;
+  runtime::AllreduceAlgorithm allreduce = runtime::AllreduceAlgorithm::Auto;
+  int ranks_per_node = 0;  // 0: every rank on one node
+  double bucket_mb = 25.0, first_bucket_mb = 1.0;
+  bool bf16 = false;
+};
+
+struct RankMemory {  // bytes
+  double parameters = 0, buffers = 0, gradients = 0, optimizer_state = 0, activations = 0;
+  double total() const { return parameters + buffers + gradients + optimizer_state + activations; }
+};
+
+RankMemory rank_memory(const TrainingTensors& tensors, const RankMemoryOptions& options);
 
 }  // namespace sprout::growth

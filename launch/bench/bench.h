@@ -22,6 +22,7 @@ struct BenchCommand {
 int bench_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);
 int bench_allreduce(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);
 int bench_grow(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);
+int bench_calibrate(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);  // calibrate.cpp
 
 // Parses a benchmark's options on every rank and agrees on the outcome (Note [Error
 // agreement]); `check` validates them (throws ConfigError). Returns false after printing

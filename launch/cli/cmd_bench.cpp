@@ -18,6 +18,7 @@ const BenchCommand kBenches[] = {
     {"allreduce", bench_allreduce, "bucketed gradient allreduce vs plain MPI_Allreduce, 8 B .. 64 MB"},
     {"grow", bench_grow, "step time right after a parameter grows (bucket rebuild) vs normal steps"},
     {"checkpoint", run_bench_checkpoint, "checkpoint write/read MB/s beside a plain sequential write"},
+    {"calibrate", bench_calibrate, "compute, link, collective and checkpoint rates for sprout plan (JSON)"},
 };
 
 void print_usage(std::FILE* out) {

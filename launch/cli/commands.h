@@ -26,5 +26,6 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
 int run_bench(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);  // launch/cli/cmd_bench.cpp
 int run_export(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);  // cmd_export.cpp
 int run_import(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);  // cmd_import.cpp
+int run_plan(runtime::RuntimeContext& ctx, const std::vector<std::string>& args);  // launch/cli/cmd_plan.cpp
 
 }  // namespace sprout::launch

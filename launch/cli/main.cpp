@@ -22,9 +22,10 @@ const Command kCommands[] = {
     {"merge", sprout::launch::run_merge, "merge expert checkpoints (sprout merge --help lists the methods)"},
     {"inspect", sprout::launch::run_inspect, "show and verify a checkpoint file"},
     {"eval", sprout::launch::run_eval, "accuracy, MACs and speed of a slimmable checkpoint per width"},
-    {"bench", sprout::launch::run_bench, "benchmarks: train | allreduce | grow | checkpoint"},
+    {"bench", sprout::launch::run_bench, "benchmarks: train | allreduce | grow | checkpoint | calibrate"},
     {"export", sprout::launch::run_export, "a checkpoint's model for PyTorch (safetensors or pt)"},
     {"import", sprout::launch::run_import, "a PyTorch state dict (safetensors) as a sprout checkpoint"},
+    {"plan", sprout::launch::run_plan, "per-rank memory and predicted step time from 1 to 1024 ranks"},
 };
 
 void print_usage(std::FILE* out) {

@@ -91,6 +91,7 @@ void Trainer::prepare(data::DataSplits data) {
   runtime::configure_threads(config_.runtime.threads > 0 ? config_.runtime.threads
                                                          : runtime::default_threads(ctx_.local_size));
   ctx_.comm->set_timeout(config_.runtime.timeout_s);
+  configure_engine_allreduce(*ctx_.comm, config_.engine);  // runtime.allreduce (launch/cli/runtime_options.h)
   data_ = std::move(data);
   SPROUT_CHECK(data_.train.size() > 0, ConfigError, "--data.classes: no training examples in classes '",
                growth::join_ints(config_.data.classes), "'");

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "runtime/comm/hierarchical_allreduce.h"
 #include "runtime/error.h"
 
 namespace sprout::runtime {
@@ -145,6 +146,12 @@ MpiCommunicator::MpiCommunicator(MPI_Comm comm, std::shared_ptr<Watchdog> watchd
   MPI_Comm_size(comm_, &size_);
 }
 
+void MpiCommunicator::configure_allreduce(AllreduceAlgorithm algorithm, int ranks_per_node) {
+  nodes_ = std::make_shared<NodeGroups>(comm_, ranks_per_node);
+  algorithm_ = algorithm;
+  ranks_per_node_ = ranks_per_node;
+}
+
 MpiCommunicator::~MpiCommunicator() {
   int finalized = 0;
   MPI_Finalized(&finalized);
@@ -201,6 +208,10 @@ std::unique_ptr<Communicator> MpiCommunicator::split(int color, int key) {
   auto child = std::make_unique<MpiCommunicator>(sub, watchdog_);
   child->set_timeout(timeout_s_);
   child->set_phase(phase_);
+  // The engine reduces on a communicator split from the one configured: it inherits the
+  // algorithm, and its ranks are grouped into nodes the same way (when the split keeps
+  // every rank, as the engine's does, into the same nodes).
+  if (nodes_) child->configure_allreduce(algorithm_, ranks_per_node_);
   return child;
 }
 

@@ -5,10 +5,13 @@
 
 #include <memory>
 
+#include "runtime/comm/allreduce_cost.h"
 #include "runtime/comm/communicator.h"
 #include "runtime/comm/watchdog.h"
 
 namespace sprout::runtime {
+
+class NodeGroups;  // runtime/comm/hierarchical_allreduce.h
 
 // Initialises MPI (MPI_THREAD_MULTIPLE requested) for the lifetime of the object and
 // owns the collective watchdog. Construct exactly once, first thing in main.
@@ -58,10 +61,22 @@ class MpiCommunicator final : public Communicator {
   MPI_Comm handle() const { return comm_; }
   Watchdog* watchdog() const { return watchdog_.get(); }
 
+  // The algorithm of start_sum_allreduce (runtime/comm/ring_allreduce.h) for gradient
+  // buckets, and the grouping of ranks into nodes the hierarchical one and the automatic
+  // choice use (ranks_per_node: see NodeGroups). Collective. Until it is called: auto,
+  // without node groups (the flat ring, or MPI's own collective for small buckets).
+  // Communicators split from this one inherit both.
+  void configure_allreduce(AllreduceAlgorithm algorithm, int ranks_per_node);
+  AllreduceAlgorithm allreduce_algorithm() const { return algorithm_; }
+  const NodeGroups* node_groups() const { return nodes_.get(); }
+
  private:
   MPI_Comm comm_;
   int rank_ = 0, size_ = 1;
   std::shared_ptr<Watchdog> watchdog_;
+  AllreduceAlgorithm algorithm_ = AllreduceAlgorithm::Auto;
+  std::shared_ptr<NodeGroups> nodes_;
+  int ranks_per_node_ = 0;
 };
 
 // MPI datatype of a tensor's dtype; throws CommError for unsupported dtypes.

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "runtime/error.h"
+#include "runtime/comm/hierarchical_allreduce.h"
 #include "runtime/comm/mpi_communicator.h"
 
 namespace sprout::runtime {
@@ -105,26 +106,76 @@ void RingAllreduce::wait() {
   }
 }
 
+BucketPath bucket_path(AllreduceAlgorithm algorithm, int world, int node_count, int max_node_size, double bytes) {
+  if (world <= 1) return BucketPath::Collective;
+  switch (algorithm) {
+    case AllreduceAlgorithm::Mpi: return BucketPath::Collective;
+    case AllreduceAlgorithm::Ring: return BucketPath::Ring;
+    case AllreduceAlgorithm::Hierarchical: return BucketPath::Hierarchical;
+    case AllreduceAlgorithm::Auto: break;
+  }
+  if (node_count > 1 && max_node_size > 1 &&
+      hierarchical_is_faster(node_count, max_node_size, bytes, default_cluster_links())) {
+    return BucketPath::Hierarchical;
+  }
+  return bytes >= kRingMinBytes ? BucketPath::Ring : BucketPath::Collective;
+}
+
+int64_t bucket_scratch_numel(BucketPath path, int64_t numel, int world, bool node_leader) {
+  switch (path) {
+    case BucketPath::Collective: return 0;
+    case BucketPath::Ring: return (numel + world - 1) / world;
+    case BucketPath::Hierarchical: return node_leader ? numel : 0;
+  }
+  return 0;
+}
+
 namespace {
 
-bool uses_ring(const Communicator& comm, int64_t numel, int64_t element_size) {
-  return comm.size() > 1 && numel * element_size >= kRingMinBytes &&
-         dynamic_cast<const MpiCommunicator*>(&comm) != nullptr;
+BucketPath path_of(const Communicator& comm, int64_t numel, int64_t element_size) {
+  const auto* mpi = dynamic_cast<const MpiCommunicator*>(&comm);
+  if (mpi == nullptr) return BucketPath::Collective;
+  const NodeGroups* nodes = mpi->node_groups();
+  const BucketPath path = bucket_path(mpi->allreduce_algorithm(), comm.size(), nodes ? nodes->node_count() : 0,
+                                      nodes ? nodes->max_node_size() : 0, static_cast<double>(numel * element_size));
+  SPROUT_CHECK(path != BucketPath::Hierarchical || nodes != nullptr, ConfigError,
+               "hierarchical allreduce: the communicator has no node groups (configure_allreduce first)");
+  return path;
 }
 
 }  // namespace
 
 int64_t ring_scratch_numel(const Communicator& comm, int64_t numel, int64_t element_size) {
-  if (!uses_ring(comm, numel, element_size)) return 0;
-  return (numel + comm.size() - 1) / comm.size();
+  const BucketPath path = path_of(comm, numel, element_size);
+  const auto* mpi = dynamic_cast<const MpiCommunicator*>(&comm);
+  const bool leader = mpi != nullptr && mpi->node_groups() != nullptr && mpi->node_groups()->is_leader();
+  return bucket_scratch_numel(path, numel, comm.size(), leader);
 }
 
 std::shared_ptr<Work> start_sum_allreduce(Communicator& comm, torch::Tensor flat, torch::Tensor scratch, int tag,
                                           bool reduce_scatter_only) {
-  if (!uses_ring(comm, flat.numel(), flat.element_size())) return comm.allreduce_async(std::move(flat), ReduceOp::Sum);
+  const BucketPath path = path_of(comm, flat.numel(), flat.element_size());
+  if (path == BucketPath::Collective) return comm.allreduce_async(std::move(flat), ReduceOp::Sum);
   auto& mpi = static_cast<MpiCommunicator&>(comm);
+  if (path == BucketPath::Hierarchical) {
+    const NodeGroups& nodes = *mpi.node_groups();
+    const double bytes = static_cast<double>(flat.numel() * flat.element_size());
+    const LeaderAlgorithm leader = cheaper_leader_algorithm(nodes.node_count(), bytes, default_cluster_links().between);
+    return std::make_shared<HierarchicalAllreduce>(nodes, std::move(flat), std::move(scratch), tag, leader,
+                                                   mpi.watchdog(), comm.phase(), comm.timeout());
+  }
   return std::make_shared<RingAllreduce>(mpi.handle(), std::move(flat), std::move(scratch), tag, mpi.watchdog(),
                                          comm.phase(), comm.timeout(), reduce_scatter_only);
+}
+
+void configure_allreduce(Communicator& comm, AllreduceAlgorithm algorithm, int ranks_per_node) {
+  auto* mpi = dynamic_cast<MpiCommunicator*>(&comm);
+  if (mpi == nullptr) {
+    SPROUT_CHECK(algorithm == AllreduceAlgorithm::Auto, ConfigError, "runtime.allreduce=", to_string(algorithm),
+                 " needs the MPI backend; the ", comm.backend(), " backend reduces with its own collective");
+    return;
+  }
+  mpi->configure_allreduce(algorithm, ranks_per_node);
 }
 
 }  // namespace sprout::runtime

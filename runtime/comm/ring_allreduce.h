@@ -26,6 +26,7 @@
 #include <memory>
 #include <string>
 
+#include "runtime/comm/allreduce_cost.h"
 #include "runtime/comm/communicator.h"
 #include "runtime/comm/watchdog.h"
 
@@ -74,15 +75,23 @@ class RingAllreduce final : public Work {
 };
 
 // Buckets smaller than this go through the communicator's own allreduce_async, where a
-// latency-optimal tree beats the ring's 2(n−1) message rounds.
+// latency-optimal tree beats the ring's 2(n−1) message rounds (runtime.allreduce = auto on
+// one node).
 inline constexpr int64_t kRingMinBytes = 64 * 1024;
 
-// Starts the sum-allreduce of `flat` over `comm`: the ring for MPI communicators and
-// buckets of at least kRingMinBytes, the communicator's allreduce_async otherwise (NCCL's
-// own ring, small buckets). Deterministic in (backend, size, bytes), so every rank — and
-// every run with the same buckets — picks the same algorithm. reduce_scatter_only: only
-// chunk ring_owned_chunk(rank, size) is needed (the ring stops after its first half; the
-// other paths reduce everything).
+// Starts the sum-allreduce of `flat` over `comm`, by the communicator's algorithm
+// (MpiCommunicator::configure_allreduce; other backends: their own allreduce_async):
+//   mpi           the communicator's allreduce_async (MPI's own collective);
+//   ring          the ring below;
+//   hierarchical  HierarchicalAllreduce (runtime/comm/hierarchical_allreduce.h), the
+//                 leaders' algorithm picked by the α–β model (runtime/comm/allreduce_cost.h);
+//   auto          on several nodes of more than one rank: hierarchical where the model
+//                 predicts it faster for this bucket size, else the ring; otherwise the ring
+//                 for buckets of at least kRingMinBytes and allreduce_async below.
+// Deterministic in (algorithm, node grouping, size, bytes), so every rank — and every run
+// with the same buckets — picks the same algorithm. reduce_scatter_only: only chunk
+// ring_owned_chunk(rank, size) is needed (the ring stops after its first half; the other
+// paths reduce everything).
 std::shared_ptr<Work> start_sum_allreduce(Communicator& comm, torch::Tensor flat, torch::Tensor scratch,
                                           int tag, bool reduce_scatter_only = false);
 
@@ -91,7 +100,21 @@ inline int64_t ring_chunk_begin(int64_t numel, int size, int k) { return numel *
 // The chunk a rank holds summed after the reduce-scatter half of the ring.
 inline int ring_owned_chunk(int rank, int size) { return (rank + 1) % size; }
 
-// Scratch a ring over `comm` needs for `numel` elements (0 when it will not use the ring).
+// How start_sum_allreduce reduces a bucket of `bytes` under `algorithm` on `world` ranks,
+// grouped into `node_count` nodes of at most `max_node_size` ranks (0: no node groups).
+// A pure function: the memory model (growth/models/memory_estimate.h) predicts with it.
+enum class BucketPath { Collective, Ring, Hierarchical };
+BucketPath bucket_path(AllreduceAlgorithm algorithm, int world, int node_count, int max_node_size, double bytes);
+// Scratch elements that path needs on a rank (node_leader: a node's first rank).
+int64_t bucket_scratch_numel(BucketPath path, int64_t numel, int world, bool node_leader);
+
+// Scratch start_sum_allreduce over `comm` needs on this rank for `numel` elements (0 when
+// its algorithm needs none).
 int64_t ring_scratch_numel(const Communicator& comm, int64_t numel, int64_t element_size);
+
+// Sets the bucket allreduce algorithm of `comm` and groups its ranks into nodes
+// (ranks_per_node: 0 = as MPI reports, K = consecutive blocks of K ranks). Collective.
+// Throws ConfigError when `comm` is not an MPI communicator and the algorithm is not auto.
+void configure_allreduce(Communicator& comm, AllreduceAlgorithm algorithm, int ranks_per_node);
 
 }  // namespace sprout::runtime

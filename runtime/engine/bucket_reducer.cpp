@@ -78,6 +78,16 @@ void BucketReducer::harvest(size_t bucket) {
   flat_[bucket] = torch::Tensor();
 }
 
+int64_t BucketReducer::held_bytes() const {
+  int64_t bytes = 0;
+  for (const auto* list : {&flat_, &scratch_, &kept_}) {
+    for (const auto& t : *list) {
+      if (t.defined()) bytes += t.numel() * static_cast<int64_t>(t.element_size());
+    }
+  }
+  return bytes;
+}
+
 void BucketReducer::begin() {
   std::fill(ready_.begin(), ready_.end(), 0);
   for (size_t b = 0; b < missing_.size(); ++b) {

@@ -77,6 +77,8 @@ class BucketReducer {
   const BucketLayout& layout() const { return layout_; }
   // Buckets started so far this step.
   size_t started() const { return next_; }
+  // Bytes of the tensors the reducer holds now: bucket buffers, scratch, kept chunks.
+  int64_t held_bytes() const;
 
  private:
   torch::Tensor slot_view(size_t param);  // the gradient's place in its bucket (allocated on demand)

@@ -85,6 +85,9 @@ class DataParallel {
   size_t buckets_started_early() const { return started_early_; }
   // Seconds the last finish_step() spent (zero-fill, remaining starts, waiting).
   double last_finish_s() const { return last_finish_s_; }
+  // Bytes of the gradient buffers the engine holds now (its buckets, their scratch and,
+  // reduce-scattering, the kept chunks); 0 on one rank, which uses the parameters' .grad.
+  int64_t gradient_buffer_bytes() const { return reducer_.held_bytes(); }
 
  private:
   void ensure_layout();

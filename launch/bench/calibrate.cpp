@@ -1,0 +1,232 @@
+// `sprout bench calibrate`: measures what `sprout plan` predicts from (launch/plan/
+// calibration.h) and writes it to --out as one JSON object. Run it with the ranks one node
+// will hold (mpirun -np R): every rank computes at once, so the compute rate includes their
+// contention for cores and memory bandwidth.
+//   compute      --steps timed forward + backward passes of --arch (after --warmup),
+//                median, slowest rank, divided by --batch
+//   node link    ping-pong between ranks 0 and 1, 8 B … 2 MiB: α the one-way time of 8 B,
+//                β the slope between the two largest (one rank: the defaults of runtime/comm/allreduce_cost.h,
+//                marked as such)
+//   between      nodes: --between_alpha_us and --between_gbps, an input (this machine has
+//                one node; measure them with two ranks on two nodes and pass them here)
+//   collectives  MPI_Allreduce, the engine's ring (RingAllreduce), MPI_Reduce_scatter_block
+//                and MPI_Allgather, 4 KiB … --max_bytes, median of --reps, slowest rank
+//   checkpoint   every rank writes --checkpoint_mb MiB into --dir and fsyncs: total bytes
+//                over the slowest rank's time
+#include <fcntl.h>
+#include <mpi.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+
+#include "growth/models/family.h"
+#include "growth/models/macs.h"
+#include "growth/models/model.h"
+#include "launch/bench/bench.h"
+#include "launch/plan/calibration.h"
+#include "runtime/comm/mpi_communicator.h"
+#include "runtime/comm/ring_allreduce.h"
+#include "runtime/engine/threads.h"
+#include "runtime/error.h"
+#include "runtime/torch_compat.h"
+
+namespace sprout::launch {
+
+namespace {
+
+OptionTable calibrate_table() {
+  return {
+      {"out", "calibration.json", "where the calibration is written (JSON)"},
+      {"arch", "kind=mlp;in=1x28x28;classes=10;widths=1024,1024", "the model whose compute is timed (any family)"},
+      {"batch", "64", "examples per rank in each timed step"},
+      {"steps", "10", "timed forward + backward passes"},
+      {"warmup", "3", "untimed passes first"},
+      {"threads", "0", "intra-op threads per rank (0: cores / ranks on this node)"},
+      {"max_bytes", "16777216", "largest collective message (16 MiB)"},
+      {"reps", "5", "repetitions per message size (median)"},
+      {"dir", "/tmp", "directory the checkpoint write is timed in"},
+      {"checkpoint_mb", "64", "MiB each rank writes"},
+      {"between_alpha_us", "20", "latency between nodes in µs (an input: one node here)"},
+      {"between_gbps", "10", "bandwidth between nodes in Gbit/s (an input)"},
+  };
+}
+
+void check_calibrate(const Options& o) {
+  growth::ArchSpec::parse(o.get("arch"));  // throws ConfigError naming the bad setting
+  for (const char* key : {"batch", "steps", "reps", "checkpoint_mb"}) {
+    SPROUT_CHECK(o.get_int(key) > 0 && o.get_int(key) <= 1000000, ConfigError, "--", key, ": ", o.get_int(key),
+                 " must be in [1, 1000000]");
+  }
+  SPROUT_CHECK(o.get_int("warmup") >= 0, ConfigError, "--warmup: ", o.get_int("warmup"), " must be >= 0");
+  SPROUT_CHECK(o.get_int("threads") >= 0 && o.get_int("threads") <= 1024, ConfigError, "--threads: ",
+               o.get_int("threads"), " must be in [0, 1024]");
+  const int64_t hi = o.get_int("max_bytes");
+  SPROUT_CHECK(hi >= 4096 && hi <= (int64_t{1} << 30), ConfigError, "--max_bytes: ", hi, " must be in [4096, 1 GiB]");
+  SPROUT_CHECK(o.get_double("between_alpha_us") > 0, ConfigError, "--between_alpha_us: ",
+               o.get_double("between_alpha_us"), " must be > 0");
+  SPROUT_CHECK(o.get_double("between_gbps") > 0, ConfigError, "--between_gbps: ", o.get_double("between_gbps"),
+               " must be > 0");
+  SPROUT_CHECK(!o.get("out").empty(), ConfigError, "--out: must name a file");
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Median over repetitions of the slowest rank's time of `op`.
+template <typename Op>
+double timed(runtime::Communicator& comm, int reps, Op op) {
+  std::vector<double> times;
+  for (int r = 0; r < reps; ++r) {
+    comm.barrier();
+    const auto t0 = std::chrono::steady_clock::now();
+    op();
+    times.push_back(runtime::allreduce_scalar(comm, seconds_since(t0), runtime::ReduceOp::Max));
+  }
+  return median(times);
+}
+
+void measure_compute(runtime::RuntimeContext& ctx, const Options& o, Calibration& c) {
+  const auto arch = growth::ArchSpec::parse(o.get("arch"));
+  auto model = growth::build_model(arch, 1);
+  const int64_t batch = o.get_int("batch");
+  auto gen = compat::make_generator(11 + ctx.rank());
+  auto x = at::randn({batch, arch.in_channels, arch.in_height, arch.in_width}, gen);
+  auto y = torch::randint(arch.classes, {batch}, torch::kInt64);
+  auto pass = [&] {
+    model->params().zero_grad();
+    torch::nll_loss(torch::log_softmax(model->forward(x, true), 1), y).backward();
+  };
+  for (int64_t i = 0; i < o.get_int("warmup"); ++i) pass();
+  const double step = timed(*ctx.comm, static_cast<int>(o.get_int("steps")), pass);
+  c.arch = arch.serialize();
+  c.batch = batch;
+  c.macs_per_example = static_cast<double>(growth::macs_per_example(arch));
+  c.seconds_per_example = step / static_cast<double>(batch);
+}
+
+// α, β of t = α + β·b: α the smallest message's time, β the slope between the two
+// largest (a least-squares fit is dominated by the large messages and can give α < 0).
+runtime::LinkCost fit(const std::vector<double>& bytes, const std::vector<double>& t) {
+  const size_t k = bytes.size();
+  const double beta = (t[k - 1] - t[k - 2]) / (bytes[k - 1] - bytes[k - 2]);
+  return {std::max(1e-9, t[0] - std::max(0.0, beta) * bytes[0]), std::max(1e-15, beta)};
+}
+
+void measure_node_link(runtime::RuntimeContext& ctx, MPI_Comm comm, int reps, Calibration& c) {
+  if (ctx.size() < 2) {
+    c.links.node = runtime::default_cluster_links().node;
+    c.node_link_source = "default (one rank: nothing to measure)";
+    return;
+  }
+  std::vector<double> sizes, one_way;
+  for (int64_t bytes = 8; bytes <= (int64_t{2} << 20); bytes *= 8) {  // 8 B .. 2 MiB
+    std::vector<char> buf(static_cast<size_t>(bytes));
+    const int count = static_cast<int>(bytes), trips = bytes < 65536 ? 200 : 20;
+    const double t = timed(*ctx.comm, reps, [&] {
+      for (int i = 0; i < trips; ++i) {
+        if (ctx.rank() == 0) {
+          SPROUT_MPI_CHECK(MPI_Send(buf.data(), count, MPI_CHAR, 1, 0, comm));
+          SPROUT_MPI_CHECK(MPI_Recv(buf.data(), count, MPI_CHAR, 1, 0, comm, MPI_STATUS_IGNORE));
+        } else if (ctx.rank() == 1) {
+          SPROUT_MPI_CHECK(MPI_Recv(buf.data(), count, MPI_CHAR, 0, 0, comm, MPI_STATUS_IGNORE));
+          SPROUT_MPI_CHECK(MPI_Send(buf.data(), count, MPI_CHAR, 0, 0, comm));
+        }
+      }
+    });
+    sizes.push_back(static_cast<double>(bytes));
+    one_way.push_back(t / trips / 2);
+  }
+  c.links.node = fit(sizes, one_way);
+  c.node_link_source = "measured: ping-pong rank 0 <-> 1 (alpha at 8 B, beta between 256 KiB and 2 MiB)";
+}
+
+void measure_collectives(runtime::RuntimeContext& ctx, MPI_Comm comm, const Options& o, Calibration& c) {
+  const int n = ctx.size(), reps = static_cast<int>(o.get_int("reps"));
+  for (int64_t bytes = 4096; bytes <= o.get_int("max_bytes"); bytes *= 4) {
+    const int64_t numel = std::max<int64_t>(n, bytes / 4 / n * n);  // divisible: reduce-scatter blocks
+    auto buf = torch::ones({numel});
+    auto out = torch::empty({numel * n});
+    const int count = static_cast<int>(numel), block = static_cast<int>(numel / n);
+    const int iters = static_cast<int>(std::clamp<int64_t>((int64_t{16} << 20) / bytes, 2, 200));
+    auto repeat = [&](auto op) { return timed(*ctx.comm, reps, [&] { for (int i = 0; i < iters; ++i) op(); }) / iters; };
+    CollectiveTiming t;
+    t.bytes = static_cast<double>(numel * 4);
+    t.mpi_allreduce_s = repeat([&] {
+      SPROUT_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, buf.data_ptr(), count, MPI_FLOAT, MPI_SUM, comm));
+    });
+    t.ring_allreduce_s = repeat([&] { runtime::RingAllreduce(comm, buf, torch::Tensor(), 1, nullptr, "calibrate", 600).wait(); });
+    t.reduce_scatter_s = repeat([&] {
+      SPROUT_MPI_CHECK(MPI_Reduce_scatter_block(buf.data_ptr(), out.data_ptr(), block, MPI_FLOAT, MPI_SUM, comm));
+    });
+    t.allgather_s = repeat([&] {
+      SPROUT_MPI_CHECK(MPI_Allgather(buf.data_ptr(), count, MPI_FLOAT, out.data_ptr(), count, MPI_FLOAT, comm));
+    });
+    c.collectives.push_back(t);
+  }
+}
+
+void measure_checkpoint(runtime::RuntimeContext& ctx, const Options& o, Calibration& c) {
+  const int64_t bytes = o.get_int("checkpoint_mb") << 20;
+  const std::string path = concat(o.get("dir"), "/sprout-calibrate-", ::getpid(), "-", ctx.rank(), ".bin");
+  std::vector<char> chunk(size_t{1} << 20, 7);
+  const double t = timed(*ctx.comm, 1, [&] {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    SPROUT_CHECK(fd >= 0, ConfigError, "--dir: cannot write '", path, "'");
+    for (int64_t done = 0; done < bytes; done += static_cast<int64_t>(chunk.size())) {
+      SPROUT_CHECK(::write(fd, chunk.data(), chunk.size()) == static_cast<ssize_t>(chunk.size()), Error,
+                   "calibrate: writing '", path, "' failed");
+    }
+    ::fsync(fd);
+    ::close(fd);
+  });
+  ::unlink(path.c_str());
+  c.checkpoint_bytes_per_s = static_cast<double>(bytes) * ctx.size() / t;
+}
+
+}  // namespace
+
+int bench_calibrate(runtime::RuntimeContext& ctx, const std::vector<std::string>& args) {
+  Options o;
+  if (!parse_bench_options(ctx, calibrate_table(), args, "usage: sprout bench calibrate [--out FILE] [--arch TEXT]", o,
+                           check_calibrate)) {
+    return 0;
+  }
+  auto* world = dynamic_cast<runtime::MpiCommunicator*>(ctx.comm);
+  SPROUT_CHECK(world != nullptr, ConfigError, "bench calibrate: needs the MPI backend");
+  const int threads = o.get_int("threads") > 0 ? static_cast<int>(o.get_int("threads"))
+                                                : runtime::default_threads(ctx.local_size);
+  runtime::configure_threads(threads);
+  Calibration c;
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  c.host = host;
+  c.ranks = ctx.size();
+  c.threads = threads;
+  measure_compute(ctx, o, c);
+  {
+    // Raw MPI calls below: the watchdog ends the job if a peer is gone, instead of a hang.
+    runtime::Watchdog::Guard guard(world->watchdog(), "bench calibrate: point-to-point and collectives",
+                                   "calibrate", ctx.comm->timeout());
+    measure_node_link(ctx, world->handle(), static_cast<int>(o.get_int("reps")), c);
+    measure_collectives(ctx, world->handle(), o, c);
+  }
+  c.links.between = {o.get_double("between_alpha_us") * 1e-6, 8.0 / (o.get_double("between_gbps") * 1e9)};
+  c.between_link_source = "input: --between_alpha_us, --between_gbps";
+  measure_checkpoint(ctx, o, c);
+  if (ctx.is_root()) {
+    std::ofstream out(o.get("out"));
+    out << c.to_json().str() << "\n";
+    SPROUT_CHECK(out.good(), ConfigError, "--out: cannot write '", o.get("out"), "'");
+    std::printf("calibration written to %s: %.3g ms per example (%s, batch %lld, %d ranks), node link %.2f us + "
+                "%.2f GB/s, checkpoint %.0f MB/s\n",
+                o.get("out").c_str(), c.seconds_per_example * 1e3, c.arch.c_str(), static_cast<long long>(c.batch),
+                c.ranks, c.links.node.alpha_s * 1e6, 1e-9 / c.links.node.beta_s_per_byte, c.checkpoint_bytes_per_s / 1e6);
+  }
+  return 0;
+}
+
+}  // namespace sprout::launch

@@ -1,0 +1,114 @@
+#include "launch/plan/cost_model.h"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+
+#include "growth/models/macs.h"
+#include "growth/schedule.h"
+#include "runtime/engine/bucket_layout.h"
+
+namespace sprout::launch {
+
+const char* to_string(PlanAlgorithm algorithm) {
+  switch (algorithm) {
+    case PlanAlgorithm::Ring: return "ring";
+    case PlanAlgorithm::RecursiveDoubling: return "recursive doubling";
+    case PlanAlgorithm::Hierarchical: return "hierarchical";
+  }
+  return "?";
+}
+
+std::vector<ScheduledWidth> schedule_widths(const TrainConfig& config) {
+  const growth::ArchSpec start = config.model;
+  const auto start_list = growth::site_widths(start);
+  auto events = config.growth.events;
+  for (auto& e : growth::expand(config.growth.compact, start_list)) events.push_back(e);
+  std::vector<std::string> sites;
+  for (const auto& [site, width] : start_list) sites.push_back(site);
+  // Checks every site and K, sorts by step (the run's length is not known here).
+  events = growth::validate_events(std::move(events), sites, std::numeric_limits<int64_t>::max());
+  std::vector<ScheduledWidth> out{{0, start}};
+  std::map<std::string, int64_t> widths(start_list.begin(), start_list.end());
+  for (size_t i = 0; i < events.size(); ++i) {
+    widths[events[i].site] += events[i].add;
+    if (i + 1 < events.size() && events[i + 1].step == events[i].step) continue;  // one width per step
+    out.push_back({events[i].step, growth::with_site_widths(start, widths)});
+  }
+  return out;
+}
+
+growth::RankMemoryOptions memory_options(const TrainConfig& config, int ranks, int ranks_per_node) {
+  growth::RankMemoryOptions o;
+  o.batch = config.train.batch;
+  o.optimizer_slots = growth::optimizer_slots(config.optim.name, config.optim.momentum);
+  o.shard = config.optim.shard;
+  o.world = ranks;
+  o.rank = 0;
+  o.allreduce = config.engine.allreduce;
+  o.ranks_per_node = ranks_per_node;
+  o.bucket_mb = config.runtime.bucket_mb;
+  o.bf16 = config.runtime.precision == "bf16";
+  return o;
+}
+
+namespace {
+
+double bucket_seconds(PlanAlgorithm a, int nodes, int per_node, double bytes, const runtime::ClusterLinks& links,
+                      bool scatter_only) {
+  const int n = nodes * per_node;
+  const runtime::LinkCost flat = runtime::flat_link(nodes, links);
+  switch (a) {
+    case PlanAlgorithm::Ring:
+      return scatter_only ? runtime::ring_half_seconds(n, bytes, flat) : runtime::flat_ring_seconds(nodes, per_node, bytes, links);
+    case PlanAlgorithm::RecursiveDoubling: return runtime::recursive_doubling_seconds(n, bytes, flat);
+    case PlanAlgorithm::Hierarchical: return runtime::hierarchical_seconds(nodes, per_node, bytes, links);
+  }
+  return 0;
+}
+
+}  // namespace
+
+StepPrediction predict_step(const TrainConfig& config, const growth::ArchSpec& arch,
+                            const growth::TrainingTensors& tensors, const Calibration& cal, int ranks,
+                            int ranks_per_node) {
+  StepPrediction p;
+  p.ranks = ranks;
+  const int per_node = std::min(ranks_per_node, ranks);
+  p.nodes = (ranks + per_node - 1) / per_node;
+  const double examples = static_cast<double>(config.train.batch * config.train.accumulate);
+  const double macs = static_cast<double>(growth::macs_per_example(arch));
+  p.compute_s = cal.seconds_per_example * macs / cal.macs_per_example * examples;
+  double total = 0;
+  for (auto n : tensors.parameters) total += static_cast<double>(n);
+  const bool scatter = config.optim.shard == "gradients";
+  if (ranks > 1) {
+    std::vector<torch::Tensor> shapes;
+    for (auto n : tensors.parameters) shapes.push_back(torch::empty({n}, torch::TensorOptions().device(torch::kMeta)));
+    const double mib = 1024.0 * 1024.0;
+    const auto layout = runtime::BucketLayout::build(shapes, static_cast<size_t>(config.runtime.bucket_mb * mib),
+                                                     static_cast<size_t>(std::min(1.0, config.runtime.bucket_mb) * mib));
+    const double forward = p.compute_s / 3, backward = p.compute_s - forward;
+    for (auto a : kPlanAlgorithms) {
+      double produced = 0, wire_free = 0;
+      for (const auto& b : layout.buckets()) {
+        produced += static_cast<double>(b.numel);
+        const double ready = config.engine.overlap ? forward + backward * produced / total : p.compute_s;
+        wire_free = std::max(ready, wire_free) +
+                    bucket_seconds(a, p.nodes, per_node, 4.0 * static_cast<double>(b.numel), cal.links, scatter);
+      }
+      p.exposed_s[static_cast<int>(a)] = std::max(0.0, wire_free - p.compute_s);
+    }
+    if (config.optim.shard != "none") {
+      p.allgather_s = runtime::ring_half_seconds(ranks, 4.0 * total, runtime::flat_link(p.nodes, cal.links));
+    }
+  }
+  if (config.checkpoint.every > 0) {
+    const double slots = growth::optimizer_slots(config.optim.name, config.optim.momentum);
+    const double bytes = 4.0 * total * (1 + slots) + tensors.buffer_bytes;
+    p.checkpoint_s = bytes / cal.checkpoint_bytes_per_s / static_cast<double>(config.checkpoint.every);
+  }
+  return p;
+}
+
+}  // namespace sprout::launch

@@ -1,0 +1,59 @@
+// `sprout plan`'s predictions: per-rank memory at every width a growth schedule passes
+// through, and the step time of data-parallel training on N ranks, split into compute,
+// communication left exposed after overlap, and checkpoint cost.
+//
+// Step time on N ranks (nodes of R = min(ranks_per_node, N) ranks):
+//   compute     calibrated seconds per example × MACs(model) / MACs(calibrated model)
+//               × examples per rank per step (train.batch × train.accumulate); forward is
+//               a third of it, backward two thirds (backward's MACs are twice forward's)
+//   buckets     the engine's (runtime::BucketLayout), each reduced by the chosen algorithm
+//               at the α–β cost of runtime/comm/allreduce_cost.h; bucket b is ready when
+//               backward has produced its gradients (backward produces the parameters'
+//               gradients at a steady rate, in reverse order) and the wire takes buckets
+//               one after another: f_b = max(ready_b, f_{b−1}) + cost_b. Exposed
+//               communication = max(0, f_last − compute). optim.shard = gradients reduces
+//               with the ring's first half only; state and gradients add the parameters'
+//               allgather after the update (not overlapped).
+//   checkpoint  bytes of one checkpoint (parameters, buffers, optimizer state) over the
+//               calibrated write bandwidth, divided by checkpoint.every (0: none)
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "growth/models/memory_estimate.h"
+#include "launch/plan/calibration.h"
+#include "launch/train/train_config.h"
+
+namespace sprout::launch {
+
+enum class PlanAlgorithm { Ring, RecursiveDoubling, Hierarchical };
+inline constexpr PlanAlgorithm kPlanAlgorithms[] = {PlanAlgorithm::Ring, PlanAlgorithm::RecursiveDoubling,
+                                                    PlanAlgorithm::Hierarchical};
+const char* to_string(PlanAlgorithm algorithm);
+
+// One width of the growth schedule: the model from `from_step` on.
+struct ScheduledWidth {
+  int64_t from_step = 0;
+  growth::ArchSpec arch;
+};
+// The starting model and the model after each step at which the schedule grows it.
+std::vector<ScheduledWidth> schedule_widths(const TrainConfig& config);
+
+// The per-rank memory options of `config` on `ranks` ranks (rank 0: a node leader).
+growth::RankMemoryOptions memory_options(const TrainConfig& config, int ranks, int ranks_per_node);
+
+struct StepPrediction {
+  int ranks = 1, nodes = 1;
+  double compute_s = 0;
+  double exposed_s[3] = {0, 0, 0};  // per PlanAlgorithm
+  double allgather_s = 0;           // parameters after a sharded update (0 unsharded)
+  double checkpoint_s = 0;          // per step
+  double step_s(PlanAlgorithm a) const { return compute_s + exposed_s[static_cast<int>(a)] + allgather_s + checkpoint_s; }
+};
+
+StepPrediction predict_step(const TrainConfig& config, const growth::ArchSpec& arch,
+                            const growth::TrainingTensors& tensors, const Calibration& calibration, int ranks,
+                            int ranks_per_node);
+
+}  // namespace sprout::launch

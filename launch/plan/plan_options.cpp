@@ -1,0 +1,39 @@
+#include "launch/plan/plan_options.h"
+
+#include "runtime/error.h"
+
+namespace sprout::launch {
+
+void bind_plan_options(OptionBinder& b, PlanOptions& c) {
+  b.add("plan.calibration", &c.calibration, "calibration file written by sprout bench calibrate (required)");
+  b.add("plan.ranks_per_node", &c.ranks_per_node, "ranks per node of the planned cluster");
+  b.add("plan.max_ranks", &c.max_ranks, "plan for N = 1, 2, 4, ... below this many ranks, and this many");
+  b.add("plan.memory_gb", &c.memory_gb,
+        "memory per rank in GB (0: this machine's available memory divided by plan.ranks_per_node)");
+  b.add("plan.out", &c.out, "prefix of the CSV and PNG the plan writes (PREFIX.csv, PREFIX.png; empty: none)");
+}
+
+OptionTable plan_option_table() {
+  auto table = train_option_table();
+  const auto own = table_of(bind_plan_options);
+  table.insert(table.end(), own.begin(), own.end());
+  return table;
+}
+
+PlanConfig read_plan_config(const Options& o) {
+  PlanConfig c;
+  c.train = read_train_config(o);
+  c.plan = load_bound(o, bind_plan_options);
+  const auto& p = c.plan;
+  SPROUT_CHECK(!p.calibration.empty(), ConfigError,
+               "--plan.calibration: required (write one with: mpirun -np R sprout bench calibrate --out FILE)");
+  SPROUT_CHECK(p.ranks_per_node >= 1 && p.ranks_per_node <= 4096, ConfigError, "--plan.ranks_per_node: ",
+               p.ranks_per_node, " must be in [1, 4096]");
+  SPROUT_CHECK(p.max_ranks >= 1 && p.max_ranks <= 65536, ConfigError, "--plan.max_ranks: ", p.max_ranks,
+               " must be in [1, 65536]");
+  SPROUT_CHECK(p.memory_gb >= 0 && p.memory_gb < 1e6, ConfigError, "--plan.memory_gb: ", p.memory_gb,
+               " must be in [0, 1e6) (0: this machine's)");
+  return c;
+}
+
+}  // namespace sprout::launch

@@ -1,0 +1,95 @@
+// sprout plan's step-time model (launch/plan/cost_model.h) against values worked by hand.
+#include <gtest/gtest.h>
+
+#include "launch/plan/cost_model.h"
+#include "growth/models/macs.h"
+#include "growth/models/memory_estimate.h"
+#include "growth/schedule.h"
+#include "runtime/error.h"
+
+namespace sprout::launch {
+namespace {
+
+Calibration calibration() {
+  Calibration c;
+  c.seconds_per_example = 1e-3;
+  c.macs_per_example = 1;  // replaced below by the model's own MACs: compute = 1 ms per example
+  c.links.node = {1e-6, 1e-9};
+  c.links.between = {10e-6, 1e-9};
+  c.checkpoint_bytes_per_s = 1e8;
+  return c;
+}
+
+TrainConfig config_for(int64_t width) {
+  TrainConfig t;
+  t.model = growth::ArchSpec::parse("kind=mlp;in=1x28x28;classes=10;batch_norm=false;widths=" + std::to_string(width));
+  t.train.batch = 10;
+  return t;
+}
+
+TEST(PlanCostModel, OneRankIsComputeAndCheckpointOnly) {
+  auto config = config_for(64);
+  config.checkpoint.every = 10;
+  auto cal = calibration();
+  cal.macs_per_example = static_cast<double>(growth::macs_per_example(config.model));
+  const auto tensors = growth::training_tensors(config.model);
+  const auto p = predict_step(config, config.model, tensors, cal, 1, 8);
+  EXPECT_DOUBLE_EQ(p.compute_s, 10e-3);  // 10 examples at 1 ms
+  for (double e : p.exposed_s) EXPECT_EQ(e, 0);
+  double params = 0;
+  for (auto n : tensors.parameters) params += static_cast<double>(n);
+  // SGD with momentum: 1 slot; parameters and state, 4 bytes each, over 1e8 B/s, every 10 steps.
+  EXPECT_NEAR(p.checkpoint_s, 4.0 * params * 2 / 1e8 / 10, 1e-12);
+}
+
+TEST(PlanCostModel, WithoutOverlapEveryBucketIsExposed) {
+  auto config = config_for(64);  // 784·64 + 64 + 64·10 + 10 elements: one bucket
+  config.engine.overlap = false;
+  auto cal = calibration();
+  cal.macs_per_example = static_cast<double>(growth::macs_per_example(config.model));
+  const auto tensors = growth::training_tensors(config.model);
+  double bytes = 0;
+  for (auto n : tensors.parameters) bytes += 4.0 * static_cast<double>(n);
+  const auto p = predict_step(config, config.model, tensors, cal, 4, 4);
+  EXPECT_NEAR(p.exposed_s[static_cast<int>(PlanAlgorithm::Ring)], runtime::ring_allreduce_seconds(4, bytes, cal.links.node),
+              1e-15);
+  EXPECT_NEAR(p.exposed_s[static_cast<int>(PlanAlgorithm::RecursiveDoubling)],
+              runtime::recursive_doubling_seconds(4, bytes, cal.links.node), 1e-15);
+  EXPECT_NEAR(p.exposed_s[static_cast<int>(PlanAlgorithm::Hierarchical)],
+              runtime::hierarchical_seconds(1, 4, bytes, cal.links), 1e-15);
+  // With overlap the bucket is ready only when backward ends (one bucket): the same.
+  config.engine.overlap = true;
+  EXPECT_NEAR(predict_step(config, config.model, tensors, cal, 4, 4).exposed_s[0], p.exposed_s[0], 1e-15);
+}
+
+TEST(PlanCostModel, ComputeHidesEarlyBucketsAndAcrossNodesTheSlowerLinkPaces) {
+  auto config = config_for(1024);  // several buckets at bucket_mb 1
+  config.runtime.bucket_mb = 1;
+  auto cal = calibration();
+  cal.macs_per_example = static_cast<double>(growth::macs_per_example(config.model));
+  const auto tensors = growth::training_tensors(config.model);
+  const auto overlapped = predict_step(config, config.model, tensors, cal, 4, 4);
+  config.engine.overlap = false;
+  const auto after = predict_step(config, config.model, tensors, cal, 4, 4);
+  EXPECT_LT(overlapped.exposed_s[0], after.exposed_s[0]);
+  // 8 ranks on 2 nodes of 4: the ring runs at the between-nodes latency.
+  const auto two_nodes = predict_step(config, config.model, tensors, cal, 8, 4);
+  EXPECT_EQ(two_nodes.nodes, 2);
+  EXPECT_GT(two_nodes.exposed_s[0], predict_step(config, config.model, tensors, cal, 8, 8).exposed_s[0]);
+}
+
+TEST(PlanCostModel, ScheduleWidthsFollowTheGrowthEvents) {
+  auto config = config_for(32);
+  config.growth.events = {growth::parse_event("5:fc1:+16"), growth::parse_event("5:fc1:+16"),
+                          growth::parse_event("9:fc1:+8")};
+  const auto widths = schedule_widths(config);
+  ASSERT_EQ(widths.size(), 3u);  // the start, after step 5 (both events), after step 9
+  EXPECT_EQ(widths[1].from_step, 5);
+  EXPECT_EQ(growth::site_widths(widths[1].arch)[0].second, 64);
+  EXPECT_EQ(growth::site_widths(widths[2].arch)[0].second, 72);
+  config.growth.events = {growth::parse_event("5:fc9:+16")};
+  EXPECT_THROW(schedule_widths(config), ConfigError);
+}
+
+}  // namespace
+}  // namespace sprout::launch

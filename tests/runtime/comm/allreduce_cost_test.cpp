@@ -1,0 +1,53 @@
+// The α–β formulas of runtime/comm/allreduce_cost.h against values worked by hand.
+#include <gtest/gtest.h>
+
+#include "runtime/comm/allreduce_cost.h"
+#include "runtime/error.h"
+
+namespace sprout::runtime {
+namespace {
+
+const LinkCost kLink{10e-6, 1e-9};  // 10 µs, 1 GB/s
+
+TEST(AllreduceCost, RingIsTwoTimesNMinusOneLatenciesAndTwoNMinusOneOverNOfTheBytes) {
+  // n = 4, 1 MB: 6 · 10 µs + 6/4 · 1e6 B · 1 ns/B = 60 µs + 1.5 ms
+  EXPECT_NEAR(ring_allreduce_seconds(4, 1e6, kLink), 60e-6 + 1.5e-3, 1e-12);
+  EXPECT_EQ(ring_allreduce_seconds(1, 1e6, kLink), 0);
+  EXPECT_NEAR(ring_half_seconds(4, 1e6, kLink), 30e-6 + 0.75e-3, 1e-12);
+}
+
+TEST(AllreduceCost, RecursiveDoublingIsLogNWholeMessages) {
+  EXPECT_NEAR(recursive_doubling_seconds(8, 1000, kLink), 3 * (10e-6 + 1e-6), 1e-12);
+  // 6 ranks: 2 exchanges among 4, plus folding in and handing back.
+  EXPECT_NEAR(recursive_doubling_seconds(6, 1000, kLink), 4 * (10e-6 + 1e-6), 1e-12);
+}
+
+TEST(AllreduceCost, LeadersUseRecursiveDoublingForSmallAndTheRingForLargeBuckets) {
+  EXPECT_EQ(cheaper_leader_algorithm(16, 1024, kLink), LeaderAlgorithm::RecursiveDoubling);
+  EXPECT_EQ(cheaper_leader_algorithm(16, 64e6, kLink), LeaderAlgorithm::Ring);
+}
+
+TEST(AllreduceCost, HierarchicalWinsOnManyNodesForSmallBucketsAndACrossoverExists) {
+  const auto links = default_cluster_links();
+  // 64 nodes × 8 ranks: the flat ring pays 1022 latencies between nodes.
+  EXPECT_TRUE(hierarchical_is_faster(64, 8, 1 << 20, links));
+  const double crossover = hierarchical_crossover_bytes(64, 8, links);
+  ASSERT_GT(crossover, 0);
+  EXPECT_NE(hierarchical_is_faster(64, 8, crossover, links), hierarchical_is_faster(64, 8, crossover / 2, links));
+  // One node: nothing to gain from leaders (reduce + broadcast cost more than the ring).
+  EXPECT_FALSE(hierarchical_is_faster(1, 4, 1 << 20, links));
+}
+
+TEST(AllreduceCost, ParsesTheOptionAndNamesABadValue) {
+  EXPECT_EQ(parse_allreduce_algorithm("hierarchical", "runtime.allreduce"), AllreduceAlgorithm::Hierarchical);
+  try {
+    parse_allreduce_algorithm("tree", "runtime.allreduce");
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("runtime.allreduce"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("'tree'"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace sprout::runtime
