@@ -213,9 +213,13 @@ TEST(Checkpointing, TrainerRunResumesFromPath) {
     std::string line;
     std::vector<std::string> lines;
     while (std::getline(in, line)) lines.push_back(line);
-    ASSERT_EQ(lines.size(), 3u);  // resume event + steps 11 and 12
+    ASSERT_EQ(lines.size(), 4u);  // resume event + steps 11 and 12 + the final evaluation
     EXPECT_EQ(runtime::JsonObject::parse(lines[0]).text("event"), "resume") << lines[0];
     EXPECT_EQ(runtime::JsonObject::parse(lines[1]).integer("step"), 11) << lines[1];
+    EXPECT_EQ(runtime::JsonObject::parse(lines[1]).text("event"), "train") << lines[1];
+    EXPECT_GT(runtime::JsonObject::parse(lines[1]).number("time"), 1.7e9) << lines[1];  // seconds since 1970
+    EXPECT_EQ(runtime::JsonObject::parse(lines[3]).text("event"), "final") << lines[3];
+    EXPECT_EQ(runtime::JsonObject::parse(lines[3]).integer("step"), 12) << lines[3];
   }
 }
 
