@@ -7,7 +7,9 @@
 # training examples (1k test), trains 20 steps on each (a small CNN, batch 32 per rank),
 # and prints one Markdown row per file: its size, each rank's peak resident memory
 # (getrusage ru_maxrss, through /usr/bin/time) and the run's wall time (start-up, the
-# normalisation pass over the training split, 20 steps, the test evaluation).
+# normalisation pass over the training split, 20 steps, the test evaluation). The first
+# row is the floor: the same run on the small in-memory synthetic set (LibTorch, MPI and
+# the model alone).
 set -euo pipefail
 BIN=${1:?usage: hdf5_memory.sh SPROUT_BIN [RANKS]}
 RANKS=${2:-2}
@@ -17,6 +19,12 @@ trap 'rm -rf "$WORK"' EXIT
 
 echo "| training examples | file MB | peak RSS per rank, MB | wall s |"
 echo "|---:|---:|---|---:|"
+peak_rows() { grep -o 'maxrss_kb [0-9]*' "$WORK/err" | awk '{printf "%s%.0f", sep, $2 / 1024; sep=", "}'; }
+start=$(date +%s.%N)
+mpirun -np "$RANKS" --oversubscribe /usr/bin/time -f "maxrss_kb %M" "$BIN" train --data.name synthetic \
+  --data.synthetic_train 1024 --data.synthetic_test 1000 --model.kind cnn --train.steps 20 --train.batch 32 \
+  --log.progress none >"$WORK/out" 2>"$WORK/err"
+printf '| synthetic, in memory: 1024 | - | %s | %.1f |\n' "$(peak_rows)" "$(echo "$(date +%s.%N) - $start" | bc)"
 for n in 10000 50000 150000; do
   /usr/bin/python3 - "$WORK/set.h5" "$n" <<'EOF'
 import sys, h5py, numpy as np
@@ -38,6 +46,6 @@ EOF
     --data.path "$WORK/set.h5" --model.kind cnn --train.steps 20 --train.batch 32 --log.progress none \
     >"$WORK/out" 2>"$WORK/err"
   seconds=$(echo "$(date +%s.%N) - $start" | bc)
-  peaks=$(grep -o 'maxrss_kb [0-9]*' "$WORK/err" | awk '{printf "%s%.0f", sep, $2 / 1024; sep=", "}')
+  peaks=$(peak_rows)
   printf '| %s | %s | %s | %.1f |\n' "$n" "$size" "$peaks" "$seconds"
 done
