@@ -246,13 +246,8 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
                  ratio_list(cfg.slim.spec.ratios), ")");
   });
 
-  if (!data.norm.known()) {  // a file, and a checkpoint that stores none: the ranks compute it together
-    ctx.comm->set_phase("input normalisation");
-    data.norm = data::compute_normalization(data.full_train, ctx.rank(), ctx.size(), [&](std::vector<double>& v) {
-      auto t = torch::from_blob(v.data(), {static_cast<int64_t>(v.size())}, torch::kFloat64);
-      ctx.comm->allreduce(t, runtime::ReduceOp::Sum);
-    });
-  }
+  // A file, and a checkpoint that stores none: the ranks compute it together.
+  if (!data.norm.known()) data.norm = compute_normalization(*ctx.comm, data.full_train);
   ctx.comm->set_phase("eval");
   EvalData ed{&data.test, data.norm, batch, torch::kCPU};
   if (cfg.adaptive.enabled) return print_truncations(ctx, ed, *model, cfg, truncations, path, content, where);

@@ -14,6 +14,14 @@ constexpr const char* kStd = "/normalization/std";
 
 }  // namespace
 
+data::Normalization compute_normalization(runtime::Communicator& comm, const data::Dataset& train) {
+  comm.set_phase("input normalisation");
+  return data::compute_normalization(train, comm.rank(), comm.size(), [&comm](std::vector<double>& v) {
+    auto t = torch::from_blob(v.data(), {static_cast<int64_t>(v.size())}, torch::kFloat64);  // shares v
+    comm.allreduce(t, runtime::ReduceOp::Sum);
+  });
+}
+
 void store_normalization(runtime::CheckpointContent& content, const data::Normalization& norm) {
   if (!norm.known()) return;
   content.tensors[kMean].value = torch::tensor(norm.mean, torch::kFloat64);

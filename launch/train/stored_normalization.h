@@ -8,12 +8,18 @@
 #include <optional>
 #include <string>
 
+#include "data/dataset.h"
 #include "data/normalization.h"
 #include "runtime/checkpoint/checkpoint.h"
+#include "runtime/comm/communicator.h"
 
 namespace sprout::launch {
 
 void store_normalization(runtime::CheckpointContent& content, const data::Normalization& norm);
+
+// The normalisation of `train` computed by the ranks of `comm` together, each reading only
+// its chunks (Note [Normalisation agreement] in data/normalization.h). Collective.
+data::Normalization compute_normalization(runtime::Communicator& comm, const data::Dataset& train);
 
 // The stored normalisation, or nullopt when the checkpoint has none. Throws CheckpointError
 // naming `where` when it is malformed: one tensor without the other, not float64 vectors

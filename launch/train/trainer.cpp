@@ -14,6 +14,7 @@
 #include "runtime/checkpoint/async_save.h"
 #include "launch/cli/rank_agreement.h"
 #include "launch/slimmable/step.h"
+#include "launch/train/stored_normalization.h"
 #include "growth/models/memory_estimate.h"
 #include "runtime/engine/allocator.h"
 #include "runtime/device/transfer.h"
@@ -184,13 +185,7 @@ void Trainer::load_weights(const runtime::ParamSet& weights) {
 
 void Trainer::start() {
   resume_training(*this);  // installs the checkpoint's normalisation, if it stores one
-  if (!data_.norm.known()) {  // a file: every rank reads its chunks (Note [Normalisation agreement])
-    ctx_.comm->set_phase("input normalisation");
-    data_.norm = data::compute_normalization(data_.full_train, ctx_.rank(), ctx_.size(), [this](std::vector<double>& v) {
-      auto t = torch::from_blob(v.data(), {static_cast<int64_t>(v.size())}, torch::kFloat64);
-      ctx_.comm->allreduce(t, runtime::ReduceOp::Sum);
-    });
-  }
+  if (!data_.norm.known()) data_.norm = compute_normalization(*ctx_.comm, data_.full_train);  // a file
 }
 
 torch::Tensor Trainer::training_input(const torch::Tensor& idx) const {
