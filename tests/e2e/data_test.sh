@@ -1,11 +1,38 @@
 #!/usr/bin/env bash
-# HDF5 data sets (data.name = hdf5, data/README.md): Fashion-MNIST converted by
+# HDF5 data sets (data.name = hdf5, data/README.md): the converter on numpy arrays (float32,
+# channels last) and on IDX; Fashion-MNIST converted by
 # data/scripts/to_hdf5.py trains exactly as its IDX files do; a synthetic 3-channel,
 # 100-class set trains a ResNet (and a ViT) on 2 ranks; the normalisation is per channel,
 # agrees with numpy and is stored in the checkpoint, where `sprout eval` reads it; crop and
 # flip augmentation is deterministic; bad files are refused with one line and status 2.
 source "$(dirname "$0")/lib.sh"
 TO_HDF5=("$PY" "$SPROUT_SOURCE_DIR/data/scripts/to_hdf5.py")
+
+# --- the converter: numpy arrays (channels last, float) -> the layout; bad arrays: status 2 ---
+$PY - "$WORK" <<'EOF'
+import sys, numpy as np
+r = np.random.default_rng(0)
+np.savez(f'{sys.argv[1]}/hwc.npz', x_train=r.random((6, 5, 4, 3)), y_train=np.array([[0], [1], [2], [0], [1], [2]]),
+         x_test=r.random((2, 5, 4, 3)), y_test=np.array([2, 1]))
+np.savez(f'{sys.argv[1]}/bad.npz', x_train=r.random((6, 5, 4, 3)), y_train=np.arange(5),
+         x_test=r.random((2, 5, 4, 3)), y_test=np.array([2, 1]))
+EOF
+"${TO_HDF5[@]}" --npz "$WORK/hwc.npz" --channels-last --out "$WORK/hwc.h5" >/dev/null
+$PY - "$WORK/hwc.npz" "$WORK/hwc.h5" <<'EOF' && pass "to_hdf5.py --npz --channels-last: (N, C, H, W) float32, labels, classes" || fail "to_hdf5.py --npz"
+import sys, h5py, numpy as np
+z, f = np.load(sys.argv[1]), h5py.File(sys.argv[2])
+x = f['train/images']
+assert x.shape == (6, 3, 5, 4) and x.dtype == np.float32, (x.shape, x.dtype)
+assert np.array_equal(x[:], z['x_train'].transpose(0, 3, 1, 2).astype(np.float32))
+assert list(f['train/labels'][:]) == [0, 1, 2, 0, 1, 2] and f.attrs['num_classes'] == 3
+EOF
+run 2 train --data.name hdf5 --data.path "$WORK/hwc.h5" --train.steps 2 --train.batch 2 --model.widths 4 --log.progress none
+expect_rc 0 "float32 images train"
+[[ $(last_json model) == "mlp 60-4-3" ]] && pass "float32 3x5x4 images, 3 classes: mlp 60-4-3" || fail "model $(last_json model)"
+"${TO_HDF5[@]}" --npz "$WORK/bad.npz" --out "$WORK/bad.h5" >"$WORK/out" 2>"$WORK/err"; RC=$?
+expect_rc 2 "to_hdf5.py: labels and images of different lengths"
+grep -qx "to_hdf5: train: 5 labels for 6 images" "$WORK/err" && [[ ! -e $WORK/bad.h5 ]] && pass "to_hdf5.py: one line, no file" \
+  || fail "to_hdf5.py message: $(cat "$WORK/err")"
 
 # --- Fashion-MNIST: IDX and HDF5 give bitwise the same run --------------------------------
 "${TO_HDF5[@]}" --idx /usr/share/datasets/fashion-mnist --out "$WORK/fm.h5" >/dev/null \
