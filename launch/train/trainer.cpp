@@ -86,7 +86,8 @@ void Trainer::prepare() {
   try {
     data = data::load_data(config_.data);
   } catch (const data::DataError& e) {  // a file the user gave us: bad input (status 2)
-    throw ConfigError(concat("--", config_.data.name == "hdf5" ? "data.path" : "data.dir", ": ", e.what()));
+    const char* option = config_.data.name == "hdf5" ? "data.path" : config_.data.name == "synthetic" ? "data.name" : "data.dir";
+    throw ConfigError(concat("--", option, ": ", e.what()));
   }
   prepare(std::move(data));
 }
