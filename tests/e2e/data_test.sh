@@ -93,6 +93,29 @@ want_m, want_s = x.mean(axis=(0, 2, 3)), x.transpose(1, 0, 2, 3).reshape(3, -1).
 print('stored', mean, std, 'numpy', want_m, want_s)
 sys.exit(not (mean.shape == (3,) and np.allclose(mean, want_m, atol=1e-9) and np.allclose(std, want_s, atol=1e-9)))
 EOF
+# Computed by 1, 2 or 3 ranks together: bitwise the same (Note [Normalisation agreement]),
+# on float32 images (rounded sums) spanning 3 chunks of 4096 examples.
+$PY - "$WORK/many.h5" <<'EOF'
+import sys, h5py, numpy as np
+r = np.random.default_rng(5)
+with h5py.File(sys.argv[1], 'w') as f:
+    f['train/images'] = (r.random((9000, 3, 4, 4)) * np.array([1, 10, 100]).reshape(1, 3, 1, 1)).astype(np.float32)
+    f['train/labels'] = r.integers(0, 10, 9000)
+    f['test/images'], f['test/labels'] = f['train/images'][:100], f['train/labels'][:100]
+    f.attrs['num_classes'] = 10
+EOF
+for np in 1 2 3; do
+  run $np train --data.name hdf5 --data.path "$WORK/many.h5" --model.widths 8 --train.steps 1 --train.batch 8 \
+    --log.progress none --checkpoint.dir "$WORK/many$np" --checkpoint.at_end true
+  expect_rc 0 "normalisation on $np rank(s)"
+done
+$PY - "$WORK"/many{1,2,3}/step-00000001.h5 <<'EOF' && pass "1, 2 and 3 ranks store bitwise the same normalisation" \
+  || fail "normalisation differs across world sizes"
+import sys, h5py, numpy as np
+n = [(h5py.File(p)['normalization/mean'][:], h5py.File(p)['normalization/std'][:]) for p in sys.argv[1:]]
+print('mean', n[0][0], 'std', n[0][1])
+sys.exit(not all(np.array_equal(m, n[0][0]) and np.array_equal(s, n[0][1]) for m, s in n))
+EOF
 # `sprout eval` on the plain checkpoint's directory: the stored normalisation, the same accuracy.
 run 2 eval --checkpoint "$WORK/ck"
 expect_rc 0 "eval of a plain HDF5-trained checkpoint (its directory)"
