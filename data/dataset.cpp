@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include "data/hdf5_images.h"
 #include "data/idx.h"
 
 namespace sprout::data {
@@ -54,12 +55,43 @@ Dataset load_split(const std::string& dir, const std::string& prefix, int64_t nu
   return d;
 }
 
-std::pair<double, double> moments(const torch::Tensor& images) {
-  auto x = images.to(torch::kFloat64).div_(255.0);
-  return {x.mean().item<double>(), x.std().item<double>()};
+// The file rows of examples `idx`.
+std::vector<int64_t> file_rows_of(const Dataset& d, const torch::Tensor& idx) {
+  const auto rows = (d.file_rows.defined() ? d.file_rows.index_select(0, idx) : idx).contiguous();
+  return std::vector<int64_t>(rows.data_ptr<int64_t>(), rows.data_ptr<int64_t>() + rows.numel());
 }
 
 }  // namespace
+
+std::vector<int64_t> Dataset::image_shape() const {
+  if (file) return file->image_shape();
+  return {images.size(1), images.size(2), images.size(3)};
+}
+
+torch::ScalarType Dataset::image_dtype() const { return file ? file->dtype() : images.scalar_type(); }
+
+torch::Tensor Dataset::gather(const torch::Tensor& idx) const {
+  if (!file) return images.index_select(0, idx);
+  return file->read(file_rows_of(*this, idx));
+}
+
+torch::Tensor Dataset::range(int64_t start, int64_t count) const {
+  if (!file) return images.narrow(0, start, count);
+  if (!file_rows.defined()) return file->read_range(start, count);
+  return gather(torch::arange(start, start + count, torch::kInt64));
+}
+
+Dataset Dataset::subset(const torch::Tensor& idx) const {
+  Dataset d;
+  d.labels = labels.index_select(0, idx);
+  if (!file) {
+    d.images = images.index_select(0, idx);
+    return d;
+  }
+  d.file = file;
+  d.file_rows = file_rows.defined() ? file_rows.index_select(0, idx) : idx.to(torch::kInt64);
+  return d;
+}
 
 std::string data_directory(const DataOptions& options) {
   if (!options.dir.empty()) return options.dir;
@@ -71,12 +103,7 @@ Dataset select_classes(const Dataset& data, const std::vector<int64_t>& classes)
   if (classes.empty()) return data;
   auto keep = torch::zeros({data.size()}, torch::kBool);
   for (auto c : classes) keep.logical_or_(data.labels == c);
-  auto idx = keep.nonzero().view({-1});
-  return Dataset{data.images.index_select(0, idx), data.labels.index_select(0, idx)};
-}
-
-torch::Tensor to_input(const torch::Tensor& images, double mean, double stddev) {
-  return images.to(torch::kFloat32).div_(255.0).sub_(mean).div_(stddev);
+  return data.subset(keep.nonzero().view({-1}));
 }
 
 DataSplits load_data(const DataOptions& options) {
@@ -99,13 +126,21 @@ DataSplits load_data(const DataOptions& options) {
     if (s.train.images.sizes().slice(1) != s.test.images.sizes().slice(1)) {
       throw DataError(dir + ": train and t10k images have different shapes");
     }
+  } else if (options.name == "hdf5") {
+    if (options.path.empty()) throw DataError("data.path: data.name=hdf5 needs a file");
+    load_hdf5(options.path, options.num_classes, &s.train, &s.test, &s.num_classes);
   } else {
-    throw DataError("data.name: unknown dataset '" + options.name + "' (expected fashion-mnist, mnist or synthetic)");
+    throw DataError("data.name: unknown dataset '" + options.name +
+                    "' (expected fashion-mnist, mnist, synthetic or hdf5)");
   }
-  s.channels = s.train.images.size(1);
-  s.height = s.train.images.size(2);
-  s.width = s.train.images.size(3);
-  std::tie(s.mean, s.stddev) = moments(s.train.images);
+  const auto shape = s.train.image_shape();
+  s.channels = shape[0];
+  s.height = shape[1];
+  s.width = shape[2];
+  // In memory: cheap, computed here. A file's is computed by the ranks together, or read
+  // from a checkpoint (Note [Normalisation agreement] in data/normalization.h).
+  if (s.train.file) s.full_train = s.train;  // labels and the open file only
+  else s.norm = compute_normalization(s.train);
   for (auto c : options.classes) {
     if (c < 0 || c >= s.num_classes) {
       throw DataError("data.classes: class " + std::to_string(c) + " is outside [0, " +

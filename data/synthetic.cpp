@@ -25,7 +25,10 @@ Dataset make_synthetic(int64_t n, uint64_t seed, uint64_t prototype_seed) {
       img[i * kPixels + p] = static_cast<uint8_t>(std::min(255.0, v));
     }
   }
-  return Dataset{images, labels};
+  Dataset d;
+  d.images = images;
+  d.labels = labels;
+  return d;
 }
 
 }  // namespace sprout::data

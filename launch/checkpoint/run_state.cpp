@@ -9,6 +9,7 @@
 #include "growth/models/memory_estimate.h"
 #include "growth/slimmable/slimmable.h"
 #include "launch/cli/rank_agreement.h"
+#include "launch/train/stored_normalization.h"
 #include "launch/train/trainer.h"
 #include "runtime/error.h"
 #include "runtime/comm/fingerprint.h"
@@ -122,6 +123,7 @@ CheckpointContent capture_training_state(Trainer& t, const std::string& tag) {
                       {"note", std::string("model init and data order are pure functions of train_seed; "
                                            "torch_cpu is LibTorch's default CPU generator")}};
   add_tensor(c, "/rng/torch_cpu", compat::default_generator_state());
+  store_normalization(c, t.data().norm);  // launch/train/stored_normalization.h
   return c;
 }
 
@@ -232,18 +234,33 @@ Staged stage(Trainer& t, const CheckpointContent& c, const std::string& where) {
 
 }  // namespace
 
-void validate_checkpoint_content(const CheckpointContent& c, const std::string& where) {
-  const int64_t step = runtime::attr_int(c.root, "step", where);
-  SPROUT_CHECK(step >= 0, CheckpointError, where, ": step ", step, " is negative");
+growth::ArchSpec validate_model_content(const CheckpointContent& c, const std::string& where) {
+  for (const auto& [path, t] : c.tensors) {  // a damaged tensor anywhere: the file is not trusted
+    SPROUT_CHECK(t.error.empty(), CheckpointError, where, ": tensor ", path, ": ", t.error);
+  }
   const growth::ArchSpec stored = stored_architecture(c, where);
   std::set<int64_t> stored_rows;  // first dimensions of the stored model tensors
   for (const auto& [path, t] : c.tensors) {
     if (path.rfind("/model/", 0) == 0 && t.value.dim() > 0) stored_rows.insert(t.value.size(0));
   }
+  SPROUT_CHECK(!stored_rows.empty(), CheckpointError, where, ": no model tensors (/model)");
   for (const auto& [site, w] : growth::site_widths(stored)) {
     SPROUT_CHECK(stored_rows.count(w), CheckpointError, where, ": its architecture '", stored.describe(),
                  "' has width ", w, " at site ", site, ", which no stored /model tensor holds");
   }
+  for (const auto& [path, t] : c.tensors) {
+    const auto& v = t.value;
+    const bool model = path.rfind("/model/", 0) == 0 || path.rfind("/buffers/", 0) == 0;
+    SPROUT_CHECK(!model || !v.defined() || !v.is_floating_point() || v.numel() == 0 || torch::isfinite(v).all().item<bool>(),
+                 CheckpointError, where, ": tensor ", path, " holds Inf or NaN values");
+  }
+  return stored;
+}
+
+void validate_checkpoint_content(const CheckpointContent& c, const std::string& where) {
+  const int64_t step = runtime::attr_int(c.root, "step", where);
+  SPROUT_CHECK(step >= 0, CheckpointError, where, ": step ", step, " is negative");
+  validate_model_content(c, where);
   if (const auto* rng = c.find_tensor("/rng/torch_cpu")) {
     const auto like = compat::default_generator_state();
     SPROUT_CHECK(rng->value.scalar_type() == like.scalar_type() && rng->value.dim() == 1 &&
@@ -269,6 +286,10 @@ void validate_checkpoint_content(const CheckpointContent& c, const std::string& 
 void restore_training_state(Trainer& t, const CheckpointContent& c, const std::string& path) {
   const std::string where = concat("checkpoint '", path, "'");
   Staged s = stage(t, c, where);
+  const auto norm = stored_normalization(c, where);  // validated before anything changes
+  SPROUT_CHECK(!norm || static_cast<int64_t>(norm->mean.size()) == t.data().channels, ConfigError, where,
+               ": its input normalisation has ", norm ? norm->mean.size() : 0, " channels, this run's data ",
+               t.data().channels);
 
   auto& params = t.model().params();
   // Checkpoints are read on the host; every tensor goes back to the device of the run.
@@ -287,6 +308,7 @@ void restore_training_state(Trainer& t, const CheckpointContent& c, const std::s
   t.sampler().set_state(s.sampler);
   t.set_step(s.step);
   t.growth_history() = s.history;
+  if (norm) t.set_normalization(*norm);
   if (s.rng.defined()) compat::set_default_generator_state(s.rng.clone());
   runtime::verify_identical(*t.context().comm, params, &opt, where + " restored");
 }

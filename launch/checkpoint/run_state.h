@@ -9,6 +9,7 @@
 //                  /architecture/widths attrs <site> = width
 //   /growth/history  table: step, site, strategy, old_width, new_width, seconds, grad_norm
 //   /data          attrs seed, epoch, offset (the sampler's world-size-free position)
+//   /normalization datasets mean, std: the input normalisation (launch/train/stored_normalization.h)
 //   /rng           attrs train_seed; dataset torch_cpu (LibTorch's default generator).
 //                  Everything else sprout draws is a pure function of train.seed: model
 //                  initialisation (seeded generator) and data order ((seed, epoch)).
@@ -24,6 +25,7 @@
 
 #include <string>
 
+#include "growth/models/arch.h"
 #include "runtime/checkpoint/checkpoint.h"
 
 namespace sprout::launch {
@@ -35,12 +37,19 @@ class Trainer;
 // collective on the trainer's communicator (runtime/optim/optimizer.h, full_state()).
 runtime::CheckpointContent capture_training_state(Trainer& trainer, const std::string& tag);
 
+// What makes a checkpoint a usable model — what --init.from, `sprout eval` and `sprout
+// inspect`'s verdict require: every tensor verified its checksum; the architecture parses
+// and is valid, and every width is the first dimension of a stored /model tensor (a width
+// the tensors do not hold would only be allocated by the rebuild — absurd widths never
+// reach LibTorch); the /model and /buffers tensors are finite. Returns the architecture.
+// Throws CheckpointError naming `where`. Optimizer state, data position and growth history
+// are not needed (a merged or imported model may lack them).
+growth::ArchSpec validate_model_content(const runtime::CheckpointContent& content, const std::string& where);
+
 // What a resume checks before it builds or installs anything, needing no trainer: the step
-// is >= 0; the architecture parses and is valid, and every width is the first dimension of
-// a stored /model tensor (a width the tensors do not hold would only be allocated by the
-// rebuild — absurd widths never reach LibTorch); the RNG state is a uint8 vector of
-// LibTorch's size; the optimizer's hyper-parameters and every floating tensor are finite.
-// Throws CheckpointError naming `where`. `sprout inspect` runs it too.
+// is >= 0; validate_model_content; the RNG state is a uint8 vector of LibTorch's size; the
+// optimizer's hyper-parameters and every floating tensor are finite. Throws CheckpointError
+// naming `where`. `sprout inspect` runs it too (to say whether a run can resume from it).
 void validate_checkpoint_content(const runtime::CheckpointContent& content, const std::string& where);
 
 // Installs `content` (read from `path`, named in errors) into a prepared trainer, then

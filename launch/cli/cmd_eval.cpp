@@ -1,22 +1,27 @@
 // `sprout eval --checkpoint FILE|DIR [--width all|R|dynamic|oracle] [--gate_confidence C,…] [--truncate all|N|F]`:
-// for an adaptive-width checkpoint (model.adaptive = true), --truncate evaluates it cut to N
-// units or a fraction F of every adaptive site (launch/adaptive/eval.h; default: the learned
-// width). Otherwise: test accuracy, average
-// MACs per example and examples/s of a slimmable checkpoint (train.mode = slimmable) at a
-// width ratio, with the dynamic gate, or all of them (launch/slimmable/eval.h). The model
-// is rebuilt from the checkpoint's architecture and configuration; the test split is the
-// run's (data.* options as stored; --data.dir points elsewhere). Runs on any number of
-// ranks (reading and evaluating are collective); rank 0 prints one line per width and,
-// last on stdout, a JSON summary.
+// test accuracy, loss, average MACs per example and examples/s of any checkpoint:
+//  - a plain run (or a merged model): the model as trained, one row;
+//  - an adaptive-width run (model.adaptive = true): --truncate evaluates it cut to N units
+//    or a fraction F of every adaptive site (launch/adaptive/eval.h; default: the learned width);
+//  - a slimmable run (train.mode = slimmable): at a width ratio, with the dynamic gate, or
+//    all of them (launch/slimmable/eval.h).
+// The model is rebuilt from the checkpoint's architecture and configuration; the test split
+// is the run's (data.* options as stored; --data.dir / --data.path point elsewhere), and
+// the input normalisation the checkpoint stores (launch/train/stored_normalization.h),
+// else the training data's. Runs on any number of ranks (reading and evaluating are
+// collective); rank 0 prints one line per width and, last on stdout, a JSON summary.
 #include <cmath>
 #include <cstdio>
 #include <sstream>
 
 #include "growth/adaptive/adaptive.h"
+#include "data/idx.h"
 #include "launch/adaptive/eval.h"
+#include "launch/cli/checkpoint_path.h"
 #include "launch/cli/rank_agreement.h"
 #include "launch/cli/commands.h"
 #include "launch/slimmable/eval.h"
+#include "launch/train/stored_normalization.h"
 #include "launch/train/train_config.h"
 #include "growth/models/macs.h"
 #include <sys/stat.h>
@@ -38,13 +43,14 @@ struct EvalOptions {
   std::string truncate;
   int64_t eval_batch = 1000;
   std::string data_dir;
+  std::string data_path;
   int threads = 0;
 };
 
 void bind_eval_options(OptionBinder& b, EvalOptions& e) {
-  b.add("checkpoint", &e.checkpoint, "checkpoint file of a `sprout train --train.mode slimmable` run, or its directory "
-                                     "(the checkpoint `latest` names); required");
-  b.add("width", &e.width, "all | a ratio of the run's slim.ratios | dynamic | oracle");
+  b.add("checkpoint", &e.checkpoint, "checkpoint file of a `sprout train` run (plain, slimmable or adaptive) or of "
+                                     "`sprout merge`, or its directory (the checkpoint `latest` names); required");
+  b.add("width", &e.width, "slimmable checkpoints: all | a ratio of the run's slim.ratios | dynamic | oracle");
   b.add("gate_confidence", &e.gate_confidence,
         "with --width dynamic|all: also route by the gate's cumulative probability, one row per value in (0, 1], "
         "e.g. 0.6,0.8,0.9 (larger: wider, more accurate); default: argmax only");
@@ -52,12 +58,13 @@ void bind_eval_options(OptionBinder& b, EvalOptions& e) {
                                  "(with a '.'); default: the learned width");
   b.add("eval_batch", &e.eval_batch, "test examples per forward");
   b.add("data.dir", &e.data_dir, "directory of the test data (default: the run's)");
+  b.add("data.path", &e.data_path, "HDF5 file of the test data, for a data.name=hdf5 run (default: the run's)");
   b.add("runtime.threads", &e.threads, "intra-op threads per rank (0: cores per node / ranks per node)");
 }
 
 // The run's TrainConfig from the checkpoint's canonical option text. Repeatable options
 // (growth.event) are not needed to evaluate and are skipped.
-TrainConfig stored_config(const runtime::CheckpointContent& c, const std::string& where, const std::string& data_dir) {
+TrainConfig stored_config(const runtime::CheckpointContent& c, const std::string& where, const EvalOptions& e) {
   const auto table = train_option_table();
   auto o = Options::defaults(table);
   std::istringstream in(runtime::attr_string(c.root, "config", where));
@@ -74,8 +81,28 @@ TrainConfig stored_config(const runtime::CheckpointContent& c, const std::string
                  "', which this sprout does not know");
     if (!repeatable) o.set(key, line.substr(eq + 3));
   }
-  if (!data_dir.empty()) o.set("data.dir", data_dir);
+  if (!e.data_dir.empty()) o.set("data.dir", e.data_dir);
+  if (!e.data_path.empty()) o.set("data.path", e.data_path);
   return read_train_config(o);
+}
+
+// The run's data, with the checkpoint's normalisation when it stores one. A data file that
+// cannot be read is bad input (ConfigError).
+data::DataSplits eval_data(const TrainConfig& cfg, const runtime::CheckpointContent& c, const std::string& where,
+                           std::string* norm_source) {
+  data::DataSplits data;
+  try {
+    data = data::load_data(cfg.data);
+  } catch (const data::DataError& e) {
+    throw ConfigError(concat("--", cfg.data.name == "hdf5" ? "data.path" : "data.dir", ": ", e.what()));
+  }
+  if (auto stored = stored_normalization(c, where)) {
+    SPROUT_CHECK(static_cast<int64_t>(stored->mean.size()) == data.channels, ConfigError, where, ": its input ",
+                 "normalisation has ", stored->mean.size(), " channels, the test data ", data.channels);
+    data.norm = *stored;
+    *norm_source = "checkpoint";
+  }
+  return data;
 }
 
 // Installs the checkpoint's tensors into `params` by name (shape and dtype checked).
@@ -151,12 +178,7 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
     binder.load(options);
     path = e.checkpoint;
     SPROUT_CHECK(!path.empty(), ConfigError, "--checkpoint: a checkpoint file is required");
-    struct stat st;
-    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-      const std::string latest = runtime::read_latest(path);
-      SPROUT_CHECK(!latest.empty(), ConfigError, "--checkpoint: directory '", path, "' has no `latest` checkpoint");
-      path += "/" + latest;
-    }
+    path = resolve_checkpoint_path(path, "--checkpoint");
     for (double c : e.gate_confidence) {
       SPROUT_CHECK(c > 0 && c <= 1, ConfigError, "--gate_confidence: ", c, " must be in (0, 1]");
     }
@@ -184,13 +206,14 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
   std::vector<size_t> ratios;  // indices to evaluate (all: every one, then dynamic/oracle)
   std::vector<Truncation> truncations;  // adaptive width
   const std::string truncate = e.truncate;
+  std::string norm_source = "data";  // where the input normalisation comes from
   agree(*ctx.comm, [&] {
-    cfg = stored_config(content, where, e.data_dir);
+    cfg = stored_config(content, where, e);
+    data = eval_data(cfg, content, where, &norm_source);
+    const auto* arch = content.find_group("/architecture");
+    SPROUT_CHECK(arch, CheckpointError, where, ": missing group /architecture");
+    model = growth::build_model(growth::ArchSpec::parse(runtime::attr_string(*arch, "spec", where)), cfg.train.seed);
     if (cfg.adaptive.enabled) {  // launch/adaptive/eval.h
-      data = data::load_data(cfg.data);
-      const auto* arch = content.find_group("/architecture");
-      SPROUT_CHECK(arch, CheckpointError, where, ": missing group /architecture");
-      model = growth::build_model(growth::ArchSpec::parse(runtime::attr_string(*arch, "spec", where)), cfg.train.seed);
       growth::make_adaptive(*model, cfg.adaptive.spec);
       install(model->params(), content, where);
       truncations = parse_truncation(truncate.empty() ? "1.0" : truncate, *model);
@@ -198,11 +221,12 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
     }
     SPROUT_CHECK(truncate.empty(), ConfigError, "--truncate: '", truncate, "' needs an adaptive-width checkpoint (",
                  where, " has model.adaptive = false)");
-    SPROUT_CHECK(cfg.slim.enabled, ConfigError, where, ": not a slimmable run (train.mode is not slimmable)");
-    data = data::load_data(cfg.data);
-    const auto* arch = content.find_group("/architecture");
-    SPROUT_CHECK(arch, CheckpointError, where, ": missing group /architecture");
-    model = growth::build_model(growth::ArchSpec::parse(runtime::attr_string(*arch, "spec", where)), cfg.train.seed);
+    if (!cfg.slim.enabled) {  // a plain run: the model as trained
+      SPROUT_CHECK(width == "all" && confidences.empty(), ConfigError, "--width/--gate_confidence: need a slimmable ",
+                   "checkpoint (", where, " is a plain run: evaluate it without them)");
+      install(model->params(), content, where);
+      return;
+    }
     net = std::make_unique<growth::SlimmableNet>(*model, cfg.slim.spec, cfg.train.seed);
     install(model->params(), content, where);
     if (width == "all" || width == "dynamic" || width == "oracle") {
@@ -222,18 +246,21 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
                  ratio_list(cfg.slim.spec.ratios), ")");
   });
 
+  // A file, and a checkpoint that stores none: the ranks compute it together.
+  if (!data.norm.known()) data.norm = compute_normalization(*ctx.comm, data.full_train);
   ctx.comm->set_phase("eval");
-  EvalData ed{&data.test, data.mean, data.stddev, batch, torch::kCPU};
+  EvalData ed{&data.test, data.norm, batch, torch::kCPU};
   if (cfg.adaptive.enabled) return print_truncations(ctx, ed, *model, cfg, truncations, path, content, where);
   std::vector<WidthEvaluation> rows;
-  if (width == "all") rows = evaluate_widths(*ctx.comm, ed, *net);
+  if (!net) rows.push_back(evaluate_active(*ctx.comm, ed, *model, {}, "full"));  // a plain run
+  else if (width == "all") rows = evaluate_widths(*ctx.comm, ed, *net);
   else if (width == "dynamic") rows.push_back(evaluate_dynamic(*ctx.comm, ed, *net));
   else if (width == "oracle") rows.push_back(evaluate_oracle(*ctx.comm, ed, *net));
   else rows.push_back(evaluate_ratio(*ctx.comm, ed, *net, ratios.front()));
   for (double c : confidences) rows.push_back(evaluate_dynamic(*ctx.comm, ed, *net, c));
 
   if (ctx.is_root()) {
-    const double full = static_cast<double>(net->macs(net->largest()));
+    const double full = static_cast<double>(net ? net->macs(net->largest()) : growth::macs_per_example(model->arch()));
     std::vector<runtime::JsonObject> list;
     for (const auto& r : rows) {
       std::printf("eval %s\n", r.line(full).c_str());
@@ -242,6 +269,10 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
     runtime::JsonObject j;
     j.add("checkpoint", path).add("step", runtime::attr_int(content.root, "step", where))
         .add("model", model->arch().describe()).add("world_size", ctx.size()).add("widths", list);
+    if (!net) j.add("test_accuracy", rows.front().accuracy).add("test_loss", rows.front().loss);
+    runtime::JsonObject norm;
+    norm.add("mean", data.norm.mean).add("std", data.norm.stddev).add("source", norm_source);
+    j.add("normalization", norm);
     std::printf("%s\n", j.str().c_str());
     std::fflush(stdout);
   }

@@ -12,6 +12,7 @@
 #include <cstdio>
 
 #include "data/dataset.h"
+#include "data/normalization.h"
 #include "launch/cli/commands.h"
 #include "launch/cli/option_binder.h"
 #include "launch/cli/rank_agreement.h"
@@ -104,13 +105,17 @@ int run_export(runtime::RuntimeContext& ctx, const std::vector<std::string>& arg
     data::DataSplits data;
     if (!input || e.check > 0) {  // the run's data: its normalisation, its test examples
       data = data::load_data(stored_train_config(content, where, e.data_dir).data);
-      if (!input) input = InputNormalisation{{data.mean}, {data.stddev}};
+      if (!input) {  // this rank alone: the same bits as the ranks together (data/normalization.h)
+        const auto norm = data.norm.known() ? data.norm : data::compute_normalization(data.full_train);
+        input = InputNormalisation{norm.mean, norm.stddev};
+      }
     }
     const auto exported = exported_model(*model, content, checkpoint, *input);
     write_export(out, exported, format);
     if (e.check > 0) {
       write_safetensors(out + ".check.safetensors",
-                        check_examples(*model, data.test.images, data.test.labels, *input, e.check),
+                        check_examples(*model, data.test.range(0, std::min(e.check, data.test.size())),
+                                       data.test.labels, *input, e.check),
                         {{"architecture", exported.metadata.at("architecture")}, {"source", checkpoint}});
     }
     int64_t bytes = 0;

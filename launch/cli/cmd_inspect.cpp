@@ -1,10 +1,15 @@
-// `sprout inspect FILE`: what a checkpoint holds, and whether every tensor in it matches
-// its checksum. Exit status 0 if every check passes, 1 otherwise (or if the file cannot be
-// read as a sprout checkpoint), 2 for bad usage. Runs on any number of ranks (the read is
+// `sprout inspect FILE|DIR`: what a checkpoint holds (a directory: the checkpoint its
+// `latest` names, as `sprout eval --checkpoint DIR` reads), whether every tensor in it
+// matches its checksum, and whether it is a usable model — the same validation
+// --init.from and `sprout eval` apply (validate_model_content, launch/checkpoint/run_state.h)
+// — and whether a run can resume from it (a merged or imported model need not be
+// resumable). Exit status 0 for a usable model, 1 otherwise (or if the file cannot be read
+// as a sprout checkpoint), 2 for bad usage. Runs on any number of ranks (the read is
 // collective); rank 0 prints.
 #include <cstdio>
 #include <sstream>
 
+#include "launch/cli/checkpoint_path.h"
 #include "launch/cli/commands.h"
 #include "launch/checkpoint/run_state.h"
 #include "launch/cli/rank_agreement.h"
@@ -103,10 +108,7 @@ int report(const std::string& path, const runtime::CheckpointContent& c, std::FI
     std::fprintf(out, "growth        %lld event(s)\n", static_cast<long long>(history->second.rows()));
     if (history->second.rows() > 0) std::fprintf(out, "%s", history_text(history->second).c_str());
   }
-  for (const char* group : {"/architecture", "/optimizer", "/data"}) {
-    if (!c.find_group(group)) missing(group);
-  }
-  if (history == c.tables.end()) missing("/growth/history");
+  if (!c.find_group("/architecture")) missing("/architecture");
 
   int64_t bytes = 0, bad = 0;
   for (const auto& [name, t] : c.tensors) bytes += t.value.numel() * t.value.element_size();
@@ -122,16 +124,30 @@ int report(const std::string& path, const runtime::CheckpointContent& c, std::FI
     }
   }
   failed += static_cast<int>(bad);
-  if (bad == 0) {
-    // What a resume validates (launch/checkpoint/run_state.h), so "ok" means resumable content.
-    try {
-      validate_checkpoint_content(c, concat("checkpoint '", path, "'"));
+  const std::string where = concat("checkpoint '", path, "'");
+  if (failed == 0) {
+    try {  // what --init.from and `sprout eval` require (launch/checkpoint/run_state.h)
+      validate_model_content(c, where);
     } catch (const CheckpointError& e) {
       std::fprintf(out, "  INVALID %s\n", e.what());
       ++failed;
     }
   }
-  if (failed == 0) std::fprintf(out, "verdict       ok: every tensor matches its checksum\n");
+  // Resuming needs more than a model: optimizer state, the data position, the growth history.
+  std::string resume;
+  for (const char* group : {"/optimizer", "/data"}) {
+    if (!c.find_group(group)) resume += concat(resume.empty() ? "" : ", ", "missing ", group);
+  }
+  if (history == c.tables.end()) resume += concat(resume.empty() ? "" : ", ", "missing /growth/history");
+  if (failed == 0 && resume.empty()) {
+    try {
+      validate_checkpoint_content(c, where);
+    } catch (const CheckpointError& e) {
+      resume = e.what();
+    }
+  }
+  if (failed == 0) std::fprintf(out, "resume        %s\n", resume.empty() ? "yes" : ("no: " + resume).c_str());
+  if (failed == 0) std::fprintf(out, "verdict       ok: a usable model, every tensor matches its checksum\n");
   else std::fprintf(out, "verdict       FAILED: %lld of %zu tensors bad, %lld part(s) missing\n",
                     static_cast<long long>(bad), c.tensors.size(), static_cast<long long>(failed - bad));
   return failed;
@@ -151,12 +167,20 @@ int run_inspect(runtime::RuntimeContext& ctx, const std::vector<std::string>& ar
   if (options.help() || options.positional().size() != 1) {
     if (ctx.is_root()) {
       std::fprintf(options.help() ? stdout : stderr,
-                   "usage: sprout inspect FILE\n\nPrints a checkpoint's step, world size, architecture, growth history "
-                   "and every tensor (name, dtype, shape, checksum status).\nExit status 1 if any check fails.\n");
+                   "usage: sprout inspect FILE|DIR\n\nPrints a checkpoint's step, world size, architecture, growth history "
+                   "and every tensor (name, dtype, shape, checksum status),\nwhether it is a usable model (as --init.from "
+                   "and `sprout eval` need) and whether a run can resume from it.\nDIR: the checkpoint its `latest` file "
+                   "names. Exit status 1 if any check fails.\n");
     }
     return options.help() ? 0 : 2;
   }
-  const std::string path = options.positional().front();
+  std::string path;
+  try {
+    path = resolve_checkpoint_path(options.positional().front(), "inspect");  // every rank alike
+  } catch (const ConfigError& e) {
+    if (ctx.is_root()) std::fprintf(stderr, "sprout: rank 0: %s\n", e.what());
+    return 2;
+  }
   end_startup(*ctx.comm);  // no option agreement here: the read below is bounded as usual
   runtime::ReadOptions read;
   read.stop_at_first_error = false;

@@ -7,9 +7,7 @@ namespace sprout::launch {
 data::DataSplits client_data(const data::DataSplits& all, const std::vector<int64_t>& shard,
                              const std::vector<int64_t>& classes) {
   data::DataSplits out = all;
-  auto idx = torch::tensor(shard, torch::kInt64);
-  out.train.images = all.train.images.index_select(0, idx);
-  out.train.labels = all.train.labels.index_select(0, idx);
+  out.train = all.train.subset(torch::tensor(shard, torch::kInt64));
   out.test = data::select_classes(all.test, classes);
   return out;
 }

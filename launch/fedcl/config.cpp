@@ -17,7 +17,8 @@ namespace {
 // where models come from and go): its runs neither grow, checkpoint, resume nor init.
 bool not_from_train(const std::string& name) {
   static const std::set<std::string> kNames = {"data.classes",    "train.steps", "train.epochs", "train.eval_every",
-                                               "train.log_every", "log.metrics", "log.progress", "resume"};
+                                               "train.log_every", "log.metrics", "log.progress", "resume",
+                                               "data.path",       "data.num_classes"};  // its plan has 10 classes
   for (const char* prefix : {"growth.", "checkpoint.", "init."}) {
     if (name.rfind(prefix, 0) == 0) return true;
   }
@@ -152,6 +153,8 @@ OptionTable fedcl_option_table() {
 FedclConfig read_fedcl_config(const Options& o, int world_size) {
   FedclConfig c = load_bound(o, bind_fedcl_options);
   // The training options go through `sprout train`'s reader (same validation, same messages).
+  require(!o.has("data.name") || o.get("data.name") != "hdf5", "data.name", "'hdf5'",
+          "is not available to fedcl (its task plan has 10 classes): fashion-mnist, mnist or synthetic");
   Options train = Options::defaults(train_option_table());
   for (const auto& spec : train_option_table()) {
     if (!not_from_train(spec.name) && o.has(spec.name)) train.set(spec.name, o.get(spec.name));

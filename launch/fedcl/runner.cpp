@@ -56,7 +56,7 @@ std::vector<double> evaluate_classes(growth::Model& model, const std::vector<dat
     double correct = 0;
     for (int64_t b = lo; b < hi; b += batch) {
       const int64_t m = std::min(batch, hi - b);
-      auto x = data::to_input(test.images.narrow(0, b, m), norm.mean, norm.stddev);  // (m, C, H, W)
+      auto x = data::to_input(test.range(b, m), norm.norm);  // (m, C, H, W)
       auto y = test.labels.narrow(0, b, m);                                           // (m)
       correct += model.forward(x, false).argmax(1).eq(y).sum().item<double>();
     }
@@ -158,6 +158,7 @@ FedclReport simulate_fedcl(runtime::RuntimeContext& ctx, const FedclConfig& conf
     auto options = c.train.data;
     options.classes.clear();
     all = data::load_data(options);
+    if (!all.norm.known()) all.norm = data::compute_normalization(all.full_train);  // a file: alone, the same on every rank
     for (int64_t k = 0; k < all.num_classes; ++k) class_tests.push_back(data::select_classes(all.test, {k}));
     auto labels = all.train.labels.contiguous();
     train_labels.assign(labels.data_ptr<int64_t>(), labels.data_ptr<int64_t>() + labels.numel());

@@ -43,7 +43,7 @@ growth::GrowthBatch GrowthDriver::growth_batch(const data::DataSplits& data, uin
   const int64_t lo = global * rank / world, hi = global * (rank + 1) / world;
   auto idx = torch::tensor(std::vector<int64_t>(perm.begin() + lo, perm.begin() + hi), torch::kInt64);
   growth::GrowthBatch b;
-  b.x = data::to_input(data.train.images.index_select(0, idx), data.mean, data.stddev);  // (b, C, H, W)
+  b.x = data::to_input(data.train.gather(idx), data.norm);    // (b, C, H, W)
   b.y = data.train.labels.index_select(0, idx);                                             // (b)
   b.global_size = global;
   return b;

@@ -7,8 +7,8 @@
 // epoch 0, total_steps 0, tag "imported", config = the default training options with the
 // model's model.* options; the model's /model and /buffers tensors; /architecture (spec,
 // description, kind, widths); fresh SGD state (the default optimizer: every slot 0, every
-// update counter 0); an empty /growth/history; /data at position 0 with the input
-// normalisation when known (input_mean, input_std); /rng with train_seed 0; and a group
+// update counter 0); an empty /growth/history; /data at position 0; the input
+// normalisation when known (/normalization/mean, /normalization/std); /rng with train_seed 0; and a group
 // /import recording the source file and its format.
 #pragma once
 

@@ -1,5 +1,7 @@
 #include "launch/interop/stored_run.h"
 
+#include "launch/train/stored_normalization.h"
+
 #include <sstream>
 
 #include "runtime/error.h"
@@ -29,20 +31,13 @@ TrainConfig stored_train_config(const runtime::CheckpointContent& content, const
 
 std::optional<InputNormalisation> recorded_normalisation(const runtime::CheckpointContent& content,
                                                          const std::string& where) {
-  const auto* d = content.find_group("/data");
-  if (!d || !d->count("input_mean") || !d->count("input_std")) return std::nullopt;
-  InputNormalisation n;
-  n.mean = parse_doubles(runtime::attr_text(d->at("input_mean")), where + " /data input_mean");
-  n.stddev = parse_doubles(runtime::attr_text(d->at("input_std")), where + " /data input_std");
-  SPROUT_CHECK(n.mean.size() == n.stddev.size(), CheckpointError, where, ": /data input_mean has ", n.mean.size(),
-               " values, input_std ", n.stddev.size());
-  return n;
+  const auto stored = stored_normalization(content, where);  // /normalization/{mean,std}
+  if (!stored) return std::nullopt;
+  return InputNormalisation{stored->mean, stored->stddev};
 }
 
 void store_input_normalisation(runtime::CheckpointContent& content, const InputNormalisation& input) {
-  auto& d = content.groups["/data"];
-  d["input_mean"] = format_doubles(input.mean);
-  d["input_std"] = format_doubles(input.stddev);
+  store_normalization(content, data::Normalization{input.mean, input.stddev});
 }
 
 }  // namespace sprout::launch

@@ -18,13 +18,13 @@ namespace sprout::launch {
 TrainConfig stored_train_config(const runtime::CheckpointContent& content, const std::string& where,
                                 const std::string& data_dir = "");
 
-// The normalisation the checkpoint records (/data attributes input_mean and input_std: a
-// number, or comma-separated numbers per channel), if it records one. (Otherwise it is the
-// one sprout computes from the run's training data: data::DataSplits mean and stddev.)
+// The normalisation the checkpoint records (/normalization/mean and /normalization/std,
+// launch/train/stored_normalization.h), if it records one. (Otherwise it is the one sprout
+// computes from the run's training data: data::DataSplits norm.)
 std::optional<InputNormalisation> recorded_normalisation(const runtime::CheckpointContent& content,
                                                          const std::string& where);
 
-// Records `input` as /data attributes input_mean and input_std.
+// Records `input` as /normalization/mean and /normalization/std.
 void store_input_normalisation(runtime::CheckpointContent& content, const InputNormalisation& input);
 
 }  // namespace sprout::launch

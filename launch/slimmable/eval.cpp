@@ -62,8 +62,7 @@ WidthEvaluation evaluate_forward(runtime::Communicator& comm, const EvalData& da
   std::vector<double> route_counts(routes, 0.0);
   for (int64_t b = lo; b < hi; b += data.batch) {
     const int64_t m = std::min(data.batch, hi - b);
-    auto x = data::to_input(runtime::to_device(data.test->images.narrow(0, b, m), data.device), data.mean,
-                            data.stddev);  // (m, C, H, W)
+    auto x = data::to_input(runtime::to_device(data.test->range(b, m), data.device), data.norm);  // (m, C, H, W)
     auto y = runtime::to_device(data.test->labels.narrow(0, b, m), data.device);
     const auto t0 = std::chrono::steady_clock::now();
     auto logits = forward(x, &macs, routes ? &route_counts : nullptr);  // (m, classes)

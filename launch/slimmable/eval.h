@@ -22,7 +22,7 @@ namespace sprout::launch {
 
 struct EvalData {
   const data::Dataset* test = nullptr;
-  double mean = 0.0, stddev = 1.0;  // input normalisation (data::DataSplits)
+  data::Normalization norm;         // input normalisation (data::DataSplits)
   int64_t batch = 1000;             // examples per forward
   torch::Device device = torch::kCPU;  // where the model lives
 };

@@ -73,8 +73,7 @@ double SlimmableStep::train_step(int64_t step, double* lr) {
   const auto& data = trainer_.data();
   const auto dev = ctx.device;
   auto idx = trainer_.sampler().next();  // (B)
-  auto x = data::to_input(runtime::to_device(data.train.images.index_select(0, idx), dev), data.mean,
-                          data.stddev);                                       // (B, C, H, W)
+  auto x = trainer_.training_input(idx);                                    // (B, C, H, W)
   auto y = runtime::to_device(data.train.labels.index_select(0, idx), dev);  // (B)
   const auto& cfg = trainer_.config();
   if (step < supernet_steps_) {
@@ -202,7 +201,7 @@ std::vector<WidthEvaluation> SlimmableStep::at_end(Progress& progress) {
   auto& ctx = trainer_.context();
   ctx.comm->set_phase("slimmable evaluation");
   const auto& data = trainer_.data();
-  EvalData ed{&data.test, data.mean, data.stddev, trainer_.config().train.eval_batch, ctx.device};
+  EvalData ed{&data.test, data.norm, trainer_.config().train.eval_batch, ctx.device};
   auto rows = evaluate_widths(*ctx.comm, ed, *net_);
   const double full = static_cast<double>(net_->macs(net_->largest()));
   for (const auto& r : rows) {

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "launch/checkpoint/run_state.h"
 #include "launch/cli/rank_agreement.h"
 #include "launch/train/trainer.h"
 #include "merge/checkpoint_files.h"
@@ -39,12 +40,8 @@ InitWeights read_model_checkpoint(runtime::Communicator& comm, const std::string
   try {
     // The reader agrees on its errors, so every rank lands here alike.
     w.content = runtime::read_checkpoint_file(comm, path);
+    w.arch = validate_model_content(w.content, where);  // what `sprout inspect` calls ok
     w.weights = merge::bundle_from_checkpoint(w.content, where);
-    try {
-      w.arch = growth::ArchSpec::parse(merge::architecture_of(w.content, where));  // validated
-    } catch (const ConfigError& e) {
-      throw CheckpointError(concat(where, ": bad /architecture: ", e.what()));
-    }
   } catch (const Error& e) {
     if (comm.rank() == 0) {
       const std::string text = e.what();

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 
@@ -28,12 +29,23 @@ Progress::~Progress() {
   if (metrics_) std::fclose(metrics_);
 }
 
+void Progress::write_row(const runtime::JsonObject& fields, const char* default_event) {
+  if (!metrics_) return;
+  runtime::JsonObject row = fields;
+  if (!row.has("event")) row.add("event", default_event);
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  row.add("time", std::chrono::duration_cast<std::chrono::milliseconds>(now).count() / 1000.0);
+  std::fprintf(metrics_, "%s\n", row.str().c_str());
+  std::fflush(metrics_);
+}
+
+void Progress::record(const runtime::JsonObject& fields) {
+  if (active_) write_row(fields, "final");
+}
+
 void Progress::step(int64_t step, const runtime::JsonObject& fields, const std::string& line) {
   if (!active_) return;
-  if (metrics_) {
-    std::fprintf(metrics_, "%s\n", fields.str().c_str());
-    std::fflush(metrics_);
-  }
+  write_row(fields, "train");
   if (quiet_) return;
   if (bar_) {
     const int width = 30;
@@ -50,10 +62,7 @@ void Progress::step(int64_t step, const runtime::JsonObject& fields, const std::
 
 void Progress::event(const std::string& line, const runtime::JsonObject* fields) {
   if (!active_) return;
-  if (metrics_ && fields) {
-    std::fprintf(metrics_, "%s\n", fields->str().c_str());
-    std::fflush(metrics_);
-  }
+  if (fields) write_row(*fields, "event");
   if (quiet_) return;
   if (bar_shown_) std::fprintf(stdout, "\n");
   bar_shown_ = false;

@@ -1,5 +1,9 @@
 // Progress output of rank 0: a bar on a terminal, plain periodic lines otherwise,
-// and one JSON line per logged step in the metrics file.
+// and the metrics file (log.metrics): one JSON line per logged step and per event.
+//
+// Every metrics row has "event" (what it records: "train" for a logged step; "eval",
+// "growth", "checkpoint", "resume", ..., and "final" for the run's last row: its final
+// test evaluation) and "time" (seconds since the Unix epoch, at write).
 #pragma once
 
 #include <cstdint>
@@ -18,10 +22,12 @@ class Progress {
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
 
-  // A logged training step: shown and written to the metrics file.
+  // A logged training step: shown and written to the metrics file (event "train").
   void step(int64_t step, const runtime::JsonObject& fields, const std::string& line);
-  // An event worth its own line (evaluation, growth, checkpoint).
+  // An event worth its own line (evaluation, growth, checkpoint); `fields` name it ("event").
   void event(const std::string& line, const runtime::JsonObject* fields = nullptr);
+  // A metrics row only, nothing shown (the final summary: stdout has it already).
+  void record(const runtime::JsonObject& fields);
   // Clears the bar before the final summary.
   void finish();
 
@@ -32,6 +38,8 @@ class Progress {
   int64_t total_;
   std::FILE* metrics_ = nullptr;
   bool bar_shown_ = false;
+
+  void write_row(const runtime::JsonObject& fields, const char* default_event);
 };
 
 }  // namespace sprout::launch

@@ -4,14 +4,18 @@
 
 #include <cmath>
 
+#include "data/hdf5_images.h"
 #include "growth/models/family.h"
 #include "runtime/error.h"
 
 namespace sprout::launch {
 
 void bind_train_options(OptionBinder& b, TrainConfig& c) {
-  b.add("data.name", &c.data.name, "dataset: fashion-mnist | mnist | synthetic");
+  b.add("data.name", &c.data.name, "dataset: fashion-mnist | mnist | synthetic | hdf5 (data/README.md)");
   b.add("data.dir", &c.data.dir, "directory of IDX files (default for fashion-mnist: /usr/share/datasets/fashion-mnist)");
+  b.add("data.path", &c.data.path, "data.name=hdf5: the HDF5 file (train/ and test/ images and labels)");
+  b.add("data.num_classes", &c.data.num_classes, "data.name=hdf5: number of classes (0: the file's num_classes attribute)");
+  b.add("data.augment", &c.augment, "none | crop_flip: random crop of the image padded by 4, and horizontal flip (training batches)");
   b.add("data.classes", &c.data.classes, "keep only these classes, e.g. 0,1 (a task); empty: all");
   b.add("data.synthetic_train", &c.data.synthetic_train, "synthetic dataset: training examples");
   b.add("data.synthetic_test", &c.data.synthetic_test, "synthetic dataset: test examples");
@@ -105,13 +109,26 @@ int64_t TrainConfig::total_steps(int64_t train_examples, int world) const {
 
 TrainConfig read_train_config(const Options& o) {
   TrainConfig c = load_bound(o, bind_train_options);
-  require(c.data.name == "fashion-mnist" || c.data.name == "mnist" || c.data.name == "synthetic", "data.name",
-          "'" + c.data.name + "'", "is not a dataset (fashion-mnist, mnist, synthetic)");
-  for (auto k : c.data.classes) require(k >= 0 && k < 10, "data.classes", k, "is not a class in [0, 10)");
+  require(c.data.name == "fashion-mnist" || c.data.name == "mnist" || c.data.name == "synthetic" ||
+              c.data.name == "hdf5",
+          "data.name", "'" + c.data.name + "'", "is not a dataset (fashion-mnist, mnist, synthetic, hdf5)");
+  const bool hdf5 = c.data.name == "hdf5";
+  // An HDF5 file's classes are known once it is read (data::load_data checks them then).
+  for (auto k : c.data.classes) require(k >= 0 && (hdf5 || k < 10), "data.classes", k, "is not a class in [0, 10)");
+  require(c.data.num_classes >= 0, "data.num_classes", c.data.num_classes, "must be >= 0 (0: the file's attribute)");
+  require(hdf5 || c.data.num_classes == 0, "data.num_classes", c.data.num_classes, "needs data.name=hdf5");
+  require(hdf5 || c.data.path.empty(), "data.path", "'" + c.data.path + "'", "needs data.name=hdf5");
+  if (hdf5) {
+    require(!c.data.path.empty(), "data.path", "''", "is required for data.name=hdf5");
+    const std::string problem = data::hdf5_path_problem(c.data.path);
+    require(problem.empty(), "data.path", "'" + c.data.path + "'", problem);
+  }
+  require(c.augment == "none" || c.augment == "crop_flip", "data.augment", "'" + c.augment + "'",
+          "is not an augmentation (none, crop_flip)");
   require(c.data.synthetic_train > 0, "data.synthetic_train", c.data.synthetic_train, "must be > 0");
   require(c.data.synthetic_test > 0, "data.synthetic_test", c.data.synthetic_test, "must be > 0");
   if (c.data.name == "mnist") require(!c.data.dir.empty(), "data.dir", "''", "is required for data.name=mnist");
-  if (c.data.name != "synthetic") {
+  if (c.data.name != "synthetic" && !hdf5) {
     const std::string dir = data::data_directory(c.data);
     require(is_dir(dir), "data.dir", "'" + dir + "'", "is not a directory");
   }

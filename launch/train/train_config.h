@@ -54,6 +54,7 @@ inline runtime::LrScheduleOptions default_train_schedule() {
 // Every field's initial value is its option's default (bind_train_options below).
 struct TrainConfig {
   data::DataOptions data;
+  std::string augment = "none";  // data.augment: none | crop_flip (data/augment.h)
   growth::ArchSpec model;  // model.kind and the family's model.* settings
   runtime::OptimizerOptions optim;
   runtime::LrScheduleOptions schedule = default_train_schedule();

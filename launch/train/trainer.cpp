@@ -6,12 +6,15 @@
 #include <optional>
 #include <thread>
 
+#include "data/augment.h"
+#include "data/idx.h"
 #include "launch/adaptive/step.h"
 #include "launch/growth/driver.h"
 #include "launch/checkpoint/checkpointer.h"
 #include "runtime/checkpoint/async_save.h"
 #include "launch/cli/rank_agreement.h"
 #include "launch/slimmable/step.h"
+#include "launch/train/stored_normalization.h"
 #include "growth/models/memory_estimate.h"
 #include "runtime/engine/allocator.h"
 #include "runtime/device/transfer.h"
@@ -84,7 +87,16 @@ runtime::AsyncCheckpointWriter& Trainer::async_checkpoints() {
   return *async_checkpoints_;
 }
 
-void Trainer::prepare() { prepare(data::load_data(config_.data)); }
+void Trainer::prepare() {
+  data::DataSplits data;
+  try {
+    data = data::load_data(config_.data);
+  } catch (const data::DataError& e) {  // a file the user gave us: bad input (status 2)
+    const char* option = config_.data.name == "hdf5" ? "data.path" : config_.data.name == "synthetic" ? "data.name" : "data.dir";
+    throw ConfigError(concat("--", option, ": ", e.what()));
+  }
+  prepare(std::move(data));
+}
 
 void Trainer::prepare(data::DataSplits data) {
   runtime::retain_freed_memory();  // runtime/engine/allocator.h: no page faults for per-step tensors
@@ -134,9 +146,10 @@ void Trainer::prepare(data::DataSplits data) {
 // device fails here with one line (status 2), not in the middle of a run. Local.
 void Trainer::probe_precision() {
   try {
-    auto x = data::to_input(runtime::to_device(data_.train.images.narrow(0, 0, std::min<int64_t>(2, data_.train.size())),
-                                               ctx_.device),
-                            data_.mean, data_.stddev);
+    // The normalisation may not be known yet (start() computes it): any will do here.
+    const data::Normalization any{std::vector<double>(data_.channels, 0.0), std::vector<double>(data_.channels, 1.0)};
+    auto x = data::to_input(runtime::to_device(data_.train.range(0, std::min<int64_t>(2, data_.train.size())), ctx_.device),
+                            data_.norm.known() ? data_.norm : any);
     auto y = runtime::to_device(data_.train.labels.narrow(0, 0, x.size(0)), ctx_.device);
     torch::Tensor loss;
     {
@@ -178,7 +191,16 @@ void Trainer::load_weights(const runtime::ParamSet& weights) {
   for (size_t i = 0; i < p.buffers().size(); ++i) copy(p.buffer_names()[i], p.buffers()[i], weights.buffer(p.buffer_names()[i]));
 }
 
-void Trainer::start() { resume_training(*this); }
+void Trainer::start() {
+  resume_training(*this);  // installs the checkpoint's normalisation, if it stores one
+  if (!data_.norm.known()) data_.norm = compute_normalization(*ctx_.comm, data_.full_train);  // a file
+}
+
+torch::Tensor Trainer::training_input(const torch::Tensor& idx) const {
+  auto images = data_.train.gather(idx);  // (B, C, H, W), uint8 or float32
+  if (config_.augment == "crop_flip") images = data::crop_flip(images, idx, config_.train.seed, sampler_->state().epoch);
+  return data::to_input(runtime::to_device(images, ctx_.device), data_.norm);
+}
 
 void Trainer::before_step() {
   growth_->before_step(*this, *progress_);
@@ -225,8 +247,7 @@ double Trainer::train_step() {
   double loss_sum = 0;
   for (int64_t k = 0; k < K; ++k) {
     auto idx = sampler_->next();  // (B)
-    auto x = data::to_input(runtime::to_device(data_.train.images.index_select(0, idx), dev), data_.mean,
-                            data_.stddev);                                               // (B, C, H, W)
+    auto x = training_input(idx);                                                       // (B, C, H, W)
     auto y = runtime::to_device(data_.train.labels.index_select(0, idx), dev);          // (B)
     engine_->begin_micro_batch();
     torch::Tensor loss;
@@ -262,8 +283,7 @@ Evaluation Trainer::evaluate() {
   double correct = 0, loss_sum = 0;
   for (int64_t b = lo; b < hi; b += config_.train.eval_batch) {
     const int64_t m = std::min(config_.train.eval_batch, hi - b);
-    auto x = data::to_input(runtime::to_device(data_.test.images.narrow(0, b, m), ctx_.device), data_.mean,
-                            data_.stddev);
+    auto x = data::to_input(runtime::to_device(data_.test.range(b, m), ctx_.device), data_.norm);
     auto y = runtime::to_device(data_.test.labels.narrow(0, b, m), ctx_.device);
     auto autocast = mixed_precision();
     // A slimmable model's full width includes the gate's attention (launch/slimmable/step.h).
@@ -334,7 +354,7 @@ TrainResult Trainer::run() {
     if (config_.train.eval_every > 0 && step_ % config_.train.eval_every == 0 && step_ < total_steps_) {
       const auto e = evaluate();
       runtime::JsonObject j;
-      j.add("step", step_).add("test_accuracy", e.accuracy).add("test_loss", e.loss);
+      j.add("event", "eval").add("step", step_).add("test_accuracy", e.accuracy).add("test_loss", e.loss);
       char line[160];
       std::snprintf(line, sizeof line, "eval step %lld  test accuracy %.4f  test loss %.4f",
                     static_cast<long long>(step_), e.accuracy, e.loss);
@@ -355,6 +375,11 @@ TrainResult Trainer::run() {
   r.wall_s = seconds_since(t_start);
   r.widths = model_->widths();
   r.model = model_->arch().describe();
+  runtime::JsonObject final_row;  // the final evaluation, in the metrics file too
+  final_row.add("event", "final").add("step", r.step).add("test_accuracy", r.test.accuracy)
+      .add("test_loss", r.test.loss).add("test_examples", r.test.examples).add("samples_per_s", r.samples_per_s)
+      .add("wall_s", r.wall_s).add("model", r.model).add("widths", widths_json(r.widths));
+  progress_->record(final_row);
   return r;
 }
 

@@ -77,6 +77,9 @@ class Trainer {
   // rank's loss (mean over the micro-batches).
   double train_step();
   Evaluation evaluate();
+  // The normalised model input of training examples `idx` (B) of this step's epoch, on the
+  // device, augmented when data.augment asks for it.
+  torch::Tensor training_input(const torch::Tensor& idx) const;
 
   growth::Model& model() { return *model_; }
   runtime::Optimizer& optimizer() { return *optimizer_; }
@@ -92,13 +95,17 @@ class Trainer {
   // The checkpoint write in flight, if any (checkpoint.async: launch/checkpoint/checkpointer.h).
   runtime::AsyncCheckpointWriter& async_checkpoints();
   void set_step(int64_t step) { step_ = step; }  // checkpoint restore (launch/checkpoint/run_state.h)
+  // The input normalisation a checkpoint stores (restore), instead of computing it again.
+  void set_normalization(data::Normalization norm) { data_.norm = std::move(norm); }
   SlimmableStep* slimmable() { return slim_.get(); }  // null unless train.mode = slimmable
   AdaptiveStep* adaptive() { return adaptive_.get(); }  // null unless model.adaptive = true
 
  private:
   // Extension points of the loop, in the order run() calls them. Each feature keeps its
   // logic in its own file and is called from here with a line or two.
-  void start();        // after the initial broadcast: restore from a checkpoint (if any)
+  // After the initial broadcast: restore from a checkpoint (if any); the input
+  // normalisation, unless known (collective).
+  void start();
   void before_step();  // at step_, before its forward pass: scheduled width changes
   // After the optimizer step: the step's agreement (Note [Step agreement] in launch/train/trainer.cpp),
   // periodic checkpoints, stop requests.

@@ -27,7 +27,7 @@ done
 $PY -c "import sys; sys.exit(0 if float('$acc') > 0.70 else 1)" && pass "accuracy $acc > 0.70" || fail "accuracy $acc"
 [[ $ws == 2 ]] && pass "world_size 2" || fail "world_size $ws"
 [[ $widths == '{"fc1": 128}' ]] && pass "widths $widths" || fail "widths $widths"
-[[ $(wc -l <"$WORK/m.jsonl") -eq 3 ]] && pass "3 metrics lines" || fail "metrics lines: $(wc -l <"$WORK/m.jsonl")"
+[[ $(wc -l <"$WORK/m.jsonl") -eq 4 ]] && pass "4 metrics lines (3 steps, the final evaluation)" || fail "metrics lines: $(wc -l <"$WORK/m.jsonl")"
 $PY -c "import json,sys; [json.loads(l) for l in open(sys.argv[1])]" "$WORK/m.jsonl" && pass "metrics are JSON" || fail "metrics not JSON"
 
 # Config files: INI sections, command line wins.

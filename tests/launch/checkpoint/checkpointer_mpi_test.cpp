@@ -213,10 +213,37 @@ TEST(Checkpointing, TrainerRunResumesFromPath) {
     std::string line;
     std::vector<std::string> lines;
     while (std::getline(in, line)) lines.push_back(line);
-    ASSERT_EQ(lines.size(), 3u);  // resume event + steps 11 and 12
+    ASSERT_EQ(lines.size(), 4u);  // resume event + steps 11 and 12 + the final evaluation
     EXPECT_EQ(runtime::JsonObject::parse(lines[0]).text("event"), "resume") << lines[0];
     EXPECT_EQ(runtime::JsonObject::parse(lines[1]).integer("step"), 11) << lines[1];
+    EXPECT_EQ(runtime::JsonObject::parse(lines[1]).text("event"), "train") << lines[1];
+    EXPECT_GT(runtime::JsonObject::parse(lines[1]).number("time"), 1.7e9) << lines[1];  // seconds since 1970
+    EXPECT_EQ(runtime::JsonObject::parse(lines[3]).text("event"), "final") << lines[3];
+    EXPECT_EQ(runtime::JsonObject::parse(lines[3]).integer("step"), 12) << lines[3];
   }
+}
+
+// The input normalisation travels with the model: a restore installs the checkpoint's
+// (it is not recomputed from the data), and a malformed one is refused before anything changes.
+TEST(Checkpointing, RestoreInstallsTheStoredNormalization) {
+  SharedDir dir(world());
+  const auto cfg = small_config("sgd", 4, dir.path());
+  auto a = make_trainer(cfg);
+  a->train_step();
+  auto content = capture_training_state(*a, "");
+  const auto* mean = content.find_tensor("/normalization/mean");
+  ASSERT_NE(mean, nullptr);
+  EXPECT_EQ(mean->value.item<double>(), a->data().norm.mean.at(0));
+  content.tensors["/normalization/mean"].value = torch::tensor(std::vector<double>{0.125}, torch::kFloat64);
+  content.tensors["/normalization/std"].value = torch::tensor(std::vector<double>{0.5}, torch::kFloat64);
+  auto b = make_trainer(cfg);
+  restore_training_state(*b, content, "in memory");
+  EXPECT_EQ(b->data().norm.mean, std::vector<double>{0.125});
+  EXPECT_EQ(b->data().norm.stddev, std::vector<double>{0.5});
+  content.tensors.erase("/normalization/std");
+  auto c = make_trainer(cfg);
+  EXPECT_THROW(restore_training_state(*c, content, "in memory"), CheckpointError);
+  EXPECT_EQ(c->data().norm.mean, a->data().norm.mean);
 }
 
 TEST(Checkpointing, GrowthBetweenSaveAndResume) {

@@ -120,6 +120,9 @@ TEST(FedclConfig, BadInputNamesOptionAndValue) {
   EXPECT_EQ(config_error({"--train.batch", "0"}), "--train.batch: 0 must be > 0");
   // fedcl decides the classes and steps of its runs itself.
   EXPECT_EQ(config_error({"--data.classes", "0,1"}), "unknown option '--data.classes' (see --help)");
+  EXPECT_EQ(config_error({"--data.name", "hdf5"}),
+            "--data.name: 'hdf5' is not available to fedcl (its task plan has 10 classes): fashion-mnist, mnist or "
+            "synthetic");
 }
 
 FedclReport two_round_report() {

@@ -135,7 +135,7 @@ TEST(Slimmable, ReducedGradientIsTheSumOverWidthsAveragedOverRanks) {
   const auto& data = t.data();
   data::DistributedSampler sampler(data.train.size(), w.rank(), w.size(), cfg.train.batch, cfg.train.seed);
   auto idx = sampler.next();
-  auto x = data::to_input(data.train.images.index_select(0, idx), data.mean, data.stddev);
+  auto x = data::to_input(data.train.gather(idx), data.norm);
   auto y = data.train.labels.index_select(0, idx);
   const auto widths = SlimmableStep::sandwich(ref.num_ratios(), cfg.slim.random, cfg.train.seed, 0);
   ASSERT_EQ(widths.size(), 4u);

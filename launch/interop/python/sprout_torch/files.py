@@ -95,9 +95,8 @@ def load_export(path: str):
 def _normalisation(f, path, mean, std):
     if mean is not None and std is not None:
         return list(mean), list(std)
-    data = f["data"].attrs if "data" in f else {}
-    if "input_mean" in data and "input_std" in data:
-        return _floats(_text(data["input_mean"])), _floats(_text(data["input_std"]))
+    if "normalization" in f:  # per channel, float64 (launch/train/stored_normalization.h)
+        return [float(v) for v in f["normalization/mean"][()]], [float(v) for v in f["normalization/std"][()]]
     # Not recorded: sprout's normalisation of the run's IDX training split.
     config = dict(line.split(" = ", 1) for line in _text(f.attrs["config"]).splitlines() if " = " in line)
     if config.get("data.name", "fashion-mnist") not in ("fashion-mnist", "mnist"):
