@@ -63,6 +63,6 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/sproutConfigVersion.cmake
 install(FILES ${PROJECT_BINARY_DIR}/sproutConfig.cmake ${PROJECT_BINARY_DIR}/sproutConfigVersion.cmake
         DESTINATION ${_sprout_cmake_dir})
 # The Python package that loads sprout's exports and checkpoints in PyTorch
-# (launch/interop/python/sprout_torch/README.md): P/share/sprout/python/sprout_torch.
+# (launch/interop/python/README.md): P/share/sprout/python/sprout_torch.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/launch/interop/python/sprout_torch DESTINATION ${CMAKE_INSTALL_DATADIR}/sprout/python
         PATTERN "__pycache__" EXCLUDE)

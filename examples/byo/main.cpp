@@ -1,10 +1,11 @@
 // byo_train: a program of one's own on sprout, built against the installed package.
 //
-//   mpiexec -n 2 byo_train DATA_DIR OUT_DIR               train, grow, checkpoint, restore, merge
-//   mpiexec -n 2 byo_train DATA_DIR OUT_DIR grow-module   a growth schedule on a module: refused
-//   mpiexec -n 2 byo_train DATA_DIR OUT_DIR bench [STEPS] throughput: nn::Module vs the seam's MLP
+//   mpiexec -n 2 byo_train DATA OUT_DIR               train, grow, checkpoint, restore, merge
+//   mpiexec -n 2 byo_train DATA OUT_DIR grow-module   a growth schedule on a module: refused
+//   mpiexec -n 2 byo_train DATA OUT_DIR bench [STEPS] throughput: nn::Module vs the seam's MLP
 //
-// DATA_DIR holds Fashion-MNIST's IDX files. Rank 0 prints one line per result.
+// DATA is an HDF5 data set (a file ending in .h5, data/README.md "HDF5 data sets") or a
+// directory of Fashion-MNIST's IDX files. Rank 0 prints one line per result.
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
 
@@ -112,7 +113,7 @@ int main(int argc, char** argv) {
   const Args args(argv + 1, argv + argc);
   const std::string mode = args.size() > 2 ? args[2] : "train";
   if (args.size() < 2 || (mode != "train" && mode != "grow-module" && mode != "bench")) {
-    if (session.is_root()) std::fprintf(stderr, "usage: byo_train DATA_DIR OUT_DIR [grow-module | bench [STEPS]]\n");
+    if (session.is_root()) std::fprintf(stderr, "usage: byo_train DATA OUT_DIR [grow-module | bench [STEPS]]\n");
     return 2;
   }
   return session.run([&] {
@@ -121,8 +122,11 @@ int main(int argc, char** argv) {
     sprout::api::register_module("byo_net", [](const sprout::growth::ArchSpec& s) {
       return Net(inputs_of(s), std::vector<int64_t>{64}, s.classes);
     });
-    const Args common{"--data.dir", args[0], "--train.batch", "64", "--optim.name", "adamw", "--optim.lr", "0.002",
-                      "--log.progress", "none"};
+    const std::string& data = args[0];
+    const bool hdf5 = data.size() > 3 && data.compare(data.size() - 3, 3, ".h5") == 0;
+    const Args source = hdf5 ? Args{"--data.name", "hdf5", "--data.path", data} : Args{"--data.dir", data};
+    const Args common = source + Args{"--train.batch", "64", "--optim.name", "adamw", "--optim.lr", "0.002",
+                                      "--log.progress", "none"};
     if (mode == "bench") return bench(session, common, args.size() > 3 ? args[3] : "300");
     if (mode == "grow-module") {
       Training refused(session, common + Args{"--model.kind", "byo_net", "--growth.event", "10:fc1:+8"});

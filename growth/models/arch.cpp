@@ -154,6 +154,16 @@ ArchSpec ArchSpec::parse(const std::string& text) {
   return complete(s);
 }
 
+ArchSpec ArchSpec::parse_stored(const std::string& text) {
+  ArchSpec s = parse(text);
+  // Every stored text names all its family's settings (serialize() after complete()), so a
+  // vit without block_heads was written before the heads became width groups.
+  SPROUT_CHECK(s.kind != "vit" || text.find(";block_heads=") != std::string::npos, ConfigError, "architecture '",
+               text, "': a vit checkpoint from before per-block heads (its attention rows are laid out q, k, v "
+               "first; this sprout reads them head by head): retrain it");
+  return s;
+}
+
 ArchSpec complete(ArchSpec spec) {
   const ModelFamily& family = model_family(spec.kind);
   std::map<std::string, std::string> params;

@@ -37,6 +37,10 @@ struct ArchSpec {
   // Reads serialize()'s form (and the older "conv=…;widths=…;bn=…" one); the result is
   // completed and validated by its family. Throws ConfigError.
   static ArchSpec parse(const std::string& text);
+  // parse() of an architecture a checkpoint stored: also refuses one whose tensors this
+  // sprout would read with another layout (a vit written before per-block heads, whose qkv
+  // rows were q-, k-, v-major, not head-major), with one line naming it.
+  static ArchSpec parse_stored(const std::string& text);
 
   bool operator==(const ArchSpec& o) const { return serialize() == o.serialize(); }
   bool operator!=(const ArchSpec& o) const { return !(*this == o); }

@@ -159,7 +159,7 @@ growth::ArchSpec stored_architecture(const CheckpointContent& c, const std::stri
   const auto* arch_attrs = c.find_group("/architecture");
   SPROUT_CHECK(arch_attrs, CheckpointError, where, ": missing group /architecture");
   try {
-    return growth::ArchSpec::parse(runtime::attr_string(*arch_attrs, "spec", where + " /architecture"));  // validated
+    return growth::ArchSpec::parse_stored(runtime::attr_string(*arch_attrs, "spec", where + " /architecture"));  // validated
   } catch (const ConfigError& e) {
     throw CheckpointError(concat(where, ": bad /architecture: ", e.what()));
   }

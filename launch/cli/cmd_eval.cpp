@@ -212,7 +212,7 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
     data = eval_data(cfg, content, where, &norm_source);
     const auto* arch = content.find_group("/architecture");
     SPROUT_CHECK(arch, CheckpointError, where, ": missing group /architecture");
-    model = growth::build_model(growth::ArchSpec::parse(runtime::attr_string(*arch, "spec", where)), cfg.train.seed);
+    model = growth::build_model(growth::ArchSpec::parse_stored(runtime::attr_string(*arch, "spec", where)), cfg.train.seed);
     if (cfg.adaptive.enabled) {  // launch/adaptive/eval.h
       growth::make_adaptive(*model, cfg.adaptive.spec);
       install(model->params(), content, where);

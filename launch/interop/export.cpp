@@ -81,7 +81,7 @@ std::unique_ptr<growth::Model> stored_model(const runtime::CheckpointContent& co
   SPROUT_CHECK(arch_attrs, CheckpointError, where, ": missing group /architecture");
   growth::ArchSpec arch;
   try {
-    arch = growth::ArchSpec::parse(runtime::attr_string(*arch_attrs, "spec", where + " /architecture"));
+    arch = growth::ArchSpec::parse_stored(runtime::attr_string(*arch_attrs, "spec", where + " /architecture"));
   } catch (const ConfigError& e) {
     throw CheckpointError(concat(where, ": bad /architecture: ", e.what()));
   }

@@ -278,6 +278,9 @@ double Trainer::train_step() {
 
 Evaluation Trainer::evaluate() {
   torch::NoGradGuard no_grad;
+  // Evaluated before start() (a model loaded to be evaluated): a file's normalisation is
+  // computed here, as start() would. Collective, like the evaluation.
+  if (!data_.norm.known()) data_.norm = compute_normalization(*ctx_.comm, data_.full_train);
   const int64_t n = data_.test.size();
   const int64_t lo = n * ctx_.rank() / ctx_.size(), hi = n * (ctx_.rank() + 1) / ctx_.size();
   double correct = 0, loss_sum = 0;

@@ -139,7 +139,7 @@ saved = np.frombuffer(raw[8 + n + b:8 + n + e], dtype="<f4").reshape(entry["shap
 f = h5py.File("torch.h5")
 assert np.array_equal(f["model/fc2/weight"][()], saved)
 assert f["buffers/bn_fc1/num_batches_tracked"][()] == 8
-assert f["data"].attrs["input_mean"].decode() == "0.28599999999999998"
+assert list(f["normalization/mean"][()]) == [0.286] and list(f["normalization/std"][()]) == [0.353]
 PYEOF
 run 2 train --init.from torch.h5 --train.steps 4 --train.batch 32 --log.progress none --runtime.threads 1 \
   --growth.event 2:fc1:+8

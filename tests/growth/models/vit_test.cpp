@@ -104,5 +104,26 @@ TEST(Vit, BadSettingsAreNamed) {
   EXPECT_NE(error_of(s).find("model.depth: 0 must be in [1, 256]"), std::string::npos);
 }
 
+TEST(Vit, StoredTextsBeforePerBlockHeadsAreRefused) {
+  ArchSpec a;
+  a.kind = "vit";
+  const std::string text = complete(a).serialize();
+  ASSERT_NE(text.find(";block_heads="), std::string::npos) << text;
+  EXPECT_EQ(ArchSpec::parse_stored(text), complete(a));
+  // The same text as written before the heads were width groups: no block_heads, head_dim.
+  std::string old = text;
+  for (const std::string key : {";block_heads=", ";head_dim="}) {
+    const auto at = old.find(key);
+    old.erase(at, old.find(';', at + 1) == std::string::npos ? std::string::npos : old.find(';', at + 1) - at);
+  }
+  EXPECT_NO_THROW(ArchSpec::parse(old));  // a user's short text is fine
+  try {
+    ArchSpec::parse_stored(old);
+    FAIL() << "accepted " << old;
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("a vit checkpoint from before per-block heads"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace sprout::growth

@@ -73,7 +73,9 @@ std::string config_error(std::vector<std::string> args, int world = 4) {
 TEST(FedclConfig, MethodsAndTheirOptionsComeFromTheRegistry) {
   const auto c = read_fedcl_config(
       Options::parse(fedcl_option_table(), {"--data.name", "synthetic", "--fedcl.ties_density", "0.3"}), 2);
-  EXPECT_EQ(c.methods, merge::merge_method_names());
+  // The default: the four published merges (the selection variants are asked for by name).
+  EXPECT_EQ(c.methods, (std::vector<std::string>{"magmax", "average", "task_arithmetic", "ties"}));
+  for (const auto& m : c.methods) EXPECT_NO_THROW(merge::make_merge_method(m)) << m;
   EXPECT_EQ(c.merge_settings.density, 0.3);
   EXPECT_FALSE(c.merge_settings.lambda.has_value());
   for (const auto& o : fedcl_option_table()) {
@@ -105,7 +107,8 @@ TEST(FedclConfig, BadInputNamesOptionAndValue) {
   EXPECT_NE(config_error({"--fedcl.rounds", "6"}).find("--fedcl.rounds: 6 must be in [3, 5]"), std::string::npos);
   EXPECT_EQ(config_error({"--fedcl.init", "merged"}), "--fedcl.init: 'merged' is not one of base, sequential, global");
   EXPECT_EQ(config_error({"--fedcl.methods", "magmax,fisher"}),
-            "--fedcl.methods: unknown merge method 'fisher' (known: magmax, average, task_arithmetic, ties)");
+            "--fedcl.methods: unknown merge method 'fisher' (known: magmax, average, task_arithmetic, ties, "
+            "soft_magmax, random, task_specific)");
   EXPECT_EQ(config_error({"--fedcl.methods", "ties,ties"}), "--fedcl.methods: 'ties' is listed twice");
   EXPECT_EQ(config_error({"--fedcl.lambda", "magmax"}), "--fedcl.lambda: 'magmax' is not method=value");
   EXPECT_EQ(config_error({"--fedcl.lambda", "magmax=nan"}), "--fedcl.lambda: 'magmax=nan' has no finite number after '='");

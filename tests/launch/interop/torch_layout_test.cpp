@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "data/dataset.h"
+#include "launch/train/stored_normalization.h"
 #include "growth/models/model.h"
 #include "launch/interop/export.h"
 #include "launch/interop/import.h"
@@ -151,7 +152,10 @@ TEST(Import, TheCheckpointHoldsTheModelAndAFreshRun) {
   EXPECT_TRUE(torch::equal(c.find_tensor("/optimizer/fc2/weight/momentum_buffer")->value,
                            torch::zeros_like(model->params().parameter("fc2.weight"))));
   EXPECT_EQ(std::get<std::string>(c.find_group("/architecture")->at("spec")), a.serialize());
-  EXPECT_EQ(std::get<std::string>(c.find_group("/data")->at("input_mean")), "0.25");
+  const auto norm = stored_normalization(c, "imported");  // what training checkpoints hold too
+  ASSERT_TRUE(norm.has_value());
+  EXPECT_EQ(norm->mean, std::vector<double>{0.25});
+  EXPECT_EQ(norm->stddev, std::vector<double>{0.5});
   EXPECT_EQ(std::get<int64_t>(c.root.at("step")), 0);
   EXPECT_NE(std::get<std::string>(c.root.at("config")).find("model.widths = 12,8"), std::string::npos);
 }
