@@ -155,7 +155,7 @@ const torch::Tensor& expect_tensor(const CheckpointContent& c, const std::string
 }
 
 // The architecture a checkpoint stores, validated (a CheckpointError names the file).
-growth::ArchSpec stored_architecture(const CheckpointContent& c, const std::string& where) {
+growth::ArchSpec architecture_of(const CheckpointContent& c, const std::string& where) {
   const auto* arch_attrs = c.find_group("/architecture");
   SPROUT_CHECK(arch_attrs, CheckpointError, where, ": missing group /architecture");
   try {
@@ -172,7 +172,7 @@ Staged stage(Trainer& t, const CheckpointContent& c, const std::string& where) {
                t.total_steps(), " steps");
 
   // Note [Restore order]: the architecture first.
-  const growth::ArchSpec stored = stored_architecture(c, where);
+  const growth::ArchSpec stored = architecture_of(c, where);
   const auto current = t.model().arch();
   const std::string mismatch = growth::continuation_mismatch(stored, current);  // growth/models/family.h
   SPROUT_CHECK(mismatch.empty(), ConfigError, where, ": its model '", stored.describe(), "' cannot continue as this run's '",
@@ -234,11 +234,51 @@ Staged stage(Trainer& t, const CheckpointContent& c, const std::string& where) {
 
 }  // namespace
 
+growth::ArchSpec stored_architecture(const CheckpointContent& c, const std::string& where) {
+  return architecture_of(c, where);
+}
+
+void install_model_tensors(runtime::ParamSet& params, const CheckpointContent& c, const std::string& where,
+                           const std::string& arch) {
+  for (size_t i = 0; i < params.num_parameters(); ++i) {
+    const auto name = params.parameter_name(i);
+    const auto path = "/model/" + runtime::name_to_path(name);
+    params.set_parameter(name, expect_tensor(c, path, params.parameter(i), where, arch).clone());
+  }
+  for (size_t i = 0; i < params.buffer_names().size(); ++i) {
+    const auto name = params.buffer_names()[i];
+    const auto path = "/buffers/" + runtime::name_to_path(name);
+    params.set_buffer(name, expect_tensor(c, path, params.buffers()[i], where, arch).clone());
+  }
+}
+
+TrainConfig stored_train_config(const CheckpointContent& c, const std::string& where, const std::string& data_dir,
+                                const std::string& data_path) {
+  const auto table = train_option_table();
+  auto o = Options::defaults(table);
+  std::istringstream in(runtime::attr_string(c.root, "config", where));
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto eq = line.find(" = ");
+    if (eq == std::string::npos) continue;
+    const std::string key = line.substr(0, eq);
+    const OptionSpec* spec = nullptr;
+    for (const auto& s : table) {
+      if (s.name == key) spec = &s;
+    }
+    SPROUT_CHECK(spec, ConfigError, where, ": its configuration has option '", key, "', which this sprout does not know");
+    if (!spec->repeatable) o.set(key, line.substr(eq + 3));
+  }
+  if (!data_dir.empty()) o.set("data.dir", data_dir);
+  if (!data_path.empty()) o.set("data.path", data_path);
+  return read_train_config(o);
+}
+
 growth::ArchSpec validate_model_content(const CheckpointContent& c, const std::string& where) {
   for (const auto& [path, t] : c.tensors) {  // a damaged tensor anywhere: the file is not trusted
     SPROUT_CHECK(t.error.empty(), CheckpointError, where, ": tensor ", path, ": ", t.error);
   }
-  const growth::ArchSpec stored = stored_architecture(c, where);
+  const growth::ArchSpec stored = architecture_of(c, where);
   std::set<int64_t> stored_rows;  // first dimensions of the stored model tensors
   for (const auto& [path, t] : c.tensors) {
     if (path.rfind("/model/", 0) == 0 && t.value.dim() > 0) stored_rows.insert(t.value.size(0));

@@ -26,6 +26,8 @@
 #include <string>
 
 #include "growth/models/arch.h"
+#include "launch/train/train_config.h"
+#include "runtime/param_set.h"
 #include "runtime/checkpoint/checkpoint.h"
 
 namespace sprout::launch {
@@ -58,6 +60,23 @@ void validate_checkpoint_content(const runtime::CheckpointContent& content, cons
 // kind or depth, another optimizer), in both cases before changing anything.
 // Collective (the final agreement check).
 void restore_training_state(Trainer& trainer, const runtime::CheckpointContent& content, const std::string& path);
+
+// The architecture a checkpoint stores, parsed and validated (ArchSpec::parse_stored).
+// Throws CheckpointError naming `where`.
+growth::ArchSpec stored_architecture(const runtime::CheckpointContent& content, const std::string& where);
+
+// Installs the checkpoint's /model and /buffers tensors into `params` by name (copies;
+// dtype and shape checked against the tensors `params` holds, which the stored
+// architecture described as `arch`). Throws CheckpointError naming `where` and the tensor.
+void install_model_tensors(runtime::ParamSet& params, const runtime::CheckpointContent& content,
+                           const std::string& where, const std::string& arch);
+
+// The run's TrainConfig from the checkpoint's option text (root attribute config), the
+// data read from `data_dir` / `data_path` instead of the run's where given. Repeatable
+// options (growth.event) are not needed to evaluate or export and are skipped; an option
+// this sprout does not know is a ConfigError naming `where`.
+TrainConfig stored_train_config(const runtime::CheckpointContent& content, const std::string& where,
+                                const std::string& data_dir = "", const std::string& data_path = "");
 
 // "--optim.lr is 0.1 here, 0.05 in the checkpoint; ..." for the options (other than
 // checkpoint.*, resume, log.*, runtime.* and the run length) that differ; "" if none.

@@ -17,6 +17,7 @@
 #include "growth/adaptive/adaptive.h"
 #include "data/idx.h"
 #include "launch/adaptive/eval.h"
+#include "launch/checkpoint/run_state.h"
 #include "launch/cli/checkpoint_path.h"
 #include "launch/cli/rank_agreement.h"
 #include "launch/cli/commands.h"
@@ -62,28 +63,8 @@ void bind_eval_options(OptionBinder& b, EvalOptions& e) {
   b.add("runtime.threads", &e.threads, "intra-op threads per rank (0: cores per node / ranks per node)");
 }
 
-// The run's TrainConfig from the checkpoint's canonical option text. Repeatable options
-// (growth.event) are not needed to evaluate and are skipped.
 TrainConfig stored_config(const runtime::CheckpointContent& c, const std::string& where, const EvalOptions& e) {
-  const auto table = train_option_table();
-  auto o = Options::defaults(table);
-  std::istringstream in(runtime::attr_string(c.root, "config", where));
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto eq = line.find(" = ");
-    if (eq == std::string::npos) continue;
-    const std::string key = line.substr(0, eq);
-    bool known = false, repeatable = false;
-    for (const auto& s : table) {
-      if (s.name == key) known = true, repeatable = s.repeatable;
-    }
-    SPROUT_CHECK(known, ConfigError, where, ": its configuration has option '", key,
-                 "', which this sprout does not know");
-    if (!repeatable) o.set(key, line.substr(eq + 3));
-  }
-  if (!e.data_dir.empty()) o.set("data.dir", e.data_dir);
-  if (!e.data_path.empty()) o.set("data.path", e.data_path);
-  return read_train_config(o);
+  return stored_train_config(c, where, e.data_dir, e.data_path);
 }
 
 // The run's data, with the checkpoint's normalisation when it stores one. A data file that
@@ -103,26 +84,6 @@ data::DataSplits eval_data(const TrainConfig& cfg, const runtime::CheckpointCont
     *norm_source = "checkpoint";
   }
   return data;
-}
-
-// Installs the checkpoint's tensors into `params` by name (shape and dtype checked).
-void install(runtime::ParamSet& params, const runtime::CheckpointContent& c, const std::string& where) {
-  auto fetch = [&](const std::string& path, const torch::Tensor& like) {
-    const auto* t = c.find_tensor(path);
-    SPROUT_CHECK(t, CheckpointError, where, ": missing tensor ", path);
-    SPROUT_CHECK(t->value.scalar_type() == like.scalar_type() && t->value.sizes() == like.sizes(), CheckpointError,
-                 where, ": tensor ", path, " has shape ", runtime::shape_string(t->value.sizes()), ", expected ",
-                 runtime::shape_string(like.sizes()));
-    return t->value.clone();
-  };
-  for (size_t i = 0; i < params.num_parameters(); ++i) {
-    const auto name = params.parameter_name(i);
-    params.set_parameter(name, fetch("/model/" + runtime::name_to_path(name), params.parameter(i)));
-  }
-  for (size_t i = 0; i < params.buffer_names().size(); ++i) {
-    const auto name = params.buffer_names()[i];
-    params.set_buffer(name, fetch("/buffers/" + runtime::name_to_path(name), params.buffers()[i]));
-  }
 }
 
 std::string ratio_list(const std::vector<double>& ratios) {
@@ -215,7 +176,7 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
     model = growth::build_model(growth::ArchSpec::parse_stored(runtime::attr_string(*arch, "spec", where)), cfg.train.seed);
     if (cfg.adaptive.enabled) {  // launch/adaptive/eval.h
       growth::make_adaptive(*model, cfg.adaptive.spec);
-      install(model->params(), content, where);
+      install_model_tensors(model->params(), content, where, model->arch().describe());
       truncations = parse_truncation(truncate.empty() ? "1.0" : truncate, *model);
       return;
     }
@@ -224,11 +185,11 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
     if (!cfg.slim.enabled) {  // a plain run: the model as trained
       SPROUT_CHECK(width == "all" && confidences.empty(), ConfigError, "--width/--gate_confidence: need a slimmable ",
                    "checkpoint (", where, " is a plain run: evaluate it without them)");
-      install(model->params(), content, where);
+      install_model_tensors(model->params(), content, where, model->arch().describe());
       return;
     }
     net = std::make_unique<growth::SlimmableNet>(*model, cfg.slim.spec, cfg.train.seed);
-    install(model->params(), content, where);
+    install_model_tensors(model->params(), content, where, model->arch().describe());
     if (width == "all" || width == "dynamic" || width == "oracle") {
       SPROUT_CHECK(width == "all" || model->params().buffer("gate.trained_steps").item<int64_t>() > 0, ConfigError,
                    "--width ", width, ": the gate of ", where, " was never trained (the run had slim.gate_steps = 0 ",

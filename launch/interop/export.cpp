@@ -1,5 +1,7 @@
 #include "launch/interop/export.h"
 
+#include "launch/checkpoint/run_state.h"
+
 #include <torch/csrc/jit/serialization/pickle.h>
 
 #include <algorithm>
@@ -77,33 +79,9 @@ std::vector<double> parse_doubles(const std::string& text, const std::string& wh
 
 std::unique_ptr<growth::Model> stored_model(const runtime::CheckpointContent& content, const std::string& source) {
   const std::string where = concat("checkpoint '", source, "'");
-  const auto* arch_attrs = content.find_group("/architecture");
-  SPROUT_CHECK(arch_attrs, CheckpointError, where, ": missing group /architecture");
-  growth::ArchSpec arch;
-  try {
-    arch = growth::ArchSpec::parse_stored(runtime::attr_string(*arch_attrs, "spec", where + " /architecture"));
-  } catch (const ConfigError& e) {
-    throw CheckpointError(concat(where, ": bad /architecture: ", e.what()));
-  }
+  const auto arch = stored_architecture(content, where);
   auto model = growth::build_model(arch, 0);  // the names and shapes to export
-  auto& params = model->params();
-  auto fetch = [&](const std::string& path, const torch::Tensor& like) {
-    const auto* t = content.find_tensor(path);
-    SPROUT_CHECK(t, CheckpointError, where, ": missing tensor ", path);
-    SPROUT_CHECK(t->error.empty(), CheckpointError, t->error);
-    SPROUT_CHECK(t->value.scalar_type() == like.scalar_type() && t->value.sizes() == like.sizes(), CheckpointError,
-                 where, ": tensor ", path, " has shape ", runtime::shape_string(t->value.sizes()), ", the architecture '",
-                 arch.describe(), "' needs ", runtime::shape_string(like.sizes()));
-    return t->value.clone();
-  };
-  for (size_t i = 0; i < params.num_parameters(); ++i) {
-    const auto name = params.parameter_name(i);
-    params.set_parameter(name, fetch("/model/" + runtime::name_to_path(name), params.parameter(i)));
-  }
-  for (size_t i = 0; i < params.buffer_names().size(); ++i) {
-    const auto name = params.buffer_names()[i];
-    params.set_buffer(name, fetch("/buffers/" + runtime::name_to_path(name), params.buffers()[i]));
-  }
+  install_model_tensors(model->params(), content, where, arch.describe());
   return model;
 }
 
