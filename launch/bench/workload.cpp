@@ -44,6 +44,7 @@ void check_workload(const Options& o) {
   const auto known = growth::model_family_names();
   SPROUT_CHECK(std::find(known.begin(), known.end(), model) != known.end(), ConfigError, "--model: '", model,
                "' is not a model family (", family_names(), ")");
+  if (o.has("model.kind")) growth::model_family(o.get("model.kind"));  // ConfigError listing the families
   SPROUT_CHECK(!o.has("model") || !o.has("model.kind") || o.get("model") == o.get("model.kind"), ConfigError,
                "--model '", model, "' and --model.kind '", o.get("model.kind"), "' name different families");
   const std::string data = o.get("data");

@@ -13,13 +13,13 @@
 
 #include "data/dataset.h"
 #include "data/normalization.h"
+#include "launch/cli/checkpoint_path.h"
 #include "launch/cli/commands.h"
 #include "launch/cli/option_binder.h"
 #include "launch/cli/rank_agreement.h"
 #include "launch/interop/export.h"
 #include "launch/interop/stored_run.h"
 #include "runtime/checkpoint/reader.h"
-#include "runtime/checkpoint/store.h"
 #include "runtime/error.h"
 #include "runtime/file_identity.h"
 
@@ -75,11 +75,10 @@ int run_export(runtime::RuntimeContext& ctx, const std::vector<std::string>& arg
     out = positional[1];
     format = parse_export_format(e.format);
     SPROUT_CHECK(e.check >= 0 && e.check <= 1000000, ConfigError, "--check: ", e.check, " must be in [0, 1000000]");
-    if (is_dir(checkpoint)) {
-      const std::string latest = runtime::read_latest(checkpoint);
-      SPROUT_CHECK(!latest.empty(), ConfigError, "export: directory '", checkpoint, "' has no `latest` checkpoint");
-      checkpoint += "/" + latest;
-    }
+    checkpoint = resolve_checkpoint_path(checkpoint, "export");  // a directory: its `latest`
+    struct stat st;
+    SPROUT_CHECK(::stat(checkpoint.c_str(), &st) == 0 && S_ISREG(st.st_mode), ConfigError, "export: checkpoint '",
+                 checkpoint, "' is not a file");
     SPROUT_CHECK(!is_dir(out), ConfigError, "export: OUT '", out, "' is a directory; give a file name");
     for (const auto& written : {out, out + ".check.safetensors"}) {
       SPROUT_CHECK(!runtime::same_file(written, checkpoint), ConfigError, "export: OUT '", written,

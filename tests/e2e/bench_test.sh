@@ -40,6 +40,8 @@ grep -q 'params=6514 ' "$WORK/out" && pass "model.widths 8,8,8 wins over --hidde
 run 2 bench train --model cnn --model.kind vit; expect_rc 2 "--model and --model.kind disagree"
 expect_err "--model 'cnn' and --model.kind 'vit' name different families" "family conflict message"
 run 2 bench train --model vit --model.heads 3; expect_rc 2 "vit heads not dividing dim"
+run 2 bench train --model.kind nosuch; expect_rc 2 "unknown model.kind"
+expect_err "unknown model 'nosuch'" "unknown model.kind message, once"
 
 # Allreduce sweep: every size checked against the closed form (wrong = 0), 3 ranks too.
 for np in 2 3; do

@@ -158,6 +158,8 @@ run 1 import extra.safetensors bad.h5 "${MLP[@]}"
 expect_rc 2 "an extra tensor"; expect_err "tensor head.weight is not part of the architecture" "names the extra tensor"
 run 1 import torch.safetensors bad.h5
 expect_rc 2 "no architecture"; expect_err "no architecture in its metadata; give --model.kind" "asks for --model.kind"
+run 2 export nothere.h5 out.safetensors
+expect_rc 2 "export of a missing checkpoint (2 ranks)"; expect_err "export: checkpoint 'nothere.h5' is not a file" "names the file"
 run 1 import torch.safetensors bad.h5 --model.kind mlp --model.widths 24,16 --input 1x28
 expect_rc 2 "a bad --input"; expect_err "--input: '1x28' is not CxHxW" "names --input"
 run 1 export "ck_mlp/$(cat ck_mlp/latest)" "./ck_mlp//$(cat ck_mlp/latest)"
