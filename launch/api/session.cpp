@@ -33,8 +33,7 @@ Training::Training(Session& session, const std::vector<std::string>& options) {
   launch::agree(*ctx.comm, [&] {
     const auto parsed = launch::Options::parse(table, options);
     SPROUT_CHECK(!parsed.help(), ConfigError, "training options: --help lists nothing here (see sprout train --help)");
-    SPROUT_CHECK(parsed.positional().empty(), ConfigError, "training options: unexpected argument '",
-                 parsed.positional().front(), "'");
+    expect_arguments(parsed, "training options", {});
     config = launch::read_train_config(parsed);
     launch::refuse_overwriting_inputs(config);  // --init.from inside checkpoint.dir
   });

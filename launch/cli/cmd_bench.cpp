@@ -47,7 +47,7 @@ bool parse_bench_options(runtime::RuntimeContext& ctx, const OptionTable& table,
     out = Options::parse(table, args);
     help = out.help();
     if (help) return;
-    SPROUT_CHECK(out.positional().empty(), ConfigError, "bench: unexpected argument '", out.positional().front(), "'");
+    expect_arguments(out, "bench", {});
     if (check) check(out);
   });
   if (help && ctx.is_root()) std::printf("%s", format_help(table, usage).c_str());

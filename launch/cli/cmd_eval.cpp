@@ -134,8 +134,7 @@ int run_eval(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
     const Options options = Options::parse(table, args);
     help = options.help();
     if (help) return;
-    SPROUT_CHECK(options.positional().empty(), ConfigError, "eval: unexpected argument '",
-                 options.positional().front(), "'");
+    expect_arguments(options, "eval", {});
     binder.load(options);
     path = e.checkpoint;
     SPROUT_CHECK(!path.empty(), ConfigError, "--checkpoint: a checkpoint file is required");

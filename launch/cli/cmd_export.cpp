@@ -68,9 +68,7 @@ int run_export(runtime::RuntimeContext& ctx, const std::vector<std::string>& arg
     help = options.help();
     if (help) return;
     binder.load(options);
-    const auto positional = options.positional();
-    SPROUT_CHECK(positional.size() == 2, ConfigError, "export: needs CHECKPOINT and OUT (got ", positional.size(),
-                 " arguments; see sprout export --help)");
+    const auto positional = expect_arguments(options, "export", {"CHECKPOINT", "OUT"});
     checkpoint = positional[0];
     out = positional[1];
     format = parse_export_format(e.format);

@@ -32,8 +32,7 @@ int run_fedcl(runtime::RuntimeContext& ctx, const std::vector<std::string>& args
     options = Options::parse(table, args);
     help = options.help();
     if (help) return;
-    SPROUT_CHECK(options.positional().empty(), ConfigError, "fedcl: unexpected argument '",
-                 options.positional().front(), "'");
+    expect_arguments(options, "fedcl", {});
     config = read_fedcl_config(options, ctx.size());
     FedclFiles(config.save_dir).refuse_overwriting(config.base, "fedcl.base", config.plan.num_rounds(),
                                                    config.plan.num_tasks(),

@@ -80,9 +80,7 @@ int run_import(runtime::RuntimeContext& ctx, const std::vector<std::string>& arg
     help = options.help();
     if (help) return;
     binder.load(options);
-    const auto positional = options.positional();
-    SPROUT_CHECK(positional.size() == 2, ConfigError, "import: needs STATE_DICT and OUT (got ", positional.size(),
-                 " arguments; see sprout import --help)");
+    const auto positional = expect_arguments(options, "import", {"STATE_DICT", "OUT"});
     source = positional[0];
     out = positional[1];
     SPROUT_CHECK(io.format == "safetensors", ConfigError, "--format: '", io.format,

@@ -53,8 +53,7 @@ int run_merge(runtime::RuntimeContext& ctx, const std::vector<std::string>& args
     options = Options::parse(table, args);
     help = options.help();
     if (help) return;
-    SPROUT_CHECK(options.positional().empty(), ConfigError, "merge: unexpected argument '",
-                 options.positional().front(), "'");
+    expect_arguments(options, "merge", {});
     for (const char* required : {"method", "base", "experts", "out"}) {
       SPROUT_CHECK(options.has(required), ConfigError, "--", required, " is required (see sprout merge --help)");
     }

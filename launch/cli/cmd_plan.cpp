@@ -18,8 +18,7 @@ int run_plan(runtime::RuntimeContext& ctx, const std::vector<std::string>& args)
     options = Options::parse(table, args);
     help = options.help();
     if (help) return;
-    SPROUT_CHECK(options.positional().empty(), ConfigError, "plan: unexpected argument '",
-                 options.positional().front(), "'");
+    expect_arguments(options, "plan", {});
     config = read_plan_config(options);
   });
   if (help) {

@@ -23,8 +23,7 @@ int run_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& args
     options = Options::parse(table, args);
     help = options.help();
     if (help) return;
-    SPROUT_CHECK(options.positional().empty(), ConfigError, "train: unexpected argument '",
-                 options.positional().front(), "'");
+    expect_arguments(options, "train", {});
     config = read_train_config(options);
     refuse_overwriting_inputs(config);  // --init.from inside checkpoint.dir
     runtime::FaultPlan plan;

@@ -193,4 +193,18 @@ std::string format_help(const OptionTable& table, const std::string& usage) {
   return os.str();
 }
 
+std::vector<std::string> expect_arguments(const Options& options, const std::string& command,
+                                          const std::vector<std::string>& names) {
+  const auto positional = options.positional();
+  if (names.empty()) {
+    SPROUT_CHECK(positional.empty(), ConfigError, command, ": unexpected argument '", positional.front(), "'");
+  } else {
+    std::string needs;
+    for (size_t i = 0; i < names.size(); ++i) needs += (i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + names[i];
+    SPROUT_CHECK(positional.size() == names.size(), ConfigError, command, ": needs ", needs, " (got ",
+                 positional.size(), " arguments; see sprout ", command, " --help)");
+  }
+  return positional;
+}
+
 }  // namespace sprout::launch

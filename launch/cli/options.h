@@ -80,6 +80,11 @@ std::string format_help(const OptionTable& table, const std::string& usage);
 // else the nearest by edit distance; "" when none is near. `dashes`: "--" or "".
 std::string did_you_mean(const std::string& unknown, const OptionTable& table, const std::string& dashes);
 
+// The positional arguments of `command` (e.g. "export"), which takes exactly `names` (e.g.
+// {"CHECKPOINT", "OUT"}; none: {}). ConfigError otherwise, naming the command and what it needs.
+std::vector<std::string> expect_arguments(const Options& options, const std::string& command,
+                                          const std::vector<std::string>& names);
+
 // The one number parser: the whole (trimmed) text must be the value, numbers finite.
 // `s` without leading and trailing white space.
 std::string trim(const std::string& s);

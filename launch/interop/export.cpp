@@ -10,9 +10,9 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include "growth/models/model.h"
+#include "launch/cli/options.h"
 #include "launch/cli/rank_agreement.h"
 #include "launch/interop/torch_layout.h"
 #include "runtime/error.h"
@@ -49,31 +49,21 @@ void write_pt(const std::string& path, const ExportedModel& model) {
 
 std::string format_doubles(const std::vector<double>& values) {
   std::string out;
-  char buf[32];
-  for (size_t i = 0; i < values.size(); ++i) {
-    std::snprintf(buf, sizeof buf, "%.17g", values[i]);
-    out += (i ? "," : "") + std::string(buf);
-  }
+  for (size_t i = 0; i < values.size(); ++i) out += (i ? "," : "") + format_number(values[i]);
   return out;
 }
 
+// The option parsers' number rules, with a message naming a file's field rather than an option.
 std::vector<double> parse_doubles(const std::string& text, const std::string& where) {
+  const auto items = to_list(text);
   std::vector<double> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(item, &used);
-    } catch (...) {
-      used = 0;
-    }
-    SPROUT_CHECK(!item.empty() && used == item.size() && std::isfinite(v), ConfigError, where, ": '", text,
-                 "' is not a comma-separated list of numbers");
-    out.push_back(v);
+  for (const auto& item : items.value_or(std::vector<std::string>{})) {
+    const auto v = to_number(item);
+    SPROUT_CHECK(v.has_value(), ConfigError, where, ": '", text, "' is not a comma-separated list of numbers");
+    out.push_back(*v);
   }
-  SPROUT_CHECK(!out.empty(), ConfigError, where, ": no value");
+  SPROUT_CHECK(items.has_value() && !out.empty(), ConfigError, where, ": '", text,
+               "' is not a comma-separated list of numbers");
   return out;
 }
 
