@@ -11,7 +11,10 @@
 //  - recursive doubling alone (3 ranks: not a power of two) leaves the same bits on every
 //    rank;
 //  - operations complete by test() alone, several in flight (the engine's overlap);
-//  - start_sum_allreduce honours runtime.allreduce = hierarchical / mpi / auto.
+//  - start_sum_allreduce honours runtime.allreduce = hierarchical / mpi / auto;
+//  - auto with calibrated links (slow latency between nodes) takes hierarchical below the
+//    model's crossover and the ring above it, and its result equals that algorithm's
+//    bitwise (and, on 4 ranks in 2 nodes, differs from the other one's: the check can fail).
 #include <gtest/gtest.h>
 
 #include "mpi_test_env.h"
@@ -151,6 +154,40 @@ TEST(HierarchicalAllreduce, StartSumAllreduceFollowsTheConfiguredAlgorithm) {
   auto u = torch::full({big}, 1.0f);
   start_sum_allreduce(c, u, torch::Tensor(), 2)->wait();
   EXPECT_TRUE(u.eq(static_cast<float>(n)).all().item<bool>());
+}
+
+TEST(HierarchicalAllreduce, AutoWithCalibratedLinksPicksPerBucketAndMatchesThatAlgorithmBitwise) {
+  auto own = world().split(0, world().rank());
+  auto& c = *own;
+  ClusterLinks links;
+  links.node = {1e-6, 1e-9};     // 1 µs, 1 GB/s
+  links.between = {1e-3, 1e-9};  // 1 ms: hierarchical saves latencies, the ring bandwidth
+  const int n = c.size(), nodes = (n + 1) / 2, per_node = std::min(n, 2);
+  const double cross = hierarchical_crossover_bytes(nodes, per_node, links);
+  const bool several = nodes > 1 && per_node > 1;
+  if (n == 4) {  // 2 nodes of 2: 5 latencies saved, 0.5 ns/B more: about 3.3 MB
+    ASSERT_GT(cross, 1e6);
+    ASSERT_LT(cross, 1e7);
+  }
+  for (const double bytes : {cross > 0 ? cross / 4 : 1e6, cross > 0 ? cross * 2 : 8e6}) {
+    const auto numel = static_cast<int64_t>(bytes / 4);
+    const BucketPath expected = bucket_path(AllreduceAlgorithm::Auto, n, nodes, per_node, 4.0 * numel, links);
+    if (several) {
+      EXPECT_EQ(expected, bytes < cross ? BucketPath::Hierarchical : BucketPath::Ring) << bytes << " bytes";
+    }
+    const auto x = input(700, numel, torch::kFloat32);
+    auto by_auto = x.clone(), by_chosen = x.clone(), by_other = x.clone();
+    configure_allreduce(c, AllreduceAlgorithm::Auto, 2, links);
+    start_sum_allreduce(c, by_auto, torch::Tensor(), 3)->wait();
+    const bool hier = expected == BucketPath::Hierarchical;
+    configure_allreduce(c, hier ? AllreduceAlgorithm::Hierarchical : AllreduceAlgorithm::Ring, 2, links);
+    start_sum_allreduce(c, by_chosen, torch::Tensor(), 4)->wait();
+    EXPECT_TRUE(torch::equal(by_auto, by_chosen)) << bytes << " bytes";
+    EXPECT_TRUE(same_bits_everywhere(by_auto));
+    configure_allreduce(c, hier ? AllreduceAlgorithm::Ring : AllreduceAlgorithm::Hierarchical, 2, links);
+    start_sum_allreduce(c, by_other, torch::Tensor(), 5)->wait();
+    if (n == 4) EXPECT_FALSE(torch::equal(by_auto, by_other)) << "4 ranks: the two sum orders differ somewhere";
+  }
 }
 
 }  // namespace
