@@ -16,7 +16,7 @@
 //                --between_gbps, when given, override either (the source says which)
 //   collectives  MPI_Allreduce, the engine's ring (RingAllreduce) and hierarchical allreduce
 //                (over the nodes above), MPI_Reduce_scatter_block and MPI_Allgather,
-//                4 KiB … --max_bytes, median of --reps, slowest rank
+//                4 KiB … --max_bytes, median of --reps (each about 20 ms of calls), slowest rank
 //   checkpoint   every rank writes --checkpoint_mb MiB into --dir and fsyncs: total bytes
 //                over the slowest rank's time
 #include <fcntl.h>
@@ -137,10 +137,12 @@ void measure_compute(runtime::RuntimeContext& ctx, const Options& o, Calibration
 }
 
 // α, β of t = α + β·b: α the smallest message's time, β the slope between the two
-// largest (a least-squares fit is dominated by the large messages and can give α < 0).
+// largest (a least-squares fit is dominated by the large messages and can give α < 0);
+// where noise makes that slope non-positive, the largest message's time per byte.
 runtime::LinkCost fit(const std::vector<double>& bytes, const std::vector<double>& t) {
   const size_t k = bytes.size();
-  const double beta = (t[k - 1] - t[k - 2]) / (bytes[k - 1] - bytes[k - 2]);
+  double beta = (t[k - 1] - t[k - 2]) / (bytes[k - 1] - bytes[k - 2]);
+  if (!(beta > 0)) beta = t[k - 1] / bytes[k - 1];
   return {std::max(1e-9, t[0] - std::max(0.0, beta) * bytes[0]), std::max(1e-15, beta)};
 }
 
@@ -229,8 +231,13 @@ void measure_collectives(runtime::RuntimeContext& ctx, MPI_Comm comm, const runt
     auto out = torch::empty({numel * n});
     auto scratch = torch::empty({numel});
     const int count = static_cast<int>(numel), block = static_cast<int>(numel / n);
-    const int iters = static_cast<int>(std::clamp<int64_t>((int64_t{16} << 20) / bytes, 2, 200));
-    auto repeat = [&](auto op) { return timed(*ctx.comm, reps, [&] { for (int i = 0; i < iters; ++i) op(); }) / iters; };
+    // Calls per timed repetition: about 20 ms' worth from one timed call (the slowest
+    // rank's: every rank agrees), 1 to 200 — quick on a slow network as on shared memory.
+    auto repeat = [&](auto op) {
+      const double once = timed(*ctx.comm, 1, op);
+      const int iters = static_cast<int>(std::clamp(0.02 / std::max(once, 1e-7), 1.0, 200.0));
+      return timed(*ctx.comm, reps, [&] { for (int i = 0; i < iters; ++i) op(); }) / iters;
+    };
     CollectiveTiming t;
     t.bytes = static_cast<double>(numel * 4);
     t.mpi_allreduce_s = repeat([&] {

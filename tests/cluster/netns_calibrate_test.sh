@@ -21,7 +21,7 @@ expect_rc 0 "up.sh 2"
 
 CAL=$WORK/tcp.json
 timeout --kill-after=10 120 "$NC/mpirun.sh" -np 4 "$SPROUT_BIN" bench calibrate --out "$CAL" \
-  --arch "kind=mlp;in=1x28x28;classes=10;widths=16" --batch 8 --steps 2 --warmup 1 --max_bytes 65536 --reps 1 \
+  --arch "kind=mlp;in=1x28x28;classes=10;widths=16" --batch 8 --steps 2 --warmup 1 --max_bytes 16384 --reps 1 \
   --checkpoint_mb 1 --dir "$WORK" >"$WORK/out" 2>"$WORK/err"
 RC=$?
 expect_rc 0 "bench calibrate on 2 nodes x 2 ranks"
