@@ -36,6 +36,7 @@
 #include "runtime/comm/hierarchical_allreduce.h"
 #include "runtime/comm/mpi_communicator.h"
 #include "runtime/comm/ring_allreduce.h"
+#include "runtime/engine/allocator.h"
 #include "runtime/engine/threads.h"
 #include "runtime/error.h"
 #include "runtime/optim/optimizer.h"
@@ -289,6 +290,10 @@ int bench_calibrate(runtime::RuntimeContext& ctx, const std::vector<std::string>
   const int threads = o.get_int("threads") > 0 ? static_cast<int>(o.get_int("threads"))
                                                 : runtime::default_threads(ctx.local_size);
   runtime::configure_threads(threads);
+  // Training's allocator behaviour (runtime/engine/allocator.h): without it every pass
+  // page-faults its temporaries afresh, and compute and the update measure slower than a
+  // training step runs them.
+  runtime::retain_freed_memory();
   Calibration c;
   char host[256] = {0};
   ::gethostname(host, sizeof host - 1);
