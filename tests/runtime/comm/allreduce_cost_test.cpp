@@ -3,6 +3,7 @@
 
 #include "runtime/comm/allreduce_cost.h"
 #include "runtime/comm/ring_allreduce.h"
+#include "runtime/comm/scattered_hierarchical_allreduce.h"
 #include "runtime/error.h"
 
 namespace sprout::runtime {
@@ -57,6 +58,18 @@ TEST(AllreduceCost, AutoFollowsTheGivenLinksPerBucket) {
   EXPECT_EQ(bucket_path(AllreduceAlgorithm::Auto, 4, 1, 4, 1024, slow), BucketPath::Collective) << "one node";
   // The explicit algorithms ignore the links.
   EXPECT_EQ(bucket_path(AllreduceAlgorithm::Ring, 4, 2, 2, 1024, slow), BucketPath::Ring);
+}
+
+TEST(AllreduceCost, TheReduceScatterStageMovesAnLthOfTheBucketPerMessage) {
+  ClusterLinks links;
+  links.node = {1e-6, 1e-9};
+  links.between = {1e-5, 1e-9};
+  // 2 nodes × 4 ranks, 4 MB: inside 2·3·(1 µs + 1 ms) = 6.006 ms; between, 1 MB chunks over
+  // 2 nodes: recursive doubling 10 µs + 1 ms (the ring: 2·(10 µs + 0.5 ms)).
+  EXPECT_NEAR(scattered_hierarchical_seconds(2, 4, 4e6, links), 6.006e-3 + 1.01e-3, 1e-12);
+  // The leader-based one moves whole buckets: 2·3·(1 µs + 4 ms) + (10 µs + 4 ms).
+  EXPECT_NEAR(hierarchical_seconds(2, 4, 4e6, links), 24.006e-3 + 4.01e-3, 1e-12);
+  EXPECT_EQ(scattered_hierarchical_seconds(1, 1, 4e6, links), 0);
 }
 
 TEST(AllreduceCost, ParsesTheOptionAndNamesABadValue) {

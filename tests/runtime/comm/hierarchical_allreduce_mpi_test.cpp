@@ -14,12 +14,16 @@
 //  - start_sum_allreduce honours runtime.allreduce = hierarchical / mpi / auto;
 //  - auto with calibrated links (slow latency between nodes) takes hierarchical below the
 //    model's crossover and the ring above it, and its result equals that algorithm's
-//    bitwise (and, on 4 ranks in 2 nodes, differs from the other one's: the check can fail).
+//    bitwise (and, on 4 ranks in 2 nodes, differs from the other one's: the check can fail);
+//  - the variant with a reduce-scatter stage inside the node (scattered_hierarchical_allreduce.h)
+//    equals the same node-order sum bitwise on every rank, also with a node of 1 rank
+//    (-n 3) and elements fewer than chunks, and completes by test() alone.
 #include <gtest/gtest.h>
 
 #include "mpi_test_env.h"
 #include "runtime/comm/hierarchical_allreduce.h"
 #include "runtime/comm/ring_allreduce.h"
+#include "runtime/comm/scattered_hierarchical_allreduce.h"
 #include "runtime/tensor_util.h"
 #include "runtime/torch_compat.h"
 
@@ -188,6 +192,39 @@ TEST(HierarchicalAllreduce, AutoWithCalibratedLinksPicksPerBucketAndMatchesThatA
     start_sum_allreduce(c, by_other, torch::Tensor(), 5)->wait();
     if (n == 4) EXPECT_FALSE(torch::equal(by_auto, by_other)) << "4 ranks: the two sum orders differ somewhere";
   }
+}
+
+TEST(HierarchicalAllreduceScattered, EqualsTheNodeOrderSumBitwiseOnEveryRank) {
+  NodeGroups groups(handle(), 2);
+  ChunkOwners owners(handle(), groups);
+  ASSERT_EQ(owners.chunks(), std::min(world().size(), 2));
+  for (auto between : {LeaderAlgorithm::Ring, LeaderAlgorithm::RecursiveDoubling}) {
+    for (int64_t numel : {int64_t{1}, int64_t{7}, int64_t{50001}}) {
+      for (auto dtype : {torch::kFloat32, torch::kFloat64}) {
+        auto t = input(static_cast<int>(900 + numel), numel, dtype);
+        const auto reference = node_order_reference(t, 2);
+        ScatteredHierarchicalAllreduce(groups, owners, t, 21, between, nullptr, "test", 60).wait();
+        EXPECT_TRUE(torch::equal(t, reference)) << numel << " elements";
+        EXPECT_TRUE(same_bits_everywhere(t));
+      }
+    }
+  }
+}
+
+TEST(HierarchicalAllreduceScattered, CompletesByTestAloneWithSeveralInFlight) {
+  NodeGroups groups(handle(), 2);
+  ChunkOwners owners(handle(), groups);
+  const int n = world().size();
+  auto a = torch::full({300001}, static_cast<float>(world().rank() + 1));
+  auto b = torch::full({5}, static_cast<double>(2 * world().rank()), torch::kFloat64);
+  ScatteredHierarchicalAllreduce wa(groups, owners, a, 22, LeaderAlgorithm::Ring, nullptr, "test", 60);
+  ScatteredHierarchicalAllreduce wb(groups, owners, b, 23, LeaderAlgorithm::RecursiveDoubling, nullptr, "test", 60);
+  while (!wb.test()) {
+  }
+  while (!wa.test()) {
+  }
+  EXPECT_TRUE(a.eq(n * (n + 1) / 2.0).all().item<bool>());
+  EXPECT_TRUE(b.eq(n * (n - 1)).all().item<bool>());
 }
 
 }  // namespace
