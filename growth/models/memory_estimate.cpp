@@ -190,7 +190,7 @@ RankMemory rank_memory(const TrainingTensors& tensors, const RankMemoryOptions& 
       chunks += static_cast<double>(hi - lo);
       if (o.shard == "gradients") continue;
       const auto path = runtime::bucket_path(o.allreduce, o.world, o.ranks_per_node > 0 ? nodes : 1, per_node,
-                                             static_cast<double>(b.numel) * kFloat);
+                                             static_cast<double>(b.numel) * kFloat, o.links);
       grads += static_cast<double>(b.numel + runtime::bucket_scratch_numel(path, b.numel, o.world, leader));
     }
     if (o.shard == "gradients") {

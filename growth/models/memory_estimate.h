@@ -111,6 +111,7 @@ struct RankMemoryOptions {
   int world = 1, rank = 0;
   runtime::AllreduceAlgorithm allreduce = runtime::AllreduceAlgorithm::Auto;
   int ranks_per_node = 0;  // 0: every rank on one node
+  runtime::ClusterLinks links = runtime::default_cluster_links();  // auto's per-bucket choice is costed on these
   double bucket_mb = 25.0, first_bucket_mb = 1.0;
   bool bf16 = false;
 };

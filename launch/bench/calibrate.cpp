@@ -1,16 +1,22 @@
 // `sprout bench calibrate`: measures what `sprout plan` predicts from (launch/plan/
 // calibration.h) and writes it to --out as one JSON object. Run it with the ranks one node
-// will hold (mpirun -np R): every rank computes at once, so the compute rate includes their
-// contention for cores and memory bandwidth.
+// will hold (mpirun -np R), or across two or more nodes to measure the network too: every
+// rank computes at once, so the compute rate includes their contention for cores and
+// memory bandwidth.
+//   nodes        which ranks share a node: MPI_COMM_TYPE_SHARED (--ranks_per_node 0), or
+//                blocks of K consecutive ranks posing as nodes (--ranks_per_node K)
 //   compute      --steps timed forward + backward passes of --arch (after --warmup),
-//                median, slowest rank, divided by --batch
-//   node link    ping-pong between ranks 0 and 1, 8 B … 2 MiB: α the one-way time of 8 B,
-//                β the slope between the two largest (one rank: the defaults of runtime/comm/allreduce_cost.h,
-//                marked as such)
-//   between      nodes: --between_alpha_us and --between_gbps, an input (this machine has
-//                one node; measure them with two ranks on two nodes and pass them here)
-//   collectives  MPI_Allreduce, the engine's ring (RingAllreduce), MPI_Reduce_scatter_block
-//                and MPI_Allgather, 4 KiB … --max_bytes, median of --reps, slowest rank
+//                median, slowest rank, divided by --batch; and the optimizer's update of
+//                that model's parameters (SGD with momentum, AdamW), per parameter element
+//   node link    ping-pong between rank 0 and the next rank of its node, 8 B … 2 MiB: α the
+//                one-way time of 8 B, β the slope between the two largest (no second rank
+//                on rank 0's node: the defaults of runtime/comm/allreduce_cost.h, marked as such)
+//   between      nodes: the same ping-pong between rank 0 and the first rank of the next
+//                node; on one node the built-in default. --between_alpha_us and
+//                --between_gbps, when given, override either (the source says which)
+//   collectives  MPI_Allreduce, the engine's ring (RingAllreduce) and hierarchical allreduce
+//                (over the nodes above), MPI_Reduce_scatter_block and MPI_Allgather,
+//                4 KiB … --max_bytes, median of --reps (each about 20 ms of calls), slowest rank
 //   checkpoint   every rank writes --checkpoint_mb MiB into --dir and fsyncs: total bytes
 //                over the slowest rank's time
 #include <fcntl.h>
@@ -27,10 +33,13 @@
 #include "growth/models/model.h"
 #include "launch/bench/bench.h"
 #include "launch/plan/calibration.h"
+#include "runtime/comm/hierarchical_allreduce.h"
 #include "runtime/comm/mpi_communicator.h"
 #include "runtime/comm/ring_allreduce.h"
+#include "runtime/engine/allocator.h"
 #include "runtime/engine/threads.h"
 #include "runtime/error.h"
+#include "runtime/optim/optimizer.h"
 #include "runtime/torch_compat.h"
 
 namespace sprout::launch {
@@ -49,8 +58,11 @@ OptionTable calibrate_table() {
       {"reps", "5", "repetitions per message size (median)"},
       {"dir", "/tmp", "directory the checkpoint write is timed in"},
       {"checkpoint_mb", "64", "MiB each rank writes"},
-      {"between_alpha_us", "20", "latency between nodes in µs (an input: one node here)"},
-      {"between_gbps", "10", "bandwidth between nodes in Gbit/s (an input)"},
+      {"ranks_per_node", "0", "0: ranks sharing memory form a node (MPI_COMM_TYPE_SHARED); K: blocks of K ranks"},
+      {"between_alpha_us", "0", "latency between nodes in µs, overriding the measurement (0: measured on "
+                                "several nodes, 20 on one)"},
+      {"between_gbps", "0", "bandwidth between nodes in Gbit/s, overriding the measurement (0: measured on "
+                            "several nodes, 10 on one)"},
   };
 }
 
@@ -65,10 +77,12 @@ void check_calibrate(const Options& o) {
                o.get_int("threads"), " must be in [0, 1024]");
   const int64_t hi = o.get_int("max_bytes");
   SPROUT_CHECK(hi >= 4096 && hi <= (int64_t{1} << 30), ConfigError, "--max_bytes: ", hi, " must be in [4096, 1 GiB]");
-  SPROUT_CHECK(o.get_double("between_alpha_us") > 0, ConfigError, "--between_alpha_us: ",
-               o.get_double("between_alpha_us"), " must be > 0");
-  SPROUT_CHECK(o.get_double("between_gbps") > 0, ConfigError, "--between_gbps: ", o.get_double("between_gbps"),
-               " must be > 0");
+  for (const char* key : {"between_alpha_us", "between_gbps"}) {
+    SPROUT_CHECK(o.get_double(key) >= 0 && o.get_double(key) < 1e9, ConfigError, "--", key, ": ", o.get_double(key),
+                 " must be in [0, 1e9) (0: measured)");
+  }
+  SPROUT_CHECK(o.get_int("ranks_per_node") >= 0 && o.get_int("ranks_per_node") <= 65536, ConfigError,
+               "--ranks_per_node: ", o.get_int("ranks_per_node"), " must be in [0, 65536]");
   SPROUT_CHECK(!o.get("out").empty(), ConfigError, "--out: must name a file");
 }
 
@@ -102,6 +116,21 @@ void measure_compute(runtime::RuntimeContext& ctx, const Options& o, Calibration
   };
   for (int64_t i = 0; i < o.get_int("warmup"); ++i) pass();
   const double step = timed(*ctx.comm, static_cast<int>(o.get_int("steps")), pass);
+  // The update: a memory-bound pass over parameters, gradients and state, outside forward
+  // and backward (the first step creates the state: untimed).
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : model->params().parameters()) grads.push_back(torch::randn_like(p));
+  const double elements = static_cast<double>(model->params().parameter_numel());
+  for (const char* name : {"sgd", "adamw"}) {
+    runtime::OptimizerOptions options;
+    options.name = name;
+    options.lr = 1e-6;
+    auto optimizer = runtime::make_optimizer(options);
+    optimizer->step(model->params(), grads, options.lr);
+    const double s = timed(*ctx.comm, static_cast<int>(o.get_int("steps")),
+                           [&] { optimizer->step(model->params(), grads, options.lr); }) / elements;
+    (std::string(name) == "sgd" ? c.sgd_update_s_per_element : c.adamw_update_s_per_element) = s;
+  }
   c.arch = arch.serialize();
   c.batch = batch;
   c.macs_per_example = static_cast<double>(growth::macs_per_example(arch));
@@ -109,56 +138,117 @@ void measure_compute(runtime::RuntimeContext& ctx, const Options& o, Calibration
 }
 
 // α, β of t = α + β·b: α the smallest message's time, β the slope between the two
-// largest (a least-squares fit is dominated by the large messages and can give α < 0).
+// largest (a least-squares fit is dominated by the large messages and can give α < 0);
+// where noise makes that slope non-positive, the largest message's time per byte.
 runtime::LinkCost fit(const std::vector<double>& bytes, const std::vector<double>& t) {
   const size_t k = bytes.size();
-  const double beta = (t[k - 1] - t[k - 2]) / (bytes[k - 1] - bytes[k - 2]);
+  double beta = (t[k - 1] - t[k - 2]) / (bytes[k - 1] - bytes[k - 2]);
+  if (!(beta > 0)) beta = t[k - 1] / bytes[k - 1];
   return {std::max(1e-9, t[0] - std::max(0.0, beta) * bytes[0]), std::max(1e-15, beta)};
 }
 
-void measure_node_link(runtime::RuntimeContext& ctx, MPI_Comm comm, int reps, Calibration& c) {
-  if (ctx.size() < 2) {
-    c.links.node = runtime::default_cluster_links().node;
-    c.node_link_source = "default (one rank: nothing to measure)";
-    return;
+// The world ranks rank 0 ping-pongs with: the next rank of its own node and the first rank
+// of another node (-1: none). The same on every rank (gathered).
+struct LinkPeers {
+  int inside = -1, between = -1;
+};
+
+LinkPeers link_peers(const runtime::NodeGroups& groups, MPI_Comm world, int rank, int size) {
+  int leader = rank;  // every rank learns its node leader's world rank
+  SPROUT_MPI_CHECK(MPI_Bcast(&leader, 1, MPI_INT, 0, groups.node()));
+  std::vector<int> leaders(static_cast<size_t>(size));
+  SPROUT_MPI_CHECK(MPI_Allgather(&leader, 1, MPI_INT, leaders.data(), 1, MPI_INT, world));
+  LinkPeers p;
+  for (int r = 1; r < size; ++r) {
+    if (leaders[r] == leaders[0] && p.inside < 0) p.inside = r;
+    if (leaders[r] != leaders[0] && p.between < 0) p.between = r;
   }
+  return p;
+}
+
+// α–β of the link between world ranks 0 and `peer` from a ping-pong, 8 B … 2 MiB. Round
+// trips per size: about 20 ms' worth from one timed trip (the slowest rank's, so every
+// rank agrees), 2 to 200 — a slow network link stays quick to measure.
+runtime::LinkCost ping_pong(runtime::RuntimeContext& ctx, MPI_Comm comm, int peer, int reps) {
   std::vector<double> sizes, one_way;
-  for (int64_t bytes = 8; bytes <= (int64_t{2} << 20); bytes *= 8) {  // 8 B .. 2 MiB
+  for (int64_t bytes = 8; bytes <= (int64_t{2} << 20); bytes *= 8) {
     std::vector<char> buf(static_cast<size_t>(bytes));
-    const int count = static_cast<int>(bytes), trips = bytes < 65536 ? 200 : 20;
-    const double t = timed(*ctx.comm, reps, [&] {
+    const int count = static_cast<int>(bytes);
+    auto trips_of = [&](int trips) {
       for (int i = 0; i < trips; ++i) {
         if (ctx.rank() == 0) {
-          SPROUT_MPI_CHECK(MPI_Send(buf.data(), count, MPI_CHAR, 1, 0, comm));
-          SPROUT_MPI_CHECK(MPI_Recv(buf.data(), count, MPI_CHAR, 1, 0, comm, MPI_STATUS_IGNORE));
-        } else if (ctx.rank() == 1) {
+          SPROUT_MPI_CHECK(MPI_Send(buf.data(), count, MPI_CHAR, peer, 0, comm));
+          SPROUT_MPI_CHECK(MPI_Recv(buf.data(), count, MPI_CHAR, peer, 0, comm, MPI_STATUS_IGNORE));
+        } else if (ctx.rank() == peer) {
           SPROUT_MPI_CHECK(MPI_Recv(buf.data(), count, MPI_CHAR, 0, 0, comm, MPI_STATUS_IGNORE));
           SPROUT_MPI_CHECK(MPI_Send(buf.data(), count, MPI_CHAR, 0, 0, comm));
         }
       }
-    });
+    };
+    const double once = timed(*ctx.comm, 1, [&] { trips_of(1); });
+    const int trips = static_cast<int>(std::clamp(0.02 / std::max(once, 1e-7), 2.0, 200.0));
+    const double t = timed(*ctx.comm, reps, [&] { trips_of(trips); });
     sizes.push_back(static_cast<double>(bytes));
     one_way.push_back(t / trips / 2);
   }
-  c.links.node = fit(sizes, one_way);
-  c.node_link_source = "measured: ping-pong rank 0 <-> 1 (alpha at 8 B, beta between 256 KiB and 2 MiB)";
+  return fit(sizes, one_way);
 }
 
-void measure_collectives(runtime::RuntimeContext& ctx, MPI_Comm comm, const Options& o, Calibration& c) {
+void measure_links(runtime::RuntimeContext& ctx, MPI_Comm world, const runtime::NodeGroups& groups, const Options& o,
+                   Calibration& c) {
+  const int reps = static_cast<int>(o.get_int("reps"));
+  const LinkPeers peers = link_peers(groups, world, ctx.rank(), ctx.size());
+  const auto defaults = runtime::default_cluster_links();
+  const char* fitted = "(alpha at 8 B, beta between 256 KiB and 2 MiB)";
+  if (peers.inside >= 0) {
+    c.links.node = ping_pong(ctx, world, peers.inside, reps);
+    c.node_link_source = concat("measured: ping-pong rank 0 <-> ", peers.inside, " on its node ", fitted);
+  } else {
+    c.links.node = defaults.node;
+    c.node_link_source = "default (no second rank on rank 0's node: nothing to measure)";
+  }
+  if (peers.between >= 0) {
+    c.links.between = ping_pong(ctx, world, peers.between, reps);
+    c.between_link_source = concat("measured: ping-pong rank 0 <-> ", peers.between, " on another node ", fitted);
+  } else {
+    c.links.between = defaults.between;
+    c.between_link_source = "default (one node: nothing to measure)";
+  }
+  const double alpha_us = o.get_double("between_alpha_us"), gbps = o.get_double("between_gbps");
+  if (alpha_us > 0) c.links.between.alpha_s = alpha_us * 1e-6;
+  if (gbps > 0) c.links.between.beta_s_per_byte = 8.0 / (gbps * 1e9);
+  if (alpha_us > 0 || gbps > 0) {
+    c.between_link_source = concat("input: ", alpha_us > 0 ? "--between_alpha_us " : "",
+                                   gbps > 0 ? "--between_gbps " : "", "(else ", c.between_link_source, ")");
+  }
+}
+
+void measure_collectives(runtime::RuntimeContext& ctx, MPI_Comm comm, const runtime::NodeGroups& groups,
+                         const Options& o, Calibration& c) {
   const int n = ctx.size(), reps = static_cast<int>(o.get_int("reps"));
   for (int64_t bytes = 4096; bytes <= o.get_int("max_bytes"); bytes *= 4) {
     const int64_t numel = std::max<int64_t>(n, bytes / 4 / n * n);  // divisible: reduce-scatter blocks
     auto buf = torch::ones({numel});
     auto out = torch::empty({numel * n});
+    auto scratch = torch::empty({numel});
     const int count = static_cast<int>(numel), block = static_cast<int>(numel / n);
-    const int iters = static_cast<int>(std::clamp<int64_t>((int64_t{16} << 20) / bytes, 2, 200));
-    auto repeat = [&](auto op) { return timed(*ctx.comm, reps, [&] { for (int i = 0; i < iters; ++i) op(); }) / iters; };
+    // Calls per timed repetition: about 20 ms' worth from one timed call (the slowest
+    // rank's: every rank agrees), 1 to 200 — quick on a slow network as on shared memory.
+    auto repeat = [&](auto op) {
+      const double once = timed(*ctx.comm, 1, op);
+      const int iters = static_cast<int>(std::clamp(0.02 / std::max(once, 1e-7), 1.0, 200.0));
+      return timed(*ctx.comm, reps, [&] { for (int i = 0; i < iters; ++i) op(); }) / iters;
+    };
     CollectiveTiming t;
     t.bytes = static_cast<double>(numel * 4);
     t.mpi_allreduce_s = repeat([&] {
       SPROUT_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, buf.data_ptr(), count, MPI_FLOAT, MPI_SUM, comm));
     });
     t.ring_allreduce_s = repeat([&] { runtime::RingAllreduce(comm, buf, torch::Tensor(), 1, nullptr, "calibrate", 600).wait(); });
+    const auto leaders = runtime::cheaper_leader_algorithm(groups.node_count(), t.bytes, c.links.between);
+    t.hierarchical_allreduce_s = repeat([&] {
+      runtime::HierarchicalAllreduce(groups, buf, scratch, 1, leaders, nullptr, "calibrate", 600).wait();
+    });
     t.reduce_scatter_s = repeat([&] {
       SPROUT_MPI_CHECK(MPI_Reduce_scatter_block(buf.data_ptr(), out.data_ptr(), block, MPI_FLOAT, MPI_SUM, comm));
     });
@@ -200,6 +290,10 @@ int bench_calibrate(runtime::RuntimeContext& ctx, const std::vector<std::string>
   const int threads = o.get_int("threads") > 0 ? static_cast<int>(o.get_int("threads"))
                                                 : runtime::default_threads(ctx.local_size);
   runtime::configure_threads(threads);
+  // Training's allocator behaviour (runtime/engine/allocator.h): without it every pass
+  // page-faults its temporaries afresh, and compute and the update measure slower than a
+  // training step runs them.
+  runtime::retain_freed_memory();
   Calibration c;
   char host[256] = {0};
   ::gethostname(host, sizeof host - 1);
@@ -211,20 +305,25 @@ int bench_calibrate(runtime::RuntimeContext& ctx, const std::vector<std::string>
     // Raw MPI calls below: the watchdog ends the job if a peer is gone, instead of a hang.
     runtime::Watchdog::Guard guard(world->watchdog(), "bench calibrate: point-to-point and collectives",
                                    "calibrate", ctx.comm->timeout());
-    measure_node_link(ctx, world->handle(), static_cast<int>(o.get_int("reps")), c);
-    measure_collectives(ctx, world->handle(), o, c);
+    const int per_node = static_cast<int>(o.get_int("ranks_per_node"));
+    const runtime::NodeGroups groups(world->handle(), per_node);
+    c.nodes = groups.node_count();
+    c.ranks_per_node = groups.max_node_size();
+    c.node_split = per_node > 0 ? concat("blocks of ", per_node, " ranks (--ranks_per_node)") : "MPI_COMM_TYPE_SHARED";
+    measure_links(ctx, world->handle(), groups, o, c);
+    measure_collectives(ctx, world->handle(), groups, o, c);
   }
-  c.links.between = {o.get_double("between_alpha_us") * 1e-6, 8.0 / (o.get_double("between_gbps") * 1e9)};
-  c.between_link_source = "input: --between_alpha_us, --between_gbps";
   measure_checkpoint(ctx, o, c);
   if (ctx.is_root()) {
     std::ofstream out(o.get("out"));
     out << c.to_json().str() << "\n";
     SPROUT_CHECK(out.good(), ConfigError, "--out: cannot write '", o.get("out"), "'");
-    std::printf("calibration written to %s: %.3g ms per example (%s, batch %lld, %d ranks), node link %.2f us + "
-                "%.2f GB/s, checkpoint %.0f MB/s\n",
+    std::printf("calibration written to %s: %.3g ms per example (%s, batch %lld, %d ranks on %d node%s), node link "
+                "%.2f us + %.3g GB/s, between nodes %.2f us + %.3g GB/s (%s), checkpoint %.0f MB/s\n",
                 o.get("out").c_str(), c.seconds_per_example * 1e3, c.arch.c_str(), static_cast<long long>(c.batch),
-                c.ranks, c.links.node.alpha_s * 1e6, 1e-9 / c.links.node.beta_s_per_byte, c.checkpoint_bytes_per_s / 1e6);
+                c.ranks, c.nodes, c.nodes == 1 ? "" : "s", c.links.node.alpha_s * 1e6, 1e-9 / c.links.node.beta_s_per_byte,
+                c.links.between.alpha_s * 1e6, 1e-9 / c.links.between.beta_s_per_byte,
+                c.between_link_source.c_str(), c.checkpoint_bytes_per_s / 1e6);
   }
   return 0;
 }

@@ -1,7 +1,9 @@
 // `sprout bench train`: training throughput on the DDP reference workload. Prints one line
 // like launch/scripts/ddp_reference.py:
 //   sprout world=2 model=mlp hidden=1024 batch=256 ... samples_per_s=… peak_rss_mb=… state_mb=…
-// (peak resident memory: the largest over ranks; optimizer state: rank 0's)
+// (peak resident memory: the largest over ranks; model_rss_mb: what building and training the
+// model added to the resident memory of the process with its data loaded, the largest over
+// ranks, -1 where the kernel's peak cannot be restarted; optimizer state: rank 0's)
 #include <ATen/Parallel.h>
 
 #include <chrono>
@@ -24,7 +26,13 @@ int bench_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& ar
   }
   const TrainConfig config = workload_config(o);
   Trainer trainer(ctx, config);
-  agree(*ctx.comm, [&] { trainer.prepare(); });
+  data::DataSplits data;
+  agree(*ctx.comm, [&] { data = load_training_data(config); });
+  // The model's memory: resident memory from here (data loaded, freed memory returned) to
+  // the peak of training. Without the restart, memory the data set's loading freed but kept
+  // resident takes the model's first tensors unseen, and a baseline run's peak includes it.
+  const double base_mb = runtime::start_rss_measurement();
+  agree(*ctx.comm, [&] { trainer.prepare(std::move(data)); });
   ctx.comm->set_phase("bench: broadcast");
   trainer.engine().broadcast_state(0);
   for (int64_t i = 0; i < o.get_int("warmup"); ++i) trainer.train_step();
@@ -40,15 +48,17 @@ int bench_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& ar
   ctx.comm->barrier();
   const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double rss = runtime::allreduce_scalar(*ctx.comm, runtime::peak_rss_mb(), runtime::ReduceOp::Max);
+  const double model_mb = runtime::allreduce_scalar(
+      *ctx.comm, base_mb >= 0 ? runtime::rss_peak_since_start_mb() - base_mb : -1.0, runtime::ReduceOp::Max);
   const double state_mb = trainer.optimizer().state_bytes() / (1024.0 * 1024.0);
   if (ctx.is_root()) {
     std::printf("sprout world=%d model=%s hidden=%lld batch=%lld threads=%d overlap=%d "
-                "samples_per_s=%.1f step_ms=%.2f finish_ms=%.2f loss=%.4f optim=%s shard=%s params=%lld "
-                "peak_rss_mb=%.1f state_mb=%.2f\n",
+                "samples_per_s=%.1f step_ms=%.2f finish_ms=%.2f loss=%.4f model_rss_mb=%.1f optim=%s shard=%s "
+                "params=%lld peak_rss_mb=%.1f state_mb=%.2f\n",
                 ctx.size(), config.model.kind.c_str(), static_cast<long long>(o.get_int("hidden")),
                 static_cast<long long>(config.train.batch), at::get_num_threads(), config.engine.overlap ? 1 : 0,
                 static_cast<double>(steps * config.train.batch * ctx.size()) / dt, 1000.0 * dt / steps,
-                1000.0 * finish_s / steps, loss, config.optim.name.c_str(), config.optim.shard.c_str(),
+                1000.0 * finish_s / steps, loss, model_mb, config.optim.name.c_str(), config.optim.shard.c_str(),
                 static_cast<long long>(trainer.model().params().parameter_numel()), rss, state_mb);
     std::fflush(stdout);
   }

@@ -1,5 +1,6 @@
 #include "launch/plan/calibration.h"
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -19,12 +20,17 @@ runtime::JsonObject link_json(const runtime::LinkCost& l, const std::string& sou
 
 runtime::LinkCost link_of(const runtime::JsonObject& o) { return {o.number("alpha_s"), o.number("beta_s_per_byte")}; }
 
+bool positive(const runtime::LinkCost& l) {
+  return std::isfinite(l.alpha_s) && std::isfinite(l.beta_s_per_byte) && l.alpha_s > 0 && l.beta_s_per_byte > 0;
+}
+
 }  // namespace
 
 runtime::JsonObject Calibration::to_json() const {
   runtime::JsonObject compute;
   compute.add("arch", arch).add("macs_per_example", macs_per_example).add("seconds_per_example", seconds_per_example)
-      .add("batch", batch).add("threads", threads);
+      .add("batch", batch).add("threads", threads).add("sgd_update_s_per_element", sgd_update_s_per_element)
+      .add("adamw_update_s_per_element", adamw_update_s_per_element);
   runtime::JsonObject links_json;
   links_json.add("node", link_json(links.node, node_link_source))
       .add("between", link_json(links.between, between_link_source));
@@ -32,18 +38,21 @@ runtime::JsonObject Calibration::to_json() const {
   for (const auto& c : collectives) {
     runtime::JsonObject r;
     r.add("bytes", c.bytes).add("mpi_allreduce_s", c.mpi_allreduce_s).add("ring_allreduce_s", c.ring_allreduce_s)
-        .add("reduce_scatter_s", c.reduce_scatter_s).add("allgather_s", c.allgather_s);
+        .add("reduce_scatter_s", c.reduce_scatter_s).add("allgather_s", c.allgather_s)
+        .add("hierarchical_allreduce_s", c.hierarchical_allreduce_s);
     rows.push_back(r);
   }
   runtime::JsonObject o;
-  o.add("host", host).add("ranks", ranks).add("compute", compute).add("links", links_json).add("collectives", rows)
+  runtime::JsonObject nodes_json;
+  nodes_json.add("count", nodes).add("ranks_per_node", ranks_per_node).add("split", node_split);
+  o.add("host", host).add("ranks", ranks).add("nodes", nodes_json).add("compute", compute).add("links", links_json).add("collectives", rows)
       .add("checkpoint_write_bytes_per_s", checkpoint_bytes_per_s);
   return o;
 }
 
-Calibration Calibration::read(const std::string& path) {
+Calibration Calibration::read(const std::string& path, const std::string& option) {
   std::ifstream in(path);
-  SPROUT_CHECK(in.good(), ConfigError, "--plan.calibration: cannot read '", path, "' (write one with sprout bench calibrate)");
+  SPROUT_CHECK(in.good(), ConfigError, option, ": cannot read '", path, "' (write one with sprout bench calibrate)");
   std::stringstream text;
   text << in.rdbuf();
   Calibration c;
@@ -51,30 +60,51 @@ Calibration Calibration::read(const std::string& path) {
     const auto o = runtime::JsonObject::parse(text.str());
     c.host = o.text("host");
     c.ranks = static_cast<int>(o.integer("ranks"));
+    if (o.has("nodes")) {  // files written before the node split was recorded: one node
+      const auto nodes = o.object("nodes");
+      c.nodes = static_cast<int>(nodes.integer("count"));
+      c.ranks_per_node = static_cast<int>(nodes.integer("ranks_per_node"));
+      c.node_split = nodes.text("split");
+    } else {
+      c.ranks_per_node = c.ranks;
+      c.node_split = "not recorded";
+    }
     const auto compute = o.object("compute");
     c.arch = compute.text("arch");
     c.macs_per_example = compute.number("macs_per_example");
     c.seconds_per_example = compute.number("seconds_per_example");
     c.batch = compute.integer("batch");
     c.threads = static_cast<int>(compute.integer("threads"));
+    c.sgd_update_s_per_element = compute.value().value("sgd_update_s_per_element", 0.0);
+    c.adamw_update_s_per_element = compute.value().value("adamw_update_s_per_element", 0.0);
     const auto links = o.object("links");
     c.links.node = link_of(links.object("node"));
     c.links.between = link_of(links.object("between"));
     c.node_link_source = links.object("node").text("source");
     c.between_link_source = links.object("between").text("source");
     for (const auto& r : o.value().at("collectives")) {
-      c.collectives.push_back({r.at("bytes").get<double>(), r.at("mpi_allreduce_s").get<double>(),
-                               r.at("ring_allreduce_s").get<double>(), r.at("reduce_scatter_s").get<double>(),
-                               r.at("allgather_s").get<double>()});
+      CollectiveTiming t;
+      t.bytes = r.at("bytes").get<double>();
+      t.mpi_allreduce_s = r.at("mpi_allreduce_s").get<double>();
+      t.ring_allreduce_s = r.at("ring_allreduce_s").get<double>();
+      t.reduce_scatter_s = r.at("reduce_scatter_s").get<double>();
+      t.allgather_s = r.at("allgather_s").get<double>();
+      t.hierarchical_allreduce_s = r.value("hierarchical_allreduce_s", 0.0);
+      c.collectives.push_back(t);
     }
     c.checkpoint_bytes_per_s = o.number("checkpoint_write_bytes_per_s");
   } catch (const ConfigError& e) {
-    throw ConfigError(concat("--plan.calibration: '", path, "': ", e.what()));
+    throw ConfigError(concat(option, ": '", path, "': ", e.what()));
   } catch (const std::exception& e) {
-    throw ConfigError(concat("--plan.calibration: '", path, "' is not a calibration file: ", e.what()));
+    throw ConfigError(concat(option, ": '", path, "' is not a calibration file: ", e.what()));
   }
   SPROUT_CHECK(c.seconds_per_example > 0 && c.macs_per_example > 0 && c.checkpoint_bytes_per_s > 0, ConfigError,
-               "--plan.calibration: '", path, "' has a non-positive compute rate or checkpoint bandwidth");
+               option, ": '", path, "' has a non-positive compute rate or checkpoint bandwidth");
+  SPROUT_CHECK(positive(c.links.node) && positive(c.links.between), ConfigError, option, ": '", path,
+               "' has a link whose alpha_s or beta_s_per_byte is not a positive finite number");
+  SPROUT_CHECK(c.nodes >= 1 && c.ranks_per_node >= 1 && c.nodes <= c.ranks, ConfigError, option, ": '", path,
+               "' has nodes.count ", c.nodes, " / nodes.ranks_per_node ", c.ranks_per_node, " for ", c.ranks,
+               " ranks");
   return c;
 }
 

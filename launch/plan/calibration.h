@@ -5,10 +5,15 @@
 //                ranks that measured it running at once (their contention included), and
 //                that model's multiply-accumulates per example: plan scales it by MACs to
 //                other widths and families
-//   links        α–β of a message inside a node (ping-pong between two ranks over shared
-//                memory) and between nodes (measured over TCP, or given as an input)
-//   collectives  measured allreduce (MPI's and the engine's ring), reduce-scatter and
-//                allgather seconds per message size, at the measuring world size
+//   nodes        how the measuring ranks were grouped into nodes (MPI_COMM_TYPE_SHARED, or
+//                faked blocks of K ranks): the node count and the largest node
+//   links        α–β of a message inside a node (ping-pong between two ranks of rank 0's
+//                node) and between nodes (ping-pong between rank 0 and a rank of another
+//                node when the job spans several; on one node the built-in default or a
+//                given input, its source saying which)
+//   collectives  measured allreduce (MPI's, the engine's ring and its hierarchical one over
+//                those nodes), reduce-scatter and allgather seconds per message size, at the
+//                measuring world size
 //   checkpoint   write bandwidth of the checkpoint directory, all ranks writing at once
 #pragma once
 
@@ -23,14 +28,19 @@ namespace sprout::launch {
 struct CollectiveTiming {
   double bytes = 0;
   double mpi_allreduce_s = 0, ring_allreduce_s = 0, reduce_scatter_s = 0, allgather_s = 0;
+  double hierarchical_allreduce_s = 0;  // 0 in files written before it was measured
 };
 
 struct Calibration {
   std::string host;
-  int ranks = 1;  // world size of the measurement (all on one node)
+  int ranks = 1;  // world size of the measurement
+  int nodes = 1, ranks_per_node = 1;  // node count and the largest node's ranks while measuring
+  std::string node_split;  // how ranks were grouped: "MPI_COMM_TYPE_SHARED" or "blocks of K ranks"
   std::string arch;  // the measured model (growth::ArchSpec::serialize)
   double macs_per_example = 0;
   double seconds_per_example = 0;
+  // One optimizer update per parameter element (0 in files written before it was measured).
+  double sgd_update_s_per_element = 0, adamw_update_s_per_element = 0;
   int64_t batch = 0;
   int threads = 1;  // intra-op threads per rank while measuring
   runtime::ClusterLinks links;
@@ -39,8 +49,9 @@ struct Calibration {
   double checkpoint_bytes_per_s = 0;
 
   runtime::JsonObject to_json() const;
-  // Throws ConfigError naming `path` and what is missing or malformed.
-  static Calibration read(const std::string& path);
+  // Throws ConfigError naming `option`, `path` and what is missing or malformed (links
+  // must be positive and finite: the runtime's automatic allreduce choice trusts them).
+  static Calibration read(const std::string& path, const std::string& option = "--plan.calibration");
 };
 
 }  // namespace sprout::launch

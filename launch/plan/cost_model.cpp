@@ -47,6 +47,7 @@ growth::RankMemoryOptions memory_options(const TrainConfig& config, int ranks, i
   o.rank = 0;
   o.allreduce = config.engine.allreduce;
   o.ranks_per_node = ranks_per_node;
+  o.links = config.engine.links;  // what the run's runtime.allreduce=auto will cost buckets on
   o.bucket_mb = config.runtime.bucket_mb;
   o.bf16 = config.runtime.precision == "bf16";
   return o;
@@ -82,6 +83,9 @@ StepPrediction predict_step(const TrainConfig& config, const growth::ArchSpec& a
   double total = 0;
   for (auto n : tensors.parameters) total += static_cast<double>(n);
   const bool scatter = config.optim.shard == "gradients";
+  const double per_element =
+      config.optim.name == "adamw" ? cal.adamw_update_s_per_element : cal.sgd_update_s_per_element;
+  p.update_s = per_element * (config.optim.shard == "none" ? total : total / ranks);
   if (ranks > 1) {
     std::vector<torch::Tensor> shapes;
     for (auto n : tensors.parameters) shapes.push_back(torch::empty({n}, torch::TensorOptions().device(torch::kMeta)));

@@ -6,6 +6,9 @@
 //   compute     calibrated seconds per example × MACs(model) / MACs(calibrated model)
 //               × examples per rank per step (train.batch × train.accumulate); forward is
 //               a third of it, backward two thirds (backward's MACs are twice forward's)
+//   update      the optimizer's pass over the parameter elements this rank updates (all, or
+//               its 1/N with optim.shard) at the calibrated seconds per element (0 from a
+//               calibration without it)
 //   buckets     the engine's (runtime::BucketLayout), each reduced by the chosen algorithm
 //               at the α–β cost of runtime/comm/allreduce_cost.h; bucket b is ready when
 //               backward has produced its gradients (backward produces the parameters'
@@ -45,11 +48,14 @@ growth::RankMemoryOptions memory_options(const TrainConfig& config, int ranks, i
 
 struct StepPrediction {
   int ranks = 1, nodes = 1;
-  double compute_s = 0;
+  double compute_s = 0;              // forward + backward
+  double update_s = 0;               // the optimizer's update
   double exposed_s[3] = {0, 0, 0};  // per PlanAlgorithm
   double allgather_s = 0;           // parameters after a sharded update (0 unsharded)
   double checkpoint_s = 0;          // per step
-  double step_s(PlanAlgorithm a) const { return compute_s + exposed_s[static_cast<int>(a)] + allgather_s + checkpoint_s; }
+  double step_s(PlanAlgorithm a) const {
+    return compute_s + update_s + exposed_s[static_cast<int>(a)] + allgather_s + checkpoint_s;
+  }
 };
 
 StepPrediction predict_step(const TrainConfig& config, const growth::ArchSpec& arch,

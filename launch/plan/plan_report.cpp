@@ -59,6 +59,14 @@ fig.suptitle(sys.argv[3]); fig.tight_layout(); fig.savefig(sys.argv[2], dpi=110)
 Plan make_plan(const PlanConfig& config) {
   Plan plan;
   plan.calibration = Calibration::read(config.plan.calibration);
+  auto& between = plan.calibration.links.between;
+  if (config.plan.between_alpha_us > 0) between.alpha_s = config.plan.between_alpha_us * 1e-6;
+  if (config.plan.between_gbps > 0) between.beta_s_per_byte = 8.0 / (config.plan.between_gbps * 1e9);
+  if (config.plan.between_alpha_us > 0 || config.plan.between_gbps > 0) {
+    plan.calibration.between_link_source = concat("input: ", config.plan.between_alpha_us > 0 ? "--plan.between_alpha_us " : "",
+                                                  config.plan.between_gbps > 0 ? "--plan.between_gbps " : "",
+                                                  "(else ", plan.calibration.between_link_source, ")");
+  }
   plan.examples_per_step = static_cast<double>(config.train.train.batch * config.train.train.accumulate);
   const int per_node = config.plan.ranks_per_node;
   if (config.plan.memory_gb > 0) {
@@ -107,9 +115,10 @@ void print_plan(const Plan& plan, const PlanConfig& config) {
               static_cast<long long>(t.train.accumulate), t.runtime.precision.c_str(), t.runtime.bucket_mb,
               static_cast<long long>(t.checkpoint.every), config.plan.ranks_per_node, gb(plan.budget_bytes).c_str(),
               plan.budget_source.c_str());
-  std::printf("# calibration %s: %s on %d ranks, %.4g ms per example; node link %.2f us + %.3g GB/s (%s); between "
+  std::printf("# calibration %s: %s on %d ranks in %d node%s, %.4g ms per example; node link %.2f us + %.3g GB/s (%s); between "
               "nodes %.2f us + %.3g GB/s (%s); checkpoint write %.0f MB/s\n",
-              config.plan.calibration.c_str(), cal.host.c_str(), cal.ranks, cal.seconds_per_example * 1e3,
+              config.plan.calibration.c_str(), cal.host.c_str(), cal.ranks, cal.nodes, cal.nodes == 1 ? "" : "s",
+              cal.seconds_per_example * 1e3,
               cal.links.node.alpha_s * 1e6, 1e-9 / cal.links.node.beta_s_per_byte, cal.node_link_source.c_str(),
               cal.links.between.alpha_s * 1e6, 1e-9 / cal.links.between.beta_s_per_byte,
               cal.between_link_source.c_str(), cal.checkpoint_bytes_per_s / kMB);
@@ -124,9 +133,10 @@ void print_plan(const Plan& plan, const PlanConfig& config) {
                 m.optimizer_state / kMB, m.activations / kMB, m.total() / kMB, i == plan.peak_width ? "  <- peak" : "");
   }
   const auto& base = plan.rows.front().step;
-  std::printf("\n# predicted step at the widest model, per N (ms); exposed = communication left after overlap\n");
-  std::printf("%6s %5s %11s %4s %10s %10s %10s %10s %10s %8s %-18s %9s %11s %6s\n", "ranks", "nodes", "peak_MB/rank",
-              "fits", "compute", "ring", "rec_doubl", "hierarch", "allgather", "ckpt", "best", "step", "samples/s",
+  std::printf("\n# predicted step at the widest model, per N (ms); compute = forward + backward; exposed = "
+              "communication left after overlap\n");
+  std::printf("%6s %5s %11s %4s %10s %8s %10s %10s %10s %10s %8s %-18s %9s %11s %6s\n", "ranks", "nodes",
+              "peak_MB/rank", "fits", "compute", "update", "ring", "rec_doubl", "hierarch", "allgather", "ckpt", "best", "step", "samples/s",
               "eff");
   for (const auto& r : plan.rows) {
     const auto& s = r.step;
@@ -136,8 +146,9 @@ void print_plan(const Plan& plan, const PlanConfig& config) {
     }
     const double rate = s.ranks * static_cast<double>(t.train.batch * t.train.accumulate) / s.step_s(best);
     const double rate1 = static_cast<double>(t.train.batch * t.train.accumulate) / base.step_s(PlanAlgorithm::Ring);
-    std::printf("%6d %5d %11.2f %4s %10.3f %10.3f %10.3f %10.3f %10.3f %8.3f %-18s %9.3f %11.1f %6.3f\n", s.ranks,
-                s.nodes, r.peak_bytes / kMB, r.fits ? "yes" : "NO", s.compute_s * 1e3, s.exposed_s[0] * 1e3,
+    std::printf("%6d %5d %11.2f %4s %10.3f %8.3f %10.3f %10.3f %10.3f %10.3f %8.3f %-18s %9.3f %11.1f %6.3f\n",
+                s.ranks, s.nodes, r.peak_bytes / kMB, r.fits ? "yes" : "NO", s.compute_s * 1e3, s.update_s * 1e3,
+                s.exposed_s[0] * 1e3,
                 s.exposed_s[1] * 1e3, s.exposed_s[2] * 1e3, s.allgather_s * 1e3, s.checkpoint_s * 1e3,
                 to_string(best), s.step_s(best) * 1e3, rate, rate / (s.ranks * rate1));
   }
@@ -160,7 +171,7 @@ void write_plan_files(const Plan& plan, const std::string& prefix) {
   const std::string csv = prefix + ".csv", png = prefix + ".png";
   {
     std::ofstream out(csv);
-    out << "ranks,nodes,peak_bytes,fits,compute_s,allgather_s,checkpoint_s";
+    out << "ranks,nodes,peak_bytes,fits,compute_s,update_s,allgather_s,checkpoint_s";
     for (const char* a : {"ring", "recursive_doubling", "hierarchical"}) {
       out << ",exposed_s_" << a << ",step_s_" << a << ",samples_per_s_" << a << ",efficiency_" << a;
     }
@@ -169,7 +180,7 @@ void write_plan_files(const Plan& plan, const std::string& prefix) {
     for (const auto& r : plan.rows) {
       const auto& s = r.step;
       out << s.ranks << "," << s.nodes << "," << r.peak_bytes << "," << (r.fits ? 1 : 0) << "," << s.compute_s << ","
-          << s.allgather_s << "," << s.checkpoint_s;
+          << s.update_s << "," << s.allgather_s << "," << s.checkpoint_s;
       for (auto a : kPlanAlgorithms) {
         const double rate = s.ranks * plan.examples_per_step / s.step_s(a), rate1 = plan.examples_per_step / base.step_s(a);
         out << "," << s.exposed_s[static_cast<int>(a)] << "," << s.step_s(a) << "," << rate << "," << rate / (s.ranks * rate1);

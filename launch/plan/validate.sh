@@ -7,8 +7,10 @@
 #   allreduce    the ring's α–β prediction from the fitted node link beside the ring's
 #                measured time, per message size (from the same calibration)
 #   memory       for a wide MLP (hidden MEM_H, 3 steps): planned bytes above a tiny model's
-#                beside the measured peak RSS above the tiny model's run (the process
-#                baseline — LibTorch, MPI, the data set — cancels out)
+#                beside the measured resident memory the model added (bench train's
+#                model_rss_mb: from the process with its data loaded, freed memory returned
+#                to the kernel, to the peak of training) above the tiny model's (what
+#                LibTorch and MPI set up on first use cancels out)
 # usage: launch/plan/validate.sh [RANKS...]   (default: 1 2 3 4 8; 8 oversubscribes)
 #   env: SPROUT_BIN (default build/launch/sprout), H (hidden width, 1024), B (batch, 64),
 #        STEPS (timed steps, 40), MEM_H (hidden width of the memory runs, 4096)
@@ -40,12 +42,13 @@ for n in "${RANKS[@]}"; do
   wide=$(mpi "$n" bench train --model mlp --hidden "$MEM_H" --batch "$B" --steps 2 --warmup 1 --threads 1 --data synthetic)
   tiny=$(mpi "$n" bench train --model mlp --hidden 8 --batch "$B" --steps 2 --warmup 1 --threads 1 --data synthetic)
   meas_ms=$(echo "$big" | field step_ms)
-  meas_mb=$(/usr/bin/python3 -c "print($(echo "$wide" | field peak_rss_mb) - $(echo "$tiny" | field peak_rss_mb))")
+  meas_mb=$(/usr/bin/python3 -c "print($(echo "$wide" | field model_rss_mb) - $(echo "$tiny" | field model_rss_mb))")
   /usr/bin/python3 -c "
 p, m, pm, mm = $pred_ms, $meas_ms, $pred_mb, $meas_mb
 print('%5d %12.2f %12.2f %+7.1f%%   %14.1f %14.1f %+7.1f%%' % ($n, p, m, 100 * (p - m) / m, pm, mm, 100 * (pm - mm) / mm))"
   cp "$TMP/cal$n.json" "$TMP/keep$n.json"
 done
+echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "# ring allreduce: alpha-beta prediction (node link fitted from ping-pong) vs measured, per calibration"
 printf "%5s %12s %12s %12s %8s\n" ranks bytes plan_us meas_us error

@@ -166,6 +166,7 @@ TrainConfig read_train_config(const Options& o) {
           "must be in (0, 4096]");
   require(c.engine.ranks_per_node >= 0 && c.engine.ranks_per_node <= 65536, "runtime.ranks_per_node",
           c.engine.ranks_per_node, "must be in [0, 65536]");
+  load_engine_calibration(c.engine);  // runtime.calibration: a missing or malformed file is refused here
   require(c.runtime.timeout_s > 0, "runtime.timeout", c.runtime.timeout_s, "must be > 0");
   require(c.runtime.precision == "fp32" || c.runtime.precision == "bf16", "runtime.precision",
           "'" + c.runtime.precision + "'", "is not a precision (fp32, bf16)");

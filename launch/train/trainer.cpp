@@ -87,16 +87,16 @@ runtime::AsyncCheckpointWriter& Trainer::async_checkpoints() {
   return *async_checkpoints_;
 }
 
-void Trainer::prepare() {
-  data::DataSplits data;
+data::DataSplits load_training_data(const TrainConfig& config) {
   try {
-    data = data::load_data(config_.data);
+    return data::load_data(config.data);
   } catch (const data::DataError& e) {  // a file the user gave us: bad input (status 2)
-    const char* option = config_.data.name == "hdf5" ? "data.path" : config_.data.name == "synthetic" ? "data.name" : "data.dir";
+    const char* option = config.data.name == "hdf5" ? "data.path" : config.data.name == "synthetic" ? "data.name" : "data.dir";
     throw ConfigError(concat("--", option, ": ", e.what()));
   }
-  prepare(std::move(data));
 }
+
+void Trainer::prepare() { prepare(load_training_data(config_)); }
 
 void Trainer::prepare(data::DataSplits data) {
   runtime::retain_freed_memory();  // runtime/engine/allocator.h: no page faults for per-step tensors

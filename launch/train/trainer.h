@@ -58,12 +58,16 @@ struct TrainResult {
   runtime::JsonObject summary() const;
 };
 
+// The data set of `config` (data.*); a file that cannot be read is a ConfigError naming the
+// data option (bad input: status 2).
+data::DataSplits load_training_data(const TrainConfig& config);
+
 class Trainer {
  public:
   Trainer(runtime::RuntimeContext ctx, TrainConfig config);
   ~Trainer();
 
-  void prepare();
+  void prepare();  // prepare(load_training_data(config))
   // prepare() on data already loaded (no read): `sprout fedcl` gives each client its shard.
   void prepare(data::DataSplits data);
   TrainResult run();

@@ -146,10 +146,12 @@ MpiCommunicator::MpiCommunicator(MPI_Comm comm, std::shared_ptr<Watchdog> watchd
   MPI_Comm_size(comm_, &size_);
 }
 
-void MpiCommunicator::configure_allreduce(AllreduceAlgorithm algorithm, int ranks_per_node) {
+void MpiCommunicator::configure_allreduce(AllreduceAlgorithm algorithm, int ranks_per_node,
+                                          const ClusterLinks& links) {
   nodes_ = std::make_shared<NodeGroups>(comm_, ranks_per_node);
   algorithm_ = algorithm;
   ranks_per_node_ = ranks_per_node;
+  links_ = links;
 }
 
 MpiCommunicator::~MpiCommunicator() {
@@ -211,7 +213,7 @@ std::unique_ptr<Communicator> MpiCommunicator::split(int color, int key) {
   // The engine reduces on a communicator split from the one configured: it inherits the
   // algorithm, and its ranks are grouped into nodes the same way (when the split keeps
   // every rank, as the engine's does, into the same nodes).
-  if (nodes_) child->configure_allreduce(algorithm_, ranks_per_node_);
+  if (nodes_) child->configure_allreduce(algorithm_, ranks_per_node_, links_);
   return child;
 }
 

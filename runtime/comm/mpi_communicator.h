@@ -65,9 +65,12 @@ class MpiCommunicator final : public Communicator {
   // buckets, and the grouping of ranks into nodes the hierarchical one and the automatic
   // choice use (ranks_per_node: see NodeGroups). Collective. Until it is called: auto,
   // without node groups (the flat ring, or MPI's own collective for small buckets).
-  // Communicators split from this one inherit both.
-  void configure_allreduce(AllreduceAlgorithm algorithm, int ranks_per_node);
+  // `links`: what auto and the hierarchical leaders' algorithm are costed on.
+  // Communicators split from this one inherit all three.
+  void configure_allreduce(AllreduceAlgorithm algorithm, int ranks_per_node,
+                           const ClusterLinks& links = default_cluster_links());
   AllreduceAlgorithm allreduce_algorithm() const { return algorithm_; }
+  const ClusterLinks& allreduce_links() const { return links_; }
   const NodeGroups* node_groups() const { return nodes_.get(); }
 
  private:
@@ -77,6 +80,7 @@ class MpiCommunicator final : public Communicator {
   AllreduceAlgorithm algorithm_ = AllreduceAlgorithm::Auto;
   std::shared_ptr<NodeGroups> nodes_;
   int ranks_per_node_ = 0;
+  ClusterLinks links_ = default_cluster_links();
 };
 
 // MPI datatype of a tensor's dtype; throws CommError for unsupported dtypes.

@@ -106,7 +106,8 @@ void RingAllreduce::wait() {
   }
 }
 
-BucketPath bucket_path(AllreduceAlgorithm algorithm, int world, int node_count, int max_node_size, double bytes) {
+BucketPath bucket_path(AllreduceAlgorithm algorithm, int world, int node_count, int max_node_size, double bytes,
+                       const ClusterLinks& links) {
   if (world <= 1) return BucketPath::Collective;
   switch (algorithm) {
     case AllreduceAlgorithm::Mpi: return BucketPath::Collective;
@@ -115,7 +116,7 @@ BucketPath bucket_path(AllreduceAlgorithm algorithm, int world, int node_count, 
     case AllreduceAlgorithm::Auto: break;
   }
   if (node_count > 1 && max_node_size > 1 &&
-      hierarchical_is_faster(node_count, max_node_size, bytes, default_cluster_links())) {
+      hierarchical_is_faster(node_count, max_node_size, bytes, links)) {
     return BucketPath::Hierarchical;
   }
   return bytes >= kRingMinBytes ? BucketPath::Ring : BucketPath::Collective;
@@ -137,7 +138,8 @@ BucketPath path_of(const Communicator& comm, int64_t numel, int64_t element_size
   if (mpi == nullptr) return BucketPath::Collective;
   const NodeGroups* nodes = mpi->node_groups();
   const BucketPath path = bucket_path(mpi->allreduce_algorithm(), comm.size(), nodes ? nodes->node_count() : 0,
-                                      nodes ? nodes->max_node_size() : 0, static_cast<double>(numel * element_size));
+                                      nodes ? nodes->max_node_size() : 0, static_cast<double>(numel * element_size),
+                                      mpi->allreduce_links());
   SPROUT_CHECK(path != BucketPath::Hierarchical || nodes != nullptr, ConfigError,
                "hierarchical allreduce: the communicator has no node groups (configure_allreduce first)");
   return path;
@@ -160,7 +162,7 @@ std::shared_ptr<Work> start_sum_allreduce(Communicator& comm, torch::Tensor flat
   if (path == BucketPath::Hierarchical) {
     const NodeGroups& nodes = *mpi.node_groups();
     const double bytes = static_cast<double>(flat.numel() * flat.element_size());
-    const LeaderAlgorithm leader = cheaper_leader_algorithm(nodes.node_count(), bytes, default_cluster_links().between);
+    const LeaderAlgorithm leader = cheaper_leader_algorithm(nodes.node_count(), bytes, mpi.allreduce_links().between);
     return std::make_shared<HierarchicalAllreduce>(nodes, std::move(flat), std::move(scratch), tag, leader,
                                                    mpi.watchdog(), comm.phase(), comm.timeout());
   }
@@ -168,14 +170,15 @@ std::shared_ptr<Work> start_sum_allreduce(Communicator& comm, torch::Tensor flat
                                          comm.phase(), comm.timeout(), reduce_scatter_only);
 }
 
-void configure_allreduce(Communicator& comm, AllreduceAlgorithm algorithm, int ranks_per_node) {
+void configure_allreduce(Communicator& comm, AllreduceAlgorithm algorithm, int ranks_per_node,
+                         const ClusterLinks& links) {
   auto* mpi = dynamic_cast<MpiCommunicator*>(&comm);
   if (mpi == nullptr) {
     SPROUT_CHECK(algorithm == AllreduceAlgorithm::Auto, ConfigError, "runtime.allreduce=", to_string(algorithm),
                  " needs the MPI backend; the ", comm.backend(), " backend reduces with its own collective");
     return;
   }
-  mpi->configure_allreduce(algorithm, ranks_per_node);
+  mpi->configure_allreduce(algorithm, ranks_per_node, links);
 }
 
 }  // namespace sprout::runtime

@@ -101,10 +101,13 @@ inline int64_t ring_chunk_begin(int64_t numel, int size, int k) { return numel *
 inline int ring_owned_chunk(int rank, int size) { return (rank + 1) % size; }
 
 // How start_sum_allreduce reduces a bucket of `bytes` under `algorithm` on `world` ranks,
-// grouped into `node_count` nodes of at most `max_node_size` ranks (0: no node groups).
-// A pure function: the memory model (growth/models/memory_estimate.h) predicts with it.
+// grouped into `node_count` nodes of at most `max_node_size` ranks (0: no node groups);
+// auto compares the α–β costs of ring and hierarchical over `links` (the calibration's, or
+// the built-in defaults). A pure function: the memory model
+// (growth/models/memory_estimate.h) predicts with it.
 enum class BucketPath { Collective, Ring, Hierarchical };
-BucketPath bucket_path(AllreduceAlgorithm algorithm, int world, int node_count, int max_node_size, double bytes);
+BucketPath bucket_path(AllreduceAlgorithm algorithm, int world, int node_count, int max_node_size, double bytes,
+                       const ClusterLinks& links = default_cluster_links());
 // Scratch elements that path needs on a rank (node_leader: a node's first rank).
 int64_t bucket_scratch_numel(BucketPath path, int64_t numel, int world, bool node_leader);
 
@@ -113,8 +116,11 @@ int64_t bucket_scratch_numel(BucketPath path, int64_t numel, int world, bool nod
 int64_t ring_scratch_numel(const Communicator& comm, int64_t numel, int64_t element_size);
 
 // Sets the bucket allreduce algorithm of `comm` and groups its ranks into nodes
-// (ranks_per_node: 0 = as MPI reports, K = consecutive blocks of K ranks). Collective.
-// Throws ConfigError when `comm` is not an MPI communicator and the algorithm is not auto.
-void configure_allreduce(Communicator& comm, AllreduceAlgorithm algorithm, int ranks_per_node);
+// (ranks_per_node: 0 = as MPI reports, K = consecutive blocks of K ranks); `links` are what
+// auto's per-bucket choice and the hierarchical leaders' algorithm are costed on — give every
+// rank the same ones (they decide the sum order). Collective. Throws ConfigError when `comm`
+// is not an MPI communicator and the algorithm is not auto.
+void configure_allreduce(Communicator& comm, AllreduceAlgorithm algorithm, int ranks_per_node,
+                         const ClusterLinks& links = default_cluster_links());
 
 }  // namespace sprout::runtime

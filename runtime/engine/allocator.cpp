@@ -2,6 +2,10 @@
 
 #include <sys/resource.h>
 
+#include <fstream>
+#include <sstream>
+#include <string>
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -17,6 +21,36 @@ bool retain_freed_memory() {
   return false;
 #endif
 }
+
+namespace {
+
+// A "Key:   N kB" line of /proc/self/status, in MiB (-1 when absent).
+double status_mb(const std::string& key) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key + ":", 0) != 0) continue;
+    std::istringstream fields(line.substr(key.size() + 1));
+    double kb = 0;
+    if (fields >> kb) return kb / 1024.0;
+  }
+  return -1;
+}
+
+}  // namespace
+
+double start_rss_measurement() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+  std::ofstream clear("/proc/self/clear_refs");
+  clear << "5";
+  clear.close();
+  if (!clear) return -1;
+  return status_mb("VmRSS");
+}
+
+double rss_peak_since_start_mb() { return status_mb("VmHWM"); }
 
 double peak_rss_mb() {
   struct rusage usage {};

@@ -15,4 +15,13 @@ bool retain_freed_memory();
 // Largest resident set size of this process so far, in MiB (getrusage).
 double peak_rss_mb();
 
+// Measuring what a phase adds to the resident memory: freed heap memory still resident
+// (kept by retain_freed_memory) would absorb the phase's first allocations and hide them.
+// start_rss_measurement returns it to the kernel (malloc_trim) and restarts the kernel's
+// peak (/proc/self/clear_refs, Linux >= 4.0); it returns the resident MiB at that moment,
+// or a negative value where the peak cannot be restarted. rss_peak_since_start_mb: the
+// peak since then (VmHWM), MiB.
+double start_rss_measurement();
+double rss_peak_since_start_mb();
+
 }  // namespace sprout::runtime

@@ -42,6 +42,24 @@ TEST(PlanCostModel, OneRankIsComputeAndCheckpointOnly) {
   EXPECT_NEAR(p.checkpoint_s, 4.0 * params * 2 / 1e8 / 10, 1e-12);
 }
 
+TEST(PlanCostModel, TheUpdateIsTheOptimizersRatePerElementOverTheElementsThisRankUpdates) {
+  auto config = config_for(64);
+  auto cal = calibration();
+  cal.macs_per_example = static_cast<double>(growth::macs_per_example(config.model));
+  cal.sgd_update_s_per_element = 1e-9;
+  cal.adamw_update_s_per_element = 3e-9;
+  const auto tensors = growth::training_tensors(config.model);
+  double params = 0;
+  for (auto n : tensors.parameters) params += static_cast<double>(n);
+  auto p = predict_step(config, config.model, tensors, cal, 1, 8);
+  EXPECT_NEAR(p.update_s, 1e-9 * params, 1e-15);
+  EXPECT_NEAR(p.step_s(PlanAlgorithm::Ring), p.compute_s + p.update_s + p.checkpoint_s, 1e-15);
+  config.optim.name = "adamw";
+  config.optim.shard = "state";  // each of 4 ranks updates its quarter
+  p = predict_step(config, config.model, tensors, cal, 4, 4);
+  EXPECT_NEAR(p.update_s, 3e-9 * params / 4, 1e-15);
+}
+
 TEST(PlanCostModel, WithoutOverlapEveryBucketIsExposed) {
   auto config = config_for(64);  // 784·64 + 64 + 64·10 + 10 elements: one bucket
   config.engine.overlap = false;

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "runtime/comm/allreduce_cost.h"
+#include "runtime/comm/ring_allreduce.h"
+#include "runtime/comm/scattered_hierarchical_allreduce.h"
 #include "runtime/error.h"
 
 namespace sprout::runtime {
@@ -36,6 +38,38 @@ TEST(AllreduceCost, HierarchicalWinsOnManyNodesForSmallBucketsAndACrossoverExist
   EXPECT_NE(hierarchical_is_faster(64, 8, crossover, links), hierarchical_is_faster(64, 8, crossover / 2, links));
   // One node: nothing to gain from leaders (reduce + broadcast cost more than the ring).
   EXPECT_FALSE(hierarchical_is_faster(1, 4, 1 << 20, links));
+}
+
+TEST(AllreduceCost, AutoFollowsTheGivenLinksPerBucket) {
+  // 2 nodes × 2: flat ring 6α_b + 1.5β_b·b against hierarchical 2(α_n + β_n·b) + (α_b + β_b·b)
+  // (recursive doubling between the 2 leaders): 1 ms between nodes, 1 ns/B on both links.
+  ClusterLinks slow;
+  slow.node = {1e-6, 1e-9};
+  slow.between = {1e-3, 1e-9};
+  const double cross = (5 * 1e-3 - 2 * 1e-6) / (1e-9 + 2e-9 - 1.5e-9);  // ≈ 3.33 MB
+  EXPECT_EQ(bucket_path(AllreduceAlgorithm::Auto, 4, 2, 2, cross / 2, slow), BucketPath::Hierarchical);
+  EXPECT_EQ(bucket_path(AllreduceAlgorithm::Auto, 4, 2, 2, cross * 2, slow), BucketPath::Ring);
+  // A fast network: the ring from 64 KiB on, MPI's collective below, whatever the nodes.
+  ClusterLinks fast = slow;
+  fast.between = {1e-6, 1e-10};
+  EXPECT_EQ(bucket_path(AllreduceAlgorithm::Auto, 4, 2, 2, cross / 2, fast), BucketPath::Ring);
+  EXPECT_EQ(bucket_path(AllreduceAlgorithm::Auto, 4, 2, 2, 1024, fast), BucketPath::Hierarchical)
+      << "tiny buckets: hierarchical's 3 latencies beat the ring's 6";
+  EXPECT_EQ(bucket_path(AllreduceAlgorithm::Auto, 4, 1, 4, 1024, slow), BucketPath::Collective) << "one node";
+  // The explicit algorithms ignore the links.
+  EXPECT_EQ(bucket_path(AllreduceAlgorithm::Ring, 4, 2, 2, 1024, slow), BucketPath::Ring);
+}
+
+TEST(AllreduceCost, TheReduceScatterStageMovesAnLthOfTheBucketPerMessage) {
+  ClusterLinks links;
+  links.node = {1e-6, 1e-9};
+  links.between = {1e-5, 1e-9};
+  // 2 nodes × 4 ranks, 4 MB: inside 2·3·(1 µs + 1 ms) = 6.006 ms; between, 1 MB chunks over
+  // 2 nodes: recursive doubling 10 µs + 1 ms (the ring: 2·(10 µs + 0.5 ms)).
+  EXPECT_NEAR(scattered_hierarchical_seconds(2, 4, 4e6, links), 6.006e-3 + 1.01e-3, 1e-12);
+  // The leader-based one moves whole buckets: 2·3·(1 µs + 4 ms) + (10 µs + 4 ms).
+  EXPECT_NEAR(hierarchical_seconds(2, 4, 4e6, links), 24.006e-3 + 4.01e-3, 1e-12);
+  EXPECT_EQ(scattered_hierarchical_seconds(1, 1, 4e6, links), 0);
 }
 
 TEST(AllreduceCost, ParsesTheOptionAndNamesABadValue) {

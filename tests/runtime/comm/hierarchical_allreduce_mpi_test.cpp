@@ -11,12 +11,19 @@
 //  - recursive doubling alone (3 ranks: not a power of two) leaves the same bits on every
 //    rank;
 //  - operations complete by test() alone, several in flight (the engine's overlap);
-//  - start_sum_allreduce honours runtime.allreduce = hierarchical / mpi / auto.
+//  - start_sum_allreduce honours runtime.allreduce = hierarchical / mpi / auto;
+//  - auto with calibrated links (slow latency between nodes) takes hierarchical below the
+//    model's crossover and the ring above it, and its result equals that algorithm's
+//    bitwise (and, on 4 ranks in 2 nodes, differs from the other one's: the check can fail);
+//  - the variant with a reduce-scatter stage inside the node (scattered_hierarchical_allreduce.h)
+//    equals the same node-order sum bitwise on every rank, also with a node of 1 rank
+//    (-n 3) and elements fewer than chunks, and completes by test() alone.
 #include <gtest/gtest.h>
 
 #include "mpi_test_env.h"
 #include "runtime/comm/hierarchical_allreduce.h"
 #include "runtime/comm/ring_allreduce.h"
+#include "runtime/comm/scattered_hierarchical_allreduce.h"
 #include "runtime/tensor_util.h"
 #include "runtime/torch_compat.h"
 
@@ -151,6 +158,73 @@ TEST(HierarchicalAllreduce, StartSumAllreduceFollowsTheConfiguredAlgorithm) {
   auto u = torch::full({big}, 1.0f);
   start_sum_allreduce(c, u, torch::Tensor(), 2)->wait();
   EXPECT_TRUE(u.eq(static_cast<float>(n)).all().item<bool>());
+}
+
+TEST(HierarchicalAllreduce, AutoWithCalibratedLinksPicksPerBucketAndMatchesThatAlgorithmBitwise) {
+  auto own = world().split(0, world().rank());
+  auto& c = *own;
+  ClusterLinks links;
+  links.node = {1e-6, 1e-9};     // 1 µs, 1 GB/s
+  links.between = {1e-3, 1e-9};  // 1 ms: hierarchical saves latencies, the ring bandwidth
+  const int n = c.size(), nodes = (n + 1) / 2, per_node = std::min(n, 2);
+  const double cross = hierarchical_crossover_bytes(nodes, per_node, links);
+  const bool several = nodes > 1 && per_node > 1;
+  if (n == 4) {  // 2 nodes of 2: 5 latencies saved, 0.5 ns/B more: about 3.3 MB
+    ASSERT_GT(cross, 1e6);
+    ASSERT_LT(cross, 1e7);
+  }
+  for (const double bytes : {cross > 0 ? cross / 4 : 1e6, cross > 0 ? cross * 2 : 8e6}) {
+    const auto numel = static_cast<int64_t>(bytes / 4);
+    const BucketPath expected = bucket_path(AllreduceAlgorithm::Auto, n, nodes, per_node, 4.0 * numel, links);
+    if (several) {
+      EXPECT_EQ(expected, bytes < cross ? BucketPath::Hierarchical : BucketPath::Ring) << bytes << " bytes";
+    }
+    const auto x = input(700, numel, torch::kFloat32);
+    auto by_auto = x.clone(), by_chosen = x.clone(), by_other = x.clone();
+    configure_allreduce(c, AllreduceAlgorithm::Auto, 2, links);
+    start_sum_allreduce(c, by_auto, torch::Tensor(), 3)->wait();
+    const bool hier = expected == BucketPath::Hierarchical;
+    configure_allreduce(c, hier ? AllreduceAlgorithm::Hierarchical : AllreduceAlgorithm::Ring, 2, links);
+    start_sum_allreduce(c, by_chosen, torch::Tensor(), 4)->wait();
+    EXPECT_TRUE(torch::equal(by_auto, by_chosen)) << bytes << " bytes";
+    EXPECT_TRUE(same_bits_everywhere(by_auto));
+    configure_allreduce(c, hier ? AllreduceAlgorithm::Ring : AllreduceAlgorithm::Hierarchical, 2, links);
+    start_sum_allreduce(c, by_other, torch::Tensor(), 5)->wait();
+    if (n == 4) EXPECT_FALSE(torch::equal(by_auto, by_other)) << "4 ranks: the two sum orders differ somewhere";
+  }
+}
+
+TEST(HierarchicalAllreduceScattered, EqualsTheNodeOrderSumBitwiseOnEveryRank) {
+  NodeGroups groups(handle(), 2);
+  ChunkOwners owners(handle(), groups);
+  ASSERT_EQ(owners.chunks(), std::min(world().size(), 2));
+  for (auto between : {LeaderAlgorithm::Ring, LeaderAlgorithm::RecursiveDoubling}) {
+    for (int64_t numel : {int64_t{1}, int64_t{7}, int64_t{50001}}) {
+      for (auto dtype : {torch::kFloat32, torch::kFloat64}) {
+        auto t = input(static_cast<int>(900 + numel), numel, dtype);
+        const auto reference = node_order_reference(t, 2);
+        ScatteredHierarchicalAllreduce(groups, owners, t, 21, between, nullptr, "test", 60).wait();
+        EXPECT_TRUE(torch::equal(t, reference)) << numel << " elements";
+        EXPECT_TRUE(same_bits_everywhere(t));
+      }
+    }
+  }
+}
+
+TEST(HierarchicalAllreduceScattered, CompletesByTestAloneWithSeveralInFlight) {
+  NodeGroups groups(handle(), 2);
+  ChunkOwners owners(handle(), groups);
+  const int n = world().size();
+  auto a = torch::full({300001}, static_cast<float>(world().rank() + 1));
+  auto b = torch::full({5}, static_cast<double>(2 * world().rank()), torch::kFloat64);
+  ScatteredHierarchicalAllreduce wa(groups, owners, a, 22, LeaderAlgorithm::Ring, nullptr, "test", 60);
+  ScatteredHierarchicalAllreduce wb(groups, owners, b, 23, LeaderAlgorithm::RecursiveDoubling, nullptr, "test", 60);
+  while (!wb.test()) {
+  }
+  while (!wa.test()) {
+  }
+  EXPECT_TRUE(a.eq(n * (n + 1) / 2.0).all().item<bool>());
+  EXPECT_TRUE(b.eq(n * (n - 1)).all().item<bool>());
 }
 
 }  // namespace
