@@ -44,6 +44,8 @@ void expect_equal(torch::ScalarType type, double tolerance) {
     const auto x_ref = x.detach().clone().requires_grad_(true);
     const auto y = attention_core(x, c.d), y_ref = attention_core_reference(x_ref, c.d);
     ASSERT_EQ(y.sizes(), (std::vector<int64_t>{c.n, c.t, c.heads * c.d}));
+    ASSERT_TRUE(y.grad_fn());  // the fused node, not the reference's last op
+    EXPECT_NE(y.grad_fn()->name().find("FusedAttention"), std::string::npos) << y.grad_fn()->name();
     EXPECT_LE(gap(y, y_ref), tolerance);
     EXPECT_LE(gap(y_ref, by_hand(x_ref.detach(), c.d)), tolerance);
     const auto g = torch::randn_like(y);
@@ -57,6 +59,18 @@ void expect_equal(torch::ScalarType type, double tolerance) {
 TEST(AttentionCore, EqualsTheReferenceInFloat64) { expect_equal(torch::kFloat64, 1e-12); }
 
 TEST(AttentionCore, EqualsTheReferenceInFloat32) { expect_equal(torch::kFloat32, 1e-6); }
+
+// Scores far apart (softmax weights that underflow to 0 in the reference) and equal scores
+// (uniform weights) in float32.
+TEST(AttentionCore, ExtremeAndEqualScoresMatchTheReference) {
+  torch::manual_seed(6);
+  for (const double spread : {0.0, 40.0}) {
+    const auto x = spread == 0.0 ? torch::ones({2, 9, 24}) : spread * torch::randn({2, 9, 24});
+    const auto y = attention_core(x, 8), y_ref = attention_core_reference(x, 8);
+    EXPECT_TRUE(torch::isfinite(y).all().item<bool>());
+    EXPECT_LE(gap(y, y_ref), 1e-6) << "spread " << spread;
+  }
+}
 
 // The gradient reaches every q, k and v column: a change of one value of one head's k
 // moves that head's output only.
