@@ -17,8 +17,8 @@
 //  - the residual group "stream": the model width model.dim — embed rows, cls, pos, every
 //    LayerNorm, the rows of proj and fc2, the columns of qkv, fc1 and head. The head
 //    dimension stays what it was at construction when dim or the heads grow.
-#include <cmath>
 
+#include "growth/models/attention.h"
 #include "growth/models/family.h"
 #include "growth/models/layers.h"
 #include "growth/models/model.h"
@@ -196,15 +196,10 @@ class Vit final : public Model {
 
   // Traced: qkv's input and proj's output (GradMax on a heads group).
   torch::Tensor attention(const std::string& m, const torch::Tensor& h, ForwardTrace* trace = nullptr) {
-    const int64_t n = h.size(0), t = h.size(1), hd = head_dim_;
     const auto in = layer_norm(params_, m + ".ln1", h);
     if (trace) trace->inputs[m + ".qkv"] = in;
-    auto qkv = linear(params_, m + ".qkv", in);  // (N, T, heads·3·hd)
-    const int64_t heads = qkv.size(-1) / (3 * hd);
-    qkv = qkv.view({n, t, heads, 3, hd}).permute({3, 0, 2, 1, 4});  // (3, N, heads, T, hd)
-    auto q = qkv[0], k = qkv[1], v = qkv[2];
-    auto w = at::softmax(at::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(hd)), -1);
-    auto y = at::matmul(w, v).transpose(1, 2).reshape({n, t, heads * hd});  // (N, T, heads·hd)
+    const auto qkv = linear(params_, m + ".qkv", in);  // (N, T, heads·3·hd), head-major
+    const auto y = attention_core(qkv, head_dim_);      // (N, T, heads·hd)
     auto out = linear(params_, m + ".proj", y);
     if (trace) {
       out.retain_grad();

@@ -13,6 +13,9 @@
 # architectures in the DDP reference).
 # usage: launch/scripts/bench_vs_ddp.sh [--reps 5] [--worlds "1 2 4"] [--models "mlp cnn"]
 #            [--batches "256 32"] [--steps N] [--readme runtime/README.md] [--out DIR] [--nice N]
+#            [--baseline BIN]
+# --baseline BIN measures a second sprout binary (e.g. one built from an earlier commit) in
+# the same interleaved rounds, with its own columns: a change's speed-up side by side.
 # --steps N overrides the timed steps of every run (default: a few seconds of steady state
 # each); a quick smoke round: --reps 1 --worlds "1 2" --models mlp --batches 256 --steps 20.
 # SPROUT_BIN (or SPROUT_BUILD_DIR) picks the binary, SPROUT_DDP_REFERENCE the DDP script.
@@ -26,7 +29,7 @@ SPROUT=${SPROUT_BIN:-${SPROUT_BUILD_DIR:-$ROOT/build}/launch/sprout}
 PY=/usr/bin/python3
 REFERENCE=${SPROUT_DDP_REFERENCE:-$ROOT/launch/scripts/ddp_reference.py}
 ARGS=("$@")
-REPS=5 WORLDS="1 2 4" MODELS="mlp cnn" BATCHES="256 32" README="" OUT="" NICE="" STEPS=""
+REPS=5 WORLDS="1 2 4" MODELS="mlp cnn" BATCHES="256 32" README="" OUT="" NICE="" STEPS="" BASELINE=""
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
 while (($#)); do
   case $1 in
@@ -39,10 +42,12 @@ while (($#)); do
     --readme) README=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --nice) NICE=$2; shift 2 ;;
+    --baseline) BASELINE=$2; shift 2 ;;
     *) echo "bench_vs_ddp.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
 [[ -x $SPROUT ]] || { echo "bench_vs_ddp.sh: no sprout binary at $SPROUT (build first)" >&2; exit 2; }
+[[ -z $BASELINE || -x $BASELINE ]] || { echo "bench_vs_ddp.sh: --baseline: no executable at '$BASELINE'" >&2; exit 2; }
 [[ -f $REFERENCE ]] || { echo "bench_vs_ddp.sh: no DDP reference script at '$REFERENCE'" >&2; exit 2; }
 [[ -z $STEPS || $STEPS =~ ^[1-9][0-9]*$ ]] || { echo "bench_vs_ddp.sh: --steps: '$STEPS' is not a positive integer" >&2; exit 2; }
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || { echo "bench_vs_ddp.sh: --reps: '$REPS' is not a positive integer" >&2; exit 2; }
@@ -70,8 +75,10 @@ run_one() {  # impl model batch world round
   local impl=$1 model=$2 batch=$3 world=$4 round=$5 steps line load
   steps=$(steps_for "$model" "$batch")
   load=$(load1)
-  if [[ $impl == sprout ]]; then
-    line=$(timeout 900 mpirun -np "$world" --oversubscribe --bind-to none "$SPROUT" bench train --model "$model" \
+  if [[ $impl == sprout || $impl == baseline ]]; then
+    local bin=$SPROUT
+    [[ $impl == baseline ]] && bin=$BASELINE
+    line=$(timeout 900 mpirun -np "$world" --oversubscribe --bind-to none "$bin" bench train --model "$model" \
              --hidden 1024 --batch "$batch" --steps "$steps" --warmup 10 --threads 1 2>>"$OUT/stderr" | grep '^sprout ' || true)
   else
     PORT=$((PORT + 1))
@@ -89,7 +96,8 @@ for ((round = 1; round <= REPS; round++)); do
   for model in $MODELS; do
     for batch in $BATCHES; do
       for world in $WORLDS; do
-        if ((round % 2)); then order="sprout ddp"; else order="ddp sprout"; fi
+        order="sprout ddp${BASELINE:+ baseline}"
+        ((round % 2)) || order=$(echo "$order" | tr ' ' '\n' | tac | tr '\n' ' ')
         for impl in $order; do run_one "$impl" "$model" "$batch" "$world" "$round"; done
       done
     done
@@ -121,8 +129,10 @@ print(f"Measured {subprocess.run(['date', '-u', '+%Y-%m-%d %H:%M UTC'], capture_
       f"on {os.cpu_count()} cores ({cpu}); median of {reps} interleaved rounds; 1 intra-op thread per rank "
       f"for both; load average (1 min) at the start of the runs: {min(loads):.1f}–{max(loads):.1f}"
       f"{'; scheduler ' + group.split()[-2] + ' ' + group.split()[-1] if 'nice' in group and not group.endswith(' 0') else ''}.\n")
-print("| model | batch/rank | ranks | DDP samples/s | sprout samples/s | sprout/DDP | DDP scaling | sprout scaling |")
-print("|---|---|---|---|---|---|---|---|")
+base = any(k[0] == "baseline" for k in med)
+print("| model | batch/rank | ranks | DDP samples/s | sprout samples/s | sprout/DDP |"
+      + (" baseline samples/s | baseline/DDP | sprout/baseline |" if base else "") + " DDP scaling | sprout scaling |")
+print("|---|---|---|---|---|---|" + ("---|---|---|" if base else "") + "---|---|")
 order = ["mlp", "cnn", "resnet", "vit"]
 keys = sorted({k[1:] for k in med}, key=lambda k: (order.index(k[0]) if k[0] in order else 9, -k[1], k[2]))
 for model, batch, world in keys:
@@ -131,7 +141,9 @@ for model, batch, world in keys:
     sc = lambda x, x1: f"{100 * x / (world * x1):.0f}%" if world > 1 and x1 == x1 and x == x else "–"
     name = {"mlp": "MLP 784-1024-1024-10", "cnn": "CNN c32-c64-1024", "resnet": "ResNet-10-1 (pre-activation)",
             "vit": "ViT 7x7 patches, dim 64, 4 heads, depth 4"}.get(model, model)
-    print(f"| {name} | {batch} | {world} | {d:,.0f} | {s:,.0f} | **{s / d:.2f}** | {sc(d, d1)} | {sc(s, s1)} |")
+    b = m(("baseline", model, batch, world))
+    extra = f" {b:,.0f} | {b / d:.2f} | {s / b:.2f} |" if base else ""
+    print(f"| {name} | {batch} | {world} | {d:,.0f} | {s:,.0f} | **{s / d:.2f}** |{extra} {sc(d, d1)} | {sc(s, s1)} |")
 print("\nScaling = samples/s ÷ (ranks × one-rank samples/s). Raw runs: `results.tsv` in the output folder.\n")
 print("Allreduce sweep, 2 ranks (`mpirun -np 2 sprout bench allreduce`):\n\n```")
 print(open(os.path.join(out, "allreduce.txt")).read().rstrip())
