@@ -35,8 +35,7 @@ void bind_growth_options(OptionBinder& b, GrowthConfig& c) {
   b.add("growth.fraction", &s.fraction, "compact schedule: units added per growth as a fraction of the start width");
   b.add("growth.sites", &s.sites, "compact schedule with fraction: sites that grow (empty: all)");
   auto& a = c.automatic;
-  b.add("growth.auto", &a.enabled, "grow automatically: on a plateau of the training loss, the group with the largest "
-        "GradMax bound per cost, by growth.auto_fraction (growth/README.md \"Automatic growth\")");
+  b.add("growth.auto", &a.enabled, "decide when, where and how much to grow (growth/README.md \"Automatic growth\")");
   b.add("growth.window", &a.plateau.window, "auto: steps per window of the training loss (its mean over the window and the ranks)");
   b.add("growth.patience", &a.plateau.patience, "auto: windows without an improvement that make a plateau");
   b.add("growth.min_delta", &a.plateau.min_delta, "auto: relative decrease of the window loss that counts as an improvement");
