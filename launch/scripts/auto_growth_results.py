@@ -26,8 +26,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-ORDER = ["auto", "hand-early", "hand-paper", "hand-late"]
-LABEL = {"auto": "automatic (growth.auto)", "hand-early": "hand: +32 every 50 from 50",
+ORDER = ["auto", "auto-none", "hand-early", "hand-paper", "hand-late"]
+LABEL = {"auto": "automatic, bound per parameter", "auto-none": "automatic, bound not normalised", "hand-early": "hand: +32 every 50 from 50",
          "hand-paper": "hand: +32 every 100 from 100", "hand-late": "hand: +32 every 150 from 300"}
 
 
@@ -128,9 +128,12 @@ def main():
         md += ["", f"Best hand-written schedule by mean accuracy: {LABEL[best]} ({100 * acc_of[best]:.2f} %, "
                f"{flops_of[best] / 1e12:.3f} TFLOPs). Automatic: {100 * acc_of['auto']:.2f} % "
                f"({100 * (acc_of['auto'] - acc_of[best]):+.2f} points) at {flops_of['auto'] / flops_of[best]:.2f}× its FLOPs."]
-    if "auto" in names:
-        md += ["", "Automatic decisions (step: group +units), per seed:"]
-        for r in sorted(runs["auto"], key=lambda r: r["seed"]):
+        if "auto-none" in names:
+            md += [f"Not normalised: {100 * acc_of['auto-none']:.2f} % ({100 * (acc_of['auto-none'] - acc_of[best]):+.2f} "
+                   f"points) at {flops_of['auto-none'] / flops_of[best]:.2f}× its FLOPs."]
+    for n in (n for n in names if n.startswith("auto")):
+        md += ["", f"Decisions of {LABEL[n]} (step: group +units), per seed:"]
+        for r in sorted(runs[n], key=lambda r: r["seed"]):
             ds = [l for l in r["lines"] if l.get("event") == "auto_growth"]
             text = ", ".join(f"{d['step']}: {d['chosen']} +{d['add']}" if d["chosen"] else f"{d['step']}: budget reached"
                              for d in ds)

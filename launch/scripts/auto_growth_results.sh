@@ -7,7 +7,9 @@
 # Runs, for each seed in $SEEDS (default "0 1 2"), an MLP 784-64-64-10 grown by GradMax to
 # at most the parameters of 784-256-256-10 (269,322):
 #   auto        growth.auto = true (when, where and how much decided while training; the
-#               growth.* options in AUTO below), growth.max_params 269322
+#               growth.* options in AUTO below), growth.max_params 269322; the bound per
+#               added parameter (growth.auto_cost params, the default)
+#   auto-none   the same with the bound not normalised (growth.auto_cost none)
 #   hand-early  6 growths of +32 per layer every 50 steps from step 50   (full size at 300)
 #   hand-paper  6 growths of +32 per layer every 100 steps from step 100 (full size at 600,
 #               the schedule of growth_results.sh)
@@ -15,7 +17,7 @@
 # then writes OUT_DIR/results.md (test accuracy mean ± std, final widths and parameters,
 # training FLOPs counted analytically from the widths at every step, the automatic
 # decisions) and OUT_DIR/auto_growth.png via launch/scripts/auto_growth_results.py.
-# About 10 minutes on 2 quiet cores. Environment: SEEDS, EPOCHS (default 3), NP (default 2),
+# About 5 minutes on 2 quiet cores. Environment: SEEDS, EPOCHS (default 3), NP (default 2),
 # SPROUT_BIN, AUTO (the automatic growth options); PUBLISH=1 also copies the table and the
 # plot to launch/results/ (what growth/README.md shows).
 set -euo pipefail
@@ -48,6 +50,7 @@ run() {  # run NAME SEED ARGS...
 
 for seed in $SEEDS; do
   run auto "$seed" --growth.auto true "${AUTO_ARGS[@]}" --growth.max_params "$MAX_PARAMS"
+  run auto-none "$seed" --growth.auto true "${AUTO_ARGS[@]}" --growth.max_params "$MAX_PARAMS" --growth.auto_cost none
   run hand-early "$seed" "${HAND[@]}" --growth.start 50 --growth.every 50
   run hand-paper "$seed" "${HAND[@]}" --growth.start 100 --growth.every 100
   run hand-late "$seed" "${HAND[@]}" --growth.start 300 --growth.every 150

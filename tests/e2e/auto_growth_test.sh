@@ -91,23 +91,19 @@ for r in r2 r3; do
     || fail "$r: decisions after resume '$after', uninterrupted '$want' (all: $decisions_full)"
 done
 
-# Bad options: one line, status 2.
+# Bad options: one line, status 2 (every option's own check: tests/launch/growth/auto_options_test.cpp).
 bad() {  # bad TEXT ARGS...
   local text=$1; shift
   run 2 train --model.widths 8,8 --train.steps 10 "$@"
   expect_rc 2 "$text"
   expect_err "$text" "one line: $text"
 }
-bad "--growth.patience: -1 must be >= 0" --growth.auto true --growth.patience -1
-bad "--growth.auto_fraction: 0 must be in (0, 1]" --growth.auto true --growth.auto_fraction 0
 bad "--growth.auto_fraction: 1.5 must be in (0, 1]" --growth.auto true --growth.auto_fraction 1.5
-bad "--growth.window: 0 must be > 0" --growth.auto true --growth.window 0
-bad "--growth.min_delta: 1 must be in [0, 1)" --growth.auto true --growth.min_delta 1
 bad "--growth.max_params: 1000 is below the model's 6442 parameters" --growth.auto true --growth.max_params 1000
-bad "--growth.max_macs: -5 must be >= 0" --growth.auto true --growth.max_macs -5
-bad "--growth.auto_cost: 'flops' is not one of" --growth.auto true --growth.auto_cost flops
 bad "--growth.auto: true decides the growth itself" --growth.auto true --growth.event 5:fc1:+2
 bad "--growth.auto_sites: unknown width group 'fc9'" --growth.auto true --growth.auto_sites fc9
-bad "need --growth.auto true" --growth.patience 4
+run 2 train --model.kind resnet --data.name synthetic --train.steps 4 --growth.auto true --growth.auto_sites stage1
+expect_rc 2 "a residual group as a candidate"
+expect_err "--growth.auto_sites: stage1 cannot grow automatically: it is a residual group" "one line: a residual group"
 bad "--growth.auto: true cannot be combined with train.mode=slimmable" --growth.auto true --train.mode slimmable
 finish
