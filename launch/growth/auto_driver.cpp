@@ -120,7 +120,9 @@ std::vector<growth::GrowthCandidate> AutoGrowth::candidates(Trainer& trainer) {
 
 std::optional<growth::GrowthEvent> AutoGrowth::decide(Trainer& trainer, Progress& progress) {
   const int64_t step = trainer.step();
-  if (exhausted_ || !detector_.plateau(step)) return std::nullopt;
+  // At most one growth per step: a run resumed from this step's post-growth checkpoint has
+  // it already (patience 0 and no cooldown would otherwise grow again).
+  if (exhausted_ || detector_.state().last_growth == step || !detector_.plateau(step)) return std::nullopt;
   auto& comm = *trainer.context().comm;
   comm.set_phase(concat("automatic growth step ", step));
   const auto cands = candidates(trainer);
