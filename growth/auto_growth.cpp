@@ -46,7 +46,8 @@ bool PlateauDetector::add(int64_t step, double loss) {
 
 bool PlateauDetector::plateau(int64_t step) const {
   const auto& s = state_;
-  if (step < settings_.start || s.stale < settings_.patience) return false;
+  // A plateau needs a window's evidence: not before the first window has closed.
+  if (s.windows == 0 || step < settings_.start || s.stale < settings_.patience) return false;
   return s.last_growth < 0 || step - s.last_growth >= settings_.cooldown;
 }
 

@@ -6,7 +6,7 @@
 //    way). Every `window` steps the window's mean loss is compared with the best window
 //    mean so far: an improvement is a relative decrease of at least `min_delta`
 //    (mean < best·(1 − min_delta)); `patience` windows in a row without one make a
-//    plateau. A growth resets the count, and the `cooldown` steps after it count for
+//    plateau (patience 0: every closed window does). A growth resets the count, and the `cooldown` steps after it count for
 //    nothing; no plateau is reported before step `start`. The best mean is kept through a
 //    growth: the strategies keep the function, so the loss does not jump.
 //  - Where: every candidate (a width group the strategy accepts; the list carries a kind so
@@ -63,8 +63,8 @@ class PlateauDetector {
   // One step's loss (the mean over every rank's examples), after step `step` (0-based)
   // was taken. Closes the window when it is full and returns true then.
   bool add(int64_t step, double loss);
-  // Whether growth is due before step `step`: `patience` stale windows, at or after
-  // `start`, and not within `cooldown` steps of the last growth.
+  // Whether growth is due before step `step`: at least one closed window, `patience` stale
+  // windows, at or after `start`, and not within `cooldown` steps of the last growth.
   bool plateau(int64_t step) const;
   // A growth happened before step `step`: the stale count restarts, the cooldown begins.
   void grew(int64_t step);

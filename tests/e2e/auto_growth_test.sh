@@ -4,7 +4,8 @@
 # decision logged with its evidence (a line on rank 0, a metrics row); the plateau
 # detector's state survives a checkpoint (a resumed run decides as the uninterrupted one,
 # on 2 ranks to the same final loss, on 3 ranks the same decisions); the budget stops
-# growth; every bad option ends the job with one line and status 2.
+# growth; a ViT's MLP sites and heads are candidates; the refusals that need the model end
+# the job with one line and status 2 (each option's own check: the unit tests).
 source "$(dirname "$0")/lib.sh"
 cd "$WORK" || exit 1
 
@@ -91,6 +92,22 @@ for r in r2 r3; do
     || fail "$r: decisions after resume '$after', uninterrupted '$want' (all: $decisions_full)"
 done
 
+# A ViT: its MLP sites and attention heads are the candidates, a head grows by GradMax.
+run 2 train --model.kind vit --data.name synthetic --train.steps 24 --train.batch 16 --growth.auto true \
+  --growth.window 5 --growth.patience 0 --growth.cooldown 5 --growth.auto_fraction 0.5 --log.metrics vit.jsonl
+expect_rc 0 "automatic growth of a ViT"
+$PY - vit.jsonl <<'PYEOF' && pass "ViT: every block's fc1 and heads are candidates, a decision every window" || fail "ViT decisions"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+auto = [r for r in rows if r.get("event") == "auto_growth"]
+groups = [c["group"] for c in auto[0]["candidates"]]
+want = [f"block{b}.fc1" for b in range(1, 5)] + [f"block{b}.heads" for b in range(1, 5)]
+kinds = {c["group"]: c["kind"] for c in auto[0]["candidates"]}
+ok = groups == want and kinds["block1.heads"] == "heads" and [a["step"] for a in auto] == [5, 10, 15, 20]
+ok = ok and all(c["bound"] > 0 for a in auto for c in a["candidates"])
+sys.exit(0 if ok else 1)
+PYEOF
+
 # Bad options: one line, status 2 (every option's own check: tests/launch/growth/auto_options_test.cpp).
 bad() {  # bad TEXT ARGS...
   local text=$1; shift
@@ -98,9 +115,7 @@ bad() {  # bad TEXT ARGS...
   expect_rc 2 "$text"
   expect_err "$text" "one line: $text"
 }
-bad "--growth.auto_fraction: 1.5 must be in (0, 1]" --growth.auto true --growth.auto_fraction 1.5
 bad "--growth.max_params: 1000 is below the model's 6442 parameters" --growth.auto true --growth.max_params 1000
-bad "--growth.auto: true decides the growth itself" --growth.auto true --growth.event 5:fc1:+2
 bad "--growth.auto_sites: unknown width group 'fc9'" --growth.auto true --growth.auto_sites fc9
 run 2 train --model.kind resnet --data.name synthetic --train.steps 4 --growth.auto true --growth.auto_sites stage1
 expect_rc 2 "a residual group as a candidate"

@@ -74,11 +74,13 @@ TEST(PlateauDetector, GrowthRestartsTheCountAndCooldownAndStartHoldItBack) {
 
 TEST(PlateauDetector, CooldownAlsoHoldsBackAPlateauReachedEarlier) {
   PlateauDetector d(settings(1, 0, 0.0, /*cooldown=*/3));  // patience 0: every step past the cooldown
-  EXPECT_TRUE(d.plateau(0));
-  d.grew(0);
-  EXPECT_FALSE(d.plateau(1));
+  EXPECT_FALSE(d.plateau(0));  // ... once a window has closed
+  d.add(0, 1.0);
+  EXPECT_TRUE(d.plateau(1));
+  d.grew(1);
   EXPECT_FALSE(d.plateau(2));
-  EXPECT_TRUE(d.plateau(3));
+  EXPECT_FALSE(d.plateau(3));
+  EXPECT_TRUE(d.plateau(4));
 }
 
 TEST(PlateauDetector, StateRoundTripsAndContinuesTheSame) {
