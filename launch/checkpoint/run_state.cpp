@@ -1,10 +1,13 @@
 #include "launch/checkpoint/run_state.h"
 
 #include <cmath>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include "growth/adaptive/adaptive.h"
+#include "launch/growth/auto_driver.h"
+#include "launch/growth/driver.h"
 #include "growth/models/family.h"
 #include "growth/models/memory_estimate.h"
 #include "growth/slimmable/slimmable.h"
@@ -113,6 +116,9 @@ CheckpointContent capture_training_state(Trainer& t, const std::string& tag) {
   for (const auto& [site, w] : t.model().widths()) widths[site] = w;
   c.groups["/architecture/widths"] = widths;
   c.tables["/growth/history"] = history_table(t.growth_history());
+  if (const auto* automatic = t.growth_driver().automatic()) {  // growth.auto: the plateau detector
+    c.groups["/growth/auto"] = state_attributes(automatic->detector().state());
+  }
 
   c.groups["/data"] = {{"seed", static_cast<int64_t>(sampler.seed)},
                        {"epoch", sampler.epoch},
@@ -138,6 +144,7 @@ struct Staged {
   std::map<std::string, torch::Tensor> lr_scales;
   data::SamplerState sampler;
   growth::GrowthHistory history;
+  std::optional<growth::PlateauState> auto_growth;  // /growth/auto, when the checkpoint has it
   torch::Tensor rng;
 };
 
@@ -225,6 +232,7 @@ Staged stage(Trainer& t, const CheckpointContent& c, const std::string& where) {
   auto h = c.tables.find("/growth/history");
   SPROUT_CHECK(h != c.tables.end(), CheckpointError, where, ": missing table /growth/history");
   s.history = history_rows(h->second, where + " /growth/history");
+  if (const auto* a = c.find_group("/growth/auto")) s.auto_growth = state_from_attributes(*a, where + " /growth/auto");
   if (const auto* rng = c.find_tensor("/rng/torch_cpu")) {
     SPROUT_CHECK(rng->error.empty(), CheckpointError, rng->error);
     s.rng = rng->value;
@@ -348,6 +356,8 @@ void restore_training_state(Trainer& t, const CheckpointContent& c, const std::s
   t.sampler().set_state(s.sampler);
   t.set_step(s.step);
   t.growth_history() = s.history;
+  // growth.auto: the detector continues; a checkpoint of a run without it leaves a fresh one.
+  if (auto* automatic = t.growth_driver().automatic(); automatic && s.auto_growth) automatic->restore(*s.auto_growth);
   if (norm) t.set_normalization(*norm);
   if (s.rng.defined()) compat::set_default_generator_state(s.rng.clone());
   runtime::verify_identical(*t.context().comm, params, &opt, where + " restored");

@@ -8,6 +8,8 @@
 //   /architecture  attrs spec (growth::ArchSpec::serialize), description, kind;
 //                  /architecture/widths attrs <site> = width
 //   /growth/history  table: step, site, strategy, old_width, new_width, seconds, grad_norm
+//   /growth/auto   attrs of the plateau detector of growth.auto (launch/growth/auto_driver.h),
+//                  only in runs with it
 //   /data          attrs seed, epoch, offset (the sampler's world-size-free position)
 //   /normalization datasets mean, std: the input normalisation (launch/train/stored_normalization.h)
 //   /rng           attrs train_seed; dataset torch_cpu (LibTorch's default generator).

@@ -6,6 +6,7 @@
 
 #include "data/random.h"
 #include "growth/strategies/gradient_statistics.h"
+#include "launch/growth/auto_driver.h"
 #include "launch/checkpoint/checkpointer.h"
 #include "launch/train/trainer.h"
 #include "runtime/error.h"
@@ -25,6 +26,13 @@ GrowthDriver::GrowthDriver(const GrowthConfig& config, const growth::Model& mode
   const auto strategy = growth::make_strategy(config.strategy);
   for (const auto& e : events_) growth::check_accepts(*strategy, model.site(e.site), e.add);  // before step 0
   target_ = growth::final_widths(events_, model.group_widths());
+  if (config.automatic.enabled) auto_ = std::make_unique<AutoGrowth>(config, model, seed);
+}
+
+GrowthDriver::~GrowthDriver() = default;
+
+void GrowthDriver::after_step(Trainer& trainer, double loss) {
+  if (auto_) auto_->record_loss(trainer, loss);
 }
 
 growth::GrowthBatch GrowthDriver::growth_batch(const data::DataSplits& data, uint64_t seed, int64_t step,
@@ -50,6 +58,18 @@ growth::GrowthBatch GrowthDriver::growth_batch(const data::DataSplits& data, uin
 }
 
 void GrowthDriver::before_step(Trainer& trainer, Progress& progress) {
+  if (auto_) {
+    // A run resumed from this step's pre-growth checkpoint decides again, the same way (the
+    // detector's state is in the checkpoint); from its post-growth one, the detector
+    // already knows it grew.
+    const auto event = auto_->decide(trainer, progress);
+    if (!event) return;
+    checkpoint_around_growth(trainer, "pre-growth");
+    run_event(trainer, progress, *event);
+    auto_->grew(event->step);
+    checkpoint_around_growth(trainer, "post-growth");
+    return;
+  }
   while (next_ < events_.size() && events_[next_].step < trainer.step()) ++next_;
   // A run resumed from a post-growth checkpoint of this step has already applied some of
   // its events: they are in the restored history (matched on step and site, in order).

@@ -13,11 +13,15 @@
 // generator is seeded by (train.seed, step, site). After the surgery the driver measures
 // ‖∂L/∂W_new‖_F on the same batch, appends a GrowthRecord to Trainer::growth_history() and
 // logs one event line plus a metrics JSON object {"event":"growth", ...}.
+// With growth.auto the events are decided while training (launch/growth/auto_driver.h):
+// after_step() feeds the step's loss to it, before_step() runs what it decides, through the
+// same run_event as a scheduled event.
 // Test hook: SPROUT_TEST_CORRUPT_RANK=R corrupts rank R during every surgery (surgery.h).
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,11 +35,13 @@
 namespace sprout::launch {
 
 class Trainer;
+class AutoGrowth;  // launch/growth/auto_driver.h
 
 class GrowthDriver {
  public:
   // Throws ConfigError for a schedule that does not fit the model or the run.
   GrowthDriver(const GrowthConfig& config, const growth::Model& model, int64_t total_steps, uint64_t seed);
+  ~GrowthDriver();
 
   const std::vector<growth::GrowthEvent>& events() const { return events_; }
   // Widths the run ends at.
@@ -43,6 +49,10 @@ class GrowthDriver {
 
   // Runs the events due at trainer.step() (collective).
   void before_step(Trainer& trainer, Progress& progress);
+  // After a step, before its checkpoints: the step's loss (this rank's) for automatic growth
+  // (collective when growth.auto is on, nothing otherwise).
+  void after_step(Trainer& trainer, double loss);
+  AutoGrowth* automatic() { return auto_.get(); }  // null unless growth.auto = true
 
   // This rank's share of the growth batch of (seed, step): `global` examples drawn without
   // replacement from the training split, rank r taking [global·r/W, global·(r+1)/W).
@@ -57,6 +67,7 @@ class GrowthDriver {
   std::vector<growth::GrowthEvent> events_;
   std::map<std::string, int64_t> target_;
   size_t next_ = 0;
+  std::unique_ptr<AutoGrowth> auto_;
 };
 
 }  // namespace sprout::launch

@@ -34,6 +34,48 @@ void bind_growth_options(OptionBinder& b, GrowthConfig& c) {
                [&s](const std::vector<std::string>& v) { s.target = growth::parse_targets(v.back()); });
   b.add("growth.fraction", &s.fraction, "compact schedule: units added per growth as a fraction of the start width");
   b.add("growth.sites", &s.sites, "compact schedule with fraction: sites that grow (empty: all)");
+  auto& a = c.automatic;
+  b.add("growth.auto", &a.enabled, "decide when, where and how much to grow (growth/README.md \"Automatic growth\")");
+  b.add("growth.window", &a.plateau.window, "auto: steps per window of the training loss (its mean over the window and the ranks)");
+  b.add("growth.patience", &a.plateau.patience, "auto: windows without an improvement that make a plateau");
+  b.add("growth.min_delta", &a.plateau.min_delta, "auto: relative decrease of the window loss that counts as an improvement");
+  b.add("growth.cooldown", &a.plateau.cooldown, "auto: steps after a growth whose windows do not count");
+  b.add("growth.auto_start", &a.plateau.start, "auto: no growth before this step");
+  b.add("growth.auto_fraction", &a.fraction, "auto: units added per growth, as a fraction of the group's width (at least 1)");
+  b.add("growth.auto_cost", &a.cost, "auto: what a candidate's GradMax bound is divided by: params | macs | none");
+  b.add("growth.max_params", &a.max_params, "auto: parameters the model may reach (0: no limit)");
+  b.add("growth.max_macs", &a.max_macs, "auto: MACs per example the model may reach (0: no limit)");
+  b.add("growth.auto_sites", &a.sites, "auto: the groups that may grow (empty: every inner site and heads group the "
+        "strategy accepts)");
+}
+
+void validate(const AutoGrowthConfig& a, bool written_schedule) {
+  const AutoGrowthConfig defaults;
+  if (!a.enabled) {
+    const bool set = a.plateau.window != defaults.plateau.window || a.plateau.patience != defaults.plateau.patience ||
+                     a.plateau.min_delta != defaults.plateau.min_delta || a.plateau.cooldown != defaults.plateau.cooldown ||
+                     a.plateau.start != defaults.plateau.start || a.fraction != defaults.fraction ||
+                     a.cost != defaults.cost || a.max_params != defaults.max_params || a.max_macs != defaults.max_macs ||
+                     !a.sites.empty();
+    SPROUT_CHECK(!set, ConfigError, "growth: --growth.window/patience/min_delta/cooldown/auto_start/auto_fraction/"
+                 "auto_cost/max_params/max_macs/auto_sites need --growth.auto true");
+    return;
+  }
+  SPROUT_CHECK(!written_schedule, ConfigError,
+               "--growth.auto: true decides the growth itself; give it without --growth.event or the compact schedule "
+               "(--growth.times ...)");
+  const auto& p = a.plateau;
+  SPROUT_CHECK(p.window > 0, ConfigError, "--growth.window: ", p.window, " must be > 0");
+  SPROUT_CHECK(p.patience >= 0, ConfigError, "--growth.patience: ", p.patience, " must be >= 0");
+  SPROUT_CHECK(p.min_delta >= 0 && p.min_delta < 1, ConfigError, "--growth.min_delta: ", p.min_delta,
+               " must be in [0, 1)");
+  SPROUT_CHECK(p.cooldown >= 0, ConfigError, "--growth.cooldown: ", p.cooldown, " must be >= 0");
+  SPROUT_CHECK(p.start >= 0, ConfigError, "--growth.auto_start: ", p.start, " must be >= 0");
+  SPROUT_CHECK(a.fraction > 0 && a.fraction <= 1, ConfigError, "--growth.auto_fraction: ", a.fraction,
+               " must be in (0, 1]");
+  growth::parse_cost_measure(a.cost);  // names growth.auto_cost
+  SPROUT_CHECK(a.max_params >= 0, ConfigError, "--growth.max_params: ", a.max_params, " must be >= 0");
+  SPROUT_CHECK(a.max_macs >= 0, ConfigError, "--growth.max_macs: ", a.max_macs, " must be >= 0");
 }
 
 OptionTable growth_option_table() { return table_of(bind_growth_options); }
@@ -48,6 +90,7 @@ void validate(const GrowthConfig& c) {
   growth::make_strategy(c.strategy);  // throws ConfigError listing the known names
   growth::validate(c.options);
   SPROUT_CHECK(c.batch > 0, ConfigError, "--growth.batch: ", c.batch, " must be > 0");
+  validate(c.automatic, c.enabled());
   const auto& s = c.compact;
   SPROUT_CHECK(s.times >= 0, ConfigError, "--growth.times: ", s.times, " must be >= 0");
   SPROUT_CHECK(s.start >= 0, ConfigError, "--growth.start: ", s.start, " must be >= 0");

@@ -190,6 +190,9 @@ TrainConfig read_train_config(const Options& o) {
             "is not available with train.mode=slimmable (its steps update whole gradients; use state)");
   }
   validate(c.adaptive, c.slim.enabled, c.growth.enabled());  // launch/adaptive/options.cpp
+  // Automatic growth runs the same surgery as a written schedule, which neither combines with.
+  require(!c.growth.automatic.enabled || (!c.slim.enabled && !c.adaptive.enabled), "growth.auto", "true",
+          "cannot be combined with train.mode=slimmable or model.adaptive");
   c.text = o.canonical_text();
   return c;
 }

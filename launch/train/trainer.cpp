@@ -228,6 +228,7 @@ void Trainer::after_step(double loss) {
     progress_->finish();
     throw AgreedExit(1);
   }
+  growth_->after_step(*this, loss);  // growth.auto: the loss the plateau detector reads, before it is checkpointed
   checkpoint_after_step(*this, /*stop_requested=*/agreed == 1);
 }
 

@@ -94,6 +94,7 @@ class Trainer {
   int64_t step() const { return step_; }
   int64_t total_steps() const { return total_steps_; }
   growth::GrowthHistory& growth_history() { return growth_history_; }
+  GrowthDriver& growth_driver() { return *growth_; }  // after prepare()
   runtime::RuntimeContext& context() { return ctx_; }
   Progress& progress() { return *progress_; }
   // The checkpoint write in flight, if any (checkpoint.async: launch/checkpoint/checkpointer.h).
