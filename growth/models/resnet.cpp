@@ -259,7 +259,7 @@ class ResNetFamily final : public ModelFamily, public DepthFamily {
   std::string name() const override { return "resnet"; }
   std::vector<FamilySetting> settings() const override {
     return {{"depth", FamilySetting::Type::Integer, "10",
-             "layers, 6n+4 (n blocks per stage); with model.blocks 2·(their sum)+4"},
+             "layers, 6n+4 (n blocks per stage); with model.blocks 2 x (their sum) + 4"},
             {"widen", FamilySetting::Type::Integer, "1", "widening factor k: stages of 16k, 32k, 64k channels"},
             {"stages", FamilySetting::Type::Ints, "",
              "the three stage widths, the residual groups stage1..stage3 (empty: 16k,32k,64k)"},
