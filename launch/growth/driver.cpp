@@ -159,12 +159,18 @@ void GrowthDriver::run_depth_event(Trainer& trainer, Progress& progress, const g
   const std::string context = concat("growth step ", e.step, " ", e.site, " +", e.add, " block");
   comm.set_phase(context);
   runtime::inject_test_fault("growth", e.step, comm.rank());  // TEST ONLY (SPROUT_TEST_FAULT)
+  const auto batch = growth_batch(trainer.data(), seed_, e.step, config_.batch, comm.rank(), comm.size());
+  // The function before and after (eval mode, the growth batch): what the event promises to keep.
+  auto logits = [&] {
+    torch::NoGradGuard no_grad;
+    return batch.x.size(0) > 0 ? model.forward(batch.x, false).detach() : torch::Tensor();
+  };
+  const auto before = logits();
   const auto t0 = std::chrono::steady_clock::now();
   runtime::SurgeryOptions so;
   so.context = context;
   so.test_corrupt_rank = runtime::test_corrupt_rank_from_env();
   runtime::Surgery surgery(comm, model.params(), &trainer.optimizer(), so);
-  const auto batch = growth_batch(trainer.data(), seed_, e.step, config_.batch, comm.rank(), comm.size());
   const auto blocks = growth::grow_depth(surgery, model, e.site, e.add, config_.strategy, e.step,
                                          growth::event_seed(seed_, e.step, growth::depth_record_site(e.site)),
                                          &trainer.optimizer(), &batch, config_.options);
@@ -177,6 +183,11 @@ void GrowthDriver::run_depth_event(Trainer& trainer, Progress& progress, const g
   r.old_width = blocks.front().blocks_at_place - 1;
   r.new_width = blocks.back().blocks_at_place;
   r.seconds = runtime::allreduce_scalar(comm, local_s, runtime::ReduceOp::Max);
+  const auto after = logits();
+  const double change = runtime::allreduce_scalar(
+      comm, before.defined() ? (after - before).abs().max().item<double>() : 0.0, runtime::ReduceOp::Max);
+  const double scale = runtime::allreduce_scalar(comm, before.defined() ? before.abs().max().item<double>() : 0.0,
+                                                 runtime::ReduceOp::Max);
   std::vector<std::string> zero;
   std::string names;
   for (const auto& b : blocks) {
@@ -190,7 +201,9 @@ void GrowthDriver::run_depth_event(Trainer& trainer, Progress& progress, const g
   runtime::JsonObject j;
   j.add("event", "growth").add("step", r.step).add("site", r.site).add("strategy", r.strategy)
       .add("old_blocks", r.old_width).add("new_blocks", r.new_width).add("blocks", names)
-      .add("seconds", r.seconds).add("grad_norm", r.grad_norm).add("arch", model.arch().serialize());
+      .add("seconds", r.seconds).add("grad_norm", r.grad_norm)
+      .add("function_change", scale > 0 ? change / scale : change)  // max |Δ logit| / max |logit|
+      .add("arch", model.arch().serialize());
   char line[320];
   std::snprintf(line, sizeof line, "growth step %lld  %s blocks %lld -> %lld (%s)  %s  %.3f s  growth gradient norm %.4g",
                 static_cast<long long>(r.step), e.site.c_str(), static_cast<long long>(r.old_width),

@@ -53,7 +53,8 @@ class GrowthDriver {
  private:
   void run_event(Trainer& trainer, Progress& progress, const growth::GrowthEvent& event);
   // A depth event (growth/depth.h): recorded with site "depth:<place>" and the blocks at
-  // the place before and after as old/new width.
+  // the place before and after as old/new width; its metrics object also holds
+  // function_change, max |Δ logit| / max |logit| on the growth batch (eval mode).
   void run_depth_event(Trainer& trainer, Progress& progress, const growth::GrowthEvent& event);
 
   GrowthConfig config_;
