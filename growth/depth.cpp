@@ -236,6 +236,11 @@ std::vector<AddedBlock> grow_depth(runtime::Surgery& surgery, Model& model, cons
     params = relisted(params, order->params(), added, device);
   }
   deep->adopt(blocks.back().arch);
+  if (surgery.options().test_corrupt_rank == surgery.comm().rank() && !added.parameters.empty()) {
+    // Test hook (runtime/surgery/surgery.h): this replica's first new tensor differs.
+    torch::NoGradGuard no_grad;
+    params.parameter(added.parameters.front().first).detach().view({-1})[0].add_(1e-3);
+  }
   if (optimizer) optimizer->ensure_state(params);  // zero state, step 0, for the new tensors
   if (optimizer && strategy == "vt") set_block_lr_scales(*optimizer, params, blocks, added);
   surgery.apply(runtime::SurgeryPlan{});

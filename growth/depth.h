@@ -74,6 +74,8 @@ runtime::SurgeryPlan depth_plan(const Model& model, const std::vector<AddedBlock
 
 // One depth event as a surgery transaction (collective: every rank, the same arguments):
 // quiesce, decide (the grown architecture), plan on rank 0, apply, Model::adopt, commit.
+// SurgeryOptions::test_corrupt_rank makes that rank's first new tensor differ (the commit
+// must then fail naming it).
 // Returns the blocks added. Throws SurgeryError on failure, ConfigError for a refused event.
 // `optimizer` (may be null): the one the surgery was made with, whose state gains the new
 // parameters.

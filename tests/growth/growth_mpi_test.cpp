@@ -195,6 +195,22 @@ TEST(GrowthMpi, DepthGrowthLeavesBitwiseIdenticalReplicas) {
   }
 }
 
+TEST(GrowthMpi, DepthGrowthOnDivergedReplicasFailsNamingTheNewTensor) {
+  auto& w = world();
+  auto m = sprout::testing::trained_looking_model(sprout::testing::resnet_arch(), 3);
+  runtime::SurgeryOptions so;
+  so.context = "test depth";
+  so.test_corrupt_rank = w.size() - 1;
+  runtime::Surgery surgery(w, m->params(), nullptr, so);
+  try {
+    grow_depth(surgery, *m, "stage2", 1, "random", 1, 11);
+    FAIL() << "the commit did not notice a diverged replica";
+  } catch (const SurgeryError& e) {
+    EXPECT_NE(std::string(e.what()).find("block4.bn1.weight differs between rank 0 and rank"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(GrowthMpi, GradMaxUsesTheGlobalBatch) {
   // The fan-out GradMax picks from rank shares equals the one from the whole batch on one process.
   auto& w = world();
