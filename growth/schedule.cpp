@@ -41,10 +41,17 @@ GrowthEvent parse_event(const std::string& text) {
   const auto a = e.text.find(':');
   const auto b = a == std::string::npos ? a : e.text.find(':', a + 1);
   SPROUT_CHECK(b != std::string::npos && e.text.find(':', b + 1) == std::string::npos, ConfigError,
-               "--growth.event: '", e.text, "' is not STEP:SITE:+K (e.g. 600:fc1:+64)");
+               "--growth.event: '", e.text, "' is not STEP:SITE:+K (e.g. 600:fc1:+64) or STEP:PLACE:+Kblock (e.g. 600:stage2:+1block)");
   e.site = trim(e.text.substr(a + 1, b - a - 1));
   std::string k = trim(e.text.substr(b + 1));
   if (!k.empty() && k[0] == '+') k = k.substr(1);
+  for (const std::string unit : {"blocks", "block"}) {
+    if (k.size() > unit.size() && k.compare(k.size() - unit.size(), unit.size(), unit) == 0) {
+      e.depth = true;
+      k = trim(k.substr(0, k.size() - unit.size()));
+      break;
+    }
+  }
   SPROUT_CHECK(parse_i64(trim(e.text.substr(0, a)), e.step), ConfigError, "--growth.event: '", e.text,
                "': step is not an integer");
   SPROUT_CHECK(!e.site.empty(), ConfigError, "--growth.event: '", e.text, "': no site");
@@ -118,9 +125,18 @@ std::vector<GrowthEvent> expand(const CompactSchedule& s, const std::vector<std:
 }
 
 std::vector<GrowthEvent> validate_events(std::vector<GrowthEvent> events, const std::vector<std::string>& sites,
-                                         int64_t total_steps) {
+                                         int64_t total_steps, const std::vector<std::string>& depth_places) {
   for (const auto& e : events) {
-    SPROUT_CHECK(std::find(sites.begin(), sites.end(), e.site) != sites.end(), ConfigError, "--growth.event: '",
+    if (e.depth) {
+      SPROUT_CHECK(!depth_places.empty(), ConfigError, "--growth.event: '", e.text,
+                   "': this model cannot grow in depth (resnet and vit can)");
+      SPROUT_CHECK(std::find(depth_places.begin(), depth_places.end(), e.site) != depth_places.end(), ConfigError,
+                   "--growth.event: '", e.text, "': no place '", e.site, "' to add blocks at (this model has: ",
+                   known(depth_places), ")");
+      SPROUT_CHECK(e.add > 0 && e.add <= 64, ConfigError, "--growth.event: '", e.text,
+                   "': the number of blocks must be in [1, 64], got ", e.add);
+    }
+    SPROUT_CHECK(e.depth || std::find(sites.begin(), sites.end(), e.site) != sites.end(), ConfigError, "--growth.event: '",
                  e.text, "': unknown width site '", e.site, "' (this model has: ", known(sites), ")");
     SPROUT_CHECK(e.add > 0, ConfigError, "--growth.event: '", e.text, "': K must be > 0, got ", e.add);
     SPROUT_CHECK(e.step >= 0 && e.step < total_steps, ConfigError, "--growth.event: '", e.text, "': step ", e.step,
@@ -133,7 +149,9 @@ std::vector<GrowthEvent> validate_events(std::vector<GrowthEvent> events, const 
 
 std::map<std::string, int64_t> final_widths(const std::vector<GrowthEvent>& events,
                                             std::map<std::string, int64_t> start) {
-  for (const auto& e : events) start[e.site] += e.add;
+  for (const auto& e : events) {
+    if (!e.depth) start[e.site] += e.add;
+  }
   return start;
 }
 

@@ -4,6 +4,9 @@
 //  - events: "STEP:SITE:+K", e.g. "600:fc1:+64" — before the update of step 600 (after 600
 //    optimizer steps), site fc1 gains 64 units. Repeatable; events of one step run in the
 //    order given.
+//  - depth events: "STEP:PLACE:+Kblock" (or +Kblocks), e.g. "600:stage2:+1block" — before
+//    the update of step 600, K blocks are added at PLACE (a ResNet's stage1..stage3, a ViT's
+//    "blocks"; growth/depth.h). Width and depth events of one step run in the order given.
 //  - compact (the GradMax paper's schedule): growth at steps start, start+every, …,
 //    start+(times−1)·every; at each, every growing site gains an equal share of the way from
 //    its starting width (the model.* options) to its target. The target is either
@@ -25,7 +28,8 @@ namespace sprout::growth {
 struct GrowthEvent {
   int64_t step = 0;
   std::string site;
-  int64_t add = 0;
+  int64_t add = 0;   // units, or blocks for a depth event
+  bool depth = false;  // "+Kblock": `add` blocks at the place `site` (growth/depth.h)
   std::string text;  // as written by the user or generated ("600:fc1:+64")
 };
 
@@ -37,7 +41,8 @@ struct CompactSchedule {
   bool enabled() const { return times > 0; }
 };
 
-// Parses "STEP:SITE:+K" (the '+' is optional). Throws ConfigError naming growth.event.
+// Parses "STEP:SITE:+K" or "STEP:PLACE:+Kblock" (the '+' is optional). Throws ConfigError
+// naming growth.event.
 GrowthEvent parse_event(const std::string& text);
 // Parses "fc1:256,fc2:128". Throws ConfigError naming growth.target.
 std::map<std::string, int64_t> parse_targets(const std::string& text);
@@ -47,11 +52,12 @@ std::map<std::string, int64_t> parse_targets(const std::string& text);
 std::vector<GrowthEvent> expand(const CompactSchedule& schedule,
                                 const std::vector<std::pair<std::string, int64_t>>& start_widths);
 
-// Checks sites, steps (0 <= step < total_steps) and K > 0; sorts by step, stable.
+// Checks sites (depth events: `depth_places`), steps (0 <= step < total_steps) and K > 0;
+// sorts by step, stable.
 std::vector<GrowthEvent> validate_events(std::vector<GrowthEvent> events, const std::vector<std::string>& sites,
-                                         int64_t total_steps);
+                                         int64_t total_steps, const std::vector<std::string>& depth_places = {});
 
-// Widths after every event.
+// Widths after every width event (depth events add blocks, not units: skipped).
 std::map<std::string, int64_t> final_widths(const std::vector<GrowthEvent>& events,
                                             std::map<std::string, int64_t> start);
 

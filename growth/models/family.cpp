@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "growth/models/depth_family.h"
 #include "runtime/error.h"
 
 namespace sprout::growth {
@@ -94,13 +95,15 @@ std::vector<FamilySetting> all_model_settings() {
   return out;
 }
 
-std::string continuation_mismatch(const ArchSpec& stored, const ArchSpec& current) {
-  if (stored.kind != current.kind) return concat("model.kind ", stored.kind, " is not ", current.kind);
-  if (stored.in_channels != current.in_channels || stored.in_height != current.in_height ||
-      stored.in_width != current.in_width || stored.classes != current.classes) {
+std::string continuation_mismatch(const ArchSpec& stored, const ArchSpec& given) {
+  if (stored.kind != given.kind) return concat("model.kind ", stored.kind, " is not ", given.kind);
+  if (stored.in_channels != given.in_channels || stored.in_height != given.in_height ||
+      stored.in_width != given.in_width || stored.classes != given.classes) {
     return "the data (input shape or classes) differs";
   }
   const ModelFamily& family = model_family(stored.kind);
+  const DepthFamily* deep = dynamic_cast<const DepthFamily*>(&family);
+  const ArchSpec current = deep ? deep->with_added_blocks(given, stored) : given;  // a depth-grown checkpoint
   const auto sites = family.group_widths(current);
   std::vector<std::string> stored_names, current_names;
   for (const auto& [name, width] : family.group_widths(stored)) stored_names.push_back(name);

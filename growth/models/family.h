@@ -97,7 +97,8 @@ void register_model_family(std::unique_ptr<ModelFamily> family);
 std::vector<FamilySetting> all_model_settings();
 
 // Whether a checkpoint of `stored` can continue as `current`: the same family and input,
-// and the same structure up to the widths of its sites. "" if it can, else why not.
+// and the same structure up to the widths of its sites and the blocks depth growth added
+// (DepthFamily::with_added_blocks, growth/models/depth_family.h). "" if it can, else why not.
 std::string continuation_mismatch(const ArchSpec& stored, const ArchSpec& current);
 
 }  // namespace sprout::growth

@@ -9,7 +9,11 @@
 //   head: act(bn_final(x)) -> global average pool -> fc
 //
 // Modules: stem, block<b>.{bn1,conv1,bn2,conv2,shortcut}, bn_final, fc (b = 1..3n, over
-// all stages). Width groups:
+// all stages, in forward order). Depth growth (growth/depth.h) appends a block to a stage
+// and names it block<N+1> (N blocks before), so no module is renamed: model.blocks then
+// holds the blocks per stage and model.order the block numbers in forward order, and
+// model.depth = 2·Σ blocks + 4 (both empty while every stage has n blocks in number order).
+// model.inner is indexed by block number. Width groups:
 //  - inner sites: every block's inner width — site block<b>.conv1, producer conv1 (stride
 //    1 or 2), norm bn2, consumer conv2 — the width GradMax grows in Wide ResNets.
 //    model.inner gives them (default: each block's stage width).
@@ -21,8 +25,10 @@
 //
 // Slimming: the inner sites' batch-norms switch statistics per width; the residual
 // stream's (bn1, bn_final) keep one set, as the stream's width does not change.
+#include <algorithm>
 #include <cmath>
 
+#include "growth/models/depth_family.h"
 #include "growth/models/family.h"
 #include "growth/models/layers.h"
 #include "growth/models/model.h"
@@ -33,11 +39,15 @@ namespace sprout::growth {
 
 namespace {
 
+// Per block in forward order ("position"): its number, stage, widths and stride.
 struct Layout {
-  int64_t blocks_per_stage = 0;
-  std::vector<int64_t> stage;   // per block: its stage's width
-  std::vector<int64_t> stride;  // per block
-  std::vector<int64_t> in;      // per block: input channels
+  std::vector<int64_t> per_stage;  // blocks in each stage
+  std::vector<size_t> id;          // per position: block number - 1 (its index in model.inner)
+  std::vector<int64_t> stage_of;   // per position: its stage (0..2)
+  std::vector<int64_t> stage;      // per position: its stage's width
+  std::vector<int64_t> stride;     // per position
+  std::vector<int64_t> in;         // per position: input channels
+  std::vector<size_t> first;       // per stage: the position of its first block
   int64_t stem = 16;
   int64_t out = 0;  // channels into the head
 };
@@ -47,15 +57,43 @@ std::vector<int64_t> default_stages(const ArchSpec& spec) {
   return {16 * k, 32 * k, 64 * k};
 }
 
+// Blocks per stage: model.blocks, or n = (depth − 4) / 6 in each.
+std::vector<int64_t> blocks_per_stage(const ArchSpec& spec) {
+  auto blocks = spec.ints("blocks");
+  if (blocks.empty()) blocks.assign(3, (spec.integer("depth") - 4) / 6);
+  return blocks;
+}
+
+int64_t total_blocks(const std::vector<int64_t>& per_stage) {
+  int64_t n = 0;
+  for (auto b : per_stage) n += b;
+  return n;
+}
+
+// Block numbers in forward order: model.order, or 1..N.
+std::vector<int64_t> block_order(const ArchSpec& spec) {
+  auto order = spec.ints("order");
+  if (order.empty()) {
+    for (int64_t i = 1; i <= total_blocks(blocks_per_stage(spec)); ++i) order.push_back(i);
+  }
+  return order;
+}
+
+// Call only on a validated spec, or where blocks and order agree (messages aside).
 Layout layout_of(const ArchSpec& spec) {
   Layout l;
-  l.blocks_per_stage = (spec.integer("depth") - 4) / 6;
+  l.per_stage = blocks_per_stage(spec);
+  const auto order = block_order(spec);
   auto stages = spec.ints("stages");
   if (stages.size() != 3) stages = default_stages(spec);  // before normalise(): messages only
   l.stem = spec.integer("stem");
   int64_t in = l.stem;
+  size_t p = 0;
   for (int64_t s = 0; s < 3; ++s) {
-    for (int64_t b = 0; b < l.blocks_per_stage; ++b) {
+    l.first.push_back(p);
+    for (int64_t b = 0; b < l.per_stage[static_cast<size_t>(s)]; ++b, ++p) {
+      l.id.push_back(p < order.size() ? static_cast<size_t>(order[p] - 1) : p);
+      l.stage_of.push_back(s);
       l.stage.push_back(stages[s]);
       l.stride.push_back(s > 0 && b == 0 ? 2 : 1);
       l.in.push_back(in);
@@ -70,18 +108,19 @@ std::string block(size_t b) { return "block" + std::to_string(b + 1); }
 std::string stage_name(int64_t s) { return "stage" + std::to_string(s + 1); }
 int64_t down(int64_t side, int64_t stride) { return (side - 1) / stride + 1; }  // 3×3 pad 1 or 1×1 pad 0
 
-class ResNet final : public Model {
+class ResNet final : public Model, public DepthModel {
  public:
   ResNet(const ArchSpec& spec, uint64_t seed) : spec_(spec), layout_(layout_of(spec)) {
     auto gen = compat::make_generator(seed);
     const auto inner = spec.ints("inner");
     add_conv(params_, "stem", spec.in_channels, layout_.stem, 3, gen);
-    for (size_t b = 0; b < inner.size(); ++b) {
-      const std::string m = block(b);
+    for (size_t b = 0; b < layout_.id.size(); ++b) {  // forward order
+      const std::string m = name(b);
+      const int64_t width = inner[layout_.id[b]];
       add_batch_norm(params_, m + ".bn1", layout_.in[b]);
-      add_conv(params_, m + ".conv1", layout_.in[b], inner[b], 3, gen);
-      add_batch_norm(params_, m + ".bn2", inner[b]);
-      add_conv(params_, m + ".conv2", inner[b], layout_.stage[b], 3, gen);
+      add_conv(params_, m + ".conv1", layout_.in[b], width, 3, gen);
+      add_batch_norm(params_, m + ".bn2", width);
+      add_conv(params_, m + ".conv2", width, layout_.stage[b], 3, gen);
       if (projects(b)) add_conv(params_, m + ".shortcut", layout_.in[b], layout_.stage[b], 1, gen);
     }
     add_batch_norm(params_, "bn_final", layout_.out);
@@ -89,13 +128,13 @@ class ResNet final : public Model {
   }
 
   torch::Tensor first_site_input(const torch::Tensor& x) override {
-    return activation(batch_norm(params_, block(0) + ".bn1", conv3x3(params_, "stem", x), false));
+    return activation(batch_norm(params_, name(0) + ".bn1", conv3x3(params_, "stem", x), false));
   }
 
   torch::Tensor forward(const torch::Tensor& x, const ForwardOptions& o) override {
     auto h = conv3x3(params_, "stem", x);
     for (size_t b = 0; b < layout_.stage.size(); ++b) {
-      const std::string m = block(b), site = m + ".conv1";
+      const std::string m = name(b), site = m + ".conv1";
       const auto pre = activation(batch_norm(params_, m + ".bn1", h, o.train));
       const auto shortcut = projects(b) ? conv1x1(params_, m + ".shortcut", pre, layout_.stride[b]) : h;
       const int64_t units = o.active_width(site);
@@ -133,10 +172,10 @@ class ResNet final : public Model {
     std::vector<WidthSite> out;
     for (size_t b = 0; b < layout_.stage.size(); ++b) {
       WidthSite s;
-      s.name = s.producer = block(b) + ".conv1";
+      s.name = s.producer = name(b) + ".conv1";
       s.kind = WidthSite::Kind::Conv;
-      s.norm = block(b) + ".bn2";
-      s.consumer = block(b) + ".conv2";
+      s.norm = name(b) + ".bn2";
+      s.consumer = name(b) + ".conv2";
       s.stride = layout_.stride[b];
       s.width = params_.parameter(s.producer + ".weight").size(0);
       out.push_back(s);
@@ -151,9 +190,9 @@ class ResNet final : public Model {
   }
 
   ArchSpec arch() const override {
-    std::vector<int64_t> inner, stages;
-    for (size_t b = 0; b < layout_.stage.size(); ++b) {
-      inner.push_back(params_.parameter(block(b) + ".conv1.weight").size(0));
+    std::vector<int64_t> inner(layout_.id.size()), stages;
+    for (size_t b = 0; b < layout_.id.size(); ++b) {
+      inner[layout_.id[b]] = params_.parameter(name(b) + ".conv1.weight").size(0);
     }
     for (int64_t s = 0; s < 3; ++s) stages.push_back(stage_width(s));
     ArchSpec a = spec_;
@@ -163,13 +202,19 @@ class ResNet final : public Model {
     return a;
   }
 
+  void adopt(const ArchSpec& grown) override {
+    spec_ = grown;
+    layout_ = layout_of(grown);
+  }
+
  private:
+  std::string name(size_t position) const { return block(layout_.id[position]); }
   bool projects(size_t b) const { return layout_.in[b] != layout_.stage[b] || layout_.stride[b] != 1; }
-  size_t first_block(int64_t s) const { return static_cast<size_t>(s * layout_.blocks_per_stage); }
-  int64_t stage_width(int64_t s) const { return params_.parameter(block(first_block(s)) + ".conv2.weight").size(0); }
+  size_t first_block(int64_t s) const { return layout_.first[static_cast<size_t>(s)]; }
+  int64_t stage_width(int64_t s) const { return params_.parameter(name(first_block(s)) + ".conv2.weight").size(0); }
   // The stage whose width block b reads (its bn1, conv1, shortcut); -1: the stem's own width.
   int64_t input_stage(size_t b) const {
-    const int64_t s = static_cast<int64_t>(b) / layout_.blocks_per_stage;
+    const int64_t s = layout_.stage_of[b];
     if (b != first_block(s)) return s;
     if (s > 0) return s - 1;
     return projects(0) ? -1 : 0;  // block 1 reads the stem, tied to stage 1 by an identity
@@ -193,12 +238,14 @@ class ResNet final : public Model {
       if (!consumer.empty()) g.consumers.push_back({consumer + ".weight", 1, 1});
     };
     const size_t first = first_block(s);
-    rows(projects(first) ? block(first) + ".shortcut" : "stem");
-    for (size_t b = first; b < first + static_cast<size_t>(layout_.blocks_per_stage); ++b) rows(block(b) + ".conv2");
+    rows(projects(first) ? name(first) + ".shortcut" : "stem");
+    for (size_t b = first; b < first + static_cast<size_t>(layout_.per_stage[static_cast<size_t>(s)]); ++b) {
+      rows(name(b) + ".conv2");
+    }
     for (size_t b = 0; b < layout_.stage.size(); ++b) {
       if (input_stage(b) != s) continue;
-      reader(block(b) + ".bn1", block(b) + ".conv1");
-      if (projects(b)) g.consumers.push_back({block(b) + ".shortcut.weight", 1, 1});
+      reader(name(b) + ".bn1", name(b) + ".conv1");
+      if (projects(b)) g.consumers.push_back({name(b) + ".shortcut.weight", 1, 1});
     }
     if (s == 2) reader("bn_final", "fc");
     return g;
@@ -207,11 +254,12 @@ class ResNet final : public Model {
   Layout layout_;
 };
 
-class ResNetFamily final : public ModelFamily {
+class ResNetFamily final : public ModelFamily, public DepthFamily {
  public:
   std::string name() const override { return "resnet"; }
   std::vector<FamilySetting> settings() const override {
-    return {{"depth", FamilySetting::Type::Integer, "10", "layers, 6n+4 (n blocks per stage)"},
+    return {{"depth", FamilySetting::Type::Integer, "10",
+             "layers, 6n+4 (n blocks per stage); with model.blocks 2 x (their sum) + 4"},
             {"widen", FamilySetting::Type::Integer, "1", "widening factor k: stages of 16k, 32k, 64k channels"},
             {"stages", FamilySetting::Type::Ints, "",
              "the three stage widths, the residual groups stage1..stage3 (empty: 16k,32k,64k)"},
@@ -219,20 +267,55 @@ class ResNetFamily final : public ModelFamily {
              "stem channels; equal to stage 1's width, the stem feeds stage 1 through identity shortcuts and grows "
              "with it"},
             {"inner", FamilySetting::Type::Ints, "",
-             "every block's inner width, the growable sites block<b>.conv1 (empty: the stage widths)"}};
+             "every block's inner width by block number, the growable sites block<b>.conv1 (empty: the stage "
+             "widths)"},
+            {"blocks", FamilySetting::Type::Ints, "",
+             "blocks per stage, as depth growth leaves them (empty: n in each stage)"},
+            {"order", FamilySetting::Type::Ints, "",
+             "block numbers in forward order, as depth growth leaves them (empty: 1..N)"}};
   }
   ArchSpec normalise(ArchSpec spec) const override {
     if (!depth_ok(spec)) return spec;
+    // n blocks in every stage in number order is the plain model: written without them.
+    const auto blocks = spec.ints("blocks");
+    if (!blocks.empty() && blocks == std::vector<int64_t>(3, blocks.front()) && ordered(spec)) {
+      spec.set_ints("blocks", {});
+      spec.set_ints("order", {});
+    }
     if (spec.ints("stages").empty()) spec.set_ints("stages", default_stages(spec));
     if (spec.ints("inner").empty() && spec.ints("stages").size() == 3) {
-      spec.set_ints("inner", layout_of(spec).stage);  // the stage widths, written out
+      const auto l = layout_of(spec);  // the stage widths, written out by block number
+      std::vector<int64_t> inner(l.id.size());
+      for (size_t b = 0; b < l.id.size(); ++b) {
+        if (l.id[b] < inner.size()) inner[l.id[b]] = l.stage[b];
+      }
+      spec.set_ints("inner", inner);
     }
     return spec;
   }
   void validate(const ArchSpec& spec) const override {
     const int64_t depth = spec.integer("depth"), widen = spec.integer("widen");
-    SPROUT_CHECK(depth_ok(spec), ConfigError, "model.depth: ", depth, " is not 6n+4 with n >= 1 (10, 16, 22, 28, ...)");
-    SPROUT_CHECK(depth <= 6 * 64 + 4, ConfigError, "model.depth: ", depth, " is above ", 6 * 64 + 4);
+    const auto blocks = spec.ints("blocks");
+    SPROUT_CHECK(blocks.empty() || blocks.size() == 3, ConfigError, "model.blocks: '", spec.params.at("blocks"),
+                 "' must be 3 counts (blocks per stage)");
+    for (auto b : blocks) {
+      SPROUT_CHECK(b >= 1 && b <= 256, ConfigError, "model.blocks: every count must be in [1, 256], got ",
+                   spec.params.at("blocks"));
+    }
+    SPROUT_CHECK(depth_ok(spec), ConfigError, "model.depth: ", depth,
+                 blocks.empty() ? " is not 6n+4 with n >= 1 (10, 16, 22, 28, ...)"
+                                : concat(" does not match model.blocks ", spec.params.at("blocks"), " (2·",
+                                         total_blocks(blocks), "+4 = ", 2 * total_blocks(blocks) + 4, ")"));
+    SPROUT_CHECK(depth <= 6 * 256 + 4, ConfigError, "model.depth: ", depth, " is above ", 6 * 256 + 4);
+    const auto order = spec.ints("order");
+    if (!order.empty()) {
+      auto sorted = order;
+      std::sort(sorted.begin(), sorted.end());
+      bool permutation = static_cast<int64_t>(sorted.size()) == total_blocks(blocks_per_stage(spec));
+      for (size_t i = 0; permutation && i < sorted.size(); ++i) permutation = sorted[i] == static_cast<int64_t>(i) + 1;
+      SPROUT_CHECK(permutation, ConfigError, "model.order: '", spec.params.at("order"), "' is not an order of blocks 1..",
+                   total_blocks(blocks_per_stage(spec)));
+    }
     SPROUT_CHECK(widen >= 1 && widen <= 64, ConfigError, "model.widen: ", widen, " must be in [1, 64]");
     const auto stages = spec.ints("stages");
     SPROUT_CHECK(stages.size() == 3, ConfigError, "model.stages: '", spec.params.at("stages"), "' must be 3 widths");
@@ -255,16 +338,19 @@ class ResNetFamily final : public ModelFamily {
     const auto l = layout_of(spec);
     std::string s = concat("resnet-", spec.integer("depth"), "-", spec.integer("widen"), " ", spec.in_channels, "x",
                            spec.in_height, "x", spec.in_width, " stages ", l.stage.front(), "-",
-                           l.stage[l.blocks_per_stage], "-", l.stage.back());
+                           l.stage[l.first[1]], "-", l.stage.back());
+    if (!spec.ints("blocks").empty()) s += " blocks " + join_ints(l.per_stage);
     if (l.stem != 16) s += concat(" stem ", l.stem);
     const auto inner = spec.ints("inner");
-    if (inner != l.stage) s += " inner " + join_ints(inner);
+    std::vector<int64_t> stage_by_id(inner.size());
+    for (size_t b = 0; b < l.id.size(); ++b) stage_by_id[l.id[b]] = l.stage[b];
+    if (inner != stage_by_id) s += " inner " + join_ints(inner);
     return s + concat(" -> ", spec.classes);
   }
   std::vector<std::pair<std::string, int64_t>> site_widths(const ArchSpec& spec) const override {
-    std::vector<std::pair<std::string, int64_t>> out;
+    std::vector<std::pair<std::string, int64_t>> out;  // forward order, as the model lists them
     const auto inner = spec.ints("inner");
-    for (size_t b = 0; b < inner.size(); ++b) out.emplace_back(block(b) + ".conv1", inner[b]);
+    for (auto id : layout_of(spec).id) out.emplace_back(block(id) + ".conv1", inner[id]);
     return out;
   }
   std::vector<std::pair<std::string, int64_t>> group_widths(const ArchSpec& spec) const override {
@@ -312,14 +398,14 @@ class ResNetFamily final : public ModelFamily {
       out.push_back(c);
     };
     conv("stem", spec.in_channels, l.stem, 3, h, w, false);
-    for (size_t b = 0; b < inner.size(); ++b) {
-      const std::string site = block(b) + ".conv1";
+    for (size_t b = 0; b < l.id.size(); ++b) {
+      const std::string site = block(l.id[b]) + ".conv1";
       auto it = active.find(site);
-      const int64_t units = it == active.end() ? inner[b] : it->second;
+      const int64_t units = it == active.end() ? inner[l.id[b]] : it->second;
       const int64_t oh = down(h, l.stride[b]), ow = down(w, l.stride[b]);
       conv(site, l.in[b], units, 3, oh, ow, true);
-      conv(block(b) + ".conv2", units, l.stage[b], 3, oh, ow, true);  // the next bn1 (or bn_final) on its output
-      if (l.in[b] != l.stage[b] || l.stride[b] != 1) conv(block(b) + ".shortcut", l.in[b], l.stage[b], 1, oh, ow, false);
+      conv(block(l.id[b]) + ".conv2", units, l.stage[b], 3, oh, ow, true);  // the next bn1 (or bn_final) on its output
+      if (l.in[b] != l.stage[b] || l.stride[b] != 1) conv(block(l.id[b]) + ".shortcut", l.in[b], l.stage[b], 1, oh, ow, false);
       h = oh;
       w = ow;
     }
@@ -333,14 +419,86 @@ class ResNetFamily final : public ModelFamily {
     return out;
   }
   std::string width_options(const ArchSpec& spec) const override {
-    return concat("--model.depth ", spec.integer("depth"), " --model.stages ", spec.params.at("stages"),
+    std::string depth;
+    if (!spec.ints("blocks").empty()) {
+      depth = concat(" --model.blocks ", spec.params.at("blocks"), " --model.order ", join_ints(block_order(spec)));
+    }
+    return concat("--model.depth ", spec.integer("depth"), depth, " --model.stages ", spec.params.at("stages"),
                   " --model.inner ", spec.params.at("inner"));
+  }
+
+  std::vector<std::string> depth_places(const ArchSpec&) const override { return {"stage1", "stage2", "stage3"}; }
+
+  // A pre-activation basic block appended to the stage: stride 1, the stage's width in and
+  // out (identity shortcut), the inner width of the stage's last block.
+  AddedBlock add_block(const ArchSpec& spec, const std::string& place) const override {
+    const auto places = depth_places(spec);
+    const auto it = std::find(places.begin(), places.end(), place);
+    SPROUT_CHECK(it != places.end(), ConfigError, "resnet: no stage '", place,
+                 "' to add a block to (this model has: stage1, stage2, stage3)");
+    const auto s = static_cast<size_t>(it - places.begin());
+    const Layout l = layout_of(spec);
+    auto per_stage = l.per_stage;
+    auto order = block_order(spec);
+    auto inner = spec.ints("inner");
+    const size_t last = l.first[s] + static_cast<size_t>(per_stage[s]) - 1;  // the stage's last position
+    const int64_t id = static_cast<int64_t>(inner.size()) + 1;
+    order.insert(order.begin() + static_cast<std::ptrdiff_t>(last + 1), id);
+    inner.push_back(inner[l.id[last]]);
+    ++per_stage[s];
+    AddedBlock out;
+    out.arch = spec;
+    out.arch.set_ints("blocks", per_stage);
+    out.arch.set_ints("order", order);
+    out.arch.set_ints("inner", inner);
+    out.arch.set_integer("depth", 2 * total_blocks(per_stage) + 4);
+    out.arch = complete(out.arch);
+    out.prefix = block(static_cast<size_t>(id - 1));
+    out.zero = {out.prefix + ".conv2.weight", out.prefix + ".conv2.bias"};
+    out.partners = {out.prefix + ".conv1.weight", out.prefix + ".conv1.bias"};
+    out.blocks_at_place = per_stage[s];
+    out.like = block(l.id[last]);
+    return out;
+  }
+
+  // `stored` extends `current` when its blocks numbered up to current's count sit in the
+  // same stages in the same order (depth growth only appends, numbering new blocks after).
+  ArchSpec with_added_blocks(const ArchSpec& current, const ArchSpec& stored) const override {
+    const Layout now = layout_of(current), then = layout_of(stored);
+    const size_t n = now.id.size();
+    if (then.id.size() <= n) return current;
+    for (size_t s = 0, p = 0; s < 3; ++s) {
+      std::vector<size_t> kept;
+      for (size_t b = then.first[s]; b < then.first[s] + static_cast<size_t>(then.per_stage[s]); ++b) {
+        if (then.id[b] < n) kept.push_back(then.id[b]);
+      }
+      for (auto id : kept) {
+        if (p >= n || now.id[p] != id || now.stage_of[p] != static_cast<int64_t>(s)) return current;
+        ++p;
+      }
+    }
+    ArchSpec out = current;
+    auto inner = current.ints("inner");
+    const auto stored_inner = stored.ints("inner");
+    for (size_t id = n; id < stored_inner.size(); ++id) inner.push_back(stored_inner[id]);
+    out.set_ints("inner", inner);
+    for (const char* key : {"blocks", "order", "depth"}) out.params[key] = stored.params.at(key);
+    return out;
   }
 
  private:
   static bool depth_ok(const ArchSpec& spec) {
     const int64_t depth = spec.integer("depth");
+    const auto blocks = spec.ints("blocks");
+    if (!blocks.empty()) return blocks.size() == 3 && depth == 2 * total_blocks(blocks) + 4;
     return depth >= 10 && (depth - 4) % 6 == 0;
+  }
+  static bool ordered(const ArchSpec& spec) {
+    const auto order = spec.ints("order");
+    for (size_t i = 0; i < order.size(); ++i) {
+      if (order[i] != static_cast<int64_t>(i) + 1) return false;
+    }
+    return true;
   }
 };
 

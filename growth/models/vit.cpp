@@ -8,7 +8,9 @@
 //     [3h·hd, 3(h+1)·hd) = its q, k, v (so growing heads appends whole heads at the end)
 //   head: LayerNorm, then a linear map of the class token
 //
-// Modules: embed, cls, pos, block<b>.{ln1,qkv,proj,ln2,fc1,fc2}, norm, head. Width groups:
+// Modules: embed, cls, pos, block<b>.{ln1,qkv,proj,ln2,fc1,fc2}, norm, head. Depth growth
+// (growth/depth.h) appends block<depth+1> after the last block (before the final norm),
+// with the last block's heads and MLP width, so no module is renamed. Width groups:
 //  - inner sites: every block's MLP hidden width — site block<b>.fc1, producer fc1,
 //    consumer fc2, GELU between, over tokens — given by model.mlp (one width for all) or
 //    model.inner (one per block);
@@ -19,6 +21,7 @@
 //    dimension stays what it was at construction when dim or the heads grow.
 
 #include "growth/models/attention.h"
+#include "growth/models/depth_family.h"
 #include "growth/models/family.h"
 #include "growth/models/layers.h"
 #include "growth/models/model.h"
@@ -36,7 +39,7 @@ int64_t patches(const ArchSpec& s) {
   return (s.in_height / p) * (s.in_width / p);
 }
 
-class Vit final : public Model {
+class Vit final : public Model, public DepthModel {
  public:
   Vit(const ArchSpec& spec, uint64_t seed)
       : spec_(spec),
@@ -149,6 +152,11 @@ class Vit final : public Model {
     return a;
   }
 
+  void adopt(const ArchSpec& grown) override {
+    spec_ = grown;
+    blocks_ = grown.ints("inner").size();
+  }
+
  private:
   int64_t dim() const { return params_.parameter("embed.weight").size(0); }
   int64_t heads_of(size_t b) const { return params_.parameter(block(b) + ".qkv.weight").size(0) / (3 * head_dim_); }
@@ -225,7 +233,7 @@ class Vit final : public Model {
   size_t blocks_;  // read once: forward and sites() run often
 };
 
-class VitFamily final : public ModelFamily {
+class VitFamily final : public ModelFamily, public DepthFamily {
  public:
   std::string name() const override { return "vit"; }
   std::vector<FamilySetting> settings() const override {
@@ -359,6 +367,51 @@ class VitFamily final : public ModelFamily {
   std::string width_options(const ArchSpec& spec) const override {
     return concat("--model.dim ", spec.integer("dim"), " --model.block_heads ", spec.params.at("block_heads"),
                   " --model.inner ", spec.params.at("inner"));
+  }
+
+  std::vector<std::string> depth_places(const ArchSpec&) const override { return {"blocks"}; }
+
+  // A pre-LN block after the last one, with its heads and MLP width; proj and fc2 are the
+  // zero-started layers (both residual branches then add 0).
+  AddedBlock add_block(const ArchSpec& spec, const std::string& place) const override {
+    SPROUT_CHECK(place == "blocks", ConfigError, "vit: no place '", place,
+                 "' to add a block at (this model has: blocks, after its last block)");
+    auto inner = spec.ints("inner"), heads = spec.ints("block_heads");
+    inner.push_back(inner.back());
+    heads.push_back(heads.back());
+    AddedBlock out;
+    out.arch = spec;
+    out.arch.set_ints("inner", inner);
+    out.arch.set_ints("block_heads", heads);
+    out.arch.set_integer("depth", static_cast<int64_t>(inner.size()));
+    out.arch = complete(out.arch);
+    out.prefix = block(inner.size() - 1);
+    for (const char* m : {".proj", ".fc2"}) {
+      out.zero.push_back(out.prefix + m + ".weight");
+      out.zero.push_back(out.prefix + m + ".bias");
+    }
+    for (const char* m : {".qkv", ".fc1"}) {
+      out.partners.push_back(out.prefix + m + ".weight");
+      out.partners.push_back(out.prefix + m + ".bias");
+    }
+    out.blocks_at_place = static_cast<int64_t>(inner.size());
+    out.like = block(inner.size() - 2);
+    return out;
+  }
+
+  // Blocks are only appended: a stored model with more blocks is the current one grown.
+  ArchSpec with_added_blocks(const ArchSpec& current, const ArchSpec& stored) const override {
+    const size_t n = current.ints("inner").size();
+    const auto stored_inner = stored.ints("inner"), stored_heads = stored.ints("block_heads");
+    if (stored_inner.size() <= n || stored_heads.size() != stored_inner.size()) return current;
+    auto inner = current.ints("inner"), heads = current.ints("block_heads");
+    inner.insert(inner.end(), stored_inner.begin() + static_cast<std::ptrdiff_t>(n), stored_inner.end());
+    heads.insert(heads.end(), stored_heads.begin() + static_cast<std::ptrdiff_t>(n), stored_heads.end());
+    ArchSpec out = current;
+    out.set_ints("inner", inner);
+    out.set_ints("block_heads", heads);
+    out.set_integer("depth", static_cast<int64_t>(inner.size()));
+    return out;
   }
 };
 

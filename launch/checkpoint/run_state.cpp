@@ -6,12 +6,13 @@
 #include <sstream>
 
 #include "growth/adaptive/adaptive.h"
-#include "launch/growth/auto_driver.h"
-#include "launch/growth/driver.h"
+#include "growth/depth.h"
 #include "growth/models/family.h"
 #include "growth/models/memory_estimate.h"
 #include "growth/slimmable/slimmable.h"
 #include "launch/cli/rank_agreement.h"
+#include "launch/growth/auto_driver.h"
+#include "launch/growth/driver.h"
 #include "launch/train/stored_normalization.h"
 #include "launch/train/trainer.h"
 #include "runtime/error.h"
@@ -197,8 +198,11 @@ Staged stage(Trainer& t, const CheckpointContent& c, const std::string& where) {
   if (t.config().slim.enabled) growth::make_slimmable(*rebuilt, t.config().slim.spec, 0);  // growth/slimmable/slimmable.h
   if (t.config().adaptive.enabled) growth::make_adaptive(*rebuilt, t.config().adaptive.spec);  // rates at the end
   const auto& ref = rebuilt->params();
-  SPROUT_CHECK(ref.parameter_names() == t.model().params().parameter_names() &&
-                   ref.buffer_names() == t.model().params().buffer_names(),
+  // A depth-grown checkpoint lists more blocks than this run's model: the model takes them
+  // (growth::take_added_blocks, in restore_training_state) once everything is staged.
+  SPROUT_CHECK(growth::adds_blocks(t.model(), stored) ||
+                   (ref.parameter_names() == t.model().params().parameter_names() &&
+                    ref.buffer_names() == t.model().params().buffer_names()),
                ConfigError, where, ": its model '", stored.describe(), "' has other parameters than this run's");
   const std::string desc = stored.describe();
   for (size_t i = 0; i < ref.num_parameters(); ++i) {
@@ -339,6 +343,7 @@ void restore_training_state(Trainer& t, const CheckpointContent& c, const std::s
                ": its input normalisation has ", norm ? norm->mean.size() : 0, " channels, this run's data ",
                t.data().channels);
 
+  growth::take_added_blocks(t.model(), architecture_of(c, where));  // a depth-grown checkpoint (growth/depth.h)
   auto& params = t.model().params();
   // Checkpoints are read on the host; every tensor goes back to the device of the run.
   const auto dev = t.context().device;

@@ -1,10 +1,12 @@
 #include "launch/growth/driver.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <numeric>
 
 #include "data/random.h"
+#include "growth/depth.h"
 #include "growth/strategies/gradient_statistics.h"
 #include "launch/growth/auto_driver.h"
 #include "launch/checkpoint/checkpointer.h"
@@ -22,10 +24,29 @@ GrowthDriver::GrowthDriver(const GrowthConfig& config, const growth::Model& mode
   for (const auto& s : model.sites()) start.emplace_back(s.name, s.width);
   auto events = config.events;
   for (auto& e : growth::expand(config.compact, start)) events.push_back(e);
-  events_ = growth::validate_events(std::move(events), model.group_names(), total_steps);  // any width group
+  // Width events may name the groups of blocks that depth events add before them: checked
+  // against the model with every block of the schedule (built only when there are some).
+  const growth::ArchSpec arch = model.arch();
+  const auto* depth = growth::depth_family(arch.kind);
+  const auto places = depth ? depth->depth_places(arch) : std::vector<std::string>{};
+  growth::ArchSpec deepest = arch;
+  auto by_step = events;
+  std::stable_sort(by_step.begin(), by_step.end(),
+                   [](const growth::GrowthEvent& a, const growth::GrowthEvent& b) { return a.step < b.step; });
+  for (const auto& e : by_step) {
+    if (!e.depth) continue;
+    growth::validate_events({e}, {}, total_steps, places);                // place, count, step: one line
+    growth::check_depth_accepts(config.strategy, deepest, e.site);        // the strategy: one line
+    deepest = growth::add_blocks(deepest, e.site, e.add).back().arch;
+  }
+  const auto grown = deepest == arch ? nullptr : growth::build_model(deepest, seed);
+  const growth::Model& all = grown ? *grown : model;
+  events_ = growth::validate_events(std::move(events), all.group_names(), total_steps, places);  // any width group
   const auto strategy = growth::make_strategy(config.strategy);
-  for (const auto& e : events_) growth::check_accepts(*strategy, model.site(e.site), e.add);  // before step 0
-  target_ = growth::final_widths(events_, model.group_widths());
+  for (const auto& e : events_) {
+    if (!e.depth) growth::check_accepts(*strategy, all.site(e.site), e.add);  // before step 0
+  }
+  target_ = growth::final_widths(events_, all.group_widths());
   if (config.automatic.enabled) auto_ = std::make_unique<AutoGrowth>(config, model, seed);
 }
 
@@ -85,7 +106,13 @@ void GrowthDriver::before_step(Trainer& trainer, Progress& progress) {
   }
   if (due.empty()) return;
   checkpoint_around_growth(trainer, "pre-growth");
-  for (const auto* e : due) run_event(trainer, progress, *e);
+  for (const auto* e : due) {
+    if (e->depth) {
+      run_depth_event(trainer, progress, *e);
+    } else {
+      run_event(trainer, progress, *e);
+    }
+  }
   checkpoint_around_growth(trainer, "post-growth");
 }
 
@@ -109,6 +136,7 @@ void GrowthDriver::run_event(Trainer& trainer, Progress& progress, const growth:
   ctx.optimizer = &trainer.optimizer();
   ctx.initial_widths = model.group_widths();
   for (auto it = trainer.growth_history().rbegin(); it != trainer.growth_history().rend(); ++it) {
+    if (growth::is_depth_record(*it)) continue;
     ctx.initial_widths[it->site] = it->old_width;  // oldest record per site wins
   }
   runtime::SurgeryOptions so;
@@ -138,6 +166,68 @@ void GrowthDriver::run_event(Trainer& trainer, Progress& progress, const growth:
   std::snprintf(line, sizeof line, "growth step %lld  %s %lld -> %lld  %s  %.3f s  growth gradient norm %.4g",
                 static_cast<long long>(r.step), r.site.c_str(), static_cast<long long>(r.old_width),
                 static_cast<long long>(r.new_width), r.strategy.c_str(), r.seconds, r.grad_norm);
+  progress.event(line, &j);
+}
+
+}  // namespace sprout::launch
+
+namespace sprout::launch {
+
+void GrowthDriver::run_depth_event(Trainer& trainer, Progress& progress, const growth::GrowthEvent& e) {
+  auto& comm = *trainer.context().comm;
+  auto& model = trainer.model();
+  const std::string context = concat("growth step ", e.step, " ", e.site, " +", e.add, " block");
+  comm.set_phase(context);
+  runtime::inject_test_fault("growth", e.step, comm.rank());  // TEST ONLY (SPROUT_TEST_FAULT)
+  const auto batch = growth_batch(trainer.data(), seed_, e.step, config_.batch, comm.rank(), comm.size());
+  // The function before and after (eval mode, the growth batch): what the event promises to keep.
+  auto logits = [&] {
+    torch::NoGradGuard no_grad;
+    return batch.x.size(0) > 0 ? model.forward(batch.x, false).detach() : torch::Tensor();
+  };
+  const auto before = logits();
+  const auto t0 = std::chrono::steady_clock::now();
+  runtime::SurgeryOptions so;
+  so.context = context;
+  so.test_corrupt_rank = runtime::test_corrupt_rank_from_env();
+  runtime::Surgery surgery(comm, model.params(), &trainer.optimizer(), so);
+  const auto blocks = growth::grow_depth(surgery, model, e.site, e.add, config_.strategy, e.step,
+                                         growth::event_seed(seed_, e.step, growth::depth_record_site(e.site)),
+                                         &trainer.optimizer(), &batch, config_.options);
+  const double local_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  growth::GrowthRecord r;
+  r.step = trainer.step();
+  r.site = growth::depth_record_site(e.site);
+  r.strategy = config_.strategy;
+  r.old_width = blocks.front().blocks_at_place - 1;
+  r.new_width = blocks.back().blocks_at_place;
+  r.seconds = runtime::allreduce_scalar(comm, local_s, runtime::ReduceOp::Max);
+  const auto after = logits();
+  const double change = runtime::allreduce_scalar(
+      comm, before.defined() ? (after - before).abs().max().item<double>() : 0.0, runtime::ReduceOp::Max);
+  const double scale = runtime::allreduce_scalar(comm, before.defined() ? before.abs().max().item<double>() : 0.0,
+                                                 runtime::ReduceOp::Max);
+  std::vector<std::string> zero;
+  std::string names;
+  for (const auto& b : blocks) {
+    const auto z = growth::zero_started(b, config_.strategy);
+    zero.insert(zero.end(), z.begin(), z.end());
+    names += (names.empty() ? "" : ",") + b.prefix;
+  }
+  r.grad_norm = growth::parameters_grad_norm(comm, model, zero, batch);
+  trainer.growth_history().push_back(r);
+
+  runtime::JsonObject j;
+  j.add("event", "growth").add("step", r.step).add("site", r.site).add("strategy", r.strategy)
+      .add("old_blocks", r.old_width).add("new_blocks", r.new_width).add("blocks", names)
+      .add("seconds", r.seconds).add("grad_norm", r.grad_norm)
+      .add("function_change", scale > 0 ? change / scale : change)  // max |Δ logit| / max |logit|
+      .add("arch", model.arch().serialize());
+  char line[320];
+  std::snprintf(line, sizeof line, "growth step %lld  %s blocks %lld -> %lld (%s)  %s  %.3f s  growth gradient norm %.4g",
+                static_cast<long long>(r.step), e.site.c_str(), static_cast<long long>(r.old_width),
+                static_cast<long long>(r.new_width), names.c_str(), r.strategy.c_str(), r.seconds, r.grad_norm);
   progress.event(line, &j);
 }
 

@@ -8,6 +8,7 @@
 // every rank calls it at every step. Events before the current step (a resumed run) are
 // skipped: their effect is in the restored model.
 //
+// Depth events ("STEP:stage2:+1block") run growth::grow_depth in the same place and order.
 // Per event: the growth batch is drawn from (train.seed, step) — not from the training
 // sampler, so a resumed run draws the same one — and split over ranks; the strategy's
 // generator is seeded by (train.seed, step, site). After the surgery the driver measures
@@ -61,6 +62,10 @@ class GrowthDriver {
 
  private:
   void run_event(Trainer& trainer, Progress& progress, const growth::GrowthEvent& event);
+  // A depth event (growth/depth.h): recorded with site "depth:<place>" and the blocks at
+  // the place before and after as old/new width; its metrics object also holds
+  // function_change, max |Δ logit| / max |logit| on the growth batch (eval mode).
+  void run_depth_event(Trainer& trainer, Progress& progress, const growth::GrowthEvent& event);
 
   GrowthConfig config_;
   uint64_t seed_;

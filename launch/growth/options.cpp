@@ -20,7 +20,8 @@ void bind_growth_options(OptionBinder& b, GrowthConfig& c) {
   growth::declare_strategy_settings(growth_section, c.options);  // growth/strategies/strategy.cpp
   b.add("growth.batch", &c.batch, "gradmax: global examples (split over ranks) for the growth statistics");
   b.add_parsed("growth.event", "", "STEP:SITE:+K, grow SITE (a width site or group: fc1, stage2, block1.heads, stream) by K "
-               "units before step STEP, e.g. 600:fc1:+64",
+               "units before step STEP, e.g. 600:fc1:+64; or STEP:PLACE:+Kblock, add K blocks (resnet: "
+               "stage1..stage3, vit: blocks; growth/README.md \"Growing in depth\"), e.g. 600:stage2:+1block",
                [&c](const std::vector<std::string>& texts) {
                  c.events.clear();
                  for (const auto& text : texts) c.events.push_back(growth::parse_event(text));

@@ -4,6 +4,7 @@
 // of the batch; the data-parallel engine rebuilds its buckets.
 #include <gtest/gtest.h>
 
+#include "growth/depth.h"
 #include "growth/site_resize.h"
 #include "growth/strategies/gradient_statistics.h"
 #include "growth_test_util.h"
@@ -140,6 +141,73 @@ TEST(GrowthMpi, GroupGrowthLeavesBitwiseIdenticalReplicas) {
         EXPECT_NO_THROW(runtime::verify_identical(w, m->params(), opt.get(), "a step after group growth"));
       }
     }
+  }
+}
+
+TEST(GrowthMpi, DepthGrowthLeavesBitwiseIdenticalReplicas) {
+  // A block added to a ResNet stage and after a ViT's last block: every rank ends with the
+  // same tensors, state and order (the commit compares them), the function is kept, and a
+  // data-parallel step afterwards (buckets rebuilt) keeps the replicas identical.
+  auto& w = world();
+  const std::vector<std::pair<ArchSpec, std::string>> cases = {{sprout::testing::resnet_arch(), "stage2"},
+                                                               {sprout::testing::vit_arch(), "blocks"}};
+  for (const auto& [arch, place] : cases) {
+    for (const std::string strategy : {"zeros", "random", "gradmax"}) {
+      SCOPED_TRACE(arch.kind + " " + place + " " + strategy);
+      auto m = sprout::testing::trained_looking_model(arch, 3);
+      runtime::OptimizerOptions oo;
+      oo.name = "adamw";
+      auto opt = runtime::make_optimizer(oo);
+      runtime::DataParallel engine(w, m->params());
+      const auto data = sprout::testing::random_batch(arch, 6, 10 + w.rank());  // rank-dependent
+      engine.begin_step();
+      at::cross_entropy_loss(m->forward(data.x, true), data.y).backward();
+      opt->step(m->params(), engine.finish_step(), 0.01);
+      engine.average_buffers();
+      const auto probe = sprout::testing::random_batch(arch, 5, 30).x;
+      const auto before = m->forward(probe, false).detach();
+      runtime::SurgeryOptions so;
+      so.context = "test depth";
+      runtime::Surgery surgery(w, m->params(), opt.get(), so);
+      // Only rank 0's seed may count: the new tensors are computed there and broadcast.
+      const auto share = my_share(sprout::testing::random_batch(arch, 10, 4));  // gradmax: M over the ranks
+      ASSERT_NO_THROW(
+          grow_depth(surgery, *m, place, 1, strategy, 1, 11 + static_cast<uint64_t>(w.rank()), opt.get(), &share));
+      EXPECT_NO_THROW(runtime::verify_identical(w, m->params(), opt.get(), "after depth growth"));
+      EXPECT_LT(sprout::testing::max_rel_diff(m->forward(probe, false).detach(), before), 1e-5);
+      // The same parameter order on every rank: a hash of the names, compared.
+      std::string names;
+      for (const auto& n : m->params().parameter_names()) names += n + ";";
+      const auto order = static_cast<int64_t>(std::hash<std::string>{}(names) >> 1);
+      EXPECT_EQ(runtime::allreduce_int(w, order, runtime::ReduceOp::Max), order);
+      for (int k = 0; k < 2; ++k) {
+        engine.begin_step();
+        at::cross_entropy_loss(m->forward(data.x, true), data.y).backward();
+        opt->step(m->params(), engine.finish_step(), 0.01);
+        engine.average_buffers();
+      }
+      EXPECT_NO_THROW(runtime::verify_identical(w, m->params(), opt.get(), "steps after depth growth"));
+      // The zero-started layers learn (their gradient reached every rank's replica).
+      EXPECT_GT(m->params().parameter(m->arch().kind == "resnet" ? "block4.conv2.bias" : "block3.fc2.bias")
+                    .abs().max().item<double>(),
+                0.0);
+    }
+  }
+}
+
+TEST(GrowthMpi, DepthGrowthOnDivergedReplicasFailsNamingTheNewTensor) {
+  auto& w = world();
+  auto m = sprout::testing::trained_looking_model(sprout::testing::resnet_arch(), 3);
+  runtime::SurgeryOptions so;
+  so.context = "test depth";
+  so.test_corrupt_rank = w.size() - 1;
+  runtime::Surgery surgery(w, m->params(), nullptr, so);
+  try {
+    grow_depth(surgery, *m, "stage2", 1, "random", 1, 11);
+    FAIL() << "the commit did not notice a diverged replica";
+  } catch (const SurgeryError& e) {
+    EXPECT_NE(std::string(e.what()).find("block4.bn1.weight differs between rank 0 and rank"), std::string::npos)
+        << e.what();
   }
 }
 

@@ -93,27 +93,36 @@ class ResNet(nn.Module):
     def __init__(self, arch: Arch):
         super().__init__()
         depth, k = arch.integer("depth"), arch.integer("widen")
-        per_stage = (depth - 4) // 6
+        # Blocks per stage and their numbers in forward order: what depth growth records
+        # (model.blocks, model.order), else n = (depth - 4) / 6 per stage numbered in order.
+        per_stage = arch.ints("blocks") or [(depth - 4) // 6] * 3
         widths = arch.ints("stages") or [(16 << s) * k for s in range(3)]  # each stage's residual width
         stem = arch.integer("stem") if arch.params.get("stem") else 16
-        stages = [widths[s] for s in range(3) for _ in range(per_stage)]
-        strides = [2 if s > 0 and b == 0 else 1 for s in range(3) for b in range(per_stage)]
-        inner = arch.ints("inner") or stages
+        stages = [widths[s] for s in range(3) for _ in range(per_stage[s])]  # per position
+        strides = [2 if s > 0 and b == 0 else 1 for s in range(3) for b in range(per_stage[s])]
+        order = arch.ints("order") or list(range(1, len(stages) + 1))
+        if sorted(order) != list(range(1, len(stages) + 1)):
+            raise ValueError(f"resnet: order {order} is not an order of blocks 1..{len(stages)}")
+        inner = arch.ints("inner")  # by block number
+        if not inner:
+            inner = [0] * len(stages)
+            for p, number in enumerate(order):
+                inner[number - 1] = stages[p]
         if len(inner) != len(stages):
             raise ValueError(f"resnet: inner has {len(inner)} widths for {len(stages)} blocks")
         self.stem = nn.Conv2d(arch.input[0], stem, 3, padding=1)
-        self._blocks = len(stages)
+        self._order = order
         c = stem
-        for b in range(len(stages)):
-            setattr(self, f"block{b + 1}", ResNetBlock(c, inner[b], stages[b], strides[b]))
-            c = stages[b]
+        for p, number in enumerate(order):
+            setattr(self, f"block{number}", ResNetBlock(c, inner[number - 1], stages[p], strides[p]))
+            c = stages[p]
         self.bn_final = nn.BatchNorm2d(c)
         self.fc = nn.Linear(c, arch.classes)
 
     def forward(self, x):
         h = self.stem(x)
-        for b in range(1, self._blocks + 1):
-            h = getattr(self, f"block{b}")(h)
+        for number in self._order:
+            h = getattr(self, f"block{number}")(h)
         return self.fc(F.relu(self.bn_final(h)).mean((2, 3)))
 
 
