@@ -15,6 +15,7 @@
 #include "launch/cli/rank_agreement.h"
 #include "launch/slimmable/step.h"
 #include "launch/train/stored_normalization.h"
+#include "growth/models/macs.h"
 #include "growth/models/memory_estimate.h"
 #include "runtime/engine/allocator.h"
 #include "runtime/device/transfer.h"
@@ -74,7 +75,8 @@ runtime::JsonObject TrainResult::summary() const {
       .add("model", model)
       .add("widths", widths_json(widths))
       .add("peak_rss_mb", peak_rss_mb)
-      .add("optimizer_state_mb", optimizer_state_mb);
+      .add("optimizer_state_mb", optimizer_state_mb)
+      .add("train_flops", train_flops);
   return o;
 }
 
@@ -338,8 +340,17 @@ TrainResult Trainer::run() {
   const auto t_start = std::chrono::steady_clock::now();
   double train_seconds = 0, interval_seconds = 0, loss_sum = 0, last_loss = NAN;
   int64_t interval_steps = 0, trained_steps = 0;
+  int64_t counted_numel = -1;  // the model's size the MACs below were counted at
+  double macs = 0;
+  const double examples_per_step =
+      static_cast<double>(config_.train.batch) * static_cast<double>(config_.train.accumulate) * ctx_.size();
   while (step_ < total_steps_) {
     before_step();
+    if (const int64_t numel = model_->params().parameter_numel(); numel != counted_numel) {  // grown (or first step)
+      counted_numel = numel;
+      macs = static_cast<double>(growth::macs_per_example(model_->arch()));
+    }
+    r.train_flops += 6.0 * macs * examples_per_step;
     const auto t0 = std::chrono::steady_clock::now();
     const double loss = train_step();
     const double dt = seconds_since(t0);
@@ -382,7 +393,8 @@ TrainResult Trainer::run() {
   runtime::JsonObject final_row;  // the final evaluation, in the metrics file too
   final_row.add("event", "final").add("step", r.step).add("test_accuracy", r.test.accuracy)
       .add("test_loss", r.test.loss).add("test_examples", r.test.examples).add("samples_per_s", r.samples_per_s)
-      .add("wall_s", r.wall_s).add("model", r.model).add("widths", widths_json(r.widths));
+      .add("wall_s", r.wall_s).add("model", r.model).add("widths", widths_json(r.widths))
+      .add("train_flops", r.train_flops);
   progress_->record(final_row);
   return r;
 }

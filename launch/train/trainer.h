@@ -54,6 +54,11 @@ struct TrainResult {
   std::string model;
   double peak_rss_mb = 0;         // largest peak resident memory over the ranks
   double optimizer_state_mb = 0;  // optimizer state held by one rank (rank 0; sharded: its slice)
+  // Training FLOPs of the steps this run trained (not those before a resume): 6 × MACs per
+  // example (forward 2, backward 4 per MAC) × global examples per step, at the model's
+  // size at each step — growth in width and depth counted from the step it happens.
+  // Full-width MACs: a slimmable sub-network's step is not discounted.
+  double train_flops = 0;
   // The summary line printed last on stdout.
   runtime::JsonObject summary() const;
 };

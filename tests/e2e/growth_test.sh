@@ -31,6 +31,13 @@ metrics_check "$WORK/mlp.jsonl" "len(events) == 8 and [e['step'] for e in events
   || fail "growth events in the metrics"
 grep -q "^growth step 150  fc1 64 -> 112  gradmax" "$WORK/out" && pass "growth event line printed" || fail "no growth line"
 
+# 1b. Training FLOPs follow the widths: 784-64-64-10 for steps 0-3 (54,912 MACs per example),
+# 784-128-64-10 from step 4 (109,184), 16 examples per step: 6·16·(4·54912 + 6·109184).
+run 2 train --model.widths 64,64 --train.steps 10 --train.batch 8 --growth.event 4:fc1:+64 --growth.strategy random
+expect_rc 0 "a short grown run"
+[[ $(last_json train_flops) == 83976192.0 ]] && pass "train_flops counts each step at the model's size then" \
+  || fail "train_flops $(last_json train_flops), expected 83976192.0"
+
 # 2. The CNN example (batch-norm, conv->conv, conv->flatten->linear, linear), shortened.
 E2E_TIMEOUT=300 run 2 train --config "$CONFIGS/grow_cnn.ini" --train.steps 140 --log.metrics "$WORK/cnn.jsonl"
 expect_rc 0 "grow_cnn.ini on 2 ranks"
