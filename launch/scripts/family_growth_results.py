@@ -3,7 +3,8 @@
 
 Reads OUT/runs/<family>-<config>-seed<k>.json (the JSON summary line of `sprout train`) and
 .jsonl (its metrics: "eval" lines with "test_accuracy", "growth" lines with the widths of
-every width group after the event), and writes OUT/results.md and OUT/family-growth.png.
+every width group after the event), and writes OUT/results.md and OUT/family-growth.png (MACs per example against step; final accuracy
+against training FLOPs relative to the big model).
 
 Training FLOPs are counted from the widths in force at every step, with the MACs per
 example of growth/models/resnet.cpp and vit.cpp (the formulas of their layers(); checked
@@ -135,14 +136,6 @@ def describe(family, w):
     return (f"heads {w['block1.heads']}, MLP " + "-".join(str(w[k]) for k in sorted(w) if k.endswith(".fc1")))
 
 
-def accuracy_points(run, curve):
-    """(step, cumulative FLOPs, test accuracy) of every evaluation and the final one."""
-    points = [(l["step"], l["test_accuracy"]) for l in run["lines"]
-              if "test_accuracy" in l and l.get("event") != "growth"]
-    points.append((run["summary"]["step"], run["summary"]["test_accuracy"]))
-    return sorted({(s, curve[min(s, len(curve)) - 1] if s > 0 else 0, a) for s, a in points})
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
@@ -194,33 +187,32 @@ def main():
     open(os.path.join(args.out, "results.md"), "w").write("\n".join(md) + "\n")
     print("\n".join(md))
 
+    # Left: the schedule (MACs per example in force at every step); right: the claim, final test
+    # accuracy (mean ± std over seeds) against training FLOPs relative to the big model.
     fig, axes = plt.subplots(len(families), 2, figsize=(12, 4.2 * len(families)), squeeze=False)
     for row, family in enumerate(families):
-        ax_step, ax_flops = axes[row]
-        for n in [n for n in ORDER if (family, n) in runs]:
-            by_step = collections.defaultdict(list)
-            flops_at = {}
-            for r in runs[(family, n)]:
-                curve, _ = flops_curve(family, r, n, args.batch, args.growth_batch)
-                for step, f, a in accuracy_points(r, curve):
-                    by_step[step].append(a)
-                    flops_at[step] = f
-            xs = sorted(by_step)
-            ys = [100 * statistics.mean(by_step[x]) for x in xs]
-            style = dict(marker="o", ms=3, label=LABEL[family].get(n, n),
-                         ls="--" if n in ("small", "big") else "-")
-            ax_step.plot(xs, ys, **style)
-            ax_flops.plot([flops_at[x] / 1e12 for x in xs], ys, **style)
-        for ax, xl in ((ax_step, "step"), (ax_flops, "training TFLOPs")):
-            ax.set_xlabel(xl)
-            ax.set_ylabel("test accuracy (%)")
-            ax.grid(alpha=0.3)
-            lo = min(100 * statistics.mean([r["summary"]["test_accuracy"] for r in runs[(family, "small")]]) - 8, 85) \
-                if (family, "small") in runs else 60
-            ax.set_ylim(bottom=max(lo, 50))
-        ax_step.set_title(f"{family}: test accuracy against step (mean over seeds)", fontsize=10)
-        ax_flops.set_title(f"{family}: against training compute", fontsize=10)
-        ax_step.legend(fontsize=7)
+        ax_macs, ax_acc = axes[row]
+        names = [n for n in ORDER if (family, n) in runs]
+        big_flops = curves[(family, "big")][-1] if (family, "big") in curves else curves[(family, names[0])][-1]
+        for k, n in enumerate(names):
+            color = f"C{k}"
+            _, timeline = flops_curve(family, runs[(family, n)][0], n, args.batch, args.growth_batch)
+            ax_macs.plot(range(len(timeline)), [MACS[family](w) / 1e6 for w in timeline], color=color,
+                         ls="--" if n in ("small", "big") else "-", label=LABEL[family].get(n, n))
+            acc = [100 * r["summary"]["test_accuracy"] for r in runs[(family, n)]]
+            sd = statistics.stdev(acc) if len(acc) > 1 else 0.0
+            ax_acc.errorbar([curves[(family, n)][-1] / big_flops], [statistics.mean(acc)], yerr=[sd], color=color,
+                            marker="s" if n in ("small", "big") else "o", ms=7, capsize=4, ls="none",
+                            label=LABEL[family].get(n, n))
+        ax_macs.set_xlabel("step")
+        ax_macs.set_ylabel("MACs per example (M)")
+        ax_macs.set_title(f"{family}: model size during training", fontsize=10)
+        ax_macs.grid(alpha=0.3)
+        ax_macs.legend(fontsize=7)
+        ax_acc.set_xlabel("training FLOPs / big model's")
+        ax_acc.set_ylabel("final test accuracy (%)")
+        ax_acc.set_title(f"{family}: accuracy against compute (mean ± std over seeds)", fontsize=10)
+        ax_acc.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(os.path.join(args.out, "family-growth.png"), dpi=80)
 

@@ -22,7 +22,7 @@
 # Growths at STEPS/10, 2·STEPS/10, 3·STEPS/10, 4·STEPS/10: full width from 40 % of the run.
 # Then family_growth_results.py writes OUT_DIR/results.md (test accuracy mean ± std, wall
 # time, training FLOPs counted from the widths in force at every step, FLOPs / big) and
-# OUT_DIR/family-growth.png (test accuracy against step and against training FLOPs).
+# OUT_DIR/family-growth.png (model size against step; final accuracy against FLOPs / big).
 #
 # Environment: FAMILIES ("resnet vit"), SEEDS ("0 1 2"), STEPS (600; or EPOCHS, which sets
 # STEPS to that many passes over the 60,000 training images), NP (2), GROUP_ROWS (1: also the

@@ -45,7 +45,6 @@ run() {  # run NAME SEED ARGS...
   echo "   $(grep -E '^round' "$OUT/$name-s$seed.log" | tail -1)  ($((SECONDS - t0)) s)"
 }
 
-start=$SECONDS
 for seed in $SEEDS; do run vit-base "$seed"; done
 for l in $LAMBDAS; do
   for seed in $SWEEP_SEEDS; do
@@ -53,7 +52,8 @@ for l in $LAMBDAS; do
       --fedcl.lambda "magmax=$l,task_arithmetic=$l,ties=$l"
   done
 done
-echo "fedcl_vit_results: runs took $((SECONDS - start)) s (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
+timing=$(results_cpu_line fedcl_vit_results)
+echo "$timing"
 
 /usr/bin/python3 "$ROOT/launch/scripts/fedcl_plot.py" "$OUT"/vit-base-s*.json --png "$OUT/fedcl-vit.png" \
   --table "$OUT/fedcl-vit.md"
@@ -79,6 +79,7 @@ for m in ["magmax", "task_arithmetic", "ties"]:
         cells.append(f"{pm(acc)} / {statistics.mean(dist):.2f}")
     print(f"| {m} | " + " | ".join(cells) + " |")
 PYEOF
+printf '\nMeasured (%s ranks): %s.\n' "$NP" "${timing#*: }" >>"$OUT/fedcl-vit.md"
 echo "fedcl_vit_results: wrote $OUT/fedcl-vit.md and $OUT/fedcl-vit.png"
 if [[ ${PUBLISH:-0} == 1 ]]; then
   mkdir -p "$ROOT/launch/results"

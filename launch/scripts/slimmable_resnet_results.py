@@ -49,7 +49,6 @@ def load(out):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
-    ap.add_argument("--run-seconds", type=int, default=0)
     ap.add_argument("--steps", type=int, default=0)
     ap.add_argument("--gate-steps", type=int, default=0)
     args = ap.parse_args()
@@ -62,8 +61,6 @@ def main():
           f"{args.steps} supernet steps + {args.gate_steps} gate steps, global batch 128, SGD momentum 0.9, "
           f"lr 0.05 cosine, weight decay 5e-4; seeds {', '.join(map(str, sorted(seeds)))} (mean ± sample std). "
           f"MACs per example at full width: {full / 1e6:.2f} M."]
-    if args.run_seconds:
-        md[-1] += f" All runs together took {args.run_seconds / 60:.1f} min."
     md += ["", "| width | test accuracy (%) | MACs / example | % of full | routed to 0.25 / 0.5 / 0.75 / 1 (mean) |",
            "|---|---|---:|---:|---|"]
     by_width = {}

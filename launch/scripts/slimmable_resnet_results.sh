@@ -35,7 +35,6 @@ source "$ROOT/launch/scripts/results_lib.sh"
 results_setup slimmable_resnet_results "$BIN"
 mkdir -p "$OUT"
 
-start=$SECONDS
 for seed in $SEEDS; do
   base="$OUT/seed$seed"
   echo "== slimmable resnet seed $seed"
@@ -56,9 +55,10 @@ for seed in $SEEDS; do
   tail -n 1 "$base-confidence.out" >"$base-confidence.json"
   echo "   $((SECONDS - t0)) s"
 done
-echo "slimmable_resnet_results: runs took $((SECONDS - start)) s (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
-/usr/bin/python3 "$ROOT/launch/scripts/slimmable_resnet_results.py" "$OUT" --run-seconds $((SECONDS - start)) \
-  --steps "$STEPS" --gate-steps "$GATE_STEPS"
+timing=$(results_cpu_line slimmable_resnet_results)
+echo "$timing"
+/usr/bin/python3 "$ROOT/launch/scripts/slimmable_resnet_results.py" "$OUT" --steps "$STEPS" --gate-steps "$GATE_STEPS"
+printf '\nMeasured (%s ranks): %s.\n' "$NP" "${timing#*: }" >>"$OUT/results.md"
 echo "slimmable_resnet_results: wrote $OUT/results.md and $OUT/slimmable-resnet.png"
 if [[ ${PUBLISH:-0} == 1 ]]; then
   mkdir -p "$ROOT/launch/results"
