@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""Summarise launch/scripts/slimmable_resnet_results.sh: a markdown table and the accuracy–MACs plot.
+"""Summarise launch/scripts/slimmable_family_results.sh: a markdown table and the accuracy–MACs plot.
 
 Reads OUT/seed<k>.jsonl (the run's "slimmable_eval" rows: every static width, the gate's
 argmax "dynamic", the "oracle") and OUT/seed<k>-confidence.json (`sprout eval
 --gate_confidence`: the gate routed at several confidences), and writes OUT/results.md and
-OUT/slimmable-resnet.png. "Static at the same MACs" interpolates the static widths' accuracy
+OUT/slimmable-<family>.png. "Static at the same MACs" interpolates the static widths' accuracy
 linearly in MACs between neighbours, per seed; the gate is above the static curve where its
 accuracy minus that is > 0.
 """
@@ -19,6 +19,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+
+MODEL = {
+    "resnet": "ResNet-10 at half width (stem 8, stages 8-16-32) slimmable in every block's inner width, SGD "
+              "momentum 0.9, lr 0.05 cosine, weight decay 5e-4",
+    "vit": "ViT (7×7 patches, width 64, 2 blocks, 4 heads, MLP 128) slimmable in every block's MLP width, "
+           "AdamW lr 0.002, 5 % warm-up, cosine, weight decay 0.05",
+}
 
 
 def at_macs(static, m):
@@ -49,6 +57,7 @@ def load(out):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
+    ap.add_argument("--family", choices=sorted(MODEL), default="resnet")
     ap.add_argument("--steps", type=int, default=0)
     ap.add_argument("--gate-steps", type=int, default=0)
     args = ap.parse_args()
@@ -57,9 +66,8 @@ def main():
     full = next(r for r in first if r["width"] == "1")["macs_per_example"]
     static_widths = [r["width"] for r in first if r["width"] not in ("dynamic", "oracle")]
 
-    md = [f"Fashion-MNIST, 2 ranks, ResNet-10 at half width (stem 8, stages 8-16-32) slimmable in every block's inner width; "
-          f"{args.steps} supernet steps + {args.gate_steps} gate steps, global batch 128, SGD momentum 0.9, "
-          f"lr 0.05 cosine, weight decay 5e-4; seeds {', '.join(map(str, sorted(seeds)))} (mean ± sample std). "
+    md = [f"Fashion-MNIST, 2 ranks, {MODEL[args.family]}; {args.steps} supernet steps + {args.gate_steps} gate "
+          f"steps, global batch 128; seeds {', '.join(map(str, sorted(seeds)))} (mean ± sample std). "
           f"MACs per example at full width: {full / 1e6:.2f} M."]
     md += ["", "| width | test accuracy (%) | MACs / example | % of full | routed to 0.25 / 0.5 / 0.75 / 1 (mean) |",
            "|---|---|---:|---:|---|"]
@@ -125,11 +133,11 @@ def main():
         ax.plot([100 * m / full for m, _ in static], [100 * a for _, a in static], color="grey", alpha=0.25, lw=1)
     ax.set_xlabel("MACs per example (% of full width)")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title("Slimmable ResNet-10 (stages 8-16-32) on Fashion-MNIST: gate vs static widths (mean over seeds)", fontsize=9)
+    ax.set_title(f"Slimmable {args.family} on Fashion-MNIST: gate vs static widths (mean over seeds)", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(os.path.join(args.out, "slimmable-resnet.png"), dpi=80)
+    fig.savefig(os.path.join(args.out, f"slimmable-{args.family}.png"), dpi=80)
 
 
 if __name__ == "__main__":
