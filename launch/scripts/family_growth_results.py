@@ -141,7 +141,6 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--batch", type=int, default=128, help="global training batch")
     ap.add_argument("--growth-batch", type=int, default=128)
-    ap.add_argument("--run-seconds", type=int, default=0, help="wall time of all runs, for the table's caption")
     args = ap.parse_args()
     runs = load(args.out)
     families = [f for f in ("resnet", "vit") if any(k[0] == f for k in runs)]
@@ -152,8 +151,6 @@ def main():
            f"for every run; seeds {', '.join(map(str, seeds))} (mean ± sample std over seeds). ResNet-10 at half width (stem 8, stages 8-16-32): SGD "
            "momentum 0.9, lr 0.05 cosine, weight decay 5e-4. ViT (7×7 patches, width 64, 2 blocks, head dimension "
            "16): AdamW lr 0.002, warm-up 5 %, cosine, weight decay 0.05. Growths at 10, 20, 30 and 40 % of the run."]
-    if args.run_seconds:
-        md[-1] += f" All runs together took {args.run_seconds / 60:.1f} min."
     refused = os.path.join(args.out, "runs", "vit-vt-refused.txt")
     curves = {}
     for family in families:

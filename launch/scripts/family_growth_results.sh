@@ -27,7 +27,9 @@
 # Environment: FAMILIES ("resnet vit"), SEEDS ("0 1 2"), STEPS (600; or EPOCHS, which sets
 # STEPS to that many passes over the 60,000 training images), NP (2), GROUP_ROWS (1: also the
 # width-group rows), SPROUT_BIN; PUBLISH=1 copies the table and the plot to launch/results/
-# (what growth/README.md shows). About 12 minutes on 2 quiet cores with the defaults.
+# (what growth/README.md shows). With STEPS=300: 44 minutes on the 2 shared cores at load
+# average 10–20, 11.6 CPU-minutes, so about 6 minutes on 2 quiet cores; the default 600
+# steps about twice that.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OUT=${1:-$ROOT/build/family-growth-results}
@@ -122,14 +124,14 @@ vt_refusal() {
   echo "== vit vt refused: $(cat "$OUT/runs/vit-vt-refused.txt")"
 }
 
-start=$SECONDS
 for family in $FAMILIES; do
   [[ $family == vit ]] && vt_refusal
   for seed in $SEEDS; do "${family}_runs" "$seed"; done
 done
-echo "family_growth_results: runs took $((SECONDS - start)) s (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
-/usr/bin/python3 "$ROOT/launch/scripts/family_growth_results.py" "$OUT" --batch $((BATCH * NP)) --growth-batch 128 \
-  --run-seconds $((SECONDS - start))
+timing=$(results_cpu_line family_growth_results)
+echo "$timing"
+/usr/bin/python3 "$ROOT/launch/scripts/family_growth_results.py" "$OUT" --batch $((BATCH * NP)) --growth-batch 128
+printf '\nMeasured (%s ranks): %s.\n' "$NP" "${timing#*: }" >>"$OUT/results.md"
 echo "family_growth_results: wrote $OUT/results.md and $OUT/family-growth.png"
 if [[ ${PUBLISH:-0} == 1 ]]; then
   mkdir -p "$ROOT/launch/results"
