@@ -140,6 +140,10 @@ class Model {
   // Every width group: the inner sites, then heads and residual groups (growth acts on
   // these).
   virtual std::vector<WidthSite> groups() const { return sites(); }
+  // Batch-norms other than the sites' own whose input changes with the active widths (a
+  // ResNet's residual stream after the first slimmed block): slimmable execution keeps
+  // running statistics per width for them too, read with ForwardOptions::norm_stats.
+  virtual std::vector<std::string> width_dependent_norms() const { return {}; }
   // The architecture with the current widths (rebuilds an equal model).
   virtual ArchSpec arch() const = 0;
 

@@ -135,7 +135,8 @@ class ResNet final : public Model, public DepthModel {
     auto h = conv3x3(params_, "stem", x);
     for (size_t b = 0; b < layout_.stage.size(); ++b) {
       const std::string m = name(b), site = m + ".conv1";
-      const auto pre = activation(batch_norm(params_, m + ".bn1", h, o.train));
+      // Block 1's bn1 reads the stem, the same at every width; later ones read slimmed blocks.
+      const auto pre = activation(batch_norm(params_, m + ".bn1", h, o.train, -1, b == 0 ? "" : o.norm_stats));
       const auto shortcut = projects(b) ? conv1x1(params_, m + ".shortcut", pre, layout_.stride[b]) : h;
       const int64_t units = o.active_width(site);
       if (o.trace) o.trace->inputs[site] = pre;
@@ -158,7 +159,7 @@ class ResNet final : public Model, public DepthModel {
       }
       h = y + shortcut;
     }
-    h = activation(batch_norm(params_, "bn_final", h, o.train)).mean({2, 3});  // (N, C)
+    h = activation(batch_norm(params_, "bn_final", h, o.train, -1, o.norm_stats)).mean({2, 3});  // (N, C)
     if (o.trace) o.trace->inputs["fc"] = h;
     auto logits = linear(params_, "fc", h);
     if (o.trace) {
@@ -166,6 +167,13 @@ class ResNet final : public Model, public DepthModel {
       o.trace->outputs["fc"] = logits;
     }
     return logits;
+  }
+
+  std::vector<std::string> width_dependent_norms() const override {
+    std::vector<std::string> out;
+    for (size_t b = 1; b < layout_.stage.size(); ++b) out.push_back(name(b) + ".bn1");
+    out.push_back("bn_final");
+    return out;
   }
 
   std::vector<WidthSite> sites() const override {

@@ -47,15 +47,19 @@ std::map<std::string, int64_t> active_widths(const Model& model, double ratio) {
 
 void add_switchable_norms(Model& model, const std::vector<double>& ratios) {
   auto& p = model.params();
+  std::vector<std::string> norms;
   for (const auto& site : model.sites()) {
-    if (site.norm.empty()) continue;
+    if (!site.norm.empty()) norms.push_back(site.norm);
+  }
+  for (const auto& norm : model.width_dependent_norms()) norms.push_back(norm);
+  for (const auto& norm : norms) {
     for (double r : ratios) {
       const std::string sfx = norm_stats_suffix(r);
-      if (sfx.empty() || p.has_buffer(site.norm + ".running_mean" + sfx)) continue;
-      const auto like = p.buffer(site.norm + ".running_mean").options();  // the model's device
-      p.add_buffer(site.norm + ".running_mean" + sfx, torch::zeros({site.width}, like));
-      p.add_buffer(site.norm + ".running_var" + sfx, torch::ones({site.width}, like));
-      p.add_buffer(site.norm + ".num_batches_tracked" + sfx, torch::zeros({}, like.dtype(torch::kInt64)));
+      if (sfx.empty() || p.has_buffer(norm + ".running_mean" + sfx)) continue;
+      const torch::Tensor mean = p.buffer(norm + ".running_mean");  // full width, the model's device
+      p.add_buffer(norm + ".running_mean" + sfx, torch::zeros_like(mean));
+      p.add_buffer(norm + ".running_var" + sfx, torch::ones_like(mean));
+      p.add_buffer(norm + ".num_batches_tracked" + sfx, torch::zeros({}, mean.options().dtype(torch::kInt64)));
     }
   }
 }

@@ -8,7 +8,9 @@
 //
 //   bn_<site>.running_mean_r0p5   bn_<site>.running_var_r0p5   bn_<site>.num_batches_tracked_r0p5
 //
-// (ratio 1 uses the model's own buffers, so the full width *is* the plain model). These
+// (ratio 1 uses the model's own buffers, so the full width *is* the plain model), and so does
+// every norm downstream whose input depends on the widths (Model::width_dependent_norms(): a
+// ResNet's residual stream after its first block). These
 // buffers have the site's full width and the ratio's sub-network uses their first units,
 // so width surgery can treat them like the norm's other buffers. Names carry exactly one
 // dot, keeping the checkpoint layout /buffers/<module>/<buffer> unambiguous.
@@ -43,8 +45,9 @@ std::string norm_stats_suffix(double ratio);
 int64_t active_units(int64_t width, double ratio);
 // Active units of every site at `ratio`.
 std::map<std::string, int64_t> active_widths(const Model& model, double ratio);
-// Registers, for every site with a norm and every ratio < 1, the private statistics
-// (running mean 0, var 1, count 0). Sites without a norm need none. Idempotent.
+// Registers, for every site with a norm, every Model::width_dependent_norms() entry and every
+// ratio < 1, the private statistics (running mean 0, var 1, count 0). Sites without a norm
+// need none. Idempotent.
 void add_switchable_norms(Model& model, const std::vector<double>& ratios);
 
 // Registers what a SlimmableNet over `model` adds to its ParamSet — the switchable

@@ -16,6 +16,7 @@ import os
 import statistics
 import subprocess
 import sys
+import textwrap
 
 
 def import_pyplot():
@@ -126,7 +127,8 @@ def main():
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8, loc="lower left")
-    fig.suptitle(f"sprout fedcl: {keys[0][0]}, {len(rs[0]['tasks'])} class-incremental tasks, {keys[0][6]}")
+    title = f"sprout fedcl: {keys[0][0]}, {len(rs[0]['tasks'])} class-incremental tasks, {keys[0][6]}"
+    fig.suptitle(textwrap.fill(title, int(11 * 5.2 * len(keys))), fontsize=11)  # one panel is narrow
     fig.tight_layout()
     png = args.png or os.path.splitext(args.reports[0])[0] + ".png"
     fig.savefig(png, dpi=110)

@@ -14,3 +14,14 @@ results_setup() {
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends python3-matplotlib
   fi
 }
+
+# results_cpu_line NAME: one line with the wall time since the script started and the CPU time
+# of every process it ran (all ranks, from /proc: the script's reaped children). CPU seconds ÷
+# ranks is about the wall time the runs need on that many quiet cores, which a loaded machine's
+# wall time does not show.
+results_cpu_line() {
+  local f
+  read -r -a f </proc/$$/stat
+  local cpu=$(( (f[15] + f[16]) / $(getconf CLK_TCK) ))
+  echo "$1: wall $SECONDS s, CPU of all processes $cpu s (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+}

@@ -27,7 +27,8 @@ ArchSpec cnn_spec() {
   return s;
 }
 
-// Model a's weights and ratio-`suffix` statistics, sliced to the narrow model b's shapes.
+// Model a's weights and ratio-`suffix` statistics, sliced to the narrow model b's shapes (a
+// norm whose input is the same at every width, a ResNet's first bn1, has only its own).
 void copy_sliced(const runtime::ParamSet& a, runtime::ParamSet& b, const std::string& suffix) {
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < b.num_parameters(); ++i) {
@@ -38,7 +39,7 @@ void copy_sliced(const runtime::ParamSet& a, runtime::ParamSet& b, const std::st
   }
   for (size_t i = 0; i < b.buffer_names().size(); ++i) {
     const auto& name = b.buffer_names()[i];
-    auto src = a.buffer(name + suffix);
+    auto src = a.has_buffer(name + suffix) ? a.buffer(name + suffix) : a.buffer(name);
     if (src.dim() == 1) src = src.narrow(0, 0, b.buffers()[i].size(0));
     b.buffers()[i].copy_(src);
   }
@@ -53,7 +54,8 @@ ArchSpec narrowed(const ArchSpec& given, double r) {
 
 double max_diff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
-void expect_narrow_equals_separate(const ArchSpec& spec) {
+// `shared_norm`: a batch-norm of the full model that a narrow training forward must not touch.
+void expect_narrow_equals_separate(const ArchSpec& spec, const std::string& shared_norm = "bn_fc1") {
   SlimSpec ss;
   ss.attention = false;
   auto wide = build_model(spec, 1);
@@ -72,7 +74,7 @@ void expect_narrow_equals_separate(const ArchSpec& spec) {
     // Eval mode: running statistics of ratio r.
     EXPECT_LT(max_diff(net.forward(x, i, false), narrow->forward(x, false)), 1e-6) << spec.describe() << " r=" << r;
     // Train mode: batch statistics, and the update lands in ratio r's buffers only.
-    auto full_mean_before = wide->params().buffer("bn_fc1.running_mean").clone();
+    auto full_mean_before = wide->params().buffer(shared_norm + ".running_mean").clone();
     EXPECT_LT(max_diff(net.forward(x, i, true), narrow->forward(x, true)), 1e-6) << spec.describe() << " r=" << r;
     for (const auto& s : narrow->sites()) {
       auto mine = wide->params().buffer(s.norm + ".running_mean" + sfx).narrow(0, 0, s.width);
@@ -80,7 +82,7 @@ void expect_narrow_equals_separate(const ArchSpec& spec) {
       auto var = wide->params().buffer(s.norm + ".running_var" + sfx).narrow(0, 0, s.width);
       EXPECT_LT(max_diff(var, narrow->params().buffer(s.norm + ".running_var")), 1e-6) << s.norm;
     }
-    EXPECT_TRUE(full_mean_before.equal(wide->params().buffer("bn_fc1.running_mean")));
+    EXPECT_TRUE(full_mean_before.equal(wide->params().buffer(shared_norm + ".running_mean"))) << shared_norm;
   }
   // Ratio 1 is the plain model.
   EXPECT_TRUE(net.forward(x, net.largest(), false).equal(wide->forward(x, false)));
@@ -88,6 +90,17 @@ void expect_narrow_equals_separate(const ArchSpec& spec) {
 
 TEST(Slimmable, MlpNarrowForwardEqualsSeparateNarrowModel) { expect_narrow_equals_separate(mlp_spec()); }
 TEST(Slimmable, CnnNarrowForwardEqualsSeparateNarrowModel) { expect_narrow_equals_separate(cnn_spec()); }
+
+// The residual stream's norms after the first block see other statistics at every width: a
+// narrow ResNet in eval mode equals a separate narrow model only if they switch too.
+TEST(Slimmable, ResNetNarrowForwardEqualsSeparateNarrowModel) {
+  ArchSpec spec;
+  spec.kind = "resnet";
+  spec.set_ints("stages", {8, 16, 32});
+  spec.set_integer("stem", 8);
+  expect_narrow_equals_separate(spec, "bn_final");
+  expect_narrow_equals_separate(spec, "block2.bn1");
+}
 
 TEST(Slimmable, ResNetAtFullWidthIsThePlainForward) {
   ArchSpec spec;
