@@ -14,12 +14,12 @@ ap.add_argument("--steps", type=int, required=True)
 ap.add_argument("--np", type=int, required=True)
 args = ap.parse_args()
 
-RUNS = ["shallow", "big", "deeper", "wider", "both"]
-LABEL = {"shallow": "shallow / narrow, no growth", "big": "big from scratch", "deeper": "grown in depth",
+RUNS = ["shallow", "big", "deeper", "deeper_random", "wider", "both"]
+LABEL = {"shallow": "shallow / narrow, no growth", "big": "big from scratch", "deeper": "grown in depth (GradMax)", "deeper_random": "grown in depth (random)",
          "wider": "grown in width", "both": "grown in width, then depth"}
 runs = {}
 for path in sorted(glob.glob(os.path.join(args.out, "runs", "*-seed*.json"))):
-    m = re.match(r"(resnet|vit)-(\w+)-seed(\d+)\.json", os.path.basename(path))
+    m = re.match(r"(resnet|vit)-(\w+?)-seed(\d+)\.json", os.path.basename(path))
     if m:
         runs.setdefault((m.group(1), m.group(2)), []).append(json.load(open(path)))
 

@@ -16,12 +16,15 @@
 #     deeper   1 block, +1 block at 10 % and at 20 %
 #     wider    3 blocks, MLP 32 grown to 128 at 10 % and 20 %
 #     both     1 block at MLP 32: widened at 10 % and 20 %, +2 blocks at 30 %
-# Growth uses GradMax (depth: the new block's last layers; width: the new units' fan-out).
+#   deeper_random (both families): as deeper, the new blocks' first layers drawn at random
+# Growth uses GradMax (depth: the new block's last layers; width: the new units' fan-out)
+# unless the row says random.
 # A new block copies the widths of the block before it, so "both" widens first.
 # FLOPs: the summary's train_flops (6 × MACs per example × examples, at the size in force at
 # every step; GradMax's statistics batch not counted). Writes OUT/results.md and
 # OUT/depth-growth.png (final accuracy against training FLOPs / big).
-# Environment: FAMILIES ("resnet vit"), SEEDS ("0 1 2"), STEPS (300), NP (2), SPROUT_BIN;
+# 36 runs of 600 steps: about 12 minutes on the 2 shared cores at load average 3–6.
+# Environment: FAMILIES ("resnet vit"), SEEDS ("0 1 2"), STEPS (600), NP (2), SPROUT_BIN;
 # PUBLISH=1 copies the table and the plot to launch/results/.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -29,7 +32,7 @@ OUT=${1:-$ROOT/build/depth-growth-results}
 FAMILIES=${FAMILIES:-"resnet vit"}
 SEEDS=${SEEDS:-"0 1 2"}
 NP=${NP:-2}
-STEPS=${STEPS:-300}
+STEPS=${STEPS:-600}
 BIN=${SPROUT_BIN:-$ROOT/build/launch/sprout}
 source "$ROOT/launch/scripts/results_lib.sh"
 results_setup depth_growth_results "$BIN"
@@ -39,7 +42,7 @@ S1=$(( STEPS / 10 )) S2=$(( 2 * STEPS / 10 )) S3=$(( 3 * STEPS / 10 ))
 
 COMMON=(--data.name fashion-mnist --train.steps "$STEPS" --train.batch 64 --optim.schedule cosine
         --train.eval_every $(( STEPS / 2 )) --train.log_every $(( STEPS / 30 > 0 ? STEPS / 30 : 1 ))
-        --log.progress lines --runtime.threads 1 --growth.batch 128 --growth.strategy gradmax)
+        --log.progress lines --runtime.threads 1 --growth.batch 128)
 RESNET=(--model.kind resnet --model.stem 8 --model.stages 8,16,32 --optim.name sgd --optim.lr 0.05
         --optim.momentum 0.9 --optim.weight_decay 0.0005)
 VIT=(--model.kind vit --model.dim 64 --model.heads 4 --model.head_dim 16 --model.patch 7
@@ -51,6 +54,7 @@ run() {  # run FAMILY NAME SEED ARGS...
   [[ $family == vit ]] && model=("${VIT[@]}")
   echo "== $family $name seed $seed"
   local t0=$SECONDS
+  [[ " $* " == *" --growth.strategy "* ]] || set -- --growth.strategy gradmax "$@"
   mpirun -np "$NP" "$BIN" train "${COMMON[@]}" "${model[@]}" --train.seed "$seed" --log.metrics "$base.jsonl" "$@" \
     >"$base.out" 2>"$base.err" || { echo "run $family $name seed $seed failed:"; tail -5 "$base.err"; exit 1; }
   tail -n 1 "$base.out" >"$base.json"
@@ -72,6 +76,7 @@ resnet_runs() {
   run resnet shallow "$seed" --model.depth 10
   run resnet big "$seed" --model.depth 16
   run resnet deeper "$seed" --model.depth 10 "${deeper[@]}"
+  run resnet deeper_random "$seed" --model.depth 10 --growth.strategy random "${deeper[@]}"
   run resnet wider "$seed" --model.depth 16 --model.inner 2,2,4,4,8,8 "${wider[@]}"
   run resnet both "$seed" --model.depth 10 --model.inner 2,4,8 "${both[@]}"
 }
@@ -84,6 +89,7 @@ vit_runs() {
   run vit shallow "$seed" --model.depth 1 --model.mlp 128
   run vit big "$seed" --model.depth 3 --model.mlp 128
   run vit deeper "$seed" --model.depth 1 --model.mlp 128 "${deeper[@]}"
+  run vit deeper_random "$seed" --model.depth 1 --model.mlp 128 --growth.strategy random "${deeper[@]}"
   run vit wider "$seed" --model.depth 3 --model.mlp 32 "${wider[@]}"
   run vit both "$seed" --model.depth 1 --model.mlp 32 "${both[@]}"
 }
