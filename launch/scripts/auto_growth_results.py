@@ -15,13 +15,15 @@ growth batch for every candidate that was scored (its M). Evaluation is not coun
 """
 import argparse
 import collections
-import glob
-import json
 import os
-import re
 import statistics
 
-import matplotlib
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from growth_results import fmt_pm, load, macs, width_timeline  # noqa: E402
+
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -31,9 +33,6 @@ LABEL = {"auto": "automatic, bound per parameter", "auto-none": "automatic, boun
          "hand-paper": "hand: +32 every 100 from 100", "hand-late": "hand: +32 every 150 from 300"}
 
 
-def macs(widths, inputs=784, classes=10):
-    dims = [inputs] + [widths[k] for k in sorted(widths, key=lambda s: int(s[2:]))] + [classes]
-    return sum(a * b for a, b in zip(dims, dims[1:]))
 
 
 def params(widths, inputs=784, classes=10):
@@ -41,29 +40,8 @@ def params(widths, inputs=784, classes=10):
     return sum(a * b + b for a, b in zip(dims, dims[1:]))
 
 
-def load(out):
-    runs = collections.defaultdict(list)
-    for path in sorted(glob.glob(os.path.join(out, "runs", "*-seed*.json"))):
-        name, seed = re.match(r"(.*)-seed(\d+)\.json$", os.path.basename(path)).groups()
-        summary = json.load(open(path))
-        lines = [json.loads(l) for l in open(path[:-5] + ".jsonl")]
-        runs[name].append({"seed": int(seed), "summary": summary, "lines": lines})
-    return runs
 
 
-def width_timeline(run):
-    """Widths in force at each step 0..steps-1, and the growth rows."""
-    events = [l for l in run["lines"] if l.get("event") == "growth"]
-    widths = dict(run["summary"]["widths"])
-    for e in reversed(events):  # undo the growths to get the start
-        widths[e["site"]] = e["old_width"]
-    timeline, i = [], 0
-    for step in range(run["summary"]["step"]):
-        while i < len(events) and events[i]["step"] <= step:
-            widths[events[i]["site"]] = events[i]["new_width"]
-            i += 1
-        timeline.append(dict(widths))
-    return timeline, events
 
 
 def flops(run, batch, growth_batch):
@@ -80,10 +58,6 @@ def flops(run, batch, growth_batch):
     return total
 
 
-def fmt_pm(values, digits, scale=1.0):
-    m = statistics.mean(values) * scale
-    s = statistics.stdev(values) * scale if len(values) > 1 else 0.0
-    return f"{m:.{digits}f} ± {s:.{digits}f}"
 
 
 def main():

@@ -7,6 +7,10 @@ import json
 import os
 import re
 import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from growth_results import fmt_pm  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("out")
@@ -24,10 +28,6 @@ for path in sorted(glob.glob(os.path.join(args.out, "runs", "*-seed*.json"))):
         runs.setdefault((m.group(1), m.group(2)), []).append(json.load(open(path)))
 
 
-def pm(values, scale=1.0, digits=2):
-    values = [v * scale for v in values]
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.{digits}f} ± {sd:.{digits}f}"
 
 
 lines = [f"Fashion-MNIST, {args.np} ranks, {args.steps} steps (global batch {64 * args.np}), growth by GradMax; "
@@ -45,7 +45,7 @@ for family in ("resnet", "vit"):
             continue
         flops = statistics.mean(r["train_flops"] for r in rs)
         acc = [r["test_accuracy"] for r in rs]
-        lines.append(f"| {LABEL[name]} | {rs[0]['model']} | {pm(acc, 100)} | {flops / 1e12:.3f} | "
+        lines.append(f"| {LABEL[name]} | {rs[0]['model']} | {fmt_pm(acc, 2, 100)} | {flops / 1e12:.3f} | "
                      f"{flops / big:.2f} | {len(rs)} |")
         points.setdefault(family, []).append((name, flops / big, statistics.mean(acc) * 100,
                                               statistics.stdev(acc) * 100 if len(acc) > 1 else 0))

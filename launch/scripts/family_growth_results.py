@@ -16,13 +16,15 @@ Evaluation is not counted.
 """
 import argparse
 import collections
-import glob
-import json
 import os
-import re
 import statistics
 
-import matplotlib
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from growth_results import fmt_pm, load  # noqa: E402
+
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -77,14 +79,6 @@ def vit_macs(w, depth=2, patch=7, head_dim=16):
 MACS = {"resnet": resnet_macs, "vit": vit_macs}
 
 
-def load(out):
-    runs = collections.defaultdict(list)
-    for path in sorted(glob.glob(os.path.join(out, "runs", "*-seed*.json"))):
-        family, name, seed = re.match(r"(resnet|vit)-(.*)-seed(\d+)\.json$", os.path.basename(path)).groups()
-        summary = json.load(open(path))
-        lines = [json.loads(l) for l in open(path[:-5] + ".jsonl")]
-        runs[(family, name)].append({"seed": int(seed), "summary": summary, "lines": lines})
-    return runs
 
 
 def width_timeline(family, run):
@@ -123,10 +117,6 @@ def flops_curve(family, run, name, batch, growth_batch):
     return curve, timeline
 
 
-def fmt_pm(values, digits, scale=1.0):
-    m = statistics.mean(values) * scale
-    s = statistics.stdev(values) * scale if len(values) > 1 else 0.0
-    return f"{m:.{digits}f} ± {s:.{digits}f}"
 
 
 def describe(family, w):
@@ -142,7 +132,7 @@ def main():
     ap.add_argument("--batch", type=int, default=128, help="global training batch")
     ap.add_argument("--growth-batch", type=int, default=128)
     args = ap.parse_args()
-    runs = load(args.out)
+    runs = load(args.out, r"(resnet|vit)-(.*)-seed(\d+)\.json$")
     families = [f for f in ("resnet", "vit") if any(k[0] == f for k in runs)]
     md = []
     any_run = next(iter(runs.values()))[0]["summary"]

@@ -37,13 +37,15 @@ def macs(widths, inputs=784, classes=10):
     return sum(a * b for a, b in zip(dims, dims[1:]))
 
 
-def load(out):
+def load(out, pattern=r"(.*)-seed(\d+)\.json$"):
+    """OUT/runs/<name>-seed<s>.json (summary) and .jsonl (metrics) -> {name: [runs]}; with a
+    pattern of more groups before the seed, the key is their tuple (the other result scripts)."""
     runs = collections.defaultdict(list)
     for path in sorted(glob.glob(os.path.join(out, "runs", "*-seed*.json"))):
-        name, seed = re.match(r"(.*)-seed(\d+)\.json$", os.path.basename(path)).groups()
+        *key, seed = re.match(pattern, os.path.basename(path)).groups()
         summary = json.load(open(path))
         lines = [json.loads(l) for l in open(path[:-5] + ".jsonl")]
-        runs[name].append({"seed": int(seed), "summary": summary, "lines": lines})
+        runs[key[0] if len(key) == 1 else tuple(key)].append({"seed": int(seed), "summary": summary, "lines": lines})
     return runs
 
 
