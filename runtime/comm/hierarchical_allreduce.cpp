@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "runtime/comm/abandon.h"
 #include "runtime/comm/mpi_communicator.h"
 #include "runtime/comm/ring_allreduce.h"
 #include "runtime/error.h"
@@ -22,19 +23,6 @@ void check_bucket(const torch::Tensor& flat, const char* what) {
 torch::Tensor scratch_of(torch::Tensor scratch, const torch::Tensor& flat, int64_t numel) {
   if (scratch.defined() && scratch.numel() >= numel && scratch.scalar_type() == flat.scalar_type()) return scratch;
   return torch::empty({std::max<int64_t>(numel, 1)}, flat.options());
-}
-
-// An operation destroyed unfinished (an exception unwinds; the job is about to end): frees
-// its requests and keeps its buffers alive, since MPI may still write into them.
-void abandon(MPI_Request* requests, size_t count, const torch::Tensor& a, const torch::Tensor& b) {
-  int finalized = 0;
-  MPI_Finalized(&finalized);
-  if (finalized) return;
-  for (size_t i = 0; i < count; ++i) {
-    if (requests[i] != MPI_REQUEST_NULL) MPI_Request_free(&requests[i]);
-  }
-  new torch::Tensor(a);  // deliberate leak
-  new torch::Tensor(b);
 }
 
 }  // namespace
@@ -111,7 +99,7 @@ RecursiveDoublingAllreduce::RecursiveDoublingAllreduce(MPI_Comm comm, torch::Ten
 }
 
 RecursiveDoublingAllreduce::~RecursiveDoublingAllreduce() {
-  if (step_ < rounds_.size()) abandon(requests_, 2, flat_, scratch_);
+  if (step_ < rounds_.size()) abandon_unfinished(requests_, 2, flat_, scratch_);
 }
 
 void RecursiveDoublingAllreduce::post() {
@@ -165,7 +153,7 @@ HierarchicalAllreduce::HierarchicalAllreduce(const NodeGroups& groups, torch::Te
 }
 
 HierarchicalAllreduce::~HierarchicalAllreduce() {
-  if (stage_ != Stage::Done && !requests_.empty()) abandon(requests_.data(), requests_.size(), flat_, scratch_);
+  if (stage_ != Stage::Done && !requests_.empty()) abandon_unfinished(requests_.data(), requests_.size(), flat_, scratch_);
 }
 
 void HierarchicalAllreduce::post_next() {

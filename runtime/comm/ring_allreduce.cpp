@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "runtime/comm/abandon.h"
 #include "runtime/error.h"
 #include "runtime/comm/hierarchical_allreduce.h"
 #include "runtime/comm/mpi_communicator.h"
@@ -37,16 +38,7 @@ RingAllreduce::RingAllreduce(MPI_Comm comm, torch::Tensor flat, torch::Tensor sc
 }
 
 RingAllreduce::~RingAllreduce() {
-  if (step_ >= last_step_) return;
-  int finalized = 0;
-  MPI_Finalized(&finalized);
-  if (finalized) return;
-  for (auto& r : requests_) {
-    if (r != MPI_REQUEST_NULL) MPI_Request_free(&r);
-  }
-  // Deliberate leak (see the header): MPI may still write into these.
-  new torch::Tensor(flat_);
-  new torch::Tensor(scratch_);
+  if (step_ < last_step_) abandon_unfinished(requests_, 2, flat_, scratch_);  // see the header
 }
 
 int64_t RingAllreduce::chunk_begin(int k) const { return ring_chunk_begin(flat_.numel(), size_, k); }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "runtime/comm/abandon.h"
 #include "runtime/comm/mpi_communicator.h"
 #include "runtime/comm/ring_allreduce.h"
 #include "runtime/error.h"
@@ -54,17 +55,7 @@ ScatteredHierarchicalAllreduce::ScatteredHierarchicalAllreduce(const NodeGroups&
 }
 
 ScatteredHierarchicalAllreduce::~ScatteredHierarchicalAllreduce() {
-  if (stage_ == Stage::Done) return;
-  int finalized = 0;
-  MPI_Finalized(&finalized);
-  if (finalized) return;
-  // Destroyed unfinished (an exception unwinds; the job is about to end): MPI may still
-  // write into the buffers, so they are kept alive (a deliberate leak).
-  for (auto& r : requests_) {
-    if (r != MPI_REQUEST_NULL) MPI_Request_free(&r);
-  }
-  new torch::Tensor(flat_);
-  new torch::Tensor(scratch_);
+  if (stage_ != Stage::Done) abandon_unfinished(requests_.data(), requests_.size(), flat_, scratch_);
 }
 
 torch::Tensor ScatteredHierarchicalAllreduce::chunk(int k) const {
