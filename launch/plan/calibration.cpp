@@ -1,16 +1,18 @@
 #include "launch/plan/calibration.h"
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "runtime/error.h"
+#include "runtime/regular_file.h"
 
 namespace sprout::launch {
 
 namespace {
+
+// A calibration is a few hundred rows of figures; the cap only keeps a wrong file from being read whole.
+constexpr int64_t kCalibrationMaxBytes = int64_t{16} << 20;
 
 runtime::JsonObject link_json(const runtime::LinkCost& l, const std::string& source) {
   runtime::JsonObject o;
@@ -51,13 +53,14 @@ runtime::JsonObject Calibration::to_json() const {
 }
 
 Calibration Calibration::read(const std::string& path, const std::string& option) {
-  std::ifstream in(path);
-  SPROUT_CHECK(in.good(), ConfigError, option, ": cannot read '", path, "' (write one with sprout bench calibrate)");
-  std::stringstream text;
-  text << in.rdbuf();
+  // A directory, a FIFO (which would block every rank) or a device is refused before it is opened.
+  const std::string why = runtime::why_not_regular_file(path);
+  SPROUT_CHECK(why.empty(), ConfigError, option, ": cannot read '", path, "': it ", why,
+               " (write one with sprout bench calibrate)");
+  const std::string text = runtime::read_regular_file(path, kCalibrationMaxBytes, option);
   Calibration c;
   try {
-    const auto o = runtime::JsonObject::parse(text.str());
+    const auto o = runtime::JsonObject::parse(text);
     c.host = o.text("host");
     c.ranks = static_cast<int>(o.integer("ranks"));
     if (o.has("nodes")) {  // files written before the node split was recorded: one node

@@ -85,6 +85,12 @@ run 1 plan --plan.calibration "$CAL2" --model.widths 32 --plan.between_gbps -1
 expect_rc 2 "plan.between_gbps=-1"; expect_err "--plan.between_gbps: -1 must be in [0, 1e9)" "named"
 run 2 train --data.name synthetic --train.steps 2 --runtime.calibration "$WORK/none.json"
 expect_rc 2 "runtime.calibration missing"; expect_err "--runtime.calibration: cannot read '$WORK/none.json'" "named"
+# A directory and a FIFO (which would block every rank at open) are refused before they are read.
+run 2 train --data.name synthetic --train.steps 2 --runtime.calibration "$WORK"
+expect_rc 2 "runtime.calibration a directory"; expect_err "--runtime.calibration: cannot read '$WORK': it is a directory" "named"
+mkfifo "$WORK/cal.fifo"
+E2E_TIMEOUT=30 run 2 train --data.name synthetic --train.steps 2 --runtime.calibration "$WORK/cal.fifo"
+expect_rc 2 "runtime.calibration a FIFO"; expect_err "--runtime.calibration: cannot read '$WORK/cal.fifo': it is a FIFO" "named"
 # links_file OUT NODE_ALPHA NODE_BETA BETWEEN_ALPHA BETWEEN_BETA: the calibration with other links.
 links_file() {
   $PY - "$CAL" "$@" <<'PYEOF'
