@@ -30,6 +30,27 @@ double raw_value(const Model& model, const std::string& site) {
 
 double softplus(double x) { return x > 20 ? x : std::log1p(std::exp(x)); }
 
+// What adaptive width can act on, in forward order: the inner sites, then the groups the
+// model slims and scales like them (Model::slimmable_groups()).
+std::vector<std::string> adaptable(const Model& model) {
+  auto out = model.site_names();
+  for (const auto& g : model.slimmable_groups()) out.push_back(g);
+  return out;
+}
+
+// A tensor the site or group writes its units into (its options are the rate's).
+const torch::Tensor& unit_tensor(const Model& model, const WidthSite& s) {
+  return model.params().parameter(s.inner() ? s.producer + ".weight" : s.producers.front().tensor);
+}
+
+// The site's current width in `view` (sites are resized one after another there).
+int64_t width_in(const runtime::ParamSet& view, const WidthSite& s) {
+  if (s.inner()) return view.parameter(s.producer + ".weight").size(0);
+  const auto& first = s.producers.front();
+  const auto& t = first.buffer ? view.buffer(first.tensor) : view.parameter(first.tensor);
+  return t.size(first.dim) / first.unit;
+}
+
 }  // namespace
 
 std::string rate_parameter(const std::string& site) { return kPrefix + site + kSuffix; }
@@ -60,12 +81,13 @@ torch::Tensor importance(const torch::Tensor& lambda, int64_t width) {
 
 void make_adaptive(Model& model, const AdaptiveSpec& spec) {
   auto names = spec.sites.empty() ? model.site_names() : spec.sites;
-  const auto all = model.site_names();
+  const auto all = adaptable(model);
   const auto groups = model.group_names();
   for (const auto& site : names) {
     const bool group = std::find(groups.begin(), groups.end(), site) != groups.end();
     SPROUT_CHECK(std::find(all.begin(), all.end(), site) != all.end(), ConfigError, "--model.adaptive_sites: '", site,
-                 group ? concat("' is a ", model.site(site).group_kind(), " width group; adaptive width acts on inner sites only (")
+                 group ? concat("' is a ", model.site(site).group_kind(),
+                                " width group this model does not slim or scale per unit; adaptive width acts on (")
                        : std::string("' is not a site of this model ("),
                  [&] {
                    std::string s;
@@ -76,10 +98,11 @@ void make_adaptive(Model& model, const AdaptiveSpec& spec) {
   for (const auto& site : all) {  // forward order whatever the option's order
     if (std::find(names.begin(), names.end(), site) == names.end()) continue;
     if (model.params().has_parameter(rate_parameter(site))) continue;
-    const auto& like = model.params().parameter(model.site(site).producer + ".weight");
-    SPROUT_CHECK(model.site(site).width >= 2, ConfigError, "--model.", model.site(site).kind == WidthSite::Kind::Conv
-                 ? "conv" : "widths", ": site ", site, " has ", model.site(site).width,
-                 " units; adaptive width needs at least 2");
+    const auto s = model.site(site);
+    const auto& like = unit_tensor(model, s);
+    SPROUT_CHECK(s.width >= 2, ConfigError, "--model.",
+                 !s.inner() ? "adaptive_sites" : s.kind == WidthSite::Kind::Conv ? "conv" : "widths", ": ",
+                 s.inner() ? "site " : "group ", site, " has ", s.width, " units; adaptive width needs at least 2");
     const double raw = raw_for_width(model.site(site).width, spec.q);
     model.params().add_parameter(rate_parameter(site), torch::full({1}, raw, like.options().requires_grad(false)));
   }
@@ -87,7 +110,7 @@ void make_adaptive(Model& model, const AdaptiveSpec& spec) {
 
 std::vector<std::string> adaptive_sites(const Model& model) {
   std::vector<std::string> out;
-  for (const auto& site : model.site_names()) {
+  for (const auto& site : adaptable(model)) {
     if (model.params().has_parameter(rate_parameter(site))) out.push_back(site);
   }
   return out;
@@ -170,13 +193,28 @@ runtime::SurgeryPlan resize_plan(const Model& model, const std::map<std::string,
   for (size_t i = 0; i < model.params().buffers().size(); ++i) {
     view.add_buffer(model.params().buffer_names()[i], model.params().buffers()[i].clone());
   }
-  for (const auto& s0 : model.sites()) {
-    auto it = widths.find(s0.name);
+  for (const auto& name : adaptable(model)) {
+    auto it = widths.find(name);
     if (it == widths.end()) continue;
-    WidthSite s = s0;
-    s.width = view.parameter(s.producer + ".weight").size(0);
+    WidthSite s = model.site(name);
+    s.width = width_in(view, s);
     const int64_t target = it->second;
     if (target == s.width) continue;
+    runtime::SurgeryPlan one;
+    if (!s.inner()) {
+      // A group: shrink keeps its leading units (shrink_plan); growth appends units whose
+      // producer rows and consumer columns are drawn like an inner site's, norms at identity.
+      if (target < s.width) {
+        one = shrink_plan(view, s, target);
+      } else {
+        auto extra = new_group_units(view, s, target - s.width);
+        for (auto* x : {&extra.fan_in, &extra.fan_out}) x->normal_(0.0, new_std, gen);
+        write_group(view, s, append_units(read_group(view, s), extra), one);
+      }
+      for (auto& [tensor, value] : one.parameters) view.set_parameter(tensor, value);
+      for (auto& [tensor, value] : one.buffers) view.set_buffer(tensor, value);
+      continue;
+    }
     auto t = read_site(view, s);
     if (target < s.width) {
       t = truncate_units(t, target);
@@ -193,7 +231,6 @@ runtime::SurgeryPlan resize_plan(const Model& model, const std::map<std::string,
       draw(extra.fan_out);
       t = append_units(t, extra);
     }
-    runtime::SurgeryPlan one;
     write_site(view, s, t, one);
     for (auto& [name, value] : one.parameters) view.set_parameter(name, value);
     for (auto& [name, value] : one.buffers) view.set_buffer(name, value);
@@ -218,7 +255,8 @@ std::map<std::string, int64_t> adapt_widths(runtime::Surgery& surgery, Model& mo
   std::map<std::string, int64_t> changed;
   std::ostringstream decision;
   decision << "adaptive step " << step << ":";
-  for (const auto& s : model.sites()) {
+  for (const auto& name : adaptable(model)) {
+    const auto s = model.site(name);
     auto it = widths.find(s.name);
     if (it == widths.end() || it->second == s.width) continue;
     changed[s.name] = s.width;

@@ -63,10 +63,13 @@ double raw_for_width(int64_t width, double q);
 torch::Tensor importance(const torch::Tensor& lambda, int64_t width);
 
 // Registers "adaptive.<site>.raw" for the spec's sites (unknown site: ConfigError naming
-// model.adaptive_sites), each initialised so that D equals the site's current width.
+// model.adaptive_sites), each initialised so that D equals the site's current width. A site
+// is an inner site or a group in Model::slimmable_groups() (a ResNet's stage: the model
+// applies its importances, and truncation resizes it by group surgery); any other group is
+// refused with one line naming it and why.
 // Idempotent (a model rebuilt to check a checkpoint's names gets the same parameters).
 void make_adaptive(Model& model, const AdaptiveSpec& spec);
-// The sites that have a rate parameter, in forward order.
+// The sites (and groups) that have a rate parameter: inner sites in forward order, then groups.
 std::vector<std::string> adaptive_sites(const Model& model);
 
 // Per adaptive site: p̂ over its current width (3), truncated to active[site] units when
@@ -86,8 +89,9 @@ torch::Tensor log_prior(const Model& model, const AdaptivePrior& prior, double r
 SiteTensors truncate_units(const SiteTensors& t, int64_t n);
 
 // The plan that resizes every site in `widths` to its width: shrinking keeps the leading
-// units; growing appends units with fan-in, bias and fan-out ~ N(0, new_std²) drawn from
-// `gen` (a norm grows as identity). Rank 0 only (no collectives).
+// units (a group: shrink_plan, growth/site_resize.h); growing appends units with fan-in,
+// bias and fan-out ~ N(0, new_std²) drawn from `gen` (a norm grows as identity). Rank 0
+// only (no collectives).
 runtime::SurgeryPlan resize_plan(const Model& model, const std::map<std::string, int64_t>& widths, double new_std,
                                  at::Generator& gen);
 

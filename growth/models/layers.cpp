@@ -41,9 +41,11 @@ torch::Tensor conv3x3(const runtime::ParamSet& p, const std::string& module, con
                  1);
 }
 
-torch::Tensor conv1x1(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x, int64_t stride) {
+torch::Tensor conv1x1(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x, int64_t stride,
+                      int64_t in, int64_t out) {
   const std::vector<int64_t> strides{stride, stride}, padding{0, 0};
-  return at::conv2d(x, p.parameter(module + ".weight"), p.parameter(module + ".bias"), strides, padding);
+  return at::conv2d(x, slice2(p.parameter(module + ".weight"), out, in), slice1(p.parameter(module + ".bias"), out),
+                    strides, padding);
 }
 
 torch::Tensor batch_norm(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x,

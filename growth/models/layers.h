@@ -34,8 +34,10 @@ torch::Tensor linear(const runtime::ParamSet& p, const std::string& module, cons
 // 3×3, padding 1. `known`: the first k output channels, as for linear().
 torch::Tensor conv3x3(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x,
                       int64_t in = -1, int64_t out = -1, const torch::Tensor& known = {}, int64_t stride = 1);
-// 1×1, no padding, full width (a residual shortcut's projection).
-torch::Tensor conv1x1(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x, int64_t stride);
+// 1×1, no padding (a residual shortcut's projection), on the first `in` input and `out`
+// output channels (< 0: all).
+torch::Tensor conv1x1(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x, int64_t stride,
+                      int64_t in = -1, int64_t out = -1);
 // Batch norm over dim 1 on the first `n` channels (momentum 0.1, eps 1e-5, as torch.nn).
 // `stats`: suffix of the running-statistics buffers (switchable batch-norm; "" = own).
 torch::Tensor batch_norm(const runtime::ParamSet& p, const std::string& module, const torch::Tensor& x,

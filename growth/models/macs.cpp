@@ -8,7 +8,7 @@ namespace sprout::growth {
 std::vector<LayerMacs> layer_macs(const ArchSpec& given, const std::map<std::string, int64_t>& active) {
   const ArchSpec arch = complete(given);
   const ModelFamily& family = model_family(arch.kind);
-  for (const auto& [site, width] : family.site_widths(arch)) {
+  for (const auto& [site, width] : family.group_widths(arch)) {
     auto it = active.find(site);
     if (it == active.end()) continue;
     SPROUT_CHECK(it->second >= 1 && it->second <= width, ConfigError, "active width of site '", site, "' is ",

@@ -22,7 +22,7 @@ struct LayerMacs {
   int64_t macs = 0;
 };
 
-// Every conv/linear layer of `arch` in forward order, with hidden sites at `active`
+// Every conv/linear layer of `arch` in forward order, with hidden sites and slimmable groups at `active`
 // units (a site absent from the map: its full width). Throws ConfigError for an active
 // width outside [1, width].
 std::vector<LayerMacs> layer_macs(const ArchSpec& arch, const std::map<std::string, int64_t>& active = {});

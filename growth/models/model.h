@@ -133,6 +133,13 @@ class Model {
   // gate's probe starts there): x itself where the first site's producer is the first
   // layer; a residual network's stem. Eval mode, no width dependence.
   virtual torch::Tensor first_site_input(const torch::Tensor& x) { return x; }
+  // The same at the active widths and statistics of `options` (its active and norm_stats;
+  // no hooks): where slimmable groups run before the first site (a ResNet's stem), the
+  // gate's probe reads them slimmed. Default: first_site_input(x).
+  virtual torch::Tensor first_site_input(const torch::Tensor& x, const ForwardOptions& options) {
+    (void)options;
+    return first_site_input(x);
+  }
 
   // Inner sites in forward order, with their current widths (slimming and adaptive width
   // act on these).
@@ -144,6 +151,8 @@ class Model {
   // ResNet's residual stream after the first slimmed block): slimmable execution keeps
   // running statistics per width for them too, read with ForwardOptions::norm_stats.
   virtual std::vector<std::string> width_dependent_norms() const { return {}; }
+  // Width groups that forward() slices to ForwardOptions::active and scales by ForwardOptions::unit_scale (keyed by the group's name), like inner sites. Default: none.
+  virtual std::vector<std::string> slimmable_groups() const { return {}; }
   // The architecture with the current widths (rebuilds an equal model).
   virtual ArchSpec arch() const = 0;
 

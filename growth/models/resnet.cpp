@@ -23,8 +23,9 @@
 //    blocks' bn1, bn_final) and its consumers (those blocks' conv1 and shortcut, fc).
 //    model.stages gives them.
 //
-// Slimming: the inner sites' batch-norms switch statistics per width; the residual
-// stream's (bn1, bn_final) keep one set, as the stream's width does not change.
+// Slimming and adaptive width act on the inner sites and on the residual groups stage1..
+// stage3 (slimmable_groups()); every batch-norm whose input changes with the active widths
+// switches statistics per width (growth/slimmable/slimmable.h).
 #include <algorithm>
 #include <cmath>
 
@@ -127,20 +128,26 @@ class ResNet final : public Model, public DepthModel {
     add_linear(params_, "fc", layout_.out, spec.classes, gen);
   }
 
-  torch::Tensor first_site_input(const torch::Tensor& x) override {
-    return activation(batch_norm(params_, name(0) + ".bn1", conv3x3(params_, "stem", x), false));
+  torch::Tensor first_site_input(const torch::Tensor& x) override { return first_site_input(x, ForwardOptions{}); }
+  torch::Tensor first_site_input(const torch::Tensor& x, const ForwardOptions& o) override {
+    return read_stream(0, conv3x3(params_, "stem", x, -1, active_stage(input_stage(0), o)), o);
   }
 
+  // Slimming: every residual group runs on its first active units (ForwardOptions::active
+  // keyed stage1..stage3): the stem's rows (when tied to stage 1), each block's bn1 (γ, β,
+  // statistics per ratio), conv1 and shortcut input columns, conv2 and shortcut output rows,
+  // bn_final and fc's columns — views, no copies. A block's identity shortcut passes a
+  // stream of the same stage, hence of the same active width.
   torch::Tensor forward(const torch::Tensor& x, const ForwardOptions& o) override {
-    auto h = conv3x3(params_, "stem", x);
+    auto h = conv3x3(params_, "stem", x, -1, active_stage(input_stage(0), o));
     for (size_t b = 0; b < layout_.stage.size(); ++b) {
       const std::string m = name(b), site = m + ".conv1";
-      // Block 1's bn1 reads the stem, the same at every width; later ones read slimmed blocks.
-      const auto pre = activation(batch_norm(params_, m + ".bn1", h, o.train, -1, b == 0 ? "" : o.norm_stats));
-      const auto shortcut = projects(b) ? conv1x1(params_, m + ".shortcut", pre, layout_.stride[b]) : h;
+      const int64_t in = active_stage(input_stage(b), o), out = active_stage(layout_.stage_of[b], o);
+      const auto pre = read_stream(b, h, o);
+      const auto shortcut = projects(b) ? conv1x1(params_, m + ".shortcut", pre, layout_.stride[b], in, out) : h;
       const int64_t units = o.active_width(site);
       if (o.trace) o.trace->inputs[site] = pre;
-      auto z = conv3x3(params_, site, pre, -1, units, o.known_output(site), layout_.stride[b]);
+      auto z = conv3x3(params_, site, pre, in, units, o.known_output(site), layout_.stride[b]);
       if (o.trace) {
         z.retain_grad();
         o.trace->outputs[site] = z;
@@ -152,22 +159,25 @@ class ResNet final : public Model, public DepthModel {
       }
       if (o.site_hook) a = o.site_hook(site, a);
       if (o.trace) o.trace->inputs[m + ".conv2"] = a;
-      auto y = conv3x3(params_, m + ".conv2", a, units, -1);
+      auto y = conv3x3(params_, m + ".conv2", a, units, out);
       if (o.trace) {
         y.retain_grad();
         o.trace->outputs[m + ".conv2"] = y;
       }
       h = y + shortcut;
     }
-    h = activation(batch_norm(params_, "bn_final", h, o.train, -1, o.norm_stats)).mean({2, 3});  // (N, C)
-    if (o.trace) o.trace->inputs["fc"] = h;
-    auto logits = linear(params_, "fc", h);
+    const int64_t last = active_stage(2, o);
+    h = scale_stream(2, activation(batch_norm(params_, "bn_final", h, o.train, last, o.norm_stats)), o).mean({2, 3});
+    if (o.trace) o.trace->inputs["fc"] = h;  // (N, C)
+    auto logits = linear(params_, "fc", h, last);
     if (o.trace) {
       logits.retain_grad();
       o.trace->outputs["fc"] = logits;
     }
     return logits;
   }
+
+  std::vector<std::string> slimmable_groups() const override { return {stage_name(0), stage_name(1), stage_name(2)}; }
 
   std::vector<std::string> width_dependent_norms() const override {
     std::vector<std::string> out;
@@ -219,6 +229,30 @@ class ResNet final : public Model, public DepthModel {
   std::string name(size_t position) const { return block(layout_.id[position]); }
   bool projects(size_t b) const { return layout_.in[b] != layout_.stage[b] || layout_.stride[b] != 1; }
   size_t first_block(int64_t s) const { return layout_.first[static_cast<size_t>(s)]; }
+  // Active units of stage s (-1: the full width, or the stem's own width for s < 0).
+  static int64_t active_stage(int64_t s, const ForwardOptions& o) { return s < 0 ? -1 : o.active_width(stage_name(s)); }
+
+  // act(bn1(h)) of block b on the active units of the stage it reads, scaled by that stage's
+  // importances. Block 1's bn1 reads the stem: its own statistics when the stem has its own
+  // width (the same at every ratio), the ratio's when it is stage 1's (a slimmable group).
+  torch::Tensor read_stream(size_t b, const torch::Tensor& h, const ForwardOptions& o) const {
+    const int64_t s = input_stage(b);
+    const auto bn = batch_norm(params_, name(b) + ".bn1", h, o.train, active_stage(s, o), s < 0 ? "" : o.norm_stats);
+    return s < 0 ? activation(bn) : scale_stream(s, activation(bn), o);
+  }
+
+  // Adaptive width on a residual group: the importances p̂ multiply the stage's units where
+  // they meet weights — after the activation of every batch-norm that reads the stage (the
+  // input of the next blocks' conv1 and 1×1 shortcut, of fc), as an inner site's multiply
+  // its consumer's input. Not on the stream itself: every reader of the stream normalises
+  // it per channel first (pre-activation blocks, bn_final), which would undo a scale there
+  // in training mode. A unit with p̂ → 0 then reaches no weight (identity shortcuts only
+  // carry it to the next reader), so truncating trailing units changes the output little.
+  static torch::Tensor scale_stream(int64_t s, const torch::Tensor& a, const ForwardOptions& o) {
+    if (!o.unit_scale) return a;
+    auto it = o.unit_scale->find(stage_name(s));
+    return it == o.unit_scale->end() ? a : a * it->second.view({1, -1, 1, 1});
+  }
   int64_t stage_width(int64_t s) const { return params_.parameter(name(first_block(s)) + ".conv2.weight").size(0); }
   // The stage whose width block b reads (its bn1, conv1, shortcut); -1: the stem's own width.
   int64_t input_stage(size_t b) const {
@@ -405,25 +439,33 @@ class ResNetFamily final : public ModelFamily, public DepthFamily {
       c.activations = 4.0 * units * oh * ow;  // output, normalised, activated, residual sum
       out.push_back(c);
     };
-    conv("stem", spec.in_channels, l.stem, 3, h, w, false);
+    auto width = [&](const std::string& group, int64_t full) {
+      auto it = active.find(group);
+      return it == active.end() ? full : it->second;
+    };
+    std::vector<int64_t> stage(3);  // active stage widths
+    for (size_t b = 0; b < l.id.size(); ++b) stage[l.stage_of[b]] = width(stage_name(l.stage_of[b]), l.stage[b]);
+    const int64_t stem = l.stem == l.stage.front() ? stage[0] : l.stem;  // tied to stage 1, or its own width
+    conv("stem", spec.in_channels, stem, 3, h, w, false);
+    int64_t in = stem;
     for (size_t b = 0; b < l.id.size(); ++b) {
       const std::string site = block(l.id[b]) + ".conv1";
-      auto it = active.find(site);
-      const int64_t units = it == active.end() ? inner[l.id[b]] : it->second;
+      const int64_t units = width(site, inner[l.id[b]]), out = stage[l.stage_of[b]];
       const int64_t oh = down(h, l.stride[b]), ow = down(w, l.stride[b]);
-      conv(site, l.in[b], units, 3, oh, ow, true);
-      conv(block(l.id[b]) + ".conv2", units, l.stage[b], 3, oh, ow, true);  // the next bn1 (or bn_final) on its output
-      if (l.in[b] != l.stage[b] || l.stride[b] != 1) conv(block(l.id[b]) + ".shortcut", l.in[b], l.stage[b], 1, oh, ow, false);
+      conv(site, in, units, 3, oh, ow, true);
+      conv(block(l.id[b]) + ".conv2", units, out, 3, oh, ow, true);  // the next bn1 (or bn_final) on its output
+      if (l.in[b] != l.stage[b] || l.stride[b] != 1) conv(block(l.id[b]) + ".shortcut", in, out, 1, oh, ow, false);
       h = oh;
       w = ow;
+      in = out;
     }
-    const auto head = dense_layers(l.out, {}, spec.classes, false, active);
+    const auto head = dense_layers(in, {}, spec.classes, false, {});
     out.push_back(head.front());
     out.back().module = "fc";
     out.back().norm = 0;
     // bn1 of block 1 sits on the stem's output: counted with conv2's norms shifted by one.
-    out.front().norm = 2.0 * l.stem;
-    out.front().norm_buffers = 2.0 * l.stem + 1;
+    out.front().norm = 2.0 * stem;
+    out.front().norm_buffers = 2.0 * stem + 1;
     return out;
   }
   std::string width_options(const ArchSpec& spec) const override {

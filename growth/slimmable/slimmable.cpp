@@ -1,5 +1,6 @@
 #include "growth/slimmable/slimmable.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -42,6 +43,7 @@ int64_t active_units(int64_t width, double ratio) {
 std::map<std::string, int64_t> active_widths(const Model& model, double ratio) {
   std::map<std::string, int64_t> out;
   for (const auto& s : model.sites()) out[s.name] = active_units(s.width, ratio);
+  for (const auto& g : model.slimmable_groups()) out[g] = active_units(model.site(g).width, ratio);
   return out;
 }
 
@@ -52,6 +54,17 @@ void add_switchable_norms(Model& model, const std::vector<double>& ratios) {
     if (!site.norm.empty()) norms.push_back(site.norm);
   }
   for (const auto& norm : model.width_dependent_norms()) norms.push_back(norm);
+  // A slimmable group's batch-norms (those with running statistics) read its active units.
+  const std::string mean = ".running_mean";
+  for (const auto& group : model.slimmable_groups()) {
+    for (const auto& slice : model.site(group).norms) {
+      const auto& t = slice.tensor;
+      if (!slice.buffer || t.size() <= mean.size() || t.compare(t.size() - mean.size(), mean.size(), mean) != 0) continue;
+      norms.push_back(t.substr(0, t.size() - mean.size()));
+    }
+  }
+  std::sort(norms.begin(), norms.end());
+  norms.erase(std::unique(norms.begin(), norms.end()), norms.end());
   for (const auto& norm : norms) {
     for (double r : ratios) {
       const std::string sfx = norm_stats_suffix(r);
@@ -88,6 +101,19 @@ int64_t SlimmableNet::macs(size_t i) const {
   return macs_per_example(model_.arch(), active_.at(i)) + (spec_.attention ? attention_macs(k, reduced_) : 0);
 }
 
+int64_t SlimmableNet::probe_macs() const {
+  int64_t total = 0;
+  for (const auto& l : layer_macs(model_.arch(), active_.front())) {
+    total += l.macs;
+    if (l.module == gate_site_.producer) return total;
+  }
+  return 0;  // the gate site's producer is always listed; nothing to count otherwise
+}
+
+bool SlimmableNet::probe_reused(size_t i) const { return i == 0 || model_.slimmable_groups().empty(); }
+
+int64_t SlimmableNet::routed_macs(size_t i) const { return macs(i) + (probe_reused(i) ? 0 : probe_macs()); }
+
 int64_t SlimmableNet::gate_macs() const {
   return gate_head_macs(active_.front().at(gate_site_.name), reduced_, static_cast<int64_t>(num_ratios()));
 }
@@ -117,13 +143,18 @@ SlimmableNet::Probe SlimmableNet::probe(const torch::Tensor& x) const {
   const auto& p = model_.params();
   const int64_t k = active_.front().at(gate_site_.name);
   Probe out;
-  const auto in = model_.first_site_input(x);
+  ForwardOptions smallest;
+  smallest.active = &active_.front();
+  smallest.norm_stats = stats_.front();
+  const auto in = model_.first_site_input(x, smallest);
+  // The producer reads as many input units as the (possibly slimmed) input has.
   if (gate_site_.kind == WidthSite::Kind::Conv) {
-    out.raw = conv3x3(p, gate_site_.producer, in, -1, k, {}, gate_site_.stride);  // (N, k, H, W)
+    out.raw = conv3x3(p, gate_site_.producer, in, in.size(1), k, {}, gate_site_.stride);  // (N, k, H, W)
   } else if (gate_site_.tokens) {
-    out.raw = linear(p, gate_site_.producer, in, -1, k);  // (N, T, k)
+    out.raw = linear(p, gate_site_.producer, in, in.size(-1), k);  // (N, T, k)
   } else {
-    out.raw = linear(p, gate_site_.producer, in.reshape({in.size(0), -1}), -1, k);  // (N, k)
+    const auto flat = in.reshape({in.size(0), -1});
+    out.raw = linear(p, gate_site_.producer, flat, flat.size(1), k);  // (N, k)
   }
   auto h = out.raw;
   if (!gate_site_.norm.empty()) h = batch_norm(p, gate_site_.norm, h, false, k, stats_.front());
@@ -146,7 +177,7 @@ torch::Tensor SlimmableNet::forward_routed(const torch::Tensor& x, const torch::
     if (rows.numel() == 0) continue;
     auto o = options(i, false);
     std::map<std::string, torch::Tensor> known;
-    if (probe_raw.defined()) {
+    if (probe_raw.defined() && probe_reused(i)) {
       known[gate_site_.producer] = probe_raw.index_select(0, rows);
       o.known_outputs = &known;
     }

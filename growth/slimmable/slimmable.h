@@ -1,8 +1,8 @@
 // Slimmable execution (DS-Net, Li et al. CVPR 2021; US-Nets;
 // growth/README.md "Slimmable networks and the dynamic gate").
 //
-// A model runs as the sub-network holding the first ⌈r·width⌉ units of every site, for a
-// width ratio r from a configured list: Model::forward slices the stored weights (views,
+// A model runs as the sub-network holding the first ⌈r·width⌉ units of every site and
+// every slimmable group (Model::slimmable_groups(): a ResNet's stages), for a width ratio r from a configured list: Model::forward slices the stored weights (views,
 // no copies) to ForwardOptions::active. Batch-norm is switchable: γ/β are shared and
 // sliced, while every ratio r < 1 keeps private running statistics in buffers
 //
@@ -10,7 +10,7 @@
 //
 // (ratio 1 uses the model's own buffers, so the full width *is* the plain model), and so does
 // every norm downstream whose input depends on the widths (Model::width_dependent_norms(): a
-// ResNet's residual stream after its first block). These
+// ResNet's residual stream after its first block) or that lies along a slimmable group. These
 // buffers have the site's full width and the ratio's sub-network uses their first units,
 // so width surgery can treat them like the norm's other buffers. Names carry exactly one
 // dot, keeping the checkpoint layout /buffers/<module>/<buffer> unambiguous.
@@ -43,9 +43,10 @@ void validate_ratios(const std::vector<double>& ratios, const std::string& optio
 std::string norm_stats_suffix(double ratio);
 // ⌈ratio·width⌉, at least 1 (a tiny epsilon absorbs decimal ratios such as 0.3·10).
 int64_t active_units(int64_t width, double ratio);
-// Active units of every site at `ratio`.
+// Active units of every site and every Model::slimmable_groups() group at `ratio`.
 std::map<std::string, int64_t> active_widths(const Model& model, double ratio);
-// Registers, for every site with a norm, every Model::width_dependent_norms() entry and every
+// Registers, for every site with a norm, every Model::width_dependent_norms() entry, every
+// batch-norm with running statistics along a Model::slimmable_groups() group and every
 // ratio < 1, the private statistics (running mean 0, var 1, count 0). Sites without a norm
 // need none. Idempotent.
 void add_switchable_norms(Model& model, const std::vector<double>& ratios);
@@ -85,6 +86,14 @@ class SlimmableNet {
   // gate's width head on the probe (what dynamic routing adds per example). growth/models/macs.h.
   int64_t macs(size_t i) const;
   int64_t gate_macs() const;
+  // Whether the routed forward at ratio i reuses the probe's first-site output: always at
+  // the smallest ratio; at the others only when no slimmable group runs before the first
+  // site (otherwise its input, hence its first units, differ with the ratio).
+  bool probe_reused(size_t i) const;
+  // MACs of the probe (the smallest sub-network up to the first site's producer), and of
+  // an example routed to ratio i: macs(i), plus the probe where it is not reused.
+  int64_t probe_macs() const;
+  int64_t routed_macs(size_t i) const;
 
   // Forward options of ratio i: active widths, statistics, attention. Points into *this.
   ForwardOptions options(size_t i, bool train) const;

@@ -8,7 +8,8 @@ namespace sprout::launch {
 
 void bind_adaptive_options(OptionBinder& b, AdaptiveConfig& c) {
   b.add("model.adaptive", &c.enabled, "adaptive width: every site learns its width (Errica et al. 2025)");
-  b.add_parsed("model.adaptive_sites", "", "adaptive width: the sites that adapt, e.g. fc1,fc2 (empty: all)",
+  b.add_parsed("model.adaptive_sites", "",
+               "adaptive width: the sites that adapt, e.g. fc1,fc2 or a ResNet stage2 (empty: every inner site)",
                [&c](const std::vector<std::string>& v) {
                  const auto sites = to_list(v.back());
                  SPROUT_CHECK(sites, ConfigError, "--model.adaptive_sites: '", v.back(), "' has an empty site name");

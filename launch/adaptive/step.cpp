@@ -10,6 +10,17 @@
 
 namespace sprout::launch {
 
+namespace {
+
+// The inner sites' widths and those of the adaptive groups (a ResNet's stage).
+std::map<std::string, int64_t> adaptive_widths(const growth::Model& model) {
+  auto out = model.widths();
+  for (const auto& site : growth::adaptive_sites(model)) out[site] = model.site(site).width;
+  return out;
+}
+
+}  // namespace
+
 AdaptiveStep::AdaptiveStep(Trainer& trainer) : trainer_(trainer) {
   const auto& cfg = trainer_.config().adaptive;
   if (cfg.rate_lr != 1.0) {  // a parameter group of the rates (kept in checkpoints as lr_scale)
@@ -49,7 +60,7 @@ void AdaptiveStep::before_step(Progress& progress) {
   auto& model = trainer_.model();
   auto& comm = *trainer_.context().comm;
   const auto target = growth::target_widths(model, cfg.spec);
-  const auto before = model.widths();
+  const auto before = adaptive_widths(model);
   bool change = false;
   for (const auto& [site, d] : target) change = change || before.at(site) != d;
   // Note [Adaptive agreement]: enter the surgery together or not at all.
@@ -67,7 +78,7 @@ void AdaptiveStep::before_step(Progress& progress) {
   const double seconds = runtime::allreduce_scalar(
       comm, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), runtime::ReduceOp::Max);
 
-  const auto after = model.widths();
+  const auto after = adaptive_widths(model);
   const auto lambda = rates();
   runtime::JsonObject widths, old_widths, rate_json;
   std::string text;

@@ -101,7 +101,7 @@ WidthEvaluation evaluate_ratio(runtime::Communicator& comm, const EvalData& data
 WidthEvaluation evaluate_dynamic(runtime::Communicator& comm, const EvalData& data, growth::SlimmableNet& net,
                                  double confidence) {
   std::vector<double> per_ratio;
-  for (size_t i = 0; i < net.num_ratios(); ++i) per_ratio.push_back(static_cast<double>(net.macs(i)));
+  for (size_t i = 0; i < net.num_ratios(); ++i) per_ratio.push_back(static_cast<double>(net.routed_macs(i)));
   const double gate = static_cast<double>(net.gate_macs());
   const std::string label = confidence == 0 ? "dynamic" : concat("dynamic@", confidence);
   return evaluate_forward(comm, data, label, net.num_ratios(),

@@ -51,7 +51,8 @@ WidthEvaluation evaluate_forward(runtime::Communicator& comm, const EvalData& da
 // The sub-network at ratio index i.
 WidthEvaluation evaluate_ratio(runtime::Communicator& comm, const EvalData& data, growth::SlimmableNet& net, size_t i);
 // Dynamic routing by the gate (deterministic; confidence 0: argmax, else
-// SlimmableNet::route's cumulative rule); MACs include the gate's head.
+// SlimmableNet::route's cumulative rule); MACs include the gate's head and, where the probe is
+// not reused (SlimmableNet::routed_macs), the probe.
 WidthEvaluation evaluate_dynamic(runtime::Communicator& comm, const EvalData& data, growth::SlimmableNet& net,
                                  double confidence = 0);
 // Not a method: the upper bound of the gate's targets. Each example goes to the smallest

@@ -181,7 +181,8 @@ double SlimmableStep::gate_step(int64_t step, const torch::Tensor& x, const torc
   auto routed = (choice.hard.unsqueeze(2) * logits).sum(1);                  // (B, classes)
   std::vector<double> macs;
   for (size_t i = 0; i < net_->num_ratios(); ++i) {
-    macs.push_back(static_cast<double>(net_->macs(i)) / static_cast<double>(net_->macs(net_->largest())));
+    // What an example routed to ratio i costs (the probe included where it is not reused).
+    macs.push_back(static_cast<double>(net_->routed_macs(i)) / static_cast<double>(net_->macs(net_->largest())));
   }
   auto macs_fraction = (choice.hard * torch::tensor(macs, torch::kFloat32).to(x.device())).sum(1).mean();
   auto loss = at::cross_entropy_loss(gate_logits, target) + at::cross_entropy_loss(routed, y) +

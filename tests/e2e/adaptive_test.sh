@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Adaptive width end to end on 2 ranks (MLP and CNN example configs, shortened): the widths
+# Adaptive width end to end on 2 ranks (MLP and CNN example configs, shortened; a ResNet's
+# residual group stage2): the widths
 # change during training (event lines and metrics), checkpoints hold the learned widths and
 # the rates, a resumed run ends where the uninterrupted one ends, `sprout eval --truncate`
 # gives the truncation curve (its full-width row equals the run's test accuracy), and bad
@@ -83,6 +84,31 @@ expect_rc 0 "adaptive CNN resumed (auto)"
 run 2 eval --checkpoint "$WORK/cnn" --truncate 0.5
 expect_rc 0 "CNN eval --truncate 0.5"
 [[ $(grep -c "^truncate 0.5 " "$WORK/out") -eq 1 ]] && pass "CNN truncation row" || fail "CNN truncation"
+
+# 2b. ResNet: a residual group (stage2) adapts; its width is stored in the checkpoint's
+# architecture and `sprout eval --truncate` cuts the stage.
+RES=(--data.name synthetic --data.synthetic_train 256 --data.synthetic_test 64 --train.batch 8 --model.kind resnet
+     --model.stages 8,16,32 --model.stem 8 --model.adaptive true --model.adaptive_sites stage2 --train.steps 12
+     --adaptive.check_every 2 --adaptive.rate_lr 50 --log.progress lines)
+run 2 train "${RES[@]}" --log.metrics "$WORK/resnet.jsonl" --checkpoint.dir "$WORK/rck" --checkpoint.at_end true
+expect_rc 0 "adaptive ResNet stage2 on 2 ranks"
+n=$(events "$WORK/resnet.jsonl")
+grep -q "^adaptive step [0-9]*  stage2 16 -> " "$WORK/out" && pass "stage2 changed width ($n events)" \
+  || fail "no stage2 width change ($n events)"
+$PY - "$WORK/rck" "$WORK/resnet.jsonl" <<'PYEOF' && pass "checkpoint: stage2's learned width in the architecture and the tensors" || fail "ResNet checkpoint"
+import glob, h5py, json, sys
+events = [json.loads(l) for l in open(sys.argv[2]) if json.loads(l).get("event") == "adaptive"]
+width = events[-1]["widths"]["stage2"]
+f = h5py.File(sorted(glob.glob(sys.argv[1] + "/step-*.h5"))[-1], "r")
+spec = f["architecture"].attrs["spec"].decode()
+assert "stages=8,%d,32" % width in spec, (spec, width)
+assert f["model/block2/conv2/weight"].shape[0] == width and f["model/block3/conv1/weight"].shape[1] == width
+assert f["model/adaptive/stage2/raw"].shape == (1,)
+PYEOF
+run 2 eval --checkpoint "$WORK/rck" --truncate 4
+expect_rc 0 "ResNet eval --truncate 4"
+[[ $(last_json truncations | $PY -c "import json,sys; print(json.load(sys.stdin)[0]['active'])") == "{'stage2': 4}" ]] \
+  && pass "--truncate 4 keeps 4 channels of stage2" || fail "ResNet truncate 4: $(tail -n 1 "$WORK/out")"
 
 # 3. Bad input, on 2 ranks (and the first on 1): one line naming the option and the value, status 2.
 run 1 train --data.name synthetic --model.adaptive true --adaptive.q 0
