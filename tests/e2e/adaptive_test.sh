@@ -89,7 +89,7 @@ expect_rc 0 "CNN eval --truncate 0.5"
 # architecture and `sprout eval --truncate` cuts the stage.
 RES=(--data.name synthetic --data.synthetic_train 256 --data.synthetic_test 64 --train.batch 8 --model.kind resnet
      --model.stages 8,16,32 --model.stem 8 --model.adaptive true --model.adaptive_sites stage2 --train.steps 12
-     --adaptive.check_every 2 --adaptive.rate_lr 50 --log.progress lines)
+     --adaptive.check_every 2 --log.progress lines)
 run 2 train "${RES[@]}" --log.metrics "$WORK/resnet.jsonl" --checkpoint.dir "$WORK/rck" --checkpoint.at_end true
 expect_rc 0 "adaptive ResNet stage2 on 2 ranks"
 n=$(events "$WORK/resnet.jsonl")
