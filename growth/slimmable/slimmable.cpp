@@ -59,8 +59,8 @@ void add_switchable_norms(Model& model, const std::vector<double>& ratios) {
   for (const auto& group : model.slimmable_groups()) {
     for (const auto& slice : model.site(group).norms) {
       const auto& t = slice.tensor;
-      if (!slice.buffer || t.size() <= mean.size() || t.compare(t.size() - mean.size(), mean.size(), mean) != 0) continue;
-      norms.push_back(t.substr(0, t.size() - mean.size()));
+      const bool running_mean = t.size() > mean.size() && t.compare(t.size() - mean.size(), mean.size(), mean) == 0;
+      if (slice.buffer && running_mean) norms.push_back(t.substr(0, t.size() - mean.size()));
     }
   }
   std::sort(norms.begin(), norms.end());

@@ -1,9 +1,10 @@
 // Slimmable execution (DS-Net, Li et al. CVPR 2021; US-Nets;
 // growth/README.md "Slimmable networks and the dynamic gate").
 //
-// A model runs as the sub-network holding the first ⌈r·width⌉ units of every site and
-// every slimmable group (Model::slimmable_groups(): a ResNet's stages), for a width ratio r from a configured list: Model::forward slices the stored weights (views,
-// no copies) to ForwardOptions::active. Batch-norm is switchable: γ/β are shared and
+// A model runs as the sub-network holding the first ⌈r·width⌉ units of every site and every
+// slimmable group (Model::slimmable_groups(): a ResNet's stages), for a width ratio r from a
+// configured list: Model::forward slices the stored weights (views, no copies) to
+// ForwardOptions::active. Batch-norm is switchable: γ/β are shared and
 // sliced, while every ratio r < 1 keeps private running statistics in buffers
 //
 //   bn_<site>.running_mean_r0p5   bn_<site>.running_var_r0p5   bn_<site>.num_batches_tracked_r0p5

@@ -22,8 +22,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 
 MODEL = {
-    "resnet": "ResNet-10 at half width (stem 8, stages 8-16-32) slimmable in every block's inner width, SGD "
-              "momentum 0.9, lr 0.05 cosine, weight decay 5e-4",
+    "resnet": "ResNet-10 at half width (stem 8, stages 8-16-32) slimmable in every block's inner width and "
+              "in its three stages (the residual stream), SGD momentum 0.9, lr 0.05 cosine, weight decay 5e-4",
     "vit": "ViT (7×7 patches, width 64, 2 blocks, 4 heads, MLP 128) slimmable in every block's MLP width, "
            "AdamW lr 0.002, 5 % warm-up, cosine, weight decay 0.05",
 }

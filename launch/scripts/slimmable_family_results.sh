@@ -11,8 +11,9 @@
 # steps (supernet frozen). The run evaluates every static width and the gate's argmax on the
 # 10,000 test images; `sprout eval --gate_confidence` then routes by the gate's cumulative
 # probability at $CONFIDENCES on the final checkpoint.
-#   resnet: ResNet-10 at half width (stem 8, stages 8-16-32), every block's inner width
-#           slimmed; SGD momentum 0.9, lr 0.05 cosine, weight decay 5e-4
+#   resnet: ResNet-10 at half width (stem 8, stages 8-16-32), every block's inner width and
+#           the three stages (stem, shortcuts, the stream) slimmed; SGD momentum 0.9, lr 0.05
+#           cosine, weight decay 5e-4
 #   vit:    7×7 patches, width 64, 2 blocks, 4 heads, MLP 128, every block's MLP width
 #           slimmed; AdamW lr 0.002, 5 % warm-up, cosine, weight decay 0.05
 # slimmable_family_results.py writes OUT_DIR/results.md (per width: accuracy mean ± std and
