@@ -144,6 +144,8 @@ class Model {
   // ResNet's residual stream after the first slimmed block): slimmable execution keeps
   // running statistics per width for them too, read with ForwardOptions::norm_stats.
   virtual std::vector<std::string> width_dependent_norms() const { return {}; }
+  // Width groups that forward() slices to ForwardOptions::active and scales by ForwardOptions::unit_scale (keyed by the group's name), like inner sites. Default: none.
+  virtual std::vector<std::string> slimmable_groups() const { return {}; }
   // The architecture with the current widths (rebuilds an equal model).
   virtual ArchSpec arch() const = 0;
 
