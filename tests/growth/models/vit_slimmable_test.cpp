@@ -94,6 +94,35 @@ TEST(VitSlimmable, NarrowForwardEqualsSeparateNarrowModelAndItsMacs) {
   EXPECT_LT(macs_per_example(wide->arch(), {{"block2.heads", 1}}), full);
 }
 
+// Slimmable training: the gradient of a narrow forward reaches the leading entries of every
+// tensor as the narrow model's gradient, and nothing else.
+TEST(VitSlimmable, NarrowBackwardIsTheNarrowModelsGradientInTheLeadingEntries) {
+  auto wide = build_model(wide_spec(), 11);
+  const auto active = every_width_at(*wide, 0.5);
+  auto narrow = build_model(with_site_widths(wide->arch(), active), 12);
+  copy_leading(wide->params(), narrow->params());
+  const auto x = torch::randn({3, 1, 28, 28});
+  const auto y = torch::tensor({1, 4, 7});
+  at::cross_entropy_loss(wide->forward(x, with(&active, nullptr, true)), y).backward();
+  at::cross_entropy_loss(narrow->forward(x, true), y).backward();
+  const auto& p = wide->params();
+  for (size_t i = 0; i < narrow->params().num_parameters(); ++i) {
+    const auto& name = narrow->params().parameter_name(i);
+    const auto& mine = narrow->params().parameter(i).grad();
+    const auto g = p.parameter(name).grad();
+    ASSERT_TRUE(g.defined()) << name;
+    auto lead = g;
+    for (int64_t d = 0; d < g.dim(); ++d) lead = lead.narrow(d, 0, mine.size(d));
+    EXPECT_LT(max_diff(lead, mine), 1e-5) << name;
+    auto outside = g.clone();
+    auto region = outside;
+    for (int64_t d = 0; d < g.dim(); ++d) region = region.narrow(d, 0, mine.size(d));
+    region.zero_();
+    EXPECT_EQ(outside.abs().max().item<double>(), 0.0) << name << ": gradient outside the active units";
+    EXPECT_GT(mine.abs().max().item<double>(), 0.0) << name;
+  }
+}
+
 TEST(VitSlimmable, AnActiveWidthOutsideTheGroupIsNamed) {
   auto m = build_model(wide_spec(), 4);
   const auto x = torch::randn({1, 1, 28, 28});
@@ -138,6 +167,11 @@ TEST(VitSlimmable, HeadScaleOfOnesIsTheIdentityAndZeroRemovesTheHead) {
   }
   EXPECT_LT(max_diff(dropped, removed->forward(x, false)), 1e-5);
   EXPECT_GT(max_diff(dropped, plain), 1e-4);  // the head mattered
+  // Adaptive width learns through the scale: every head's entry gets a gradient.
+  const auto learned = torch::ones({4}).requires_grad_();
+  const std::map<std::string, torch::Tensor> learn{{"block1.heads", learned}};
+  m->forward(x, with(nullptr, &learn)).pow(2).sum().backward();
+  EXPECT_GT(learned.grad().abs().min().item<double>(), 0.0);
   // A head scale multiplies that head's output: 2 on every head = proj's weights doubled.
   const std::map<std::string, torch::Tensor> twice{{"block2.heads", torch::full({3}, 2.0f)}};
   auto doubled = build_model(m->arch(), 7);
