@@ -283,9 +283,10 @@ class Vit final : public Model, public DepthModel {
   torch::Tensor hidden(const std::string& site, const torch::Tensor& in, int64_t units, const torch::Tensor& known) {
     if (!known.defined()) return linear(params_, site, in, in.size(-1), units);
     const auto w = leading(params_.parameter(site + ".weight"), 1, in.size(-1));
-    const int64_t total = units, k = known.size(-1);
-    if (k >= total) return known.narrow(-1, 0, total);
-    const auto rest = at::linear(in, w.narrow(0, k, total - k), params_.parameter(site + ".bias").narrow(0, k, total - k));
+    const int64_t k = known.size(-1);
+    if (k >= units) return known.narrow(-1, 0, units);
+    const auto& bias = params_.parameter(site + ".bias");
+    const auto rest = at::linear(in, w.narrow(0, k, units - k), bias.narrow(0, k, units - k));
     return at::cat({known, rest}, -1);
   }
 

@@ -140,7 +140,8 @@ TEST(VitSlimmable, HeadScaleOfOnesIsTheIdentityAndZeroRemovesTheHead) {
   auto m = build_model(wide_spec(), 5);
   const auto x = torch::randn({3, 1, 28, 28});
   const auto plain = m->forward(x, false);
-  const std::map<std::string, torch::Tensor> ones{{"block1.heads", torch::ones({4})}, {"block2.heads", torch::ones({3})}};
+  const std::map<std::string, torch::Tensor> ones{{"block1.heads", torch::ones({4})},
+                                                  {"block2.heads", torch::ones({3})}};
   EXPECT_TRUE(m->forward(x, with(nullptr, &ones)).equal(plain));
 
   // Head 2 of block 1 (of 4) scaled by 0 = a model whose block 1 has heads 1, 3, 4 only.
