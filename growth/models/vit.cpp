@@ -19,6 +19,22 @@
 //  - the residual group "stream": the model width model.dim — embed rows, cls, pos, every
 //    LayerNorm, the rows of proj and fc2, the columns of qkv, fc1 and head. The head
 //    dimension stays what it was at construction when dim or the heads grow.
+//
+// Slimmable execution and adaptive width act on all three kinds (slimmable_groups()):
+// ForwardOptions::active gives the stream's active width d, each block's active heads h and
+// MLP units u, and forward() runs the narrow ViT those widths describe on views of the
+// leading units — embed rows, cls and pos [:d]; every LayerNorm over d units with γ, β [:d];
+// qkv rows of the first h heads (head dimension unchanged) and columns [:d]; proj rows [:d]
+// and the columns of those heads; fc1 [:u, :d], fc2 [:d, :u]; head columns [:d].
+// ForwardOptions::unit_scale multiplies, per group:
+//  - block<b>.fc1: the GELU output (one value per unit);
+//  - block<b>.heads: each head's attention output before proj (one value per head), so a
+//    head scaled by 0 is that head removed;
+//  - stream: everything written into the stream — the tokens (embedding + cls + pos) and
+//    every proj and fc2 output — so at every depth the stream is s ⊙ what the same weights
+//    write unscaled (the same as scaling every producer's rows and biases by s). The
+//    LayerNorms read the scaled stream: a unit scaled by 0 is 0 at every token but still
+//    counts in their mean and variance, so unlike a head it is not removed by it.
 
 #include "growth/models/attention.h"
 #include "growth/models/depth_family.h"
@@ -66,41 +82,48 @@ class Vit final : public Model, public DepthModel {
   }
 
   torch::Tensor first_site_input(const torch::Tensor& x) override {
-    auto h = tokens(x);
-    h = h + attention(block(0), h);
-    return layer_norm(params_, block(0) + ".ln2", h);
+    const int64_t d = dim();
+    auto h = tokens(x, d);
+    h = h + attention(block(0), h, d, heads_of(0), {});
+    return norm(block(0) + ".ln2", h, d);
   }
 
   torch::Tensor forward(const torch::Tensor& x, const ForwardOptions& o) override {
-    auto h = tokens(x);
+    const int64_t d = active_of(o, "stream", dim());
+    const torch::Tensor stream_scale = scale_of(o, "stream");
+    auto write = [&](const torch::Tensor& y) { return stream_scale.defined() ? y * stream_scale : y; };
+    // A known output (the gate's probe) was computed at the full stream and heads: reused
+    // only while everything before it runs at full width.
+    bool upstream_full = d == dim();
+    auto h = write(tokens(x, d));  // (N, T, d)
     for (size_t b = 0; b < blocks_; ++b) {
       const std::string m = block(b), site = m + ".fc1";
-      h = h + attention(m, h, o.trace);
-      const auto in = layer_norm(params_, m + ".ln2", h);  // (N, T, D)
-      const int64_t units = o.active_width(site);
+      const int64_t heads = active_of(o, m + ".heads", heads_of(b));
+      upstream_full = upstream_full && heads == heads_of(b);
+      h = h + write(attention(m, h, d, heads, scale_of(o, m + ".heads"), o.trace));
+      const auto in = norm(m + ".ln2", h, d);  // (N, T, d)
+      const int64_t units = active_of(o, site, params_.parameter(site + ".weight").size(0));
       if (o.trace) o.trace->inputs[site] = in;
-      auto z = hidden(site, in, units, o);  // (N, T, units)
+      auto z = hidden(site, in, units, upstream_full ? o.known_output(site) : torch::Tensor());  // (N, T, units)
+      upstream_full = upstream_full && units == params_.parameter(site + ".weight").size(0);
       if (o.trace) {
         z.retain_grad();
         o.trace->outputs[site] = z;
       }
       auto a = at::gelu(z);
-      if (o.unit_scale) {
-        auto it = o.unit_scale->find(site);
-        if (it != o.unit_scale->end()) a = a * it->second;
-      }
+      if (const auto scale = scale_of(o, site); scale.defined()) a = a * scale;
       if (o.site_hook) a = o.site_hook(site, a.transpose(1, 2)).transpose(1, 2);  // units at dim 1
       if (o.trace) o.trace->inputs[m + ".fc2"] = a;
-      auto y = linear(params_, m + ".fc2", a, units, -1);
+      auto y = linear(params_, m + ".fc2", a, units, d);
       if (o.trace) {
         y.retain_grad();
         o.trace->outputs[m + ".fc2"] = y;
       }
-      h = h + y;
+      h = h + write(y);
     }
-    const auto cls = layer_norm(params_, "norm", h).select(1, 0);  // (N, D)
+    const auto cls = norm("norm", h, d).select(1, 0);  // (N, d)
     if (o.trace) o.trace->inputs["head"] = cls;
-    auto logits = linear(params_, "head", cls);
+    auto logits = linear(params_, "head", cls, d, -1);
     if (o.trace) {
       logits.retain_grad();
       o.trace->outputs["head"] = logits;
@@ -136,6 +159,12 @@ class Vit final : public Model, public DepthModel {
       out.push_back(g);
     }
     out.push_back(stream_group());
+    return out;
+  }
+
+  std::vector<std::string> slimmable_groups() const override {
+    std::vector<std::string> out{"stream"};
+    for (size_t b = 0; b < blocks_; ++b) out.push_back(block(b) + ".heads");
     return out;
   }
 
@@ -193,22 +222,55 @@ class Vit final : public Model, public DepthModel {
     return g;
   }
 
-  // Patches, embedding, class token and positions: (N, T, D).
-  torch::Tensor tokens(const torch::Tensor& x) {
-    const int64_t n = x.size(0);
-    auto cols = at::im2col(x, {patch_, patch_}, {1, 1}, {0, 0}, {patch_, patch_});  // (N, C·p·p, P)
-    auto e = linear(params_, "embed", cols.transpose(1, 2));                         // (N, P, D)
-    auto cls = params_.parameter("cls").expand({n, 1, dim()});
-    return at::cat({cls, e}, 1) + params_.parameter("pos");
+  // The active width of group or site `name` (absent: `full`), within [1, full].
+  static int64_t active_of(const ForwardOptions& o, const std::string& name, int64_t full) {
+    const int64_t a = o.active_width(name);
+    if (a < 0) return full;
+    SPROUT_CHECK(a >= 1 && a <= full, ConfigError, "active width of '", name, "' is ", a, ", outside [1, ", full, "]");
+    return a;
+  }
+  // The adaptive scale of `name` (undefined: none).
+  static torch::Tensor scale_of(const ForwardOptions& o, const std::string& name) {
+    if (!o.unit_scale) return {};
+    auto it = o.unit_scale->find(name);
+    return it == o.unit_scale->end() ? torch::Tensor() : it->second;
   }
 
-  // Traced: qkv's input and proj's output (GradMax on a heads group).
-  torch::Tensor attention(const std::string& m, const torch::Tensor& h, ForwardTrace* trace = nullptr) {
-    const auto in = layer_norm(params_, m + ".ln1", h);
+  // The first n entries of t along dim: t itself at its full size (no view, so the full
+  // width's forward and backward are the plain model's, without slice-backward copies).
+  static torch::Tensor leading(const torch::Tensor& t, int64_t dim, int64_t n) {
+    return n == t.size(dim) ? t : t.narrow(dim, 0, n);
+  }
+
+  // LayerNorm over the first d units, with γ and β sliced to them (eps 1e-5, as torch.nn).
+  torch::Tensor norm(const std::string& m, const torch::Tensor& x, int64_t d) const {
+    return at::layer_norm(x, {d}, leading(params_.parameter(m + ".weight"), 0, d),
+                          leading(params_.parameter(m + ".bias"), 0, d), 1e-5);
+  }
+
+  // Patches, embedding, class token and positions on the first d stream units: (N, T, d).
+  torch::Tensor tokens(const torch::Tensor& x, int64_t d) {
+    const int64_t n = x.size(0);
+    auto cols = at::im2col(x, {patch_, patch_}, {1, 1}, {0, 0}, {patch_, patch_});  // (N, C·p·p, P)
+    auto e = linear(params_, "embed", cols.transpose(1, 2), -1, d);                  // (N, P, d)
+    auto cls = leading(params_.parameter("cls"), 2, d).expand({n, 1, d});
+    return at::cat({cls, e}, 1) + leading(params_.parameter("pos"), 2, d);
+  }
+
+  // Self-attention of the first `heads` heads on the first d stream units; `scale` (one
+  // value per head, optional) multiplies each head's output before proj. Traced: qkv's
+  // input and proj's output (GradMax on a heads group).
+  torch::Tensor attention(const std::string& m, const torch::Tensor& h, int64_t d, int64_t heads,
+                          const torch::Tensor& scale, ForwardTrace* trace = nullptr) {
+    const auto in = norm(m + ".ln1", h, d);
     if (trace) trace->inputs[m + ".qkv"] = in;
-    const auto qkv = linear(params_, m + ".qkv", in);  // (N, T, heads·3·hd), head-major
-    const auto y = attention_core(qkv, head_dim_);      // (N, T, heads·hd)
-    auto out = linear(params_, m + ".proj", y);
+    const int64_t width = heads * head_dim_;
+    const auto qkv = linear(params_, m + ".qkv", in, d, 3 * width);  // (N, T, heads·3·hd), head-major
+    auto y = attention_core(qkv, head_dim_);                         // (N, T, heads·hd)
+    if (scale.defined()) {
+      y = (y.reshape({y.size(0), y.size(1), heads, head_dim_}) * scale.reshape({heads, 1})).reshape(y.sizes());
+    }
+    auto out = linear(params_, m + ".proj", y, width, d);
     if (trace) {
       out.retain_grad();
       trace->outputs[m + ".proj"] = out;
@@ -216,14 +278,15 @@ class Vit final : public Model, public DepthModel {
     return out;
   }
 
-  // fc1 on its first `units` outputs; with a known prefix (the gate's probe) only the rest.
-  torch::Tensor hidden(const std::string& site, const torch::Tensor& in, int64_t units, const ForwardOptions& o) {
-    const torch::Tensor known = o.known_output(site);
-    if (!known.defined()) return linear(params_, site, in, -1, units);
-    const auto& w = params_.parameter(site + ".weight");
-    const int64_t total = units < 0 ? w.size(0) : units, k = known.size(-1);
-    if (k >= total) return known.narrow(-1, 0, total);
-    const auto rest = at::linear(in, w.narrow(0, k, total - k), params_.parameter(site + ".bias").narrow(0, k, total - k));
+  // fc1 on its first `units` outputs, reading in's units; with a known prefix (the gate's
+  // probe) only the rest.
+  torch::Tensor hidden(const std::string& site, const torch::Tensor& in, int64_t units, const torch::Tensor& known) {
+    if (!known.defined()) return linear(params_, site, in, in.size(-1), units);
+    const auto w = leading(params_.parameter(site + ".weight"), 1, in.size(-1));
+    const int64_t k = known.size(-1);
+    if (k >= units) return known.narrow(-1, 0, units);
+    const auto& bias = params_.parameter(site + ".bias");
+    const auto rest = at::linear(in, w.narrow(0, k, units - k), bias.narrow(0, k, units - k));
     return at::cat({known, rest}, -1);
   }
 
@@ -330,8 +393,13 @@ class VitFamily final : public ModelFamily, public DepthFamily {
     if (auto it = widths.find("stream"); it != widths.end()) spec.set_integer("dim", it->second);
     return spec;
   }
+  // At the active widths of every site and group (the stream, each block's heads).
   std::vector<LayerCost> layers(const ArchSpec& spec, const std::map<std::string, int64_t>& active) const override {
-    const int64_t d = spec.integer("dim"), p = spec.integer("patch"), t = patches(spec) + 1;
+    auto active_or = [&](const std::string& name, int64_t full) {
+      auto it = active.find(name);
+      return it == active.end() ? full : it->second;
+    };
+    const int64_t d = active_or("stream", spec.integer("dim")), p = spec.integer("patch"), t = patches(spec) + 1;
     const int64_t pixels = spec.in_channels * p * p;
     std::vector<LayerCost> out;
     auto add = [&](const std::string& name, int64_t in, int64_t units, int64_t rows, double extra_params,
@@ -352,9 +420,8 @@ class VitFamily final : public ModelFamily, public DepthFamily {
     const int64_t hd = spec.integer("head_dim");
     for (size_t b = 0; b < inner.size(); ++b) {
       const std::string site = block(b) + ".fc1";
-      auto it = active.find(site);
-      const int64_t units = it == active.end() ? inner[b] : it->second;
-      const int64_t heads = block_heads[b], a = heads * hd;  // attention width
+      const int64_t units = active_or(site, inner[b]);
+      const int64_t heads = active_or(block(b) + ".heads", block_heads[b]), a = heads * hd;  // attention width
       add(block(b) + ".qkv", d, 3 * a, t, 2.0 * d, 2.0 * t * d + 3.0 * t * a);  // ln1, and q, k, v
       add(block(b) + ".proj", a, d, t, 0, 2.0 * heads * t * t + 2.0 * t * a);  // scores, softmax, output
       out.back().macs += 2 * t * t * a;

@@ -1,7 +1,8 @@
 // The vit family (growth/models/vit.cpp): shapes, names, sites, settings, attention
 // against a direct computation, and a rebuild from its checkpoint text. Growth on its
 // sites is tested with every strategy in tests/growth/strategies/, slimmable execution and
-// the gate in tests/growth/slimmable/.
+// the gate in tests/growth/slimmable/, the stream and heads slimmed and scaled in
+// vit_slimmable_test.cpp.
 #include <gtest/gtest.h>
 
 #include <cmath>
