@@ -106,6 +106,7 @@ struct ForwardOptions {
   std::function<torch::Tensor(const std::string& site, const torch::Tensor& h)> site_hook;
   // Raw outputs of modules already computed for this batch on their first units (the
   // dynamic gate's probe, growth/slimmable/gate.h): such a module computes only the remaining units.
+  // The caller guarantees they were computed at the same active widths before the module.
   const std::map<std::string, torch::Tensor>* known_outputs = nullptr;
 
   // The active width of `site` (-1: the full width) and the known raw output of `module`

@@ -81,10 +81,13 @@ class Vit final : public Model, public DepthModel {
     add_linear(params_, "head", dim, spec.classes, gen);
   }
 
-  torch::Tensor first_site_input(const torch::Tensor& x) override {
-    const int64_t d = dim();
+  torch::Tensor first_site_input(const torch::Tensor& x) override { return first_site_input(x, ForwardOptions{}); }
+  // At the active stream and block 1's active heads: the gate's probe reads the smallest
+  // sub-network's first site.
+  torch::Tensor first_site_input(const torch::Tensor& x, const ForwardOptions& o) override {
+    const int64_t d = active_of(o, "stream", dim());
     auto h = tokens(x, d);
-    h = h + attention(block(0), h, d, heads_of(0), {});
+    h = h + attention(block(0), h, d, active_of(o, block(0) + ".heads", heads_of(0)), {});
     return norm(block(0) + ".ln2", h, d);
   }
 
@@ -92,20 +95,17 @@ class Vit final : public Model, public DepthModel {
     const int64_t d = active_of(o, "stream", dim());
     const torch::Tensor stream_scale = scale_of(o, "stream");
     auto write = [&](const torch::Tensor& y) { return stream_scale.defined() ? y * stream_scale : y; };
-    // A known output (the gate's probe) was computed at the full stream and heads: reused
-    // only while everything before it runs at full width.
-    bool upstream_full = d == dim();
+    // A known output (the gate's probe) was computed at the same widths before its site
+    // (ForwardOptions::known_outputs; SlimmableNet::probe_reused decides where).
     auto h = write(tokens(x, d));  // (N, T, d)
     for (size_t b = 0; b < blocks_; ++b) {
       const std::string m = block(b), site = m + ".fc1";
       const int64_t heads = active_of(o, m + ".heads", heads_of(b));
-      upstream_full = upstream_full && heads == heads_of(b);
       h = h + write(attention(m, h, d, heads, scale_of(o, m + ".heads"), o.trace));
       const auto in = norm(m + ".ln2", h, d);  // (N, T, d)
       const int64_t units = active_of(o, site, params_.parameter(site + ".weight").size(0));
       if (o.trace) o.trace->inputs[site] = in;
-      auto z = hidden(site, in, units, upstream_full ? o.known_output(site) : torch::Tensor());  // (N, T, units)
-      upstream_full = upstream_full && units == params_.parameter(site + ".weight").size(0);
+      auto z = hidden(site, in, units, o.known_output(site));  // (N, T, units)
       if (o.trace) {
         z.retain_grad();
         o.trace->outputs[site] = z;

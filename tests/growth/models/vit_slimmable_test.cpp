@@ -215,24 +215,27 @@ TEST(VitSlimmable, StreamScaleIsEveryProducerScaledConsistently) {
   EXPECT_LT(max_diff(m->forward(x, with(&half, &half_scale)), scaled->forward(x, with(&half, nullptr))), 1e-5);
 }
 
-// The gate's probe (a known first-site output) is computed at the full stream and heads:
-// a forward at a narrower stream or fewer heads before the site must not reuse it.
-TEST(VitSlimmable, KnownOutputIsReusedOnlyWhenEverythingBeforeItIsFull) {
+// The gate's probe (a known first-site output) is computed at the widths before its site:
+// the forward reuses it at any active widths (the caller matches them), and the probe's
+// input at narrow widths is what the narrow forward feeds the first MLP.
+TEST(VitSlimmable, KnownOutputIsReusedAndFirstSiteInputFollowsTheActiveWidths) {
   auto m = build_model(wide_spec(), 10);
   const auto x = torch::randn({2, 1, 28, 28});
-  const std::map<std::string, torch::Tensor> bogus{{"block1.fc1", torch::full({2, 17, 3}, 7.0f)}};
-  auto run = [&](const std::map<std::string, int64_t>& active, bool with_known) {
-    auto o = with(&active, nullptr);
-    if (with_known) o.known_outputs = &bogus;
-    return m->forward(x, o);
-  };
-  for (const auto& narrow : {std::map<std::string, int64_t>{{"stream", 8}, {"block1.fc1", 6}},
-                             {{"block1.heads", 2}, {"block1.fc1", 6}}}) {
-    EXPECT_TRUE(run(narrow, true).equal(run(narrow, false)));
-  }
-  // At the full stream and heads it is reused (the bogus values change the output).
-  const std::map<std::string, int64_t> inner_only{{"block1.fc1", 6}};
-  EXPECT_GT(max_diff(run(inner_only, true), run(inner_only, false)), 1e-4);
+  const std::map<std::string, int64_t> narrow{{"stream", 8}, {"block1.heads", 2}, {"block1.fc1", 6}};
+  auto o = with(&narrow, nullptr);
+  ForwardTrace trace;
+  o.trace = &trace;
+  const auto plain = m->forward(x, o);
+  EXPECT_LT(max_diff(m->first_site_input(x, with(&narrow, nullptr)), trace.inputs.at("block1.fc1")), 1e-6);
+  // Full widths give the full first-site input, which differs from the narrow one.
+  EXPECT_EQ(m->first_site_input(x).size(-1), m->params().parameter("block1.fc1.weight").size(1));
+  o.trace = nullptr;
+  const std::map<std::string, torch::Tensor> exact{{"block1.fc1", trace.outputs.at("block1.fc1").detach()}};
+  o.known_outputs = &exact;
+  EXPECT_LT(max_diff(m->forward(x, o), plain), 1e-6);
+  const std::map<std::string, torch::Tensor> bogus{{"block1.fc1", trace.outputs.at("block1.fc1").detach() + 1.0}};
+  o.known_outputs = &bogus;
+  EXPECT_GT(max_diff(m->forward(x, o), plain), 1e-4);
 }
 
 }  // namespace

@@ -145,17 +145,20 @@ TEST(Slimmable, AttentionSlicesTheGateWeights) {
 }
 
 TEST(Slimmable, KnownOutputsAreReusedNotRecomputed) {
-  ArchSpec resnet;
+  ArchSpec resnet, vit;
   resnet.kind = "resnet";
-  for (const auto& spec : {mlp_spec(), cnn_spec(), resnet}) {
+  vit.kind = "vit";
+  vit.set_integer("depth", 2);
+  for (const auto& spec : {mlp_spec(), cnn_spec(), resnet, vit}) {
     auto m = build_model(spec, 3);
     SlimmableNet net(*m, SlimSpec{}, 3);
     auto x = torch::randn({4, 1, 28, 28});
     auto pr = net.probe(x);
     const std::string first = net.gate_site().producer;
-    // A ResNet slims its stem with stage 1: the probe is reused at the smallest ratio only.
+    // A ResNet slims its stem with stage 1, a ViT its stream and heads before the first MLP:
+    // the probe is reused at the smallest ratio only.
     const size_t i = net.probe_reused(2) ? 2 : 0;
-    EXPECT_EQ(i == 0, spec.kind == "resnet") << spec.describe();
+    EXPECT_EQ(i == 0, spec.kind == "resnet" || spec.kind == "vit") << spec.describe();
     auto o = net.options(i, false);
     std::map<std::string, torch::Tensor> known{{first, pr.raw}};
     o.known_outputs = &known;
