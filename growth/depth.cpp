@@ -166,8 +166,8 @@ std::string depth_refusal(const std::string& strategy, const std::string& kind) 
   std::string known;
   for (const auto& s : strategies) known += (known.empty() ? "" : ", ") + s;
   if (strategy == "net2net") {
-    return concat("a new residual block is already the identity with its last layer at 0 (Net2DeeperNet's identity layer "
-                  "is not needed); use ", known);
+    return concat("a new residual block is already the identity with its last layer at 0 (Net2DeeperNet's "
+                  "identity layer is not needed); use ", known);
   }
   if (family->depth_unit() == "layer" && in(depth_strategy_names(), strategy)) {
     return concat("a layer inserted into a ", kind, " has no residual branch to start at 0: only the identity layer "

@@ -42,8 +42,8 @@ GrowthEvent parse_event(const std::string& text) {
   const auto a = e.text.find(':');
   const auto b = a == std::string::npos ? a : e.text.find(':', a + 1);
   SPROUT_CHECK(b != std::string::npos && e.text.find(':', b + 1) == std::string::npos, ConfigError,
-               "--growth.event: '", e.text, "' is not STEP:SITE:+K (e.g. 600:fc1:+64), STEP:PLACE:+Kblock (e.g. 600:stage2:+1block) or "
-               "STEP:LAYER:+Klayer (e.g. 600:fc2:+1layer)");
+               "--growth.event: '", e.text, "' is not STEP:SITE:+K (e.g. 600:fc1:+64), STEP:PLACE:+Kblock (e.g. "
+               "600:stage2:+1block) or STEP:LAYER:+Klayer (e.g. 600:fc2:+1layer)");
   e.site = trim(e.text.substr(a + 1, b - a - 1));
   std::string k = trim(e.text.substr(b + 1));
   if (!k.empty() && k[0] == '+') k = k.substr(1);

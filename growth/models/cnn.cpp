@@ -153,7 +153,9 @@ class Cnn final : public Model, public DepthModel {
   void set_chain(const ArchSpec& spec) {
     conv_chain_.clear();
     fc_chain_.clear();
-    for (const auto& l : layer_chain(spec, hidden_layers(spec))) (l.base < convs_ ? conv_chain_ : fc_chain_).push_back(l);
+    for (const auto& l : layer_chain(spec, hidden_layers(spec))) {
+      (l.base < convs_ ? conv_chain_ : fc_chain_).push_back(l);
+    }
   }
   // Multiplies the activation by the site's unit importances (broadcast over channels).
   static torch::Tensor scale(const ForwardOptions& o, const std::string& site, torch::Tensor h, int dims) {
@@ -259,7 +261,8 @@ class CnnFamily final : public ModelFamily, public DepthFamily {
         l.norm = 2.0 * units;
         l.norm_buffers = 2.0 * units + 1;
       }
-      l.activations = 3.0 * units * h * w + (pools ? static_cast<double>(units) * (h / 2) * (w / 2) : 0.0);  // and the pooled map
+      // The output, normalised and activated, and the pooled map.
+      l.activations = 3.0 * units * h * w + (pools ? static_cast<double>(units) * (h / 2) * (w / 2) : 0.0);
       out.push_back(l);
       in = units;
       if (pools) {

@@ -43,8 +43,9 @@ GrowthDriver::GrowthDriver(const GrowthConfig& config, const growth::Model& mode
   for (const auto& e : by_step) {
     if (!e.depth) continue;
     growth::validate_events({e}, {}, total_steps, places);                // place, count, step: one line
-    SPROUT_CHECK(e.unit.empty() || e.unit == depth->depth_unit(), ConfigError, "--growth.event: '", e.text,
-                 "': model.kind ", arch.kind, " grows in depth by ", depth->depth_unit(), "s (write +", e.add, depth->depth_unit(), ")");
+    const std::string unit = depth->depth_unit();  // "block" or "layer": the event must say which it adds
+    SPROUT_CHECK(e.unit.empty() || e.unit == unit, ConfigError, "--growth.event: '", e.text, "': model.kind ",
+                 arch.kind, " grows in depth by ", unit, "s (write +", e.add, unit, ")");
     growth::check_depth_accepts(config.strategy, deepest, e.site);        // the strategy: one line
     deepest = growth::add_blocks(deepest, e.site, e.add).back().arch;
   }

@@ -193,7 +193,8 @@ TEST(DepthLayers, OptimizerStateOfOldParametersIsBitExactAndNewStateZero) {
     for (const auto& name : m->params().parameter_names()) {
       if (before.count(name)) continue;
       ++added;
-      const bool own = name.rfind(layer.prefix + ".", 0) == 0 || (!layer.norm.empty() && name.rfind(layer.norm + ".", 0) == 0);
+      const bool own =
+          name.rfind(layer.prefix + ".", 0) == 0 || (!layer.norm.empty() && name.rfind(layer.norm + ".", 0) == 0);
       EXPECT_TRUE(own) << name;
       for (const auto& [slot, t] : opt->state().at(name)) EXPECT_EQ(t.abs().max().item<double>(), 0.0) << name;
       EXPECT_EQ(opt->step_counts().at(name), 0) << name;
