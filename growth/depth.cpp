@@ -19,8 +19,11 @@ bool in(const std::vector<std::string>& list, const std::string& name) {
 }
 
 bool in_block(const std::string& name, const std::vector<AddedBlock>& blocks) {
+  const auto under = [&](const std::string& module) {
+    return !module.empty() && name.compare(0, module.size() + 1, module + ".") == 0;
+  };
   for (const auto& b : blocks) {
-    if (name.compare(0, b.prefix.size() + 1, b.prefix + ".") == 0) return true;
+    if (under(b.prefix) || under(b.norm)) return true;  // an identity layer's norm is a module of its own
   }
   return false;
 }
@@ -107,49 +110,105 @@ void set_block_lr_scales(runtime::Optimizer& optimizer, const runtime::ParamSet&
   }
 }
 
+// Net2DeeperNet: each new layer's weight the identity (Linear: I; 3×3 conv: the Dirac
+// kernel, 1 at the centre tap of channel i -> i), its bias 0 (AddedBlock::zero, set by the
+// caller), and its norm γ = sqrt(running_var + eps), β = running_mean: the identity in
+// eval mode (train mode normalises with the batch's own statistics: not the identity).
+void set_identity(Model& fresh, const std::vector<AddedBlock>& blocks) {
+  torch::NoGradGuard no_grad;
+  auto& p = fresh.params();
+  for (const auto& b : blocks) {
+    for (const auto& name : b.partners) {
+      const auto& t = p.parameter(name);
+      SPROUT_CHECK(t.size(0) == t.size(1), Error, "net2net depth: ", name, " is not square");
+      auto w = torch::zeros_like(t);
+      if (t.dim() == 2) {
+        w.copy_(torch::eye(t.size(0), t.options()));
+      } else {
+        for (int64_t c = 0; c < t.size(0); ++c) w[c][c][t.size(2) / 2][t.size(3) / 2] = 1.0;
+      }
+      p.set_parameter(name, w);
+    }
+    if (!b.norm.empty()) {
+      const double eps = 1e-5;  // layers.h batch_norm's
+      p.set_parameter(b.norm + ".weight", (p.buffer(b.norm + ".running_var") + eps).sqrt());
+      p.set_parameter(b.norm + ".bias", p.buffer(b.norm + ".running_mean").clone());
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> depth_strategy_names() { return {"random", "zeros", "gradmax", "vt"}; }
+
+std::vector<std::string> depth_strategy_names(const std::string& kind) {
+  const DepthFamily* family = depth_family(kind);
+  return family ? family->depth_strategies() : std::vector<std::string>{};
+}
+
+std::string depth_kinds() {
+  std::string s;
+  for (const auto& kind : model_family_names()) {
+    if (depth_family(kind)) s += (s.empty() ? "" : ", ") + kind;
+  }
+  return s;
+}
 
 std::vector<std::string> zero_started(const AddedBlock& block, const std::string& strategy) {
   return strategy == "gradmax" ? block.partners : block.zero;
 }
 
 std::string depth_refusal(const std::string& strategy, const std::string& kind) {
-  if (!depth_family(kind)) {
-    return concat("model.kind ", kind, " cannot grow in depth (resnet and vit can)");
-  }
+  const DepthFamily* family = depth_family(kind);
+  if (!family) return concat("model.kind ", kind, " cannot grow in depth (", depth_kinds(), " can)");
+  const auto strategies = family->depth_strategies();
+  if (in(strategies, strategy)) return "";
+  std::string known;
+  for (const auto& s : strategies) known += (known.empty() ? "" : ", ") + s;
   if (strategy == "net2net") {
-    return "a new residual block is already the identity with its last layer at 0 (Net2DeeperNet's identity layer "
-           "is not needed); use random, zeros, gradmax or vt";
+    return concat("a new residual block is already the identity with its last layer at 0 (Net2DeeperNet's "
+                  "identity layer is not needed); use ", known);
   }
-  if (!in(depth_strategy_names(), strategy)) {
-    return concat("not implemented for blocks (depth strategies: random, zeros, gradmax, vt)");
+  if (family->depth_unit() == "layer" && in(depth_strategy_names(), strategy)) {
+    return concat("a layer inserted into a ", kind, " has no residual branch to start at 0: only the identity layer "
+                  "keeps the function (use net2net)");
   }
-  return "";
+  return concat("not implemented for ", family->depth_unit(), "s (depth strategies of ", kind, ": ", known, ")");
 }
 
 void check_depth_accepts(const std::string& strategy, const ArchSpec& spec, const std::string& place) {
-  SPROUT_CHECK(depth_family(spec.kind), ConfigError, "model.kind ", spec.kind, " cannot grow in depth (resnet and vit can)");
+  SPROUT_CHECK(depth_family(spec.kind), ConfigError, "model.kind ", spec.kind, " cannot grow in depth (", depth_kinds(),
+               " can)");
   const std::string why = depth_refusal(strategy, spec.kind);
   SPROUT_CHECK(why.empty(), ConfigError, "--growth.strategy ", strategy, " cannot grow model.kind ", spec.kind,
                " in depth: ", why);
   const auto places = depth_family(spec.kind)->depth_places(spec);
-  if (!in(places, place)) {
+  if (!in(places, place.substr(0, place.find('@')))) {  // "stage2@1": a position the family checks
     std::string known;
     for (const auto& p : places) known += (known.empty() ? "" : ", ") + p;
-    throw ConfigError(concat("no place '", place, "' to add blocks at (this ", spec.kind, " has: ", known, ")"));
+    throw ConfigError(concat("no place '", place, "' to add ", depth_family(spec.kind)->depth_unit(), "s at (this ",
+                             spec.kind, " has: ", known.empty() ? "none" : known, ")"));
   }
 }
 
 std::vector<AddedBlock> add_blocks(const ArchSpec& spec, const std::string& place, int64_t count) {
   SPROUT_CHECK(count >= 1 && count <= 64, ConfigError, "depth growth: ", count, " blocks at once (1..64)");
   const DepthFamily* family = depth_family(spec.kind);
-  SPROUT_CHECK(family, ConfigError, "model.kind ", spec.kind, " cannot grow in depth (resnet and vit can)");
+  SPROUT_CHECK(family, ConfigError, "model.kind ", spec.kind, " cannot grow in depth (", depth_kinds(), " can)");
   std::vector<AddedBlock> out;
   ArchSpec at = spec;
+  // "stage2@k": the i-th block goes at k + i, so the blocks run in the order added.
+  const auto marker = place.find('@');
+  int64_t position = 0;
+  if (marker != std::string::npos) {
+    const std::string k = place.substr(marker + 1);
+    const bool digits = !k.empty() && k.size() < 4 && std::all_of(k.begin(), k.end(), ::isdigit);
+    SPROUT_CHECK(digits, ConfigError, "depth growth: '", place, "' is not PLACE@POSITION (e.g. stage2@1)");
+    position = std::stoll(k);
+  }
   for (int64_t i = 0; i < count; ++i) {
-    out.push_back(family->add_block(at, place));
+    const std::string where = marker == std::string::npos ? place : concat(place.substr(0, marker), "@", position + i);
+    out.push_back(family->add_block(at, where));
     at = out.back().arch;
   }
   return out;
@@ -172,6 +231,7 @@ runtime::SurgeryPlan depth_plan(const Model& model, const std::vector<AddedBlock
   } else {
     fresh = build_model(blocks.back().arch, seed);
   }
+  if (strategy == "net2net") set_identity(*fresh, blocks);
   if (strategy == "vt") {
     // Variance transfer's scale: weights N(0, 1/fan_in), biases 0.
     auto gen = compat::make_generator(seed ^ 0x5654ULL);

@@ -20,6 +20,16 @@
 //           a norm is 0), as per-element learning-rate multipliers (Optimizer::set_lr_scale)
 // Norms keep the family's initialisation (γ = 1, β = 0, running mean 0, variance 1).
 //
+// mlp and cnn have no residual stream: they grow by Net2DeeperNet's identity layer
+// (growth/models/identity_layers.h), inserted after a hidden layer ("fc2", "conv1"),
+// with the one strategy that keeps their function:
+//   net2net the layer's weight is the identity (Linear: I; 3×3 conv: the Dirac kernel),
+//           its bias 0; the activation is ReLU, so act(I·act(x)) = act(x); its norm (with
+//           model.batch_norm) γ = sqrt(running_var + eps), β = running_mean: the identity
+//           in eval mode. In train mode a norm uses the batch's statistics, so a
+//           batch-normed model's function changes there (one without norms keeps it in
+//           both modes).
+//
 // Names: the new block is numbered after every existing one (block<N+1>), so no tensor is
 // renamed; the parameter set is re-listed in the order a model built from the grown
 // architecture registers its tensors, so a grown model and one rebuilt from its checkpoint
@@ -47,8 +57,12 @@
 
 namespace sprout::growth {
 
-// Strategies a depth event may use.
+// Strategies a depth event may add residual blocks with.
 std::vector<std::string> depth_strategy_names();
+// Those a family of `kind` may use (net2net for the identity layers of mlp and cnn).
+std::vector<std::string> depth_strategy_names(const std::string& kind);
+// The families that grow in depth, for messages: "mlp, cnn, resnet, vit".
+std::string depth_kinds();
 
 // The parameters that start at zero under `strategy` (the block is the identity with them
 // at 0): AddedBlock::zero, or for gradmax AddedBlock::partners.

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "growth/depth.h"
 #include "runtime/error.h"
 
 namespace sprout::growth {
@@ -41,13 +42,15 @@ GrowthEvent parse_event(const std::string& text) {
   const auto a = e.text.find(':');
   const auto b = a == std::string::npos ? a : e.text.find(':', a + 1);
   SPROUT_CHECK(b != std::string::npos && e.text.find(':', b + 1) == std::string::npos, ConfigError,
-               "--growth.event: '", e.text, "' is not STEP:SITE:+K (e.g. 600:fc1:+64) or STEP:PLACE:+Kblock (e.g. 600:stage2:+1block)");
+               "--growth.event: '", e.text, "' is not STEP:SITE:+K (e.g. 600:fc1:+64), STEP:PLACE:+Kblock (e.g. "
+               "600:stage2:+1block) or STEP:LAYER:+Klayer (e.g. 600:fc2:+1layer)");
   e.site = trim(e.text.substr(a + 1, b - a - 1));
   std::string k = trim(e.text.substr(b + 1));
   if (!k.empty() && k[0] == '+') k = k.substr(1);
-  for (const std::string unit : {"blocks", "block"}) {
+  for (const std::string unit : {"blocks", "block", "layers", "layer"}) {
     if (k.size() > unit.size() && k.compare(k.size() - unit.size(), unit.size(), unit) == 0) {
       e.depth = true;
+      e.unit = unit.back() == 's' ? unit.substr(0, unit.size() - 1) : unit;
       k = trim(k.substr(0, k.size() - unit.size()));
       break;
     }
@@ -77,6 +80,52 @@ std::map<std::string, int64_t> parse_targets(const std::string& text) {
   return out;
 }
 
+std::map<std::string, int64_t> parse_depth_targets(const std::string& text) {
+  std::map<std::string, int64_t> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item = trim(item);
+    const auto c = item.find(':');
+    int64_t n = 0;
+    SPROUT_CHECK(c != std::string::npos && parse_i64(trim(item.substr(c + 1)), n) && !trim(item.substr(0, c)).empty(),
+                 ConfigError, "--growth.depth_target: '", text,
+                 "' is not a list of PLACE:COUNT (e.g. stage2:3,stage3:2 or fc2:1)");
+    SPROUT_CHECK(n >= 0, ConfigError, "--growth.depth_target: '", item, "': the count must be >= 0");
+    out[trim(item.substr(0, c))] = n;
+  }
+  return out;
+}
+
+std::vector<GrowthEvent> expand_depth(const CompactSchedule& s, const std::map<std::string, int64_t>& start_blocks,
+                                      const std::string& unit) {
+  std::vector<GrowthEvent> events;
+  if (!s.enabled()) return events;
+  std::vector<std::string> places;
+  for (const auto& [place, n] : start_blocks) places.push_back(place);
+  for (const auto& [place, target] : s.depth_target) {
+    const auto it = start_blocks.find(place);
+    SPROUT_CHECK(it != start_blocks.end(), ConfigError, "--growth.depth_target: no place '", place, "' to add ", unit,
+                 "s at (this model has: ", places.empty() ? "none" : known(places), ")");
+    SPROUT_CHECK(target >= it->second, ConfigError, "--growth.depth_target: ", place, ":", target, " is below the ",
+                 it->second, " ", unit, "s there now (depth growth only adds)");
+    const int64_t total = target - it->second;
+    for (int64_t i = 0; i < s.times; ++i) {
+      const int64_t add = total / s.times + (i < total % s.times ? 1 : 0);
+      if (add == 0) continue;
+      GrowthEvent e;
+      e.step = s.start + i * s.every;
+      e.site = place;
+      e.add = add;
+      e.depth = true;
+      e.unit = unit;
+      e.text = concat(e.step, ":", place, ":+", add, unit);
+      events.push_back(e);
+    }
+  }
+  return events;
+}
+
 std::vector<GrowthEvent> expand(const CompactSchedule& s, const std::vector<std::pair<std::string, int64_t>>& start) {
   std::vector<GrowthEvent> events;
   if (!s.enabled()) return events;
@@ -85,8 +134,11 @@ std::vector<GrowthEvent> expand(const CompactSchedule& s, const std::vector<std:
   auto has = [&names](const std::string& n) { return std::find(names.begin(), names.end(), n) != names.end(); };
   SPROUT_CHECK(s.start >= 0, ConfigError, "--growth.start: ", s.start, " must be >= 0");
   SPROUT_CHECK(s.times == 1 || s.every > 0, ConfigError, "--growth.every: ", s.every, " must be > 0");
-  SPROUT_CHECK(s.target.empty() != (s.fraction <= 0), ConfigError,
-               "growth: the compact schedule needs exactly one of --growth.target and --growth.fraction");
+  const bool widths = !s.target.empty() || s.fraction > 0;
+  SPROUT_CHECK(!(!s.target.empty() && s.fraction > 0) && (widths || !s.depth_target.empty()), ConfigError,
+               "growth: the compact schedule needs exactly one of --growth.target and --growth.fraction (or "
+               "--growth.depth_target alone)");
+  if (!widths) return events;  // depth only: expand_depth
   for (const auto& [site, w] : s.target) {
     SPROUT_CHECK(has(site), ConfigError, "--growth.target: unknown width site '", site, "' (this model has: ",
                  known(names), ")");
@@ -129,12 +181,13 @@ std::vector<GrowthEvent> validate_events(std::vector<GrowthEvent> events, const 
   for (const auto& e : events) {
     if (e.depth) {
       SPROUT_CHECK(!depth_places.empty(), ConfigError, "--growth.event: '", e.text,
-                   "': this model cannot grow in depth (resnet and vit can)");
-      SPROUT_CHECK(std::find(depth_places.begin(), depth_places.end(), e.site) != depth_places.end(), ConfigError,
-                   "--growth.event: '", e.text, "': no place '", e.site, "' to add blocks at (this model has: ",
+                   "': this model cannot grow in depth (", depth_kinds(), " can)");
+      const std::string place = e.site.substr(0, e.site.find('@'));  // "stage2@1": the family checks the position
+      SPROUT_CHECK(std::find(depth_places.begin(), depth_places.end(), place) != depth_places.end(), ConfigError,
+                   "--growth.event: '", e.text, "': no place '", e.site, "' to add ", e.unit, "s at (this model has: ",
                    known(depth_places), ")");
-      SPROUT_CHECK(e.add > 0 && e.add <= 64, ConfigError, "--growth.event: '", e.text,
-                   "': the number of blocks must be in [1, 64], got ", e.add);
+      SPROUT_CHECK(e.add > 0 && e.add <= 64, ConfigError, "--growth.event: '", e.text, "': the number of ", e.unit,
+                   "s must be in [1, 64], got ", e.add);
     }
     SPROUT_CHECK(e.depth || std::find(sites.begin(), sites.end(), e.site) != sites.end(), ConfigError, "--growth.event: '",
                  e.text, "': unknown width site '", e.site, "' (this model has: ", known(sites), ")");

@@ -32,7 +32,7 @@ struct ArchSpec {
 
   // One line for logs: "mlp 784-256-256-10", "cnn 1x28x28 c32-c64 3136-128-10" (the family's).
   std::string describe() const;
-  // Compact text form stored in checkpoints: "kind=mlp;in=1x28x28;classes=10;batch_norm=false;widths=256,256".
+  // Compact text form stored in checkpoints: "kind=mlp;in=1x28x28;classes=10;batch_norm=false;inserted=;inserted_widths=;widths=256,256".
   std::string serialize() const;
   // Reads serialize()'s form (and the older "conv=…;widths=…;bn=…" one); the result is
   // completed and validated by its family. Throws ConfigError.

@@ -2,7 +2,11 @@
 //      -> fc1 -> [bn_fc1] -> act -> ... -> fcN (logits).
 // Site convK's consumer is fc1 across the flatten: channel c owns fc1's input columns
 // [c·H·W, (c+1)·H·W) where H×W is the pooled feature map.
+// Depth growth inserts identity layers after a hidden layer (growth/models/identity_layers.h):
+// convK_j, a 3×3 conv -> [bn] -> act without pooling (the map keeps its size), or fcK_j.
+#include "growth/models/depth_family.h"
 #include "growth/models/family.h"
+#include "growth/models/identity_layers.h"
 #include "growth/models/layers.h"
 #include "growth/models/model.h"
 #include "runtime/error.h"
@@ -18,37 +22,45 @@ int64_t feature_side(int64_t side, size_t blocks) {
   return side;
 }
 
-class Cnn final : public Model {
+// The hidden layers in the order model.inserted counts them: conv1..convK, fc1..fc(N-1).
+std::vector<std::pair<std::string, int64_t>> hidden_layers(const ArchSpec& spec) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  const auto channels = spec.ints("conv"), widths = spec.ints("widths");
+  for (size_t i = 0; i < channels.size(); ++i) out.emplace_back("conv" + std::to_string(i + 1), channels[i]);
+  for (size_t i = 0; i < widths.size(); ++i) out.emplace_back("fc" + std::to_string(i + 1), widths[i]);
+  return out;
+}
+
+class Cnn final : public Model, public DepthModel {
  public:
   Cnn(const ArchSpec& spec, uint64_t seed)
       : spec_(spec),
         convs_(spec.ints("conv").size()),
-        hidden_(spec.ints("widths").size()),
+        head_("fc" + std::to_string(spec.ints("widths").size() + 1)),
         batch_norm_(spec.flag("batch_norm")),
         feature_area_(feature_side(spec.in_height, convs_) * feature_side(spec.in_width, convs_)) {
+    set_chain(spec);
     auto gen = compat::make_generator(seed);
-    const auto channels = spec.ints("conv"), widths = spec.ints("widths");
     int64_t in = spec.in_channels;
-    for (size_t i = 1; i <= convs_; ++i) {
-      add_conv3x3(params_, conv(i), in, channels[i - 1], gen);
-      if (batch_norm_) add_batch_norm(params_, "bn_" + conv(i), channels[i - 1]);
-      in = channels[i - 1];
+    for (const auto& l : conv_chain_) {
+      add_conv3x3(params_, l.name, in, l.width, gen);
+      if (batch_norm_) add_batch_norm(params_, "bn_" + l.name, l.width);
+      in = l.width;
     }
     in *= feature_area_;
-    const size_t n = hidden_ + 1;
-    for (size_t i = 1; i <= n; ++i) {
-      const int64_t out = i < n ? widths[i - 1] : spec.classes;
-      add_linear(params_, fc(i), in, out, gen);
-      if (i < n && batch_norm_) add_batch_norm(params_, "bn_" + fc(i), out);
-      in = out;
+    for (const auto& l : fc_chain_) {
+      add_linear(params_, l.name, in, l.width, gen);
+      if (batch_norm_) add_batch_norm(params_, "bn_" + l.name, l.width);
+      in = l.width;
     }
+    add_linear(params_, head_, in, spec.classes, gen);
   }
 
   torch::Tensor forward(const torch::Tensor& x, const ForwardOptions& o) override {
     auto h = x;  // (N, C, H, W)
     int64_t in = -1;
-    for (size_t i = 1; i <= convs_; ++i) {
-      const std::string name = conv(i);
+    for (const auto& l : conv_chain_) {
+      const std::string& name = l.name;
       const int64_t out = o.active_width(name);
       if (o.trace) o.trace->inputs[name] = h;
       auto z = conv3x3(params_, name, h, in, out, o.known_output(name));  // (N, out, H, W)
@@ -58,23 +70,23 @@ class Cnn final : public Model {
       }
       if (batch_norm_) z = batch_norm(params_, "bn_" + name, z, o.train, out, o.norm_stats);
       h = scale(o, name, activation(z), 4);
-      h = at::max_pool2d(h, {2, 2});  // (N, out, H/2, W/2)
+      if (l.inserted == 0) h = at::max_pool2d(h, {2, 2});  // (N, out, H/2, W/2); inserted layers keep the map
       if (o.site_hook) h = o.site_hook(name, h);
       in = out;
     }
     h = h.reshape({h.size(0), -1});  // (N, C·H'·W'), channel-major
     in = h.size(1);
-    const size_t n = hidden_ + 1;
-    for (size_t i = 1; i <= n; ++i) {
-      const std::string name = fc(i);
-      const int64_t out = i < n ? o.active_width(name) : -1;
+    for (size_t i = 0; i <= fc_chain_.size(); ++i) {
+      const bool head = i == fc_chain_.size();
+      const std::string& name = head ? head_ : fc_chain_[i].name;
+      const int64_t out = head ? -1 : o.active_width(name);
       if (o.trace) o.trace->inputs[name] = h;
       auto z = linear(params_, name, h, in, out, o.known_output(name));
       if (o.trace) {
         z.retain_grad();
         o.trace->outputs[name] = z;
       }
-      if (i == n) return z;
+      if (head) return z;
       if (batch_norm_) z = batch_norm(params_, "bn_" + name, z, o.train, out, o.norm_stats);
       h = scale(o, name, activation(z), 2);
       if (o.site_hook) h = o.site_hook(name, h);
@@ -85,47 +97,66 @@ class Cnn final : public Model {
 
   std::vector<WidthSite> sites() const override {
     std::vector<WidthSite> out;
-    for (size_t i = 1; i <= convs_; ++i) {
+    const std::string first_fc = fc_chain_.empty() ? head_ : fc_chain_.front().name;
+    for (size_t i = 0; i < conv_chain_.size(); ++i) {
       WidthSite s;
-      s.name = s.producer = conv(i);
+      s.name = s.producer = conv_chain_[i].name;
       s.kind = WidthSite::Kind::Conv;
-      s.norm = batch_norm_ ? "bn_" + conv(i) : "";
-      s.pooled = true;
-      if (i < convs_) {
-        s.consumer = conv(i + 1);
+      s.norm = batch_norm_ ? "bn_" + s.name : "";
+      s.pooled = conv_chain_[i].inserted == 0;
+      if (i + 1 < conv_chain_.size()) {
+        s.consumer = conv_chain_[i + 1].name;
       } else {
-        s.consumer = fc(1);
+        s.consumer = first_fc;
         s.consumer_group = feature_area_;
       }
-      s.width = params_.parameter(conv(i) + ".weight").size(0);
+      s.width = params_.parameter(s.name + ".weight").size(0);
       out.push_back(s);
     }
-    const size_t n = hidden_ + 1;
-    for (size_t i = 1; i < n; ++i) {
+    for (size_t i = 0; i < fc_chain_.size(); ++i) {
       WidthSite s;
-      s.name = s.producer = fc(i);
+      s.name = s.producer = fc_chain_[i].name;
       s.kind = WidthSite::Kind::Linear;
-      s.norm = batch_norm_ ? "bn_" + fc(i) : "";
-      s.consumer = fc(i + 1);
-      s.width = params_.parameter(fc(i) + ".weight").size(0);
+      s.norm = batch_norm_ ? "bn_" + s.name : "";
+      s.consumer = i + 1 < fc_chain_.size() ? fc_chain_[i + 1].name : head_;
+      s.width = params_.parameter(s.name + ".weight").size(0);
       out.push_back(s);
     }
     return out;
   }
 
   ArchSpec arch() const override {
-    std::vector<int64_t> channels, widths;
-    for (size_t i = 1; i <= convs_; ++i) channels.push_back(params_.parameter(conv(i) + ".weight").size(0));
-    for (size_t i = 1; i <= hidden_; ++i) widths.push_back(params_.parameter(fc(i) + ".weight").size(0));
+    std::vector<int64_t> channels, widths, inserted;
+    for (const auto* chain : {&conv_chain_, &fc_chain_}) {
+      for (const auto& l : *chain) {
+        const int64_t w = params_.parameter(l.name + ".weight").size(0);
+        if (l.inserted) {
+          inserted.push_back(w);
+        } else {
+          (chain == &conv_chain_ ? channels : widths).push_back(w);
+        }
+      }
+    }
     ArchSpec a = spec_;
     a.set_ints("conv", channels);
     a.set_ints("widths", widths);
+    if (!inserted.empty() || a.params.count("inserted_widths")) a.set_ints("inserted_widths", inserted);
     return a;
   }
 
+  void adopt(const ArchSpec& grown) override {
+    spec_ = grown;
+    set_chain(grown);
+  }
+
  private:
-  static std::string conv(size_t i) { return "conv" + std::to_string(i); }
-  static std::string fc(size_t i) { return "fc" + std::to_string(i); }
+  void set_chain(const ArchSpec& spec) {
+    conv_chain_.clear();
+    fc_chain_.clear();
+    for (const auto& l : layer_chain(spec, hidden_layers(spec))) {
+      (l.base < convs_ ? conv_chain_ : fc_chain_).push_back(l);
+    }
+  }
   // Multiplies the activation by the site's unit importances (broadcast over channels).
   static torch::Tensor scale(const ForwardOptions& o, const std::string& site, torch::Tensor h, int dims) {
     if (!o.unit_scale) return h;
@@ -134,21 +165,27 @@ class Cnn final : public Model {
     return dims == 4 ? h * it->second.view({1, -1, 1, 1}) : h * it->second;
   }
   ArchSpec spec_;
-  size_t convs_, hidden_;
+  size_t convs_;
+  std::vector<ChainLayer> conv_chain_, fc_chain_;  // hidden and inserted layers, forward order
+  std::string head_;
   bool batch_norm_;
   int64_t feature_area_;  // H·W of the last pooled map
 };
 
 std::string conv_name(size_t i) { return "conv" + std::to_string(i); }
 
-class CnnFamily final : public ModelFamily {
+class CnnFamily final : public ModelFamily, public DepthFamily {
  public:
   std::string name() const override { return "cnn"; }
   std::vector<FamilySetting> settings() const override {
-    return {{"conv", FamilySetting::Type::Ints, "32,64", "channels of conv1..convK (3x3 conv, 2x2 max-pool each)"},
+    std::vector<FamilySetting> out = {
+            {"conv", FamilySetting::Type::Ints, "32,64", "channels of conv1..convK (3x3 conv, 2x2 max-pool each)"},
             {"widths", FamilySetting::Type::Ints, "256,256", "hidden widths of fc1..fc(N-1)"},
             {"batch_norm", FamilySetting::Type::Flag, "false", "batch-norm after every hidden layer"}};
+    for (auto& s : identity_layer_settings()) out.push_back(s);
+    return out;
   }
+  ArchSpec normalise(ArchSpec spec) const override { return normalise_identity_layers(spec); }
   void validate(const ArchSpec& spec) const override {
     const auto channels = spec.ints("conv");
     SPROUT_CHECK(!channels.empty(), ConfigError, "model.conv: a cnn needs at least one conv layer");
@@ -162,27 +199,34 @@ class CnnFamily final : public ModelFamily {
                  ConfigError, "model.conv: ", channels.size(), " conv blocks halve a ", spec.in_height, "x",
                  spec.in_width, " input below 1x1");
     spec.flag("batch_norm");
+    validate_identity_layers(spec, channels.size() + spec.ints("widths").size());
   }
   std::unique_ptr<Model> build(const ArchSpec& spec, uint64_t seed) const override {
     return std::make_unique<Cnn>(spec, seed);
   }
   std::string describe(const ArchSpec& spec) const override {
-    const auto channels = spec.ints("conv");
+    const size_t convs = spec.ints("conv").size();
+    const auto chain = layer_chain(spec, hidden_layers(spec));
     std::string s = concat("cnn ", spec.in_channels, "x", spec.in_height, "x", spec.in_width, " ");
-    for (size_t i = 0; i < channels.size(); ++i) s += concat(i ? "-" : "", "c", channels[i]);
-    s += concat(" ", channels.back() * feature_side(spec.in_height, channels.size()) *
-                         feature_side(spec.in_width, channels.size()));
-    for (auto w : spec.ints("widths")) s += concat("-", w);
+    int64_t last = 0;
+    for (const auto& l : chain) {
+      if (l.base >= convs) continue;
+      s += concat(l.name == "conv1" ? "" : "-", "c", l.width);
+      last = l.width;
+    }
+    s += concat(" ", last * feature_side(spec.in_height, convs) * feature_side(spec.in_width, convs));
+    for (const auto& l : chain) {
+      if (l.base >= convs) s += concat("-", l.width);
+    }
     return s + concat("-", spec.classes, spec.flag("batch_norm") ? " bn" : "");
   }
   std::vector<std::pair<std::string, int64_t>> site_widths(const ArchSpec& spec) const override {
     std::vector<std::pair<std::string, int64_t>> out;
-    const auto channels = spec.ints("conv"), widths = spec.ints("widths");
-    for (size_t i = 0; i < channels.size(); ++i) out.emplace_back(conv_name(i + 1), channels[i]);
-    for (size_t i = 0; i < widths.size(); ++i) out.emplace_back("fc" + std::to_string(i + 1), widths[i]);
+    for (const auto& l : layer_chain(spec, hidden_layers(spec))) out.emplace_back(l.name, l.width);
     return out;
   }
   ArchSpec with_site_widths(ArchSpec spec, const std::map<std::string, int64_t>& given) const override {
+    spec = with_inserted_widths(spec, hidden_layers(spec), given);
     auto channels = spec.ints("conv"), widths = spec.ints("widths");
     auto set = [&](const std::string& name, int64_t& width) {
       if (auto it = given.find(name); it != given.end()) width = it->second;
@@ -197,13 +241,18 @@ class CnnFamily final : public ModelFamily {
     std::vector<LayerCost> out;
     int64_t in = spec.in_channels, h = spec.in_height, w = spec.in_width;
     const bool bn = spec.flag("batch_norm");
-    const auto channels = spec.ints("conv");
-    for (size_t i = 0; i < channels.size(); ++i) {
-      const std::string name = conv_name(i + 1);
-      auto it = active.find(name);
-      const int64_t units = it == active.end() ? channels[i] : it->second;
+    const size_t convs = spec.ints("conv").size();
+    std::vector<std::pair<std::string, int64_t>> dense;
+    for (const auto& c : layer_chain(spec, hidden_layers(spec))) {
+      auto it = active.find(c.name);
+      const int64_t units = it == active.end() ? c.width : it->second;
+      if (c.base >= convs) {
+        dense.emplace_back(c.name, c.width);
+        continue;
+      }
+      const bool pools = c.inserted == 0;  // an inserted layer keeps the map
       LayerCost l;
-      l.module = name;
+      l.module = c.name;
       l.in = in;
       l.out = units;
       l.macs = in * units * 9 * h * w;  // padding 1: the output is h×w
@@ -212,19 +261,38 @@ class CnnFamily final : public ModelFamily {
         l.norm = 2.0 * units;
         l.norm_buffers = 2.0 * units + 1;
       }
-      l.activations = 3.0 * units * h * w + static_cast<double>(units) * (h / 2) * (w / 2);  // and the pooled map
+      // The output, normalised and activated, and the pooled map.
+      l.activations = 3.0 * units * h * w + (pools ? static_cast<double>(units) * (h / 2) * (w / 2) : 0.0);
       out.push_back(l);
       in = units;
-      h /= 2;  // 2×2 max-pool
-      w /= 2;
+      if (pools) {
+        h /= 2;  // 2×2 max-pool
+        w /= 2;
+      }
     }
-    auto head = dense_layers(in * h * w, spec.ints("widths"), spec.classes, bn, active);
+    auto head = dense_layers(in * h * w, dense, "fc" + std::to_string(spec.ints("widths").size() + 1), spec.classes, bn,
+                             active);
     out.insert(out.end(), head.begin(), head.end());
     return out;
   }
   std::string width_options(const ArchSpec& spec) const override {
-    return "--model.conv " + spec.params.at("conv") + " --model.widths " + spec.params.at("widths");
+    std::string s = "--model.conv " + spec.params.at("conv") + " --model.widths " + spec.params.at("widths");
+    return s + identity_layer_options(spec);
   }
+
+  std::vector<std::string> depth_places(const ArchSpec& spec) const override {
+    std::vector<std::string> out;
+    for (const auto& h : hidden_layers(spec)) out.push_back(h.first);
+    return out;
+  }
+  AddedBlock add_block(const ArchSpec& spec, const std::string& place) const override {
+    return insert_identity_layer(spec, hidden_layers(spec), place, spec.flag("batch_norm"));
+  }
+  ArchSpec with_added_blocks(const ArchSpec& current, const ArchSpec& stored) const override {
+    return with_inserted_layers(current, stored, current.ints("conv").size() + current.ints("widths").size());
+  }
+  std::vector<std::string> depth_strategies() const override { return {"net2net"}; }
+  std::string depth_unit() const override { return "layer"; }
 };
 
 }  // namespace

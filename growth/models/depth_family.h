@@ -1,6 +1,7 @@
 // The depth seam: a model family that can grow in depth (growth/depth.h) implements
 // DepthFamily beside ModelFamily, and its models DepthModel beside Model. resnet and vit
-// do; a family that does not is refused with one line before a run starts.
+// add residual blocks; mlp and cnn insert identity layers (growth/models/identity_layers.h);
+// a family that does neither is refused with one line before a run starts.
 #pragma once
 
 #include <cstdint>
@@ -25,12 +26,15 @@ struct AddedBlock {
   std::vector<std::string> partners;
   int64_t blocks_at_place = 0;  // blocks at the place, this one included
   std::string like;             // the block whose shape it copies (a new one, or an existing one)
+  // An identity layer's norm (mlp / cnn with batch_norm; "" otherwise): net2net sets its
+  // γ = sqrt(running_var + eps), β = running_mean, the identity in eval mode.
+  std::string norm;
 };
 
 class DepthFamily {
  public:
   virtual ~DepthFamily() = default;
-  // Where a block can be added ("stage1".."stage3", "blocks").
+  // Where a block can be added ("stage1".."stage3", "blocks"; an mlp's hidden layers "fc1", …).
   virtual std::vector<std::string> depth_places(const ArchSpec& spec) const = 0;
   // `spec` with one more block at `place`, numbered so that no existing module is renamed.
   // Throws ConfigError for another place.
@@ -39,6 +43,11 @@ class DepthFamily {
   // added (a depth-grown checkpoint), `current` with those blocks (their widths as stored);
   // otherwise `current` unchanged.
   virtual ArchSpec with_added_blocks(const ArchSpec& current, const ArchSpec& stored) const = 0;
+  // The depth strategies (growth/depth.h) that keep this family's function: a residual
+  // block's (its last layer at 0) or an identity layer's (net2net), and what the unit of
+  // a depth event is called ("block" or "layer").
+  virtual std::vector<std::string> depth_strategies() const { return {"random", "zeros", "gradmax", "vt"}; }
+  virtual std::string depth_unit() const { return "block"; }
 };
 
 class DepthModel {

@@ -83,6 +83,10 @@ class ModelFamily {
 // features, hidden `widths` (sites, at `active` widths where given) then `classes` outputs.
 std::vector<LayerCost> dense_layers(int64_t in, const std::vector<int64_t>& widths, int64_t classes, bool batch_norm,
                                     const std::map<std::string, int64_t>& active, int64_t first = 1);
+// The same over named hidden layers (name, width) in forward order, then `head`.
+std::vector<LayerCost> dense_layers(int64_t in, const std::vector<std::pair<std::string, int64_t>>& hidden,
+                                    const std::string& head, int64_t classes, bool batch_norm,
+                                    const std::map<std::string, int64_t>& active);
 
 // The registered family called `name`; ConfigError listing the known ones otherwise.
 const ModelFamily& model_family(const std::string& name);

@@ -1,5 +1,9 @@
 // MLP: flatten -> fc1 -> [bn_fc1] -> act -> ... -> fcN (logits).
+// Depth growth inserts identity layers fcK_1, fcK_2, … after hidden layer fcK
+// (growth/models/identity_layers.h); the head keeps its name fcN (N = hidden widths + 1).
+#include "growth/models/depth_family.h"
 #include "growth/models/family.h"
+#include "growth/models/identity_layers.h"
 #include "growth/models/layers.h"
 #include "growth/models/model.h"
 #include "runtime/error.h"
@@ -9,36 +13,47 @@ namespace sprout::growth {
 
 namespace {
 
-class Mlp final : public Model {
+std::string fc_name(size_t i) { return "fc" + std::to_string(i); }
+
+// The hidden layers fc1..fc(N-1) with their widths (model.widths).
+std::vector<std::pair<std::string, int64_t>> hidden_layers(const ArchSpec& spec) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  const auto widths = spec.ints("widths");
+  for (size_t i = 0; i < widths.size(); ++i) out.emplace_back(fc_name(i + 1), widths[i]);
+  return out;
+}
+
+class Mlp final : public Model, public DepthModel {
  public:
   Mlp(const ArchSpec& spec, uint64_t seed)
-      : spec_(spec), hidden_(spec.ints("widths").size()), batch_norm_(spec.flag("batch_norm")) {
+      : spec_(spec),
+        chain_(layer_chain(spec, hidden_layers(spec))),
+        head_(fc_name(spec.ints("widths").size() + 1)),
+        batch_norm_(spec.flag("batch_norm")) {
     auto gen = compat::make_generator(seed);
-    const auto widths = spec.ints("widths");
     int64_t in = spec.in_channels * spec.in_height * spec.in_width;
-    const size_t n = hidden_ + 1;
-    for (size_t i = 1; i <= n; ++i) {
-      const int64_t out = i < n ? widths[i - 1] : spec.classes;
-      add_linear(params_, fc(i), in, out, gen);
-      if (i < n && batch_norm_) add_batch_norm(params_, "bn_" + fc(i), out);
-      in = out;
+    for (const auto& l : chain_) {  // forward order
+      add_linear(params_, l.name, in, l.width, gen);
+      if (batch_norm_) add_batch_norm(params_, "bn_" + l.name, l.width);
+      in = l.width;
     }
+    add_linear(params_, head_, in, spec.classes, gen);
   }
 
   torch::Tensor forward(const torch::Tensor& x, const ForwardOptions& o) override {
     auto h = x.reshape({x.size(0), -1});  // (N, C·H·W)
-    const size_t n = hidden_ + 1;
     int64_t in = -1;
-    for (size_t i = 1; i <= n; ++i) {
-      const std::string name = fc(i);
-      const int64_t out = i < n ? o.active_width(name) : -1;
+    for (size_t i = 0; i <= chain_.size(); ++i) {
+      const bool head = i == chain_.size();
+      const std::string& name = head ? head_ : chain_[i].name;
+      const int64_t out = head ? -1 : o.active_width(name);
       if (o.trace) o.trace->inputs[name] = h;
       auto z = linear(params_, name, h, in, out, o.known_output(name));  // (N, out)
       if (o.trace) {
         z.retain_grad();
         o.trace->outputs[name] = z;
       }
-      if (i == n) return z;
+      if (head) return z;
       if (batch_norm_) z = batch_norm(params_, "bn_" + name, z, o.train, out, o.norm_stats);
       h = activation(z);
       if (o.unit_scale) {
@@ -53,64 +68,74 @@ class Mlp final : public Model {
 
   std::vector<WidthSite> sites() const override {
     std::vector<WidthSite> out;
-    const size_t n = hidden_ + 1;
-    for (size_t i = 1; i < n; ++i) {
+    for (size_t i = 0; i < chain_.size(); ++i) {
       WidthSite s;
-      s.name = s.producer = fc(i);
+      s.name = s.producer = chain_[i].name;
       s.kind = WidthSite::Kind::Linear;
-      s.norm = batch_norm_ ? "bn_" + fc(i) : "";
-      s.consumer = fc(i + 1);
-      s.width = params_.parameter(fc(i) + ".weight").size(0);
+      s.norm = batch_norm_ ? "bn_" + s.name : "";
+      s.consumer = i + 1 < chain_.size() ? chain_[i + 1].name : head_;
+      s.width = params_.parameter(s.name + ".weight").size(0);
       out.push_back(s);
     }
     return out;
   }
 
   ArchSpec arch() const override {
-    std::vector<int64_t> widths;
-    for (size_t i = 1; i <= hidden_; ++i) widths.push_back(params_.parameter(fc(i) + ".weight").size(0));
+    std::vector<int64_t> widths, inserted;
+    for (const auto& l : chain_) {
+      (l.inserted ? inserted : widths).push_back(params_.parameter(l.name + ".weight").size(0));
+    }
     ArchSpec a = spec_;
     a.set_ints("widths", widths);
+    if (!inserted.empty() || a.params.count("inserted_widths")) a.set_ints("inserted_widths", inserted);
     return a;
   }
 
+  void adopt(const ArchSpec& grown) override {
+    spec_ = grown;
+    chain_ = layer_chain(grown, hidden_layers(grown));
+  }
+
  private:
-  static std::string fc(size_t i) { return "fc" + std::to_string(i); }
   ArchSpec spec_;
-  size_t hidden_;
+  std::vector<ChainLayer> chain_;  // the hidden layers and those inserted, forward order
+  std::string head_;
   bool batch_norm_;
 };
 
-std::string fc_name(size_t i) { return "fc" + std::to_string(i); }
-
-class MlpFamily final : public ModelFamily {
+class MlpFamily final : public ModelFamily, public DepthFamily {
  public:
   std::string name() const override { return "mlp"; }
   std::vector<FamilySetting> settings() const override {
-    return {{"widths", FamilySetting::Type::Ints, "256,256", "hidden widths of fc1..fc(N-1)"},
-            {"batch_norm", FamilySetting::Type::Flag, "false", "batch-norm after every hidden layer"}};
+    std::vector<FamilySetting> out = {
+        {"widths", FamilySetting::Type::Ints, "256,256", "hidden widths of fc1..fc(N-1)"},
+        {"batch_norm", FamilySetting::Type::Flag, "false", "batch-norm after every hidden layer"}};
+    for (auto& s : identity_layer_settings()) out.push_back(s);
+    return out;
   }
+  ArchSpec normalise(ArchSpec spec) const override { return normalise_identity_layers(spec); }
   void validate(const ArchSpec& spec) const override {
     for (auto w : spec.ints("widths")) {
       SPROUT_CHECK(w > 0, ConfigError, "model.widths: every width must be > 0, got ", spec.params.at("widths"));
     }
     spec.flag("batch_norm");
+    validate_identity_layers(spec, spec.ints("widths").size());
   }
   std::unique_ptr<Model> build(const ArchSpec& spec, uint64_t seed) const override {
     return std::make_unique<Mlp>(spec, seed);
   }
   std::string describe(const ArchSpec& spec) const override {
     std::string s = concat("mlp ", spec.in_channels * spec.in_height * spec.in_width);
-    for (auto w : spec.ints("widths")) s += concat("-", w);
+    for (const auto& l : layer_chain(spec, hidden_layers(spec))) s += concat("-", l.width);
     return s + concat("-", spec.classes, spec.flag("batch_norm") ? " bn" : "");
   }
   std::vector<std::pair<std::string, int64_t>> site_widths(const ArchSpec& spec) const override {
     std::vector<std::pair<std::string, int64_t>> out;
-    const auto widths = spec.ints("widths");
-    for (size_t i = 0; i < widths.size(); ++i) out.emplace_back(fc_name(i + 1), widths[i]);
+    for (const auto& l : layer_chain(spec, hidden_layers(spec))) out.emplace_back(l.name, l.width);
     return out;
   }
   ArchSpec with_site_widths(ArchSpec spec, const std::map<std::string, int64_t>& given) const override {
+    spec = with_inserted_widths(spec, hidden_layers(spec), given);
     auto widths = spec.ints("widths");
     for (size_t i = 0; i < widths.size(); ++i) {
       if (auto it = given.find(fc_name(i + 1)); it != given.end()) widths[i] = it->second;
@@ -119,32 +144,55 @@ class MlpFamily final : public ModelFamily {
     return spec;
   }
   std::vector<LayerCost> layers(const ArchSpec& spec, const std::map<std::string, int64_t>& active) const override {
-    return dense_layers(spec.in_channels * spec.in_height * spec.in_width, spec.ints("widths"), spec.classes,
-                        spec.flag("batch_norm"), active, 1);
+    return dense_layers(spec.in_channels * spec.in_height * spec.in_width, site_widths(spec),
+                        fc_name(spec.ints("widths").size() + 1), spec.classes, spec.flag("batch_norm"), active);
   }
   std::string width_options(const ArchSpec& spec) const override {
-    return "--model.widths " + spec.params.at("widths");
+    std::string s = "--model.widths " + spec.params.at("widths");
+    return s + identity_layer_options(spec);
   }
+
+  std::vector<std::string> depth_places(const ArchSpec& spec) const override {
+    std::vector<std::string> out;
+    for (const auto& h : hidden_layers(spec)) out.push_back(h.first);
+    return out;
+  }
+  AddedBlock add_block(const ArchSpec& spec, const std::string& place) const override {
+    return insert_identity_layer(spec, hidden_layers(spec), place, spec.flag("batch_norm"));
+  }
+  ArchSpec with_added_blocks(const ArchSpec& current, const ArchSpec& stored) const override {
+    return with_inserted_layers(current, stored, current.ints("widths").size());
+  }
+  std::vector<std::string> depth_strategies() const override { return {"net2net"}; }
+  std::string depth_unit() const override { return "layer"; }
 };
 
 }  // namespace
 
 std::vector<LayerCost> dense_layers(int64_t in, const std::vector<int64_t>& widths, int64_t classes, bool batch_norm,
                                     const std::map<std::string, int64_t>& active, int64_t first) {
+  std::vector<std::pair<std::string, int64_t>> hidden;
+  for (size_t i = 0; i < widths.size(); ++i) hidden.emplace_back(fc_name(first + i), widths[i]);
+  return dense_layers(in, hidden, fc_name(first + widths.size()), classes, batch_norm, active);
+}
+
+std::vector<LayerCost> dense_layers(int64_t in, const std::vector<std::pair<std::string, int64_t>>& hidden,
+                                    const std::string& head, int64_t classes, bool batch_norm,
+                                    const std::map<std::string, int64_t>& active) {
   std::vector<LayerCost> out;
-  for (size_t i = 0; i <= widths.size(); ++i) {
-    const std::string name = fc_name(first + i);
-    const bool hidden = i < widths.size();
-    const int64_t full = hidden ? widths[i] : classes;
+  for (size_t i = 0; i <= hidden.size(); ++i) {
+    const bool is_hidden = i < hidden.size();
+    const std::string name = is_hidden ? hidden[i].first : head;
+    const int64_t full = is_hidden ? hidden[i].second : classes;
     auto it = active.find(name);
-    const int64_t units = hidden && it != active.end() ? it->second : full;
+    const int64_t units = is_hidden && it != active.end() ? it->second : full;
     LayerCost l;
     l.module = name;
     l.in = in;
     l.out = units;
     l.macs = in * units;
     l.weights = static_cast<double>(in) * units + units;
-    if (hidden && batch_norm) {
+    if (is_hidden && batch_norm) {
       l.norm = 2.0 * units;
       l.norm_buffers = 2.0 * units + 1;
     }

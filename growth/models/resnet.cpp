@@ -10,7 +10,8 @@
 //
 // Modules: stem, block<b>.{bn1,conv1,bn2,conv2,shortcut}, bn_final, fc (b = 1..3n, over
 // all stages, in forward order). Depth growth (growth/depth.h) appends a block to a stage
-// and names it block<N+1> (N blocks before), so no module is renamed: model.blocks then
+// (or inserts it inside one: "stage2@1") and names it block<N+1> (N blocks before), so no
+// module is renamed: model.blocks then
 // holds the blocks per stage and model.order the block numbers in forward order, and
 // model.depth = 2·Σ blocks + 4 (both empty while every stage has n blocks in number order).
 // model.inner is indexed by block number. Width groups:
@@ -479,22 +480,37 @@ class ResNetFamily final : public ModelFamily, public DepthFamily {
 
   std::vector<std::string> depth_places(const ArchSpec&) const override { return {"stage1", "stage2", "stage3"}; }
 
-  // A pre-activation basic block appended to the stage: stride 1, the stage's width in and
-  // out (identity shortcut), the inner width of the stage's last block.
+  // A pre-activation basic block appended to the stage ("stage2"), or inserted before the
+  // stage's block at position k ("stage2@k", 1 <= k <= blocks in the stage; k = that count
+  // appends): stride 1, the stage's width in and out (identity shortcut), the inner width
+  // of the block before it. Position 0 is refused: the first block of a stage changes the
+  // width or the stride. The new block is numbered after every other one, so inserting
+  // renames nothing; model.order records where it runs.
   AddedBlock add_block(const ArchSpec& spec, const std::string& place) const override {
+    const auto at = place.find('@');
+    const std::string stage = place.substr(0, at);
     const auto places = depth_places(spec);
-    const auto it = std::find(places.begin(), places.end(), place);
-    SPROUT_CHECK(it != places.end(), ConfigError, "resnet: no stage '", place,
+    const auto it = std::find(places.begin(), places.end(), stage);
+    SPROUT_CHECK(it != places.end(), ConfigError, "resnet: no stage '", stage,
                  "' to add a block to (this model has: stage1, stage2, stage3)");
     const auto s = static_cast<size_t>(it - places.begin());
     const Layout l = layout_of(spec);
     auto per_stage = l.per_stage;
+    int64_t position = per_stage[s];  // within the stage: append
+    if (at != std::string::npos) {
+      const std::string k = place.substr(at + 1);
+      const bool digits = !k.empty() && k.size() < 4 && std::all_of(k.begin(), k.end(), ::isdigit);
+      position = digits ? std::stoll(k) : -1;
+      SPROUT_CHECK(position >= 1 && position <= per_stage[s], ConfigError, "resnet: '", place,
+                   "': a block goes at a position 1..", per_stage[s], " of ", stage,
+                   " (before that block; 0 would precede the block that changes width or stride)");
+    }
     auto order = block_order(spec);
     auto inner = spec.ints("inner");
-    const size_t last = l.first[s] + static_cast<size_t>(per_stage[s]) - 1;  // the stage's last position
+    const size_t before = l.first[s] + static_cast<size_t>(position) - 1;  // the block the new one follows
     const int64_t id = static_cast<int64_t>(inner.size()) + 1;
-    order.insert(order.begin() + static_cast<std::ptrdiff_t>(last + 1), id);
-    inner.push_back(inner[l.id[last]]);
+    order.insert(order.begin() + static_cast<std::ptrdiff_t>(before + 1), id);
+    inner.push_back(inner[l.id[before]]);
     ++per_stage[s];
     AddedBlock out;
     out.arch = spec;
@@ -507,7 +523,7 @@ class ResNetFamily final : public ModelFamily, public DepthFamily {
     out.zero = {out.prefix + ".conv2.weight", out.prefix + ".conv2.bias"};
     out.partners = {out.prefix + ".conv1.weight", out.prefix + ".conv1.bias"};
     out.blocks_at_place = per_stage[s];
-    out.like = block(l.id[last]);
+    out.like = block(l.id[before]);
     return out;
   }
 

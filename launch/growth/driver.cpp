@@ -23,12 +23,19 @@ GrowthDriver::GrowthDriver(const GrowthConfig& config, const growth::Model& mode
   std::vector<std::pair<std::string, int64_t>> start;
   for (const auto& s : model.sites()) start.emplace_back(s.name, s.width);
   auto events = config.events;
-  for (auto& e : growth::expand(config.compact, start)) events.push_back(e);
-  // Width events may name the groups of blocks that depth events add before them: checked
-  // against the model with every block of the schedule (built only when there are some).
   const growth::ArchSpec arch = model.arch();
   const auto* depth = growth::depth_family(arch.kind);
   const auto places = depth ? depth->depth_places(arch) : std::vector<std::string>{};
+  if (!config.compact.depth_target.empty()) {  // the compact schedule's blocks, before its widths
+    SPROUT_CHECK(depth, ConfigError, "--growth.depth_target: model.kind ", arch.kind, " cannot grow in depth (",
+                 growth::depth_kinds(), " can)");
+    std::map<std::string, int64_t> blocks;  // at each place now
+    for (const auto& p : places) blocks[p] = depth->add_block(arch, p).blocks_at_place - 1;
+    for (auto& e : growth::expand_depth(config.compact, blocks, depth->depth_unit())) events.push_back(e);
+  }
+  for (auto& e : growth::expand(config.compact, start)) events.push_back(e);
+  // Width events may name the groups of blocks that depth events add before them: checked
+  // against the model with every block of the schedule (built only when there are some).
   growth::ArchSpec deepest = arch;
   auto by_step = events;
   std::stable_sort(by_step.begin(), by_step.end(),
@@ -36,6 +43,9 @@ GrowthDriver::GrowthDriver(const GrowthConfig& config, const growth::Model& mode
   for (const auto& e : by_step) {
     if (!e.depth) continue;
     growth::validate_events({e}, {}, total_steps, places);                // place, count, step: one line
+    const std::string unit = depth->depth_unit();  // "block" or "layer": the event must say which it adds
+    SPROUT_CHECK(e.unit.empty() || e.unit == unit, ConfigError, "--growth.event: '", e.text, "': model.kind ",
+                 arch.kind, " grows in depth by ", unit, "s (write +", e.add, unit, ")");
     growth::check_depth_accepts(config.strategy, deepest, e.site);        // the strategy: one line
     deepest = growth::add_blocks(deepest, e.site, e.add).back().arch;
   }
@@ -225,8 +235,9 @@ void GrowthDriver::run_depth_event(Trainer& trainer, Progress& progress, const g
       .add("function_change", scale > 0 ? change / scale : change)  // max |Δ logit| / max |logit|
       .add("arch", model.arch().serialize());
   char line[320];
-  std::snprintf(line, sizeof line, "growth step %lld  %s blocks %lld -> %lld (%s)  %s  %.3f s  growth gradient norm %.4g",
-                static_cast<long long>(r.step), e.site.c_str(), static_cast<long long>(r.old_width),
+  const std::string unit = growth::depth_family(model.arch().kind)->depth_unit() + "s";  // blocks, or layers
+  std::snprintf(line, sizeof line, "growth step %lld  %s %s %lld -> %lld (%s)  %s  %.3f s  growth gradient norm %.4g",
+                static_cast<long long>(r.step), e.site.c_str(), unit.c_str(), static_cast<long long>(r.old_width),
                 static_cast<long long>(r.new_width), names.c_str(), r.strategy.c_str(), r.seconds, r.grad_norm);
   progress.event(line, &j);
 }

@@ -35,6 +35,10 @@ void bind_growth_options(OptionBinder& b, GrowthConfig& c) {
                [&s](const std::vector<std::string>& v) { s.target = growth::parse_targets(v.back()); });
   b.add("growth.fraction", &s.fraction, "compact schedule: units added per growth as a fraction of the start width");
   b.add("growth.sites", &s.sites, "compact schedule with fraction: sites that grow (empty: all)");
+  b.add_parsed("growth.depth_target", "",
+               "compact schedule: blocks (resnet, vit) or inserted layers (mlp, cnn) per place at the end, "
+               "PLACE:COUNT,... (e.g. stage2:3; start: the model's)",
+               [&s](const std::vector<std::string>& v) { s.depth_target = growth::parse_depth_targets(v.back()); });
   auto& a = c.automatic;
   b.add("growth.auto", &a.enabled, "decide when, where and how much to grow (growth/README.md \"Automatic growth\")");
   b.add("growth.window", &a.plateau.window, "auto: steps per window of the training loss (its mean over the window and the ranks)");
@@ -102,11 +106,13 @@ void validate(const GrowthConfig& c) {
                  "growth: give either --growth.event or the compact schedule (--growth.times ...), not both");
     SPROUT_CHECK(s.times == 1 || s.every > 0, ConfigError, "--growth.every: ", s.every,
                  " must be > 0 when growth.times is ", s.times);
-    SPROUT_CHECK(s.target.empty() != (s.fraction <= 0), ConfigError,
-                 "growth: the compact schedule needs exactly one of --growth.target and --growth.fraction");
+    const bool widths = !s.target.empty() || s.fraction > 0;
+    SPROUT_CHECK(!(!s.target.empty() && s.fraction > 0) && (widths || !s.depth_target.empty()), ConfigError,
+                 "growth: the compact schedule needs exactly one of --growth.target and --growth.fraction (or "
+                 "--growth.depth_target alone)");
   } else {
-    SPROUT_CHECK(s.target.empty() && s.fraction == 0 && s.sites.empty(), ConfigError,
-                 "growth: --growth.target/--growth.fraction/--growth.sites need --growth.times > 0");
+    SPROUT_CHECK(s.target.empty() && s.fraction == 0 && s.sites.empty() && s.depth_target.empty(), ConfigError,
+                 "growth: --growth.target/--growth.fraction/--growth.sites/--growth.depth_target need --growth.times > 0");
   }
 }
 

@@ -28,7 +28,8 @@ declare -A ACC
 for family in mlp cnn resnet vit; do
   case $family in
     mlp) M=(--model.kind mlp --model.widths 32 --model.batch_norm true) ;;
-    cnn) M=(--model.kind cnn --model.conv 4,8 --model.widths 16 --model.batch_norm true) ;;
+    cnn) M=(--model.kind cnn --model.conv 4,8 --model.widths 16 --model.batch_norm true  # grown in depth: conv1_1, fc1_1
+            --growth.strategy net2net --growth.event 10:conv1:+1layer --growth.event 10:fc1:+1layer) ;;
     resnet) M=(--model.kind resnet --model.inner 4,4,4) ;;
     vit) M=(--model.kind vit --model.dim 16 --model.heads 2 --model.depth 2 --model.mlp 32 --model.patch 7) ;;
   esac

@@ -20,9 +20,17 @@ struct Case {
   std::string place;
 };
 
+// A ResNet-16: blocks 1, 2 in stage 1, 3, 4 in stage 2, 5, 6 in stage 3.
+ArchSpec resnet16() {
+  ArchSpec a = sprout::testing::resnet_arch();
+  a.set_integer("depth", 16);
+  a.set_ints("inner", {6, 5, 7, 4, 6, 5});
+  return complete(a);
+}
+
 std::vector<Case> cases() {
   const auto resnet = complete(sprout::testing::resnet_arch()), vit = complete(sprout::testing::vit_arch());
-  return {{resnet, "stage1"}, {resnet, "stage2"}, {resnet, "stage3"}, {vit, "blocks"}};
+  return {{resnet, "stage1"}, {resnet, "stage2"}, {resnet, "stage3"}, {resnet16(), "stage2@1"}, {vit, "blocks"}};
 }
 
 std::vector<AddedBlock> deepen(Model& m, const std::string& place, int64_t count, const std::string& strategy,
@@ -115,6 +123,15 @@ TEST(DepthGrowth, NamesFollowTheDocumentedNumbering) {
   EXPECT_LT(at("block4.conv2.bias"), at("block3.bn1.weight"));
   deepen(*r, "stage2", 1, "random");
   EXPECT_EQ(r->arch().params.at("order"), "1,2,4,5,3");
+
+  // Inside a stage: block7 runs between blocks 3 and 4 of stage 2, two at once in the order added.
+  auto mid = build_model(resnet16(), 1);
+  deepen(*mid, "stage2@1", 2, "random");
+  EXPECT_EQ(mid->arch().params.at("order"), "1,2,3,7,8,4,5,6");
+  EXPECT_EQ(mid->arch().ints("inner"), (std::vector<int64_t>{6, 5, 7, 4, 6, 5, 7, 7}));  // block 3's inner width
+  EXPECT_EQ(mid->site("block7.conv1").width, 7);
+  deepen(*mid, "stage3@2", 1, "random");  // @count: appended
+  EXPECT_EQ(mid->arch().params.at("order"), "1,2,3,7,8,4,5,6,9");
 
   auto v = build_model(sprout::testing::vit_arch(), 1);
   deepen(*v, "blocks", 1, "zeros");
@@ -250,8 +267,14 @@ TEST(DepthGrowth, RefusalsAreOneLineNamingWhat) {
   EXPECT_NE(why.find("--growth.strategy adaptive cannot grow model.kind vit in depth: not implemented"),
             std::string::npos)
       << why;
-  why = refusal_of([&] { check_depth_accepts("random", complete(sprout::testing::mlp_arch(false)), "blocks"); });
-  EXPECT_NE(why.find("model.kind mlp cannot grow in depth"), std::string::npos) << why;
+  why = refusal_of([&] { check_depth_accepts("random", complete(sprout::testing::mlp_arch(false)), "fc1"); });
+  EXPECT_NE(why.find("--growth.strategy random cannot grow model.kind mlp in depth"), std::string::npos) << why;
+  for (const std::string place : {"stage2@0", "stage2@2", "stage2@x"}) {  // stage 2 has 1 block
+    why = refusal_of([&] { add_blocks(resnet, place, 1); });
+    EXPECT_NE(why.find("'" + place + "'"), std::string::npos) << why;
+  }
+  EXPECT_NE(refusal_of([&] { add_blocks(resnet, "stage2@0", 1); }).find("a block goes at a position 1..1 of stage2"),
+            std::string::npos);
   why = refusal_of([&] { check_depth_accepts("random", resnet, "stage4"); });
   EXPECT_NE(why.find("no place 'stage4'"), std::string::npos) << why;
   EXPECT_NE(why.find("stage1, stage2, stage3"), std::string::npos) << why;

@@ -4,6 +4,9 @@
 // of the batch; the data-parallel engine rebuilds its buckets.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <tuple>
+
 #include "growth/depth.h"
 #include "growth/site_resize.h"
 #include "growth/strategies/gradient_statistics.h"
@@ -145,14 +148,24 @@ TEST(GrowthMpi, GroupGrowthLeavesBitwiseIdenticalReplicas) {
 }
 
 TEST(GrowthMpi, DepthGrowthLeavesBitwiseIdenticalReplicas) {
-  // A block added to a ResNet stage and after a ViT's last block: every rank ends with the
-  // same tensors, state and order (the commit compares them), the function is kept, and a
-  // data-parallel step afterwards (buckets rebuilt) keeps the replicas identical.
+  // A block added to a ResNet stage (appended, and inserted inside a stage of two) and after
+  // a ViT's last block, an identity layer inserted into an mlp and a cnn (net2net): every
+  // rank ends with the same tensors, state and order (the commit compares them), the
+  // function is kept, and a data-parallel step afterwards (buckets rebuilt) keeps the
+  // replicas identical.
   auto& w = world();
-  const std::vector<std::pair<ArchSpec, std::string>> cases = {{sprout::testing::resnet_arch(), "stage2"},
-                                                               {sprout::testing::vit_arch(), "blocks"}};
-  for (const auto& [arch, place] : cases) {
-    for (const std::string strategy : {"zeros", "random", "gradmax"}) {
+  ArchSpec resnet16 = sprout::testing::resnet_arch();
+  resnet16.set_integer("depth", 16);
+  resnet16.set_ints("inner", {6, 5, 7, 4, 6, 5});
+  const std::vector<std::string> blocks = {"zeros", "random", "gradmax"}, layers = {"net2net"};
+  const std::vector<std::tuple<ArchSpec, std::string, std::vector<std::string>>> cases = {
+      {sprout::testing::resnet_arch(), "stage2", blocks},
+      {resnet16, "stage2@1", blocks},
+      {sprout::testing::vit_arch(), "blocks", blocks},
+      {sprout::testing::mlp_arch(true), "fc1", layers},
+      {sprout::testing::cnn_arch(true), "conv1", layers}};
+  for (const auto& [arch, place, strategies] : cases) {
+    for (const auto& strategy : strategies) {
       SCOPED_TRACE(arch.kind + " " + place + " " + strategy);
       auto m = sprout::testing::trained_looking_model(arch, 3);
       runtime::OptimizerOptions oo;
@@ -188,9 +201,10 @@ TEST(GrowthMpi, DepthGrowthLeavesBitwiseIdenticalReplicas) {
       }
       EXPECT_NO_THROW(runtime::verify_identical(w, m->params(), opt.get(), "steps after depth growth"));
       // The zero-started layers learn (their gradient reached every rank's replica).
-      EXPECT_GT(m->params().parameter(m->arch().kind == "resnet" ? "block4.conv2.bias" : "block3.fc2.bias")
-                    .abs().max().item<double>(),
-                0.0);
+      const std::map<std::string, std::string> learner = {
+          {"stage2", "block4.conv2.bias"}, {"stage2@1", "block7.conv2.bias"}, {"blocks", "block3.fc2.bias"},
+          {"fc1", "fc1_1.bias"},           {"conv1", "conv1_1.bias"}};
+      EXPECT_GT(m->params().parameter(learner.at(place)).abs().max().item<double>(), 0.0);
     }
   }
 }

@@ -83,5 +83,38 @@ TEST(Schedule, CompactFormErrorsNameTheOption) {
   EXPECT_NE(error_of([&] { expand(s, {{"fc1", 8}}); }).find("exactly one of"), std::string::npos);
 }
 
+TEST(Schedule, CompactFormSpreadsBlocksLikeWidths) {
+  CompactSchedule s;
+  s.start = 10;
+  s.every = 5;
+  s.times = 3;
+  s.depth_target = parse_depth_targets("stage2:5, stage3:2");
+  // stage2: 1 -> 5 (4 blocks over 3 events: the earliest one more), stage3: 2 -> 2 (none).
+  const auto events = expand_depth(s, {{"stage1", 1}, {"stage2", 1}, {"stage3", 2}}, "block");
+  std::vector<std::string> texts;
+  for (const auto& e : events) {
+    EXPECT_TRUE(e.depth);
+    EXPECT_EQ(e.unit, "block");
+    texts.push_back(e.text);
+  }
+  EXPECT_EQ(texts, (std::vector<std::string>{"10:stage2:+2block", "15:stage2:+1block", "20:stage2:+1block"}));
+  // The text of a generated event reads back as the same event.
+  const auto again = parse_event(events.front().text);
+  EXPECT_TRUE(again.depth && again.add == 2 && again.site == "stage2");
+  // Depth alone is a compact schedule; width targets are optional beside it.
+  EXPECT_TRUE(expand(s, {{"stage2", 8}}).empty());
+  s.depth_target = {{"fc2", 1}};
+  EXPECT_EQ(expand_depth(s, {{"fc1", 0}, {"fc2", 0}}, "layer").front().text, "10:fc2:+1layer");
+  // Errors: one line naming the option and the value.
+  s.depth_target = {{"stage2", 0}};
+  EXPECT_EQ(error_of([&] { expand_depth(s, {{"stage2", 1}}, "block"); }),
+            "--growth.depth_target: stage2:0 is below the 1 blocks there now (depth growth only adds)");
+  s.depth_target = {{"stage9", 3}};
+  EXPECT_EQ(error_of([&] { expand_depth(s, {{"stage1", 1}, {"stage2", 1}}, "block"); }),
+            "--growth.depth_target: no place 'stage9' to add blocks at (this model has: stage1, stage2)");
+  EXPECT_NE(error_of([] { parse_depth_targets("stage2=3"); }).find("is not a list of PLACE:COUNT"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_depth_targets("stage2:-1"); }).find("the count must be >= 0"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sprout::growth

@@ -106,11 +106,15 @@ TEST(ModelFamily, CompleteFillsDefaultsDropsForeignKeysAndCanonicalises) {
   s.params["conv"] = "8";  // a cnn setting: an mlp does not read it
   s.params["batch_norm"] = "true";
   const ArchSpec c = complete(s);
-  EXPECT_EQ(c.params, (std::map<std::string, std::string>{{"batch_norm", "true"}, {"widths", "64,32"}}));
+  EXPECT_EQ(c.params, (std::map<std::string, std::string>{
+                          {"batch_norm", "true"}, {"inserted", ""}, {"inserted_widths", ""}, {"widths", "64,32"}}));
   ArchSpec cnn;
   cnn.kind = "cnn";
-  EXPECT_EQ(complete(cnn).params,
-            (std::map<std::string, std::string>{{"batch_norm", "false"}, {"conv", "32,64"}, {"widths", "256,256"}}));
+  EXPECT_EQ(complete(cnn).params, (std::map<std::string, std::string>{{"batch_norm", "false"},
+                                                                      {"conv", "32,64"},
+                                                                      {"inserted", ""},
+                                                                      {"inserted_widths", ""},
+                                                                      {"widths", "256,256"}}));
   s.params["batch_norm"] = "maybe";
   EXPECT_NE(error_of([&] { complete(s); }).find("model.batch_norm: 'maybe' is not a boolean"), std::string::npos);
 }
@@ -118,7 +122,7 @@ TEST(ModelFamily, CompleteFillsDefaultsDropsForeignKeysAndCanonicalises) {
 TEST(ModelFamily, ParsesTheFirstCheckpointFormat) {
   // What checkpoints wrote before families had their own parameters.
   const auto old_mlp = ArchSpec::parse("kind=mlp;in=1x28x28;classes=10;conv=;widths=256,128;bn=1");
-  EXPECT_EQ(old_mlp.serialize(), "kind=mlp;in=1x28x28;classes=10;batch_norm=true;widths=256,128");
+  EXPECT_EQ(old_mlp.serialize(), "kind=mlp;in=1x28x28;classes=10;batch_norm=true;inserted=;inserted_widths=;widths=256,128");
   const auto old_cnn = ArchSpec::parse("kind=cnn;in=1x28x28;classes=10;conv=4,8;widths=16;bn=0");
   EXPECT_EQ(old_cnn.ints("conv"), (std::vector<int64_t>{4, 8}));
   EXPECT_FALSE(old_cnn.flag("batch_norm"));

@@ -7,7 +7,7 @@ GELU exact (erf).
 """
 
 import math
-from typing import List
+from typing import List, Tuple
 
 import torch
 from torch import nn
@@ -16,34 +16,53 @@ from torch.nn import functional as F
 from .arch import Arch, parse_arch
 
 
-class _Dense(nn.Module):
-    """fc1 -> [bn_fc1] -> relu -> ... -> fcN, as sprout's mlp and the head of its cnn."""
+def _chain(arch: Arch, hidden: List[Tuple[str, int]]) -> List[Tuple[str, int, bool]]:
+    """Each hidden layer (name, width) followed by the identity layers depth growth inserted
+    after it, <name>_1, <name>_2, ... (model.inserted, model.inserted_widths), as
+    growth/models/identity_layers.h: (name, width, inserted) in forward order."""
+    counts = arch.ints("inserted") or [0] * len(hidden)
+    widths = arch.ints("inserted_widths")
+    if len(counts) != len(hidden) or sum(counts) != len(widths):
+        raise ValueError(f"{arch.kind}: inserted {counts} / inserted_widths {widths} do not fit {len(hidden)} hidden layers")
+    out, k = [], 0
+    for (name, width), n in zip(hidden, counts):
+        out.append((name, width, False))
+        for j in range(1, n + 1):
+            out.append((f"{name}_{j}", widths[k], True))
+            k += 1
+    return out
 
-    def _add_dense(self, features: int, widths: List[int], classes: int, batch_norm: bool):
-        self._dense = len(widths) + 1
+
+class _Dense(nn.Module):
+    """fc1 -> [bn_fc1] -> relu -> ... -> fcN, as sprout's mlp and the head of its cnn (with the
+    layers inserted after a hidden layer between it and the next)."""
+
+    def _add_dense(self, features: int, chain: List[Tuple[str, int, bool]], head: str, classes: int, batch_norm: bool):
+        self._dense, self._head = [name for name, _, _ in chain], head
         self._batch_norm = batch_norm
-        for i, out in enumerate(widths + [classes], start=1):
-            setattr(self, f"fc{i}", nn.Linear(features, out))
-            if batch_norm and i < self._dense:
-                setattr(self, f"bn_fc{i}", nn.BatchNorm1d(out))
+        for name, out, _ in chain:
+            setattr(self, name, nn.Linear(features, out))
+            if batch_norm:
+                setattr(self, f"bn_{name}", nn.BatchNorm1d(out))
             features = out
+        setattr(self, head, nn.Linear(features, classes))
 
     def _dense_forward(self, h: torch.Tensor) -> torch.Tensor:
-        for i in range(1, self._dense + 1):
-            h = getattr(self, f"fc{i}")(h)
-            if i == self._dense:
-                return h
+        for name in self._dense:
+            h = getattr(self, name)(h)
             if self._batch_norm:
-                h = getattr(self, f"bn_fc{i}")(h)
+                h = getattr(self, f"bn_{name}")(h)
             h = F.relu(h)
-        return h
+        return getattr(self, self._head)(h)
 
 
 class Mlp(_Dense):
     def __init__(self, arch: Arch):
         super().__init__()
         c, h, w = arch.input
-        self._add_dense(c * h * w, arch.ints("widths"), arch.classes, arch.flag("batch_norm"))
+        widths = arch.ints("widths")
+        chain = _chain(arch, [(f"fc{i}", v) for i, v in enumerate(widths, start=1)])
+        self._add_dense(c * h * w, chain, f"fc{len(widths) + 1}", arch.classes, arch.flag("batch_norm"))
 
     def forward(self, x):  # (N, C, H, W) -> (N, classes)
         return self._dense_forward(x.reshape(x.size(0), -1))
@@ -53,22 +72,30 @@ class Cnn(_Dense):
     def __init__(self, arch: Arch):
         super().__init__()
         c, h, w = arch.input
-        channels, bn = arch.ints("conv"), arch.flag("batch_norm")
-        self._convs, self._conv_bn = len(channels), bn
-        for i, out in enumerate(channels, start=1):
-            setattr(self, f"conv{i}", nn.Conv2d(c, out, 3, padding=1))
+        channels, widths, bn = arch.ints("conv"), arch.ints("widths"), arch.flag("batch_norm")
+        hidden = [(f"conv{i}", v) for i, v in enumerate(channels, start=1)]
+        hidden += [(f"fc{i}", v) for i, v in enumerate(widths, start=1)]
+        chain = _chain(arch, hidden)
+        convs = chain[: len(chain) - sum(1 for name, _, _ in chain if name.startswith("fc"))]
+        self._convs, self._conv_bn = [(name, inserted) for name, _, inserted in convs], bn
+        for name, out, inserted in convs:
+            setattr(self, name, nn.Conv2d(c, out, 3, padding=1))
             if bn:
-                setattr(self, f"bn_conv{i}", nn.BatchNorm2d(out))
-            c, h, w = out, h // 2, w // 2  # 2x2 max-pool, floor
-        self._add_dense(c * h * w, arch.ints("widths"), arch.classes, bn)
+                setattr(self, f"bn_{name}", nn.BatchNorm2d(out))
+            c = out
+            if not inserted:
+                h, w = h // 2, w // 2  # 2x2 max-pool, floor; an inserted layer keeps the map
+        self._add_dense(c * h * w, chain[len(convs):], f"fc{len(widths) + 1}", arch.classes, bn)
 
     def forward(self, x):
         h = x
-        for i in range(1, self._convs + 1):
-            h = getattr(self, f"conv{i}")(h)
+        for name, inserted in self._convs:
+            h = getattr(self, name)(h)
             if self._conv_bn:
-                h = getattr(self, f"bn_conv{i}")(h)
-            h = F.max_pool2d(F.relu(h), 2)
+                h = getattr(self, f"bn_{name}")(h)
+            h = F.relu(h)
+            if not inserted:
+                h = F.max_pool2d(h, 2)
         return self._dense_forward(h.reshape(h.size(0), -1))  # channel-major flatten
 
 
