@@ -65,7 +65,9 @@ class GrowthDriver {
   // A depth event (growth/depth.h): recorded with site "depth:<place>" and the blocks at
   // the place before and after as old/new width; its metrics object also holds
   // function_change, max |Δ logit| / max |logit| on the growth batch (eval mode).
-  void run_depth_event(Trainer& trainer, Progress& progress, const growth::GrowthEvent& event);
+  // `strategy`: growth.strategy, or automatic growth's depth strategy.
+  void run_depth_event(Trainer& trainer, Progress& progress, const growth::GrowthEvent& event,
+                       const std::string& strategy);
 
   GrowthConfig config_;
   uint64_t seed_;
