@@ -6,29 +6,30 @@
 #
 # For each family in $FAMILIES and each seed in $SEEDS (the models of depth_growth_results.sh):
 #   resnet (stem 8, stages 8-16-32, SGD); the final size: depth 16 (2 blocks per stage), inner
-#   widths 8-16-32 — "big", also trained from scratch:
+#   widths 8-16-32:
 #     hand_depth   depth 10, +1 block in stage1, stage2, stage3 at 10 %, 20 %, 30 % of the steps
 #     hand_width   depth 16 at a quarter inner width (2-2-4-4-8-8), widened at 10 % and 20 %
 #     hand_both    depth 10 at a quarter inner width: widened at 10 % and 20 %, deepened at 30 %
 #     auto         depth 10 at a quarter inner width, growth.auto with width and depth candidates
 #     auto_width   depth 16 at a quarter inner width, growth.auto_kinds width
-#     auto_depth   depth 10, growth.auto_kinds depth
 #   vit (7×7 patches, width 64, 4 heads, AdamW); the final size: 3 blocks, MLP 128:
 #     hand_depth   1 block, +1 block at 10 % and at 20 %
 #     hand_width   3 blocks at MLP 32, grown to 128 at 10 % and 20 %
 #     hand_both    1 block at MLP 32: widened at 10 % and 20 %, +2 blocks at 30 %
 #     auto         1 block at MLP 32, growth.auto with width and depth candidates
 #     auto_width   3 blocks at MLP 32, growth.auto_kinds width
-# Every automatic run has the big model's parameters as growth.max_params and the same plateau
-# settings (windows of 20 steps, patience 1, a 3 % improvement, cooldown 20, no growth before
-# 5 % of the steps, growth by the group's width: auto_fraction 1). Every run, hand or
+# Every automatic run has the final size's parameters as growth.max_params and the same
+# plateau settings (windows of 20 steps, patience 1, a 3 % improvement, cooldown 20, no
+# growth before 5 % of the steps, growth by the group's width: auto_fraction 1). The models
+# trained from scratch at the final size are in depth_growth_results.sh. Every run, hand or
 # automatic, initialises new units and blocks at random (growth.strategy random): GradMax's
 # initialisation knocks new ResNet units and new blocks out on these runs
 # (launch/results/depth-growth.md); the automatic runs still choose by GradMax's bound.
 # FLOPs: the summary's train_flops (6 × MACs per example × examples, at the size in force at
 # every step; statistics batches not counted). Writes OUT/results.md and
-# OUT/auto-growth-family.png (accuracy against training FLOPs / big).
-# 39 runs of 600 steps. Environment: FAMILIES ("resnet vit"), SEEDS ("0 1 2"), STEPS (600),
+# OUT/auto-growth-family.png (accuracy against training FLOPs).
+# 30 runs of 300 steps, one evaluation each at the end. Environment: FAMILIES ("resnet vit"),
+# SEEDS ("0 1 2"), STEPS (300),
 # NP (2), SPROUT_BIN; PUBLISH=1 copies the table and the plot to launch/results/.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -36,7 +37,7 @@ OUT=${1:-$ROOT/build/auto-growth-family-results}
 FAMILIES=${FAMILIES:-"resnet vit"}
 SEEDS=${SEEDS:-"0 1 2"}
 NP=${NP:-2}
-STEPS=${STEPS:-600}
+STEPS=${STEPS:-300}
 BIN=${SPROUT_BIN:-$ROOT/build/launch/sprout}
 source "$ROOT/launch/scripts/results_lib.sh"
 results_setup auto_growth_family_results "$BIN"
@@ -45,7 +46,7 @@ mkdir -p "$OUT/runs"
 S1=$(( STEPS / 10 )) S2=$(( 2 * STEPS / 10 )) S3=$(( 3 * STEPS / 10 ))
 
 COMMON=(--data.name fashion-mnist --train.steps "$STEPS" --train.batch 64 --optim.schedule cosine
-        --train.eval_every $(( STEPS / 2 )) --train.log_every $(( STEPS / 30 > 0 ? STEPS / 30 : 1 ))
+        --train.eval_every "$STEPS" --train.log_every $(( STEPS / 30 > 0 ? STEPS / 30 : 1 ))
         --log.progress lines --runtime.threads 1 --growth.batch 128 --growth.strategy random)
 RESNET=(--model.kind resnet --model.stem 8 --model.stages 8,16,32 --optim.name sgd --optim.lr 0.05
         --optim.momentum 0.9 --optim.weight_decay 0.0005)
@@ -69,44 +70,41 @@ run() {  # run FAMILY NAME SEED ARGS...
 # widen SITE FROM TO: two width events, at S1 and S2, FROM -> TO.
 widen() { local h=$(( ($3 - $2) / 2 )); printf -- '--growth.event\n%s:%s:+%s\n--growth.event\n%s:%s:+%s\n' "$S1" "$1" "$h" "$S2" "$1" $(( $3 - $2 - h )); }
 ev() { printf -- '--growth.event\n%s\n' "$1"; }
-# big_params FAMILY ARGS...: the big model's parameters as growth.max_params counts them
+# final_params FAMILY ARGS...: the parameters of the final size as growth.max_params counts them
 # (growth/auto_growth.h model_size), read from the refusal of a budget of 1.
-big_params() {
+final_params() {
   local family=$1 model=("${RESNET[@]}"); shift
   [[ $family == vit ]] && model=("${VIT[@]}")
   "$BIN" train --data.name fashion-mnist --train.steps 1 "${model[@]}" "$@" --growth.auto true --growth.max_params 1 2>&1 \
-    | sed -n 's/.*is below the model.s \([0-9]*\) parameters.*/\1/p' | head -n 1
+    | sed -n 's/.*is below the model.s \([0-9]*\) parameters.*/\1/p' | head -n 1 || true  # the run is refused
 }
 
 resnet_runs() {
   local seed=$1 deeper=() wider=() both=() max
-  max=$(big_params resnet --model.depth 16)
-  [[ -n $max ]] || { echo "auto_growth_family_results: no parameter count for the big resnet"; exit 1; }
+  max=$(final_params resnet --model.depth 16)
+  [[ -n $max ]] || { echo "auto_growth_family_results: no parameter count for the final resnet"; exit 1; }
   echo "$max" >"$OUT/runs/resnet-max_params.txt"
   mapfile -t deeper < <(ev "$S1:stage1:+1block"; ev "$S2:stage2:+1block"; ev "$S3:stage3:+1block")
   mapfile -t wider < <(widen block1.conv1 2 8; widen block2.conv1 2 8; widen block3.conv1 4 16; widen block4.conv1 4 16
                        widen block5.conv1 8 32; widen block6.conv1 8 32)
   mapfile -t both < <(widen block1.conv1 2 8; widen block2.conv1 4 16; widen block3.conv1 8 32
                       ev "$S3:stage1:+1block"; ev "$S3:stage2:+1block"; ev "$S3:stage3:+1block")
-  run resnet big "$seed" --model.depth 16
   run resnet hand_depth "$seed" --model.depth 10 "${deeper[@]}"
   run resnet hand_width "$seed" --model.depth 16 --model.inner 2,2,4,4,8,8 "${wider[@]}"
   run resnet hand_both "$seed" --model.depth 10 --model.inner 2,4,8 "${both[@]}"
   run resnet auto "$seed" --model.depth 10 --model.inner 2,4,8 "${AUTO[@]}" --growth.max_params "$max"
   run resnet auto_width "$seed" --model.depth 16 --model.inner 2,2,4,4,8,8 "${AUTO[@]}" --growth.max_params "$max" \
     --growth.auto_kinds width
-  run resnet auto_depth "$seed" --model.depth 10 "${AUTO[@]}" --growth.max_params "$max" --growth.auto_kinds depth
 }
 
 vit_runs() {
   local seed=$1 deeper=() wider=() both=() max
-  max=$(big_params vit --model.depth 3 --model.mlp 128)
-  [[ -n $max ]] || { echo "auto_growth_family_results: no parameter count for the big vit"; exit 1; }
+  max=$(final_params vit --model.depth 3 --model.mlp 128)
+  [[ -n $max ]] || { echo "auto_growth_family_results: no parameter count for the final vit"; exit 1; }
   echo "$max" >"$OUT/runs/vit-max_params.txt"
   mapfile -t deeper < <(ev "$S1:blocks:+1block"; ev "$S2:blocks:+1block")
   mapfile -t wider < <(widen block1.fc1 32 128; widen block2.fc1 32 128; widen block3.fc1 32 128)
   mapfile -t both < <(widen block1.fc1 32 128; ev "$S3:blocks:+2block")
-  run vit big "$seed" --model.depth 3 --model.mlp 128
   run vit hand_depth "$seed" --model.depth 1 --model.mlp 128 "${deeper[@]}"
   run vit hand_width "$seed" --model.depth 3 --model.mlp 32 "${wider[@]}"
   run vit hand_both "$seed" --model.depth 1 --model.mlp 32 "${both[@]}"
