@@ -19,9 +19,10 @@ ap.add_argument("--steps", type=int, required=True)
 ap.add_argument("--np", type=int, required=True)
 args = ap.parse_args()
 
-RUNS = ["hand_depth", "hand_width", "hand_both", "auto", "auto_width"]
+RUNS = ["hand_depth", "hand_width", "hand_both", "auto", "auto_eager", "auto_width"]
 LABEL = {"hand_depth": "hand: depth", "hand_width": "hand: width", "hand_both": "hand: width, then depth",
-         "auto": "automatic: width and depth", "auto_width": "automatic: width only"}
+         "auto": "automatic: width and depth", "auto_eager": "automatic: width and depth, 10 % plateau",
+         "auto_width": "automatic: width only"}
 runs = load(args.out, r"(resnet|vit)-(\w+?)-seed(\d+)\.json$")
 
 
@@ -78,7 +79,7 @@ for family in ("resnet", "vit"):
                      f"{fmt_pm(acc, 2, 100)} | {mean(flops) / 1e12:.3f} | {mean(flops) / ref:.2f} | {growths} | {len(rs)} |")
         points.setdefault(family, []).append((name, mean(flops) / 1e12, mean(acc) * 100, stats[name][1] * 100))
     lines.append("")
-    for auto in ("auto", "auto_width"):
+    for auto in ("auto", "auto_eager", "auto_width"):
         if auto in stats:
             a, h = stats[auto], stats[best]
             readings.append(f"- {family}, {LABEL[auto]}: {a[0] * 100:.2f} ± {a[1] * 100:.2f} % at {a[2] / 1e12:.3f} "

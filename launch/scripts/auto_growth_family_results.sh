@@ -11,15 +11,17 @@
 #     hand_width   depth 16 at a quarter inner width (2-2-4-4-8-8), widened at 10 % and 20 %
 #     hand_both    depth 10 at a quarter inner width: widened at 10 % and 20 %, deepened at 30 %
 #     auto         depth 10 at a quarter inner width, growth.auto with width and depth candidates
+#     auto_eager   the same, a plateau at 10 % instead of 3 % (growth.min_delta 0.1)
 #     auto_width   depth 16 at a quarter inner width, growth.auto_kinds width
 #   vit (7×7 patches, width 64, 4 heads, AdamW); the final size: 3 blocks, MLP 128:
 #     hand_depth   1 block, +1 block at 10 % and at 20 %
 #     hand_width   3 blocks at MLP 32, grown to 128 at 10 % and 20 %
 #     hand_both    1 block at MLP 32: widened at 10 % and 20 %, +2 blocks at 30 %
 #     auto         1 block at MLP 32, growth.auto with width and depth candidates
+#     auto_eager   the same, growth.min_delta 0.1
 #     auto_width   3 blocks at MLP 32, growth.auto_kinds width
 # Every automatic run has the final size's parameters as growth.max_params and the same
-# plateau settings (windows of 20 steps, patience 1, a 3 % improvement, cooldown 20, no
+# plateau settings (windows of 20 steps, patience 1, a 3 % improvement (auto_eager: 10 %), cooldown 20, no
 # growth before 5 % of the steps, growth by the group's width: auto_fraction 1). The models
 # trained from scratch at the final size are in depth_growth_results.sh. Every run, hand or
 # automatic, initialises new units and blocks at random (growth.strategy random): GradMax's
@@ -28,7 +30,8 @@
 # FLOPs: the summary's train_flops (6 × MACs per example × examples, at the size in force at
 # every step; statistics batches not counted). Writes OUT/results.md and
 # OUT/auto-growth-family.png (accuracy against training FLOPs).
-# 30 runs of 300 steps, one evaluation each at the end. Environment: FAMILIES ("resnet vit"),
+# 36 runs of 300 steps, one evaluation each at the end. A run whose summary is already in OUT
+# is not repeated (an interrupted script continues; a new row adds only its runs). Environment: FAMILIES ("resnet vit"),
 # SEEDS ("0 1 2"), STEPS (300),
 # NP (2), SPROUT_BIN; PUBLISH=1 copies the table and the plot to launch/results/.
 set -euo pipefail
@@ -52,13 +55,14 @@ RESNET=(--model.kind resnet --model.stem 8 --model.stages 8,16,32 --optim.name s
         --optim.momentum 0.9 --optim.weight_decay 0.0005)
 VIT=(--model.kind vit --model.dim 64 --model.heads 4 --model.head_dim 16 --model.patch 7
      --optim.name adamw --optim.lr 0.002 --optim.weight_decay 0.05 --optim.warmup $(( STEPS / 20 )))
-AUTO=(--growth.auto true --growth.window 20 --growth.patience 1 --growth.min_delta 0.03 --growth.cooldown 20
+AUTO=(--growth.auto true --growth.window 20 --growth.patience 1 --growth.cooldown 20
       --growth.auto_start $(( STEPS / 20 )) --growth.auto_fraction 1)
 
 run() {  # run FAMILY NAME SEED ARGS...
   local family=$1 name=$2 seed=$3; shift 3
   local base="$OUT/runs/$family-$name-seed$seed" model=("${RESNET[@]}")
   [[ $family == vit ]] && model=("${VIT[@]}")
+  if [[ -s $base.json ]]; then echo "== $family $name seed $seed: done before ($base.json)"; return; fi
   echo "== $family $name seed $seed"
   local t0=$SECONDS
   mpirun -np "$NP" "$BIN" train "${COMMON[@]}" "${model[@]}" --train.seed "$seed" --log.metrics "$base.jsonl" "$@" \
@@ -92,9 +96,11 @@ resnet_runs() {
   run resnet hand_depth "$seed" --model.depth 10 "${deeper[@]}"
   run resnet hand_width "$seed" --model.depth 16 --model.inner 2,2,4,4,8,8 "${wider[@]}"
   run resnet hand_both "$seed" --model.depth 10 --model.inner 2,4,8 "${both[@]}"
-  run resnet auto "$seed" --model.depth 10 --model.inner 2,4,8 "${AUTO[@]}" --growth.max_params "$max"
+  run resnet auto "$seed" --model.depth 10 --model.inner 2,4,8 "${AUTO[@]}" --growth.max_params "$max" --growth.min_delta 0.03
+  run resnet auto_eager "$seed" --model.depth 10 --model.inner 2,4,8 "${AUTO[@]}" --growth.max_params "$max" \
+    --growth.min_delta 0.1
   run resnet auto_width "$seed" --model.depth 16 --model.inner 2,2,4,4,8,8 "${AUTO[@]}" --growth.max_params "$max" \
-    --growth.auto_kinds width
+    --growth.min_delta 0.03 --growth.auto_kinds width
 }
 
 vit_runs() {
@@ -108,8 +114,10 @@ vit_runs() {
   run vit hand_depth "$seed" --model.depth 1 --model.mlp 128 "${deeper[@]}"
   run vit hand_width "$seed" --model.depth 3 --model.mlp 32 "${wider[@]}"
   run vit hand_both "$seed" --model.depth 1 --model.mlp 32 "${both[@]}"
-  run vit auto "$seed" --model.depth 1 --model.mlp 32 "${AUTO[@]}" --growth.max_params "$max"
-  run vit auto_width "$seed" --model.depth 3 --model.mlp 32 "${AUTO[@]}" --growth.max_params "$max" --growth.auto_kinds width
+  run vit auto "$seed" --model.depth 1 --model.mlp 32 "${AUTO[@]}" --growth.max_params "$max" --growth.min_delta 0.03
+  run vit auto_eager "$seed" --model.depth 1 --model.mlp 32 "${AUTO[@]}" --growth.max_params "$max" --growth.min_delta 0.1
+  run vit auto_width "$seed" --model.depth 3 --model.mlp 32 "${AUTO[@]}" --growth.max_params "$max" --growth.min_delta 0.03 \
+    --growth.auto_kinds width
 }
 
 for family in $FAMILIES; do
