@@ -6,7 +6,8 @@
 # on 2 ranks to the same final loss, on 3 ranks the same decisions); the budget stops
 # growth; a ViT's MLP sites and heads are candidates; a small ResNet's stages compete with its
 # block sites, grow in depth and width with the same decisions on 1, 2 and 3 ranks and are
-# recorded in the checkpoint; the refusals that need the model end the job with one line and
+# recorded in the checkpoint (a run resumed after a depth decision continues as the uninterrupted
+# one); the refusals that need the model end the job with one line and
 # status 2 (each option's own check: the unit tests).
 source "$(dirname "$0")/lib.sh"
 cd "$WORK" || exit 1
@@ -115,18 +116,18 @@ PYEOF
 # blocks 1 and 2, on one scale; a decision every window of 3 steps, up to 6,000 parameters
 # (a small learning rate: batch-norm's statistics are per rank, so the runs on 1, 2 and 3
 # ranks drift apart as they train). The same decisions on 1, 2 and 3 ranks, blocks and units
-# grown; a depth decision runs the depth surgery, and the checkpoint at the end records it in
-# /growth/history.
+# grown; a depth decision runs the depth surgery, the checkpoint at the end records it in
+# /growth/history, and a run resumed after it continues as the uninterrupted one.
 R=(train --model.kind resnet --data.name synthetic --model.stem 4 --model.stages 4,8,8 --model.depth 10
    --train.steps 10 --optim.lr 0.005 --train.log_every 1000 --log.progress lines --growth.auto true
    --growth.window 3 --growth.patience 0 --growth.cooldown 3 --growth.auto_fraction 1 --growth.max_params 6000
    --growth.batch 48 --growth.auto_sites block1.conv1,block2.conv1)
 for np in 1 2 3; do
   run "$np" "${R[@]}" --train.batch $((24 / np)) --log.metrics "res$np.jsonl" --checkpoint.dir "resck$np" \
-    --checkpoint.at_end true
+    --checkpoint.every 5 --checkpoint.keep 0 --checkpoint.at_end true
   expect_rc 0 "automatic growth of a ResNet in width and depth on $np rank(s)"
   decisions "res$np.jsonl" > "rd$np.txt"
-  [[ $np -eq 2 ]] && cp "$WORK/out" res_out2.txt
+  [[ $np -eq 2 ]] && cp "$WORK/out" res_out2.txt && res_full=$(last_json test_loss)
 done
 cmp -s rd1.txt rd2.txt && cmp -s rd1.txt rd3.txt && pass "ResNet: the same decisions on 1, 2 and 3 ranks: $(tr '\n' ';' < rd1.txt)" \
   || fail "ResNet decisions differ: 1: $(tr '\n' ';' < rd1.txt) 2: $(tr '\n' ';' < rd2.txt) 3: $(tr '\n' ';' < rd3.txt)"
@@ -160,6 +161,15 @@ sites = [s.decode() if isinstance(s, bytes) else s for s in h5py.File(last, "r")
 ok = ok and sites == [g["site"] for g in grown]
 sys.exit(0 if ok else 1)
 PYEOF
+# Resumed at step 5, after the first decision (a block at step 3): the deeper model is
+# restored, the later decisions and the final test loss are the uninterrupted run's.
+run 2 "${R[@]}" --train.batch 12 --checkpoint.dir resck2b --resume resck2/step-00000005.h5 --log.metrics res2b.jsonl
+expect_rc 0 "ResNet: resume after a depth decision"
+want=$(awk '$1 >= 5' rd2.txt | tr '\n' ';')
+got=$(decisions res2b.jsonl | tr '\n' ';')
+[[ $(head -n 1 rd2.txt) == "3 stage"* && -n $want && $got == "$want" && $(last_json test_loss) == "$res_full" ]] \
+  && pass "ResNet: resumed after the depth decision at step 3, the same decisions ($got) and test loss ($res_full)" \
+  || fail "ResNet resume: decisions '$got' (want '$want', first $(head -n 1 rd2.txt)), test loss $(last_json test_loss) (want $res_full)"
 
 # Bad options: one line, status 2 (every option's own check: tests/launch/growth/auto_options_test.cpp).
 bad() {  # bad TEXT ARGS...
