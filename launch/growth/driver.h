@@ -16,7 +16,8 @@
 // logs one event line plus a metrics JSON object {"event":"growth", ...}.
 // With growth.auto the events are decided while training (launch/growth/auto_driver.h):
 // after_step() feeds the step's loss to it, before_step() runs what it decides, through the
-// same run_event as a scheduled event.
+// same run_event (a width decision) or run_depth_event (a block, with its depth strategy) as
+// a scheduled event.
 // Test hook: SPROUT_TEST_CORRUPT_RANK=R corrupts rank R during every surgery (surgery.h).
 #pragma once
 
