@@ -79,14 +79,10 @@ ModelSize model_size(const ArchSpec& arch, const std::map<std::string, int64_t>&
   return size;
 }
 
-namespace {
-
-bool fits(const ModelSize& size, const GrowthBudget& budget) {
+bool fits_budget(const ModelSize& size, const GrowthBudget& budget) {
   return (budget.max_params <= 0 || size.params <= budget.max_params) &&
          (budget.max_macs <= 0 || size.macs <= budget.max_macs);
 }
-
-}  // namespace
 
 int64_t fit_to_budget(const ArchSpec& arch, const std::string& group, int64_t width, int64_t wanted,
                       const GrowthBudget& budget, ModelSize* after) {
@@ -94,12 +90,12 @@ int64_t fit_to_budget(const ArchSpec& arch, const std::string& group, int64_t wi
   // Parameters and MACs grow with every unit added, so the largest k that fits is found by
   // bisection on [0, wanted].
   int64_t lo = 0, hi = wanted;
-  if (fits(size_with(hi), budget)) {
+  if (fits_budget(size_with(hi), budget)) {
     lo = hi;
   } else {
     while (hi - lo > 1) {
       const int64_t mid = lo + (hi - lo) / 2;
-      (fits(size_with(mid), budget) ? lo : hi) = mid;
+      (fits_budget(size_with(mid), budget) ? lo : hi) = mid;
     }
   }
   if (after) *after = size_with(lo);
@@ -130,14 +126,19 @@ void size_candidate(const ArchSpec& arch, GrowthCandidate& c, double fraction, c
   c.params_after = after.params;
   c.macs_after = after.macs;
   c.infeasible = c.add > 0 ? "" : "budget";
+  c.cost = growth_cost(now, after, measure);
+}
+
+double growth_cost(const ModelSize& now, const ModelSize& after, CostMeasure measure) {
+  double cost = 1;
   switch (measure) {
-    case CostMeasure::Params: c.cost = static_cast<double>(after.params - now.params); break;
-    case CostMeasure::Macs: c.cost = static_cast<double>(after.macs - now.macs); break;
-    case CostMeasure::None: c.cost = 1; break;
+    case CostMeasure::Params: cost = static_cast<double>(after.params - now.params); break;
+    case CostMeasure::Macs: cost = static_cast<double>(after.macs - now.macs); break;
+    case CostMeasure::None: cost = 1; break;
   }
   // A group whose units cost nothing in this measure (none do in sprout's families) would
   // divide by zero: count it as one.
-  if (c.cost <= 0) c.cost = 1;
+  return cost > 0 ? cost : 1;
 }
 
 void score_candidates(std::vector<GrowthCandidate>& candidates) {

@@ -9,17 +9,18 @@
 //    plateau (patience 0: every closed window does). A growth resets the count, and the `cooldown` steps after it count for
 //    nothing; no plateau is reported before step `start`. The best mean is kept through a
 //    growth: the strategies keep the function, so the loss does not jump.
-//  - Where: every candidate (a width group the strategy accepts; the list carries a kind so
-//    that depth positions can join it) has a score, the largest feasible score wins, ties
-//    to the first in the model's order. The width score is GradMax's bound: the sum of the
-//    top squared singular values of the group's M (gradient_statistics.h), as many as the
-//    directions the added units take — ‖∂L/∂W_new‖² for new fan-out columns of norm 1 —
-//    divided by the cost of those units (parameters by default), so that a wide layer
-//    does not win by its size alone.
+//  - Where: every candidate (a width group the strategy accepts, or a place a block can go:
+//    growth/auto_depth.h) has a score, the largest feasible score wins, ties to the first in
+//    the model's order (width groups, then depth places). The score is GradMax's bound:
+//    the sum of the top squared singular values of the group's M (gradient_statistics.h),
+//    as many as the directions the added units take — ‖∂L/∂W_new‖² for new fan-out columns
+//    of norm 1 — divided by the cost of those units (parameters by default), so that a wide
+//    layer does not win by its size alone. A new block's bound is the same quantity for the
+//    units of its own sites, grown from nothing (auto_depth.h).
 //  - How much: round(fraction × width), at least 1 unit, lowered until the model fits
-//    growth.max_params (total parameters) and growth.max_macs (MACs per example); a
-//    candidate that cannot add even 1 unit within the budget is infeasible, and when no
-//    candidate is feasible, growth has reached the budget.
+//    growth.max_params (total parameters) and growth.max_macs (MACs per example); a block
+//    at a time. A candidate that cannot add even 1 unit (or its block) within the budget is
+//    infeasible, and when no candidate is feasible, growth has reached the budget.
 #pragma once
 
 #include <torch/types.h>
@@ -80,9 +81,9 @@ class PlateauDetector {
 // A place the model could grow and what growing it would give and cost.
 struct GrowthCandidate {
   std::string name;           // "fc1", "block2.heads" (a depth candidate: its position)
-  std::string kind;           // "inner", "heads" (width groups); later "depth"
-  int64_t width = 0;          // current units
-  int64_t add = 0;            // units it would gain (0: infeasible)
+  std::string kind;           // "inner", "heads" (width groups); "depth" (a block position)
+  int64_t width = 0;          // current units (depth: blocks at the place)
+  int64_t add = 0;            // units (depth: blocks) it would gain (0: infeasible)
   double bound = 0;           // GradMax bound: Σ of the top squared singular values of M
   double cost = 0;            // what `add` units cost in the chosen measure
   int64_t params_after = 0;   // total parameters after growing it
@@ -122,6 +123,13 @@ int64_t fit_to_budget(const ArchSpec& arch, const std::string& group, int64_t wi
 enum class CostMeasure { Params, Macs, None };
 CostMeasure parse_cost_measure(const std::string& text);  // ConfigError naming growth.auto_cost
 std::string cost_measure_name(CostMeasure measure);
+
+// What growing from `now` to `after` costs in `measure` (None: 1); at least 1, so that a
+// candidate whose units cost nothing in this measure does not divide by zero.
+double growth_cost(const ModelSize& now, const ModelSize& after, CostMeasure measure);
+
+// Whether `size` is within `budget`.
+bool fits_budget(const ModelSize& size, const GrowthBudget& budget);
 
 // How much: sets `c.add` (units_to_add, fitted to `budget`), params_after, macs_after, cost
 // and, when not even one unit fits, `infeasible`; `c.name` and `c.width` are given.

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "growth/auto_depth.h"
+#include "growth/depth.h"
 #include "growth/strategies/gradient_statistics.h"
 #include "growth/strategies/strategy.h"
 #include "launch/growth/driver.h"
@@ -48,29 +50,48 @@ AutoGrowth::AutoGrowth(const GrowthConfig& config, const growth::Model& model, u
       detector_(settings_),
       cost_(growth::parse_cost_measure(config.automatic.cost)) {
   const auto& a = config.automatic;
+  auto asked = [&](const char* kind) { return std::find(a.kinds.begin(), a.kinds.end(), kind) != a.kinds.end(); };
   const auto strategy = growth::make_strategy(config.strategy);
   const auto all = model.group_names();
   for (const auto& name : a.sites) {
     SPROUT_CHECK(std::find(all.begin(), all.end(), name) != all.end(), ConfigError, "--growth.auto_sites: unknown width group '",
                  name, "' (this model has: ", join(all), ")");
+    const auto site = model.site(name);
+    const std::string why = site.group == growth::WidthSite::Group::Residual
+                                ? "it is a residual group, for which GradMax's bound is not derived"
+                                : strategy->refusal(site);
+    SPROUT_CHECK(why.empty(), ConfigError, "--growth.auto_sites: ", name, " cannot grow automatically: ", why);
   }
-  for (const auto& site : model.groups()) {
-    const bool named = std::find(a.sites.begin(), a.sites.end(), site.name) != a.sites.end();
-    if (!a.sites.empty() && !named) continue;
-    // A candidate needs GradMax's M for its score: inner sites and heads groups have one.
-    std::string why = site.group == growth::WidthSite::Group::Residual
-                          ? "it is a residual group, for which GradMax's bound is not derived"
-                          : strategy->refusal(site);
-    if (why.empty()) groups_.push_back(site.name);
-    SPROUT_CHECK(why.empty() || !named, ConfigError, "--growth.auto_sites: ", site.name, " cannot grow automatically: ", why);
-  }
-  SPROUT_CHECK(!groups_.empty(), ConfigError, "--growth.auto: true, but --growth.strategy ", config.strategy,
-               " can grow none of this model's inner sites or heads groups (", join(all), ")");
+  const auto groups = width_groups(model);
+  // Blocks join where the family grows in depth by GradMax (whose bound is the score); asked
+  // for explicitly on another family, they are refused.
+  const std::string no_depth = growth::depth_candidate_refusal(model.arch().kind);
+  SPROUT_CHECK(!asked("depth") || no_depth.empty(), ConfigError, "--growth.auto_kinds: depth, but ", no_depth);
+  depth_ = (a.kinds.empty() || asked("depth")) && no_depth.empty();
+  // The depth event's strategy: growth.strategy where it adds blocks, else GradMax, which
+  // realises the bound the block was chosen by.
+  depth_strategy_ = growth::depth_refusal(config.strategy, model.arch().kind).empty() ? config.strategy : "gradmax";
+  SPROUT_CHECK(!groups.empty() || depth_, ConfigError, "--growth.auto: true, but --growth.strategy ", config.strategy,
+               " can grow none of this model's inner sites or heads groups (", join(all), ")",
+               no_depth.empty() ? " and --growth.auto_kinds excludes depth" : "");
   const auto size = growth::model_size(model.arch());
   SPROUT_CHECK(a.max_params == 0 || a.max_params >= size.params, ConfigError, "--growth.max_params: ", a.max_params,
                " is below the model's ", size.params, " parameters at its starting widths");
   SPROUT_CHECK(a.max_macs == 0 || a.max_macs >= size.macs, ConfigError, "--growth.max_macs: ", a.max_macs,
                " is below the model's ", size.macs, " MACs per example at its starting widths");
+}
+
+std::vector<std::string> AutoGrowth::width_groups(const growth::Model& model) const {
+  const auto& a = config_.automatic;
+  if (!a.kinds.empty() && std::find(a.kinds.begin(), a.kinds.end(), "width") == a.kinds.end()) return {};
+  const auto strategy = growth::make_strategy(config_.strategy);
+  std::vector<std::string> out;
+  for (const auto& site : model.groups()) {
+    if (!a.sites.empty() && std::find(a.sites.begin(), a.sites.end(), site.name) == a.sites.end()) continue;
+    // A candidate needs GradMax's M for its score: inner sites and heads groups have one.
+    if (site.group != growth::WidthSite::Group::Residual && strategy->refusal(site).empty()) out.push_back(site.name);
+  }
+  return out;
 }
 
 void AutoGrowth::record_loss(Trainer& trainer, double local_loss) {
@@ -90,7 +111,8 @@ std::vector<growth::GrowthCandidate> AutoGrowth::candidates(Trainer& trainer) {
   const auto strategy = growth::make_strategy(config_.strategy);
   const growth::GrowthBudget budget{config_.automatic.max_params, config_.automatic.max_macs};
   std::vector<growth::GrowthCandidate> out;
-  for (const auto& name : groups_) {
+  // The groups of the model as it is now: a block added earlier brings its own.
+  for (const auto& name : width_groups(model)) {
     const auto site = model.site(name);
     growth::GrowthCandidate c;
     c.name = name;
@@ -100,13 +122,23 @@ std::vector<growth::GrowthCandidate> AutoGrowth::candidates(Trainer& trainer) {
     if (c.infeasible.empty()) c.infeasible = strategy->refusal_to_add(site, c.add);
     out.push_back(c);
   }
+  if (depth_) {
+    for (const auto& place : growth::depth_candidate_places(arch)) {
+      out.push_back(growth::size_depth_candidate(arch, place, budget, cost_));
+    }
+  }
   bool any = false;
   for (const auto& c : out) any = any || c.infeasible.empty();
   if (!any) return out;  // the budget is reached: no statistics needed
-  const auto batch = GrowthDriver::growth_batch(trainer.data(), seed_, trainer.step(), config_.batch, comm.rank(),
-                                                comm.size());
+  const int64_t step = trainer.step();
+  const auto batch = GrowthDriver::growth_batch(trainer.data(), seed_, step, config_.batch, comm.rank(), comm.size());
   for (auto& c : out) {
     if (!c.infeasible.empty()) continue;
+    if (c.kind == "depth") {
+      c.bound = growth::depth_gradmax_bound(comm, model, c.name, batch,
+                                            growth::event_seed(seed_, step, growth::depth_record_site(c.name)));
+      continue;
+    }
     const auto site = model.site(c.name);
     auto m = site.inner() ? growth::growth_matrix(model, site, batch) : growth::heads_growth_matrix(model, site, batch);
     comm.allreduce(m, runtime::ReduceOp::Sum);  // M of the global growth batch, the same on every rank
@@ -145,8 +177,8 @@ std::optional<growth::GrowthEvent> AutoGrowth::decide(Trainer& trainer, Progress
         .add("cost", c.cost).add("score", c.score).add("params_after", c.params_after).add("macs_after", c.macs_after)
         .add("infeasible", c.infeasible);
     rows.push_back(o);
-    std::snprintf(buf, sizeof buf, "  %s %.4g (+%lld)%s", c.name.c_str(), c.score, static_cast<long long>(c.add),
-                  c.infeasible.empty() ? "" : " infeasible");
+    std::snprintf(buf, sizeof buf, "  %s %.4g (+%lld%s)%s", c.name.c_str(), c.score, static_cast<long long>(c.add),
+                  c.kind == "depth" ? " block" : "", c.infeasible.empty() ? "" : " infeasible");
     line += buf;
   }
   runtime::JsonObject j;
@@ -161,16 +193,19 @@ std::optional<growth::GrowthEvent> AutoGrowth::decide(Trainer& trainer, Progress
     return std::nullopt;
   }
   const auto& c = cands[best];
-  j.add("chosen", c.name).add("add", c.add).add("params_after", c.params_after).add("macs_after", c.macs_after);
-  std::snprintf(buf, sizeof buf, "  -> %s +%lld, %lld params, %lld MACs", c.name.c_str(), static_cast<long long>(c.add),
-                static_cast<long long>(c.params_after), static_cast<long long>(c.macs_after));
+  const bool depth = c.kind == "depth";
+  j.add("chosen", c.name).add("chosen_kind", c.kind).add("add", c.add).add("params_after", c.params_after)
+      .add("macs_after", c.macs_after).add("strategy", depth ? depth_strategy_ : config_.strategy);
+  std::snprintf(buf, sizeof buf, "  -> %s +%lld%s, %lld params, %lld MACs", c.name.c_str(), static_cast<long long>(c.add),
+                depth ? " block" : "", static_cast<long long>(c.params_after), static_cast<long long>(c.macs_after));
   line += buf;
   progress.event(line, &j);
   growth::GrowthEvent e;
   e.step = step;
   e.site = c.name;
   e.add = c.add;
-  e.text = concat(step, ":", c.name, ":+", c.add);
+  e.depth = depth;
+  e.text = concat(step, ":", c.name, ":+", c.add, depth ? "block" : "");
   return e;
 }
 

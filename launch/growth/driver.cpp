@@ -96,7 +96,11 @@ void GrowthDriver::before_step(Trainer& trainer, Progress& progress) {
     const auto event = auto_->decide(trainer, progress);
     if (!event) return;
     checkpoint_around_growth(trainer, "pre-growth");
-    run_event(trainer, progress, *event);
+    if (event->depth) {
+      run_depth_event(trainer, progress, *event, auto_->depth_strategy());
+    } else {
+      run_event(trainer, progress, *event);
+    }
     auto_->grew(event->step);
     checkpoint_around_growth(trainer, "post-growth");
     return;
@@ -118,7 +122,7 @@ void GrowthDriver::before_step(Trainer& trainer, Progress& progress) {
   checkpoint_around_growth(trainer, "pre-growth");
   for (const auto* e : due) {
     if (e->depth) {
-      run_depth_event(trainer, progress, *e);
+      run_depth_event(trainer, progress, *e, config_.strategy);
     } else {
       run_event(trainer, progress, *e);
     }
@@ -183,7 +187,8 @@ void GrowthDriver::run_event(Trainer& trainer, Progress& progress, const growth:
 
 namespace sprout::launch {
 
-void GrowthDriver::run_depth_event(Trainer& trainer, Progress& progress, const growth::GrowthEvent& e) {
+void GrowthDriver::run_depth_event(Trainer& trainer, Progress& progress, const growth::GrowthEvent& e,
+                                   const std::string& strategy) {
   auto& comm = *trainer.context().comm;
   auto& model = trainer.model();
   const std::string context = concat("growth step ", e.step, " ", e.site, " +", e.add, " block");
@@ -201,7 +206,7 @@ void GrowthDriver::run_depth_event(Trainer& trainer, Progress& progress, const g
   so.context = context;
   so.test_corrupt_rank = runtime::test_corrupt_rank_from_env();
   runtime::Surgery surgery(comm, model.params(), &trainer.optimizer(), so);
-  const auto blocks = growth::grow_depth(surgery, model, e.site, e.add, config_.strategy, e.step,
+  const auto blocks = growth::grow_depth(surgery, model, e.site, e.add, strategy, e.step,
                                          growth::event_seed(seed_, e.step, growth::depth_record_site(e.site)),
                                          &trainer.optimizer(), &batch, config_.options);
   const double local_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -209,7 +214,7 @@ void GrowthDriver::run_depth_event(Trainer& trainer, Progress& progress, const g
   growth::GrowthRecord r;
   r.step = trainer.step();
   r.site = growth::depth_record_site(e.site);
-  r.strategy = config_.strategy;
+  r.strategy = strategy;
   r.old_width = blocks.front().blocks_at_place - 1;
   r.new_width = blocks.back().blocks_at_place;
   r.seconds = runtime::allreduce_scalar(comm, local_s, runtime::ReduceOp::Max);
@@ -221,7 +226,7 @@ void GrowthDriver::run_depth_event(Trainer& trainer, Progress& progress, const g
   std::vector<std::string> zero;
   std::string names;
   for (const auto& b : blocks) {
-    const auto z = growth::zero_started(b, config_.strategy);
+    const auto z = growth::zero_started(b, strategy);
     zero.insert(zero.end(), z.begin(), z.end());
     names += (names.empty() ? "" : ",") + b.prefix;
   }

@@ -16,7 +16,8 @@
 // logs one event line plus a metrics JSON object {"event":"growth", ...}.
 // With growth.auto the events are decided while training (launch/growth/auto_driver.h):
 // after_step() feeds the step's loss to it, before_step() runs what it decides, through the
-// same run_event as a scheduled event.
+// same run_event (a width decision) or run_depth_event (a block, with its depth strategy) as
+// a scheduled event.
 // Test hook: SPROUT_TEST_CORRUPT_RANK=R corrupts rank R during every surgery (surgery.h).
 #pragma once
 
@@ -65,7 +66,9 @@ class GrowthDriver {
   // A depth event (growth/depth.h): recorded with site "depth:<place>" and the blocks at
   // the place before and after as old/new width; its metrics object also holds
   // function_change, max |Δ logit| / max |logit| on the growth batch (eval mode).
-  void run_depth_event(Trainer& trainer, Progress& progress, const growth::GrowthEvent& event);
+  // `strategy`: growth.strategy, or automatic growth's depth strategy.
+  void run_depth_event(Trainer& trainer, Progress& progress, const growth::GrowthEvent& event,
+                       const std::string& strategy);
 
   GrowthConfig config_;
   uint64_t seed_;

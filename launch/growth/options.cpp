@@ -1,5 +1,7 @@
 #include "launch/growth/options.h"
 
+#include <algorithm>
+
 #include "runtime/error.h"
 
 namespace sprout::launch {
@@ -52,6 +54,8 @@ void bind_growth_options(OptionBinder& b, GrowthConfig& c) {
   b.add("growth.max_macs", &a.max_macs, "auto: MACs per example the model may reach (0: no limit)");
   b.add("growth.auto_sites", &a.sites, "auto: the groups that may grow (empty: every inner site and heads group the "
         "strategy accepts)");
+  b.add("growth.auto_kinds", &a.kinds, "auto: what may grow: width, depth or both (empty: both where the model can; "
+        "depth: resnet and vit)");
 }
 
 void validate(const AutoGrowthConfig& a, bool written_schedule) {
@@ -61,9 +65,9 @@ void validate(const AutoGrowthConfig& a, bool written_schedule) {
                      a.plateau.min_delta != defaults.plateau.min_delta || a.plateau.cooldown != defaults.plateau.cooldown ||
                      a.plateau.start != defaults.plateau.start || a.fraction != defaults.fraction ||
                      a.cost != defaults.cost || a.max_params != defaults.max_params || a.max_macs != defaults.max_macs ||
-                     !a.sites.empty();
+                     !a.sites.empty() || !a.kinds.empty();
     SPROUT_CHECK(!set, ConfigError, "growth: --growth.window/patience/min_delta/cooldown/auto_start/auto_fraction/"
-                 "auto_cost/max_params/max_macs/auto_sites need --growth.auto true");
+                 "auto_cost/max_params/max_macs/auto_sites/auto_kinds need --growth.auto true");
     return;
   }
   SPROUT_CHECK(!written_schedule, ConfigError,
@@ -81,6 +85,13 @@ void validate(const AutoGrowthConfig& a, bool written_schedule) {
   growth::parse_cost_measure(a.cost);  // names growth.auto_cost
   SPROUT_CHECK(a.max_params >= 0, ConfigError, "--growth.max_params: ", a.max_params, " must be >= 0");
   SPROUT_CHECK(a.max_macs >= 0, ConfigError, "--growth.max_macs: ", a.max_macs, " must be >= 0");
+  for (const auto& kind : a.kinds) {
+    SPROUT_CHECK(kind == "width" || kind == "depth", ConfigError, "--growth.auto_kinds: '", kind,
+                 "' is not one of width | depth");
+  }
+  const bool width = a.kinds.empty() || std::find(a.kinds.begin(), a.kinds.end(), "width") != a.kinds.end();
+  SPROUT_CHECK(width || a.sites.empty(), ConfigError, "--growth.auto_sites: names width groups, but --growth.auto_kinds "
+               "is depth only");
 }
 
 OptionTable growth_option_table() { return table_of(bind_growth_options); }

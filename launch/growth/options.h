@@ -31,6 +31,7 @@ struct AutoGrowthConfig {
   int64_t max_params = 0;           // growth.max_params: total parameters (0: no limit)
   int64_t max_macs = 0;             // growth.max_macs: MACs per example (0: no limit)
   std::vector<std::string> sites;   // growth.auto_sites: candidate groups (empty: every one it can)
+  std::vector<std::string> kinds;   // growth.auto_kinds: width, depth (empty: both where the model can)
 };
 
 struct GrowthConfig {

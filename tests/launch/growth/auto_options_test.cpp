@@ -32,7 +32,7 @@ TEST(AutoGrowthOptions, DefaultsAndReading) {
   const auto c = read({"--growth.auto", "true", "--growth.window", "20", "--growth.patience", "0", "--growth.min_delta",
                        "0.05", "--growth.cooldown", "40", "--growth.auto_start", "100", "--growth.auto_fraction", "1",
                        "--growth.auto_cost", "macs", "--growth.max_params", "5000", "--growth.max_macs", "7000",
-                       "--growth.auto_sites", "fc1,fc2"});
+                       "--growth.auto_sites", "fc1,fc2", "--growth.auto_kinds", "width,depth"});
   const auto& a = c.automatic;
   EXPECT_TRUE(a.enabled);
   EXPECT_FALSE(c.enabled());  // not a written schedule
@@ -46,6 +46,8 @@ TEST(AutoGrowthOptions, DefaultsAndReading) {
   EXPECT_EQ(a.max_params, 5000);
   EXPECT_EQ(a.max_macs, 7000);
   EXPECT_EQ(a.sites, (std::vector<std::string>{"fc1", "fc2"}));
+  EXPECT_EQ(a.kinds, (std::vector<std::string>{"width", "depth"}));
+  EXPECT_TRUE(off.automatic.kinds.empty());  // both, where the model can
 }
 
 TEST(AutoGrowthOptions, BadValuesNameTheOptionAndTheValue) {
@@ -73,6 +75,10 @@ TEST(AutoGrowthOptions, BadValuesNameTheOptionAndTheValue) {
   EXPECT_NE(error_of({"--growth.patience", "4"}).find("need --growth.auto true"), std::string::npos);
   EXPECT_NE(error_of({"--growth.max_params", "100000"}).find("need --growth.auto true"), std::string::npos);
   EXPECT_NE(error_of({"--growth.auto_sites", "fc1"}).find("need --growth.auto true"), std::string::npos);
+  EXPECT_NE(error_of({"--growth.auto_kinds", "depth"}).find("need --growth.auto true"), std::string::npos);
+  EXPECT_EQ(with({"--growth.auto_kinds", "width,deep"}), "--growth.auto_kinds: 'deep' is not one of width | depth");
+  EXPECT_EQ(with({"--growth.auto_kinds", "depth", "--growth.auto_sites", "fc1"}),
+            "--growth.auto_sites: names width groups, but --growth.auto_kinds is depth only");
 }
 
 }  // namespace
