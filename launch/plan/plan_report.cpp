@@ -115,10 +115,15 @@ void print_plan(const Plan& plan, const PlanConfig& config) {
               static_cast<long long>(t.train.accumulate), t.runtime.precision.c_str(), t.runtime.bucket_mb,
               static_cast<long long>(t.checkpoint.every), config.plan.ranks_per_node, gb(plan.budget_bytes).c_str(),
               plan.budget_source.c_str());
-  std::printf("# calibration %s: %s on %d ranks in %d node%s, %.4g ms per example; node link %.2f us + %.3g GB/s (%s); between "
-              "nodes %.2f us + %.3g GB/s (%s); checkpoint write %.0f MB/s\n",
+  char cpu[160] = " (wall-clock: no CPU times in this calibration)";
+  if (cal.cpu_seconds_per_example > 0 && cal.cores > 0) {
+    std::snprintf(cpu, sizeof cpu, " (CPU %.4g ms on a node of %d cores: compute is CPU time over each rank's share)",
+                  cal.cpu_seconds_per_example * 1e3, cal.cores);
+  }
+  std::printf("# calibration %s: %s on %d ranks in %d node%s, %.4g ms per example%s; node link %.2f us + %.3g GB/s (%s); "
+              "between nodes %.2f us + %.3g GB/s (%s); checkpoint write %.0f MB/s\n",
               config.plan.calibration.c_str(), cal.host.c_str(), cal.ranks, cal.nodes, cal.nodes == 1 ? "" : "s",
-              cal.seconds_per_example * 1e3,
+              cal.seconds_per_example * 1e3, cpu,
               cal.links.node.alpha_s * 1e6, 1e-9 / cal.links.node.beta_s_per_byte, cal.node_link_source.c_str(),
               cal.links.between.alpha_s * 1e6, 1e-9 / cal.links.between.beta_s_per_byte,
               cal.between_link_source.c_str(), cal.checkpoint_bytes_per_s / kMB);
