@@ -8,7 +8,8 @@
 //   compute      --steps timed forward + backward passes of --arch (after --warmup),
 //                median, slowest rank, divided by --batch; and the optimizer's update of
 //                that model's parameters (SGD with momentum, AdamW), per parameter element;
-//                each in wall-clock and in the process's CPU time, with the node's cores
+//                each in wall-clock and in the process's CPU time, with the node's cores;
+//                the CPU time of the engine's reduction of a --max_bytes bucket, per byte
 //   node link    ping-pong between rank 0 and the next rank of its node, 8 B … 2 MiB: α the
 //                one-way time of 8 B, β the slope between the two largest (no second rank
 //                on rank 0's node: the defaults of runtime/comm/allreduce_cost.h, marked as such)
@@ -39,6 +40,7 @@
 #include "runtime/comm/mpi_communicator.h"
 #include "runtime/comm/ring_allreduce.h"
 #include "runtime/engine/allocator.h"
+#include "runtime/engine/bucket_reducer.h"
 #include "runtime/engine/threads.h"
 #include "runtime/error.h"
 #include "runtime/optim/optimizer.h"
@@ -292,6 +294,21 @@ void measure_collectives(runtime::RuntimeContext& ctx, MPI_Comm comm, const runt
   }
 }
 
+// The CPU time the engine's reduction of one --max_bytes bucket costs a rank, per byte of
+// the bucket: BucketReducer waits as training does (polling, sleeping while a peer is
+// late), so the time a rank waits costs it little CPU and the copies and additions count.
+void measure_reduction_cpu(runtime::RuntimeContext& ctx, const Options& o, Calibration& c) {
+  if (ctx.size() < 2) return;
+  const int64_t numel = std::max<int64_t>(1, o.get_int("max_bytes") / 4);
+  const std::vector<torch::Tensor> shapes{torch::empty({numel}, torch::TensorOptions().device(torch::kMeta))};
+  const size_t cap = static_cast<size_t>(numel) * 4;
+  runtime::BucketReducer reducer(*ctx.comm, runtime::BucketLayout::build(shapes, cap, cap), {{numel}}, 1.0);
+  reducer.buffers()[0].fill_(1.0f);
+  reducer.reduce_buffers();  // first touch of the buffers: untimed
+  const Timing t = timed_both(*ctx.comm, static_cast<int>(o.get_int("reps")), [&] { reducer.reduce_buffers(); });
+  c.reduction_cpu_s_per_byte = t.cpu_s / (4.0 * static_cast<double>(numel));
+}
+
 void measure_checkpoint(runtime::RuntimeContext& ctx, const Options& o, Calibration& c) {
   const int64_t bytes = o.get_int("checkpoint_mb") << 20;
   const std::string path = concat(o.get("dir"), "/sprout-calibrate-", ::getpid(), "-", ctx.rank(), ".bin");
@@ -345,6 +362,7 @@ int bench_calibrate(runtime::RuntimeContext& ctx, const std::vector<std::string>
     c.node_split = per_node > 0 ? concat("blocks of ", per_node, " ranks (--ranks_per_node)") : "MPI_COMM_TYPE_SHARED";
     measure_links(ctx, world->handle(), groups, o, c);
     measure_collectives(ctx, world->handle(), groups, o, c);
+    measure_reduction_cpu(ctx, o, c);
   }
   measure_checkpoint(ctx, o, c);
   if (ctx.is_root()) {

@@ -35,7 +35,8 @@ runtime::JsonObject Calibration::to_json() const {
       .add("adamw_update_s_per_element", adamw_update_s_per_element)
       .add("cpu_seconds_per_example", cpu_seconds_per_example)
       .add("sgd_update_cpu_s_per_element", sgd_update_cpu_s_per_element)
-      .add("adamw_update_cpu_s_per_element", adamw_update_cpu_s_per_element).add("cores", cores);
+      .add("adamw_update_cpu_s_per_element", adamw_update_cpu_s_per_element).add("cores", cores)
+      .add("reduction_cpu_s_per_byte", reduction_cpu_s_per_byte);
   runtime::JsonObject links_json;
   links_json.add("node", link_json(links.node, node_link_source))
       .add("between", link_json(links.between, between_link_source));
@@ -87,6 +88,7 @@ Calibration Calibration::read(const std::string& path, const std::string& option
     c.sgd_update_cpu_s_per_element = compute.value().value("sgd_update_cpu_s_per_element", 0.0);
     c.adamw_update_cpu_s_per_element = compute.value().value("adamw_update_cpu_s_per_element", 0.0);
     c.cores = compute.value().value("cores", 0);
+    c.reduction_cpu_s_per_byte = compute.value().value("reduction_cpu_s_per_byte", 0.0);
     const auto links = o.object("links");
     c.links.node = link_of(links.object("node"));
     c.links.between = link_of(links.object("between"));
@@ -111,7 +113,8 @@ Calibration Calibration::read(const std::string& path, const std::string& option
   }
   SPROUT_CHECK(c.seconds_per_example > 0 && c.macs_per_example > 0 && c.checkpoint_bytes_per_s > 0, ConfigError,
                option, ": '", path, "' has a non-positive compute rate or checkpoint bandwidth");
-  for (const double v : {c.cpu_seconds_per_example, c.sgd_update_cpu_s_per_element, c.adamw_update_cpu_s_per_element}) {
+  for (const double v : {c.cpu_seconds_per_example, c.sgd_update_cpu_s_per_element, c.adamw_update_cpu_s_per_element,
+                         c.reduction_cpu_s_per_byte}) {
     SPROUT_CHECK(std::isfinite(v) && v >= 0, ConfigError, option, ": '", path,
                  "' has a CPU time that is negative or not finite: ", v);
   }

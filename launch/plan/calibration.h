@@ -48,6 +48,9 @@ struct Calibration {
   // measured), and the cores of rank 0's node (sysconf(_SC_NPROCESSORS_ONLN); 0: unknown).
   double cpu_seconds_per_example = 0, sgd_update_cpu_s_per_element = 0, adamw_update_cpu_s_per_element = 0;
   int cores = 0;
+  // CPU seconds per bucket byte of the engine's reduction (a --max_bytes bucket, the ring on
+  // `ranks` ranks of one node: copies, additions, polling; 0: not measured or one rank).
+  double reduction_cpu_s_per_byte = 0;
   int64_t batch = 0;
   int threads = 1;  // intra-op threads per rank while measuring
   runtime::ClusterLinks links;

@@ -94,6 +94,10 @@ StepPrediction predict_step(const TrainConfig& config, const growth::ArchSpec& a
     p.update_cpu_s = (adamw ? cal.adamw_update_cpu_s_per_element : cal.sgd_update_cpu_s_per_element) * updated;
     p.compute_s = p.compute_cpu_s / cores;
     p.update_s = p.update_cpu_s / cores;
+    if (ranks > 1 && cal.ranks > 1) {
+      const auto ring_share = [](int n) { return 2.0 * (n - 1) / n; };
+      p.reduction_cpu_s = cal.reduction_cpu_s_per_byte * 4.0 * total * ring_share(ranks) / ring_share(cal.ranks);
+    }
   } else {
     p.compute_s = cal.seconds_per_example * macs / cal.macs_per_example * examples;
     p.update_s = (adamw ? cal.adamw_update_s_per_element : cal.sgd_update_s_per_element) * updated;

@@ -55,6 +55,10 @@ struct StepPrediction {
   double compute_s = 0;              // forward + backward
   double update_s = 0;               // the optimizer's update
   double compute_cpu_s = 0, update_cpu_s = 0;  // the same in CPU time (0: calibration without)
+  // CPU time of the gradients' reduction on one node: the calibrated CPU per bucket byte
+  // scaled from the calibration's ranks to N by the ring's 2(N−1)/N bytes per rank (0 on
+  // one rank or without the figure). Not part of step_s: the α–β terms price communication.
+  double reduction_cpu_s = 0;
   double core_share = 1;             // of a core per rank per thread: wall = CPU / (threads · share)
   double exposed_s[4] = {0, 0, 0, 0};  // per PlanAlgorithm
   double allgather_s = 0;           // parameters after a sharded update (0 unsharded)

@@ -171,7 +171,8 @@ void write_plan_files(const Plan& plan, const std::string& prefix) {
   const std::string csv = prefix + ".csv", png = prefix + ".png";
   {
     std::ofstream out(csv);
-    out << "ranks,nodes,peak_bytes,fits,compute_s,update_s,compute_cpu_s,update_cpu_s,allgather_s,checkpoint_s";
+    out << "ranks,nodes,peak_bytes,fits,compute_s,update_s,compute_cpu_s,update_cpu_s,reduction_cpu_s,allgather_s,"
+           "checkpoint_s";
     for (const char* a : {"ring", "recursive_doubling", "hierarchical", "scattered"}) {
       out << ",exposed_s_" << a << ",step_s_" << a << ",samples_per_s_" << a << ",efficiency_" << a;
     }
@@ -180,7 +181,7 @@ void write_plan_files(const Plan& plan, const std::string& prefix) {
     for (const auto& r : plan.rows) {
       const auto& s = r.step;
       out << s.ranks << "," << s.nodes << "," << r.peak_bytes << "," << (r.fits ? 1 : 0) << "," << s.compute_s << ","
-          << s.update_s << "," << s.compute_cpu_s << "," << s.update_cpu_s << "," << s.allgather_s << ","
+          << s.update_s << "," << s.compute_cpu_s << "," << s.update_cpu_s << "," << s.reduction_cpu_s << "," << s.allgather_s << ","
           << s.checkpoint_s;
       for (auto a : kPlanAlgorithms) {
         const double rate = s.ranks * plan.examples_per_step / s.step_s(a), rate1 = plan.examples_per_step / base.step_s(a);

@@ -18,10 +18,13 @@ CAL="$WORK/cal.json"
 run 2 bench calibrate --out "$CAL" --arch "kind=mlp;in=1x28x28;classes=10;widths=64" --batch 16 --steps 2 --warmup 1 \
   --max_bytes 65536 --reps 1 --checkpoint_mb 2 --dir "$WORK"
 expect_rc 0 "bench calibrate on 2 ranks"
-$PY - "$CAL" <<'PYEOF' && pass "calibration has compute, links, collectives, checkpoint" || fail "calibration file incomplete"
+$PY - "$CAL" <<'PYEOF' && pass "calibration has compute (wall and CPU time, cores, the reduction's CPU), links, collectives, checkpoint" || fail "calibration file incomplete"
 import json, sys
 c = json.load(open(sys.argv[1]))
+cpu = c["compute"]
 ok = c["compute"]["seconds_per_example"] > 0 and c["links"]["node"]["beta_s_per_byte"] > 0 and \
+     cpu["cpu_seconds_per_example"] > 0 and cpu["sgd_update_cpu_s_per_element"] > 0 and cpu["cores"] >= 1 and \
+     cpu["reduction_cpu_s_per_byte"] > 0 and \
      c["links"]["node"]["source"].startswith("measured") and len(c["collectives"]) >= 2 and \
      all(r["ring_allreduce_s"] > 0 and r["hierarchical_allreduce_s"] > 0 and r["scattered_allreduce_s"] > 0
          for r in c["collectives"]) and \

@@ -87,6 +87,13 @@ TEST(PlanCostModel, CpuTimeOverTheCoreShareOfEachRankOnItsNode) {
   // 2 threads per rank, 1 rank on the node: both cores, half the CPU time as wall.
   cal.threads = 2;
   EXPECT_DOUBLE_EQ(predict_step(config, config.model, tensors, cal, 1, 8).compute_s, 2.5e-3);
+  // The reduction's CPU: per bucket byte, scaled from the calibration's 2 ranks (1 byte
+  // per byte) to 8 (1.75): 1 ns/B × 4 bytes per parameter × 1.75.
+  cal.threads = 1;
+  cal.ranks = 2;
+  cal.reduction_cpu_s_per_byte = 1e-9;
+  EXPECT_NEAR(predict_step(config, config.model, tensors, cal, 8, 8).reduction_cpu_s, 1e-9 * 4 * params * 1.75, 1e-15);
+  EXPECT_EQ(predict_step(config, config.model, tensors, cal, 1, 8).reduction_cpu_s, 0) << "one rank: no reduction";
   // Without CPU times (older files): the wall-clock rate, unscaled.
   cal.cpu_seconds_per_example = 0;
   EXPECT_DOUBLE_EQ(predict_step(config, config.model, tensors, cal, 8, 8).compute_s, 10e-3);
