@@ -183,15 +183,19 @@ RankMemory rank_memory(const TrainingTensors& tensors, const RankMemoryOptions& 
                                                      static_cast<size_t>(std::min(o.first_bucket_mb, o.bucket_mb) * mib));
     const int per_node = o.ranks_per_node > 0 ? std::min(o.ranks_per_node, o.world) : o.world;
     const int nodes = (o.world + per_node - 1) / per_node;
-    const bool leader = o.rank % per_node == 0;
+    runtime::NodePlace place;  // as runtime::NodeGroups cuts consecutive blocks of per_node ranks
+    place.node_count = o.ranks_per_node > 0 ? nodes : 1;
+    place.max_node_size = per_node;
+    place.node_rank = o.rank % per_node;
+    place.node_size = std::min(per_node, o.world - o.rank / per_node * per_node);
     double chunks = 0;
     for (const auto& b : layout.buckets()) {
       const auto [lo, hi] = runtime::BucketReducer::kept_range(b.numel, o.rank, o.world);
       chunks += static_cast<double>(hi - lo);
       if (o.shard == "gradients") continue;
-      const auto path = runtime::bucket_path(o.allreduce, o.world, o.ranks_per_node > 0 ? nodes : 1, per_node,
+      const auto path = runtime::bucket_path(o.allreduce, o.world, place.node_count, per_node,
                                              static_cast<double>(b.numel) * kFloat, o.links);
-      grads += static_cast<double>(b.numel + runtime::bucket_scratch_numel(path, b.numel, o.world, leader));
+      grads += static_cast<double>(b.numel + runtime::bucket_scratch_numel(path, b.numel, o.world, place));
     }
     if (o.shard == "gradients") {
       grads += chunks;

@@ -84,7 +84,7 @@ ArchSpec with_site_widths(ArchSpec arch, const std::map<std::string, int64_t>& w
 //               runtime::BucketLayout from the parameter sizes:
 //                 optim.shard none | state: every bucket, and the scratch its allreduce
 //                   needs (runtime::bucket_scratch_numel: the ring ⌈n/N⌉, a hierarchical
-//                   node leader n);
+//                   node leader n, scattered (s − 1) × its chunks of n/L);
 //                 optim.shard gradients: this rank's reduce-scatter chunk of each bucket
 //                   (buckets exist only while backward runs; not counted)
 //   optimizer   slots × the elements this rank keeps state for: every parameter (none),

@@ -34,4 +34,8 @@ bool parse_bench_options(runtime::RuntimeContext& ctx, const OptionTable& table,
 // Median of `values` (NaN when empty).
 double median(std::vector<double> values);
 
+// CPU seconds this process has used, all its threads (CLOCK_PROCESS_CPUTIME_ID): unlike the
+// wall clock, it does not grow while other work holds the cores.
+double process_cpu_seconds();
+
 }  // namespace sprout::launch

@@ -7,15 +7,17 @@
 //                blocks of K consecutive ranks posing as nodes (--ranks_per_node K)
 //   compute      --steps timed forward + backward passes of --arch (after --warmup),
 //                median, slowest rank, divided by --batch; and the optimizer's update of
-//                that model's parameters (SGD with momentum, AdamW), per parameter element
+//                that model's parameters (SGD with momentum, AdamW), per parameter element;
+//                each in wall-clock and in the process's CPU time, with the node's cores;
+//                the CPU time of the engine's reduction of a --max_bytes bucket, per byte
 //   node link    ping-pong between rank 0 and the next rank of its node, 8 B … 2 MiB: α the
 //                one-way time of 8 B, β the slope between the two largest (no second rank
 //                on rank 0's node: the defaults of runtime/comm/allreduce_cost.h, marked as such)
 //   between      nodes: the same ping-pong between rank 0 and the first rank of the next
 //                node; on one node the built-in default. --between_alpha_us and
 //                --between_gbps, when given, override either (the source says which)
-//   collectives  MPI_Allreduce, the engine's ring (RingAllreduce) and hierarchical allreduce
-//                (over the nodes above), MPI_Reduce_scatter_block and MPI_Allgather,
+//   collectives  MPI_Allreduce, the engine's ring (RingAllreduce), hierarchical and scattered
+//                hierarchical allreduces (over the nodes above), MPI_Reduce_scatter_block and MPI_Allgather,
 //                4 KiB … --max_bytes, median of --reps (each about 20 ms of calls), slowest rank
 //   checkpoint   every rank writes --checkpoint_mb MiB into --dir and fsyncs: total bytes
 //                over the slowest rank's time
@@ -34,9 +36,11 @@
 #include "launch/bench/bench.h"
 #include "launch/plan/calibration.h"
 #include "runtime/comm/hierarchical_allreduce.h"
+#include "runtime/comm/scattered_hierarchical_allreduce.h"
 #include "runtime/comm/mpi_communicator.h"
 #include "runtime/comm/ring_allreduce.h"
 #include "runtime/engine/allocator.h"
+#include "runtime/engine/bucket_reducer.h"
 #include "runtime/engine/threads.h"
 #include "runtime/error.h"
 #include "runtime/optim/optimizer.h"
@@ -90,6 +94,27 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+struct Timing {
+  double wall_s = 0, cpu_s = 0;
+};
+
+// Median over repetitions of the slowest rank's wall-clock time and process CPU time of
+// `op` (the CPU time does not grow when other work shares the cores; the wall time does).
+template <typename Op>
+Timing timed_both(runtime::Communicator& comm, int reps, Op op) {
+  std::vector<double> wall, cpu;
+  for (int r = 0; r < reps; ++r) {
+    comm.barrier();
+    const auto t0 = std::chrono::steady_clock::now();
+    const double c0 = process_cpu_seconds();
+    op();
+    const double c = process_cpu_seconds() - c0;
+    wall.push_back(runtime::allreduce_scalar(comm, seconds_since(t0), runtime::ReduceOp::Max));
+    cpu.push_back(runtime::allreduce_scalar(comm, c, runtime::ReduceOp::Max));
+  }
+  return {median(wall), median(cpu)};
+}
+
 // Median over repetitions of the slowest rank's time of `op`.
 template <typename Op>
 double timed(runtime::Communicator& comm, int reps, Op op) {
@@ -115,7 +140,7 @@ void measure_compute(runtime::RuntimeContext& ctx, const Options& o, Calibration
     torch::nll_loss(torch::log_softmax(model->forward(x, true), 1), y).backward();
   };
   for (int64_t i = 0; i < o.get_int("warmup"); ++i) pass();
-  const double step = timed(*ctx.comm, static_cast<int>(o.get_int("steps")), pass);
+  const Timing step = timed_both(*ctx.comm, static_cast<int>(o.get_int("steps")), pass);
   // The update: a memory-bound pass over parameters, gradients and state, outside forward
   // and backward (the first step creates the state: untimed).
   std::vector<torch::Tensor> grads;
@@ -127,14 +152,18 @@ void measure_compute(runtime::RuntimeContext& ctx, const Options& o, Calibration
     options.lr = 1e-6;
     auto optimizer = runtime::make_optimizer(options);
     optimizer->step(model->params(), grads, options.lr);
-    const double s = timed(*ctx.comm, static_cast<int>(o.get_int("steps")),
-                           [&] { optimizer->step(model->params(), grads, options.lr); }) / elements;
-    (std::string(name) == "sgd" ? c.sgd_update_s_per_element : c.adamw_update_s_per_element) = s;
+    const Timing s = timed_both(*ctx.comm, static_cast<int>(o.get_int("steps")),
+                                [&] { optimizer->step(model->params(), grads, options.lr); });
+    const bool sgd = std::string(name) == "sgd";
+    (sgd ? c.sgd_update_s_per_element : c.adamw_update_s_per_element) = s.wall_s / elements;
+    (sgd ? c.sgd_update_cpu_s_per_element : c.adamw_update_cpu_s_per_element) = s.cpu_s / elements;
   }
   c.arch = arch.serialize();
   c.batch = batch;
   c.macs_per_example = static_cast<double>(growth::macs_per_example(arch));
-  c.seconds_per_example = step / static_cast<double>(batch);
+  c.seconds_per_example = step.wall_s / static_cast<double>(batch);
+  c.cpu_seconds_per_example = step.cpu_s / static_cast<double>(batch);
+  c.cores = static_cast<int>(std::max(0L, ::sysconf(_SC_NPROCESSORS_ONLN)));
 }
 
 // α, β of t = α + β·b: α the smallest message's time, β the slope between the two
@@ -226,6 +255,7 @@ void measure_links(runtime::RuntimeContext& ctx, MPI_Comm world, const runtime::
 void measure_collectives(runtime::RuntimeContext& ctx, MPI_Comm comm, const runtime::NodeGroups& groups,
                          const Options& o, Calibration& c) {
   const int n = ctx.size(), reps = static_cast<int>(o.get_int("reps"));
+  const runtime::ChunkOwners owners(comm, groups);
   for (int64_t bytes = 4096; bytes <= o.get_int("max_bytes"); bytes *= 4) {
     const int64_t numel = std::max<int64_t>(n, bytes / 4 / n * n);  // divisible: reduce-scatter blocks
     auto buf = torch::ones({numel});
@@ -249,6 +279,11 @@ void measure_collectives(runtime::RuntimeContext& ctx, MPI_Comm comm, const runt
     t.hierarchical_allreduce_s = repeat([&] {
       runtime::HierarchicalAllreduce(groups, buf, scratch, 1, leaders, nullptr, "calibrate", 600).wait();
     });
+    const auto between = runtime::cheaper_leader_algorithm(
+        groups.node_count(), t.bytes / groups.max_node_size(), runtime::scattered_between_link(groups.max_node_size(), c.links));
+    t.scattered_allreduce_s = repeat([&] {
+      runtime::ScatteredHierarchicalAllreduce(groups, owners, buf, scratch, 1, between, nullptr, "calibrate", 600).wait();
+    });
     t.reduce_scatter_s = repeat([&] {
       SPROUT_MPI_CHECK(MPI_Reduce_scatter_block(buf.data_ptr(), out.data_ptr(), block, MPI_FLOAT, MPI_SUM, comm));
     });
@@ -257,6 +292,21 @@ void measure_collectives(runtime::RuntimeContext& ctx, MPI_Comm comm, const runt
     });
     c.collectives.push_back(t);
   }
+}
+
+// The CPU time the engine's reduction of one --max_bytes bucket costs a rank, per byte of
+// the bucket: BucketReducer waits as training does (polling, sleeping while a peer is
+// late), so the time a rank waits costs it little CPU and the copies and additions count.
+void measure_reduction_cpu(runtime::RuntimeContext& ctx, const Options& o, Calibration& c) {
+  if (ctx.size() < 2) return;
+  const int64_t numel = std::max<int64_t>(1, o.get_int("max_bytes") / 4);
+  const std::vector<torch::Tensor> shapes{torch::empty({numel}, torch::TensorOptions().device(torch::kMeta))};
+  const size_t cap = static_cast<size_t>(numel) * 4;
+  runtime::BucketReducer reducer(*ctx.comm, runtime::BucketLayout::build(shapes, cap, cap), {{numel}}, 1.0);
+  reducer.buffers()[0].fill_(1.0f);
+  reducer.reduce_buffers();  // first touch of the buffers: untimed
+  const Timing t = timed_both(*ctx.comm, static_cast<int>(o.get_int("reps")), [&] { reducer.reduce_buffers(); });
+  c.reduction_cpu_s_per_byte = t.cpu_s / (4.0 * static_cast<double>(numel));
 }
 
 void measure_checkpoint(runtime::RuntimeContext& ctx, const Options& o, Calibration& c) {
@@ -312,6 +362,7 @@ int bench_calibrate(runtime::RuntimeContext& ctx, const std::vector<std::string>
     c.node_split = per_node > 0 ? concat("blocks of ", per_node, " ranks (--ranks_per_node)") : "MPI_COMM_TYPE_SHARED";
     measure_links(ctx, world->handle(), groups, o, c);
     measure_collectives(ctx, world->handle(), groups, o, c);
+    measure_reduction_cpu(ctx, o, c);
   }
   measure_checkpoint(ctx, o, c);
   if (ctx.is_root()) {

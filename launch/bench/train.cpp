@@ -3,7 +3,9 @@
 //   sprout world=2 model=mlp hidden=1024 batch=256 ... samples_per_s=… peak_rss_mb=… state_mb=…
 // (peak resident memory: the largest over ranks; model_rss_mb: what building and training the
 // model added to the resident memory of the process with its data loaded, the largest over
-// ranks, -1 where the kernel's peak cannot be restarted; optimizer state: rank 0's)
+// ranks, -1 where the kernel's peak cannot be restarted; optimizer state: rank 0's; step_cpu_ms:
+// the process CPU time of a step, the largest over ranks — what `sprout plan` predicts as
+// compute + update CPU time, plus what communication and the batches cost the CPU)
 #include <ATen/Parallel.h>
 
 #include <chrono>
@@ -41,10 +43,12 @@ int bench_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& ar
   double loss = 0, finish_s = 0;
   ctx.comm->barrier();
   const auto t0 = std::chrono::steady_clock::now();
+  const double cpu0 = process_cpu_seconds();
   for (int64_t i = 0; i < steps; ++i) {
     loss = trainer.train_step();
     finish_s += trainer.engine().last_finish_s();
   }
+  const double cpu_s = runtime::allreduce_scalar(*ctx.comm, process_cpu_seconds() - cpu0, runtime::ReduceOp::Max);
   ctx.comm->barrier();
   const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double rss = runtime::allreduce_scalar(*ctx.comm, runtime::peak_rss_mb(), runtime::ReduceOp::Max);
@@ -53,11 +57,11 @@ int bench_train(runtime::RuntimeContext& ctx, const std::vector<std::string>& ar
   const double state_mb = trainer.optimizer().state_bytes() / (1024.0 * 1024.0);
   if (ctx.is_root()) {
     std::printf("sprout world=%d model=%s hidden=%lld batch=%lld threads=%d overlap=%d "
-                "samples_per_s=%.1f step_ms=%.2f finish_ms=%.2f loss=%.4f model_rss_mb=%.1f optim=%s shard=%s "
+                "samples_per_s=%.1f step_ms=%.2f step_cpu_ms=%.2f finish_ms=%.2f loss=%.4f model_rss_mb=%.1f optim=%s shard=%s "
                 "params=%lld peak_rss_mb=%.1f state_mb=%.2f\n",
                 ctx.size(), config.model.kind.c_str(), static_cast<long long>(o.get_int("hidden")),
                 static_cast<long long>(config.train.batch), at::get_num_threads(), config.engine.overlap ? 1 : 0,
-                static_cast<double>(steps * config.train.batch * ctx.size()) / dt, 1000.0 * dt / steps,
+                static_cast<double>(steps * config.train.batch * ctx.size()) / dt, 1000.0 * dt / steps, 1000.0 * cpu_s / steps,
                 1000.0 * finish_s / steps, loss, model_mb, config.optim.name.c_str(), config.optim.shard.c_str(),
                 static_cast<long long>(trainer.model().params().parameter_numel()), rss, state_mb);
     std::fflush(stdout);

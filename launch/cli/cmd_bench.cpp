@@ -1,6 +1,7 @@
 // `sprout bench <name> [options]`: dispatches to one benchmark of the table below.
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <limits>
 #include <string>
 
@@ -59,6 +60,12 @@ double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const size_t n = v.size();
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double process_cpu_seconds() {
+  timespec t{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
 }
 
 }  // namespace sprout::launch

@@ -15,17 +15,19 @@ void bind_engine_options(OptionBinder& b, EngineConfig& c) {
         "reduce gradient buckets while backward runs (false: after it; results are bitwise equal)");
   b.add_parsed("runtime.allreduce", "auto",
                "gradient bucket allreduce: auto | ring | hierarchical (reduce in each node, allreduce among "
-               "node leaders, broadcast) | mpi (MPI's own collective); auto: the flat ring on one node, "
-               "per bucket the cheaper of ring and hierarchical on several (costed on runtime.calibration)",
+               "node leaders, broadcast) | scattered (reduce-scatter in each node, allreduce of each chunk "
+               "among nodes, allgather) | mpi (MPI's own collective); auto: the flat ring on one node, per "
+               "bucket the cheapest of ring, hierarchical and scattered on several (costed on "
+               "runtime.calibration)",
                [&c](const std::vector<std::string>& v) {
                  c.allreduce = runtime::parse_allreduce_algorithm(v.back(), "--runtime.allreduce");
                });
   b.add("runtime.ranks_per_node", &c.ranks_per_node,
-        "ranks per node for the hierarchical allreduce: 0 = the nodes MPI reports (shared memory); K = "
+        "ranks per node for the hierarchical and scattered allreduces: 0 = the nodes MPI reports (shared memory); K = "
         "consecutive blocks of K ranks act as nodes");
   b.add("runtime.calibration", &c.calibration,
-        "calibration file of sprout bench calibrate: runtime.allreduce=auto costs ring and hierarchical per "
-        "bucket on its links (empty: built-in 1 us + 5 GB/s inside a node, 20 us + 1.25 GB/s between)");
+        "calibration file of sprout bench calibrate: runtime.allreduce=auto costs ring, hierarchical and "
+        "scattered per bucket on its links (empty: built-in 1 us + 5 GB/s inside a node, 20 us + 1.25 GB/s between)");
 }
 
 OptionTable engine_option_table() { return table_of(bind_engine_options); }
@@ -44,10 +46,6 @@ void load_engine_calibration(EngineConfig& c) {
 
 namespace {
 
-std::string bytes_text(double b) {
-  return b >= 1 << 20 ? concat(b / (1 << 20), " MiB") : b >= 1024 ? concat(b / 1024, " KiB") : concat(b, " B");
-}
-
 // auto's rule in one line: which algorithm takes which bucket sizes.
 void print_auto_choice(const runtime::MpiCommunicator& mpi, const EngineConfig& c) {
   const runtime::NodeGroups& g = *mpi.node_groups();
@@ -57,12 +55,7 @@ void print_auto_choice(const runtime::MpiCommunicator& mpi, const EngineConfig& 
   if (g.node_count() <= 1 || g.max_node_size() <= 1) {
     rule = "the flat ring for every bucket (no node has a second rank, or one node)";
   } else {
-    const double cross = runtime::hierarchical_crossover_bytes(g.node_count(), g.max_node_size(), l);
-    const bool small_hier = runtime::hierarchical_is_faster(g.node_count(), g.max_node_size(), 4, l);
-    const char* small = small_hier ? "hierarchical" : "ring";
-    const char* large = small_hier ? "ring" : "hierarchical";
-    rule = cross < 0 ? concat(small, " for every bucket")
-                     : concat(small, " below ", bytes_text(cross), ", ", large, " from there on");
+    rule = runtime::describe_auto_segments(runtime::auto_segments(g.node_count(), g.max_node_size(), l));
   }
   std::printf("runtime.allreduce=auto: %d node%s of up to %d ranks, %s (between nodes %.2f us + %.3g GB/s): %s\n",
               g.node_count(), g.node_count() == 1 ? "" : "s", g.max_node_size(), source.c_str(),

@@ -32,7 +32,11 @@ runtime::JsonObject Calibration::to_json() const {
   runtime::JsonObject compute;
   compute.add("arch", arch).add("macs_per_example", macs_per_example).add("seconds_per_example", seconds_per_example)
       .add("batch", batch).add("threads", threads).add("sgd_update_s_per_element", sgd_update_s_per_element)
-      .add("adamw_update_s_per_element", adamw_update_s_per_element);
+      .add("adamw_update_s_per_element", adamw_update_s_per_element)
+      .add("cpu_seconds_per_example", cpu_seconds_per_example)
+      .add("sgd_update_cpu_s_per_element", sgd_update_cpu_s_per_element)
+      .add("adamw_update_cpu_s_per_element", adamw_update_cpu_s_per_element).add("cores", cores)
+      .add("reduction_cpu_s_per_byte", reduction_cpu_s_per_byte);
   runtime::JsonObject links_json;
   links_json.add("node", link_json(links.node, node_link_source))
       .add("between", link_json(links.between, between_link_source));
@@ -41,7 +45,7 @@ runtime::JsonObject Calibration::to_json() const {
     runtime::JsonObject r;
     r.add("bytes", c.bytes).add("mpi_allreduce_s", c.mpi_allreduce_s).add("ring_allreduce_s", c.ring_allreduce_s)
         .add("reduce_scatter_s", c.reduce_scatter_s).add("allgather_s", c.allgather_s)
-        .add("hierarchical_allreduce_s", c.hierarchical_allreduce_s);
+        .add("hierarchical_allreduce_s", c.hierarchical_allreduce_s).add("scattered_allreduce_s", c.scattered_allreduce_s);
     rows.push_back(r);
   }
   runtime::JsonObject o;
@@ -80,6 +84,11 @@ Calibration Calibration::read(const std::string& path, const std::string& option
     c.threads = static_cast<int>(compute.integer("threads"));
     c.sgd_update_s_per_element = compute.value().value("sgd_update_s_per_element", 0.0);
     c.adamw_update_s_per_element = compute.value().value("adamw_update_s_per_element", 0.0);
+    c.cpu_seconds_per_example = compute.value().value("cpu_seconds_per_example", 0.0);
+    c.sgd_update_cpu_s_per_element = compute.value().value("sgd_update_cpu_s_per_element", 0.0);
+    c.adamw_update_cpu_s_per_element = compute.value().value("adamw_update_cpu_s_per_element", 0.0);
+    c.cores = compute.value().value("cores", 0);
+    c.reduction_cpu_s_per_byte = compute.value().value("reduction_cpu_s_per_byte", 0.0);
     const auto links = o.object("links");
     c.links.node = link_of(links.object("node"));
     c.links.between = link_of(links.object("between"));
@@ -93,6 +102,7 @@ Calibration Calibration::read(const std::string& path, const std::string& option
       t.reduce_scatter_s = r.at("reduce_scatter_s").get<double>();
       t.allgather_s = r.at("allgather_s").get<double>();
       t.hierarchical_allreduce_s = r.value("hierarchical_allreduce_s", 0.0);
+      t.scattered_allreduce_s = r.value("scattered_allreduce_s", 0.0);
       c.collectives.push_back(t);
     }
     c.checkpoint_bytes_per_s = o.number("checkpoint_write_bytes_per_s");
@@ -103,6 +113,13 @@ Calibration Calibration::read(const std::string& path, const std::string& option
   }
   SPROUT_CHECK(c.seconds_per_example > 0 && c.macs_per_example > 0 && c.checkpoint_bytes_per_s > 0, ConfigError,
                option, ": '", path, "' has a non-positive compute rate or checkpoint bandwidth");
+  for (const double v : {c.cpu_seconds_per_example, c.sgd_update_cpu_s_per_element, c.adamw_update_cpu_s_per_element,
+                         c.reduction_cpu_s_per_byte}) {
+    SPROUT_CHECK(std::isfinite(v) && v >= 0, ConfigError, option, ": '", path,
+                 "' has a CPU time that is negative or not finite: ", v);
+  }
+  SPROUT_CHECK(c.cores >= 0 && c.cores <= 1 << 20 && c.threads >= 1, ConfigError, option, ": '", path, "' has cores ",
+               c.cores, " / threads ", c.threads);
   SPROUT_CHECK(positive(c.links.node) && positive(c.links.between), ConfigError, option, ": '", path,
                "' has a link whose alpha_s or beta_s_per_byte is not a positive finite number");
   SPROUT_CHECK(c.nodes >= 1 && c.ranks_per_node >= 1 && c.nodes <= c.ranks, ConfigError, option, ": '", path,

@@ -4,15 +4,17 @@
 //   compute      seconds per training example (forward + backward) of one model, with the
 //                ranks that measured it running at once (their contention included), and
 //                that model's multiply-accumulates per example: plan scales it by MACs to
-//                other widths and families
+//                other widths and families. Each figure twice: wall-clock, and the
+//                process's CPU time (what the work costs a core, whatever else shares the
+//                cores while measuring), with the node's core count
 //   nodes        how the measuring ranks were grouped into nodes (MPI_COMM_TYPE_SHARED, or
 //                faked blocks of K ranks): the node count and the largest node
 //   links        α–β of a message inside a node (ping-pong between two ranks of rank 0's
 //                node) and between nodes (ping-pong between rank 0 and a rank of another
 //                node when the job spans several; on one node the built-in default or a
 //                given input, its source saying which)
-//   collectives  measured allreduce (MPI's, the engine's ring and its hierarchical one over
-//                those nodes), reduce-scatter and allgather seconds per message size, at the
+//   collectives  measured allreduce (MPI's, the engine's ring, its hierarchical and scattered
+//                ones over those nodes), reduce-scatter and allgather seconds per message size, at the
 //                measuring world size
 //   checkpoint   write bandwidth of the checkpoint directory, all ranks writing at once
 #pragma once
@@ -29,6 +31,7 @@ struct CollectiveTiming {
   double bytes = 0;
   double mpi_allreduce_s = 0, ring_allreduce_s = 0, reduce_scatter_s = 0, allgather_s = 0;
   double hierarchical_allreduce_s = 0;  // 0 in files written before it was measured
+  double scattered_allreduce_s = 0;     // likewise
 };
 
 struct Calibration {
@@ -41,6 +44,13 @@ struct Calibration {
   double seconds_per_example = 0;
   // One optimizer update per parameter element (0 in files written before it was measured).
   double sgd_update_s_per_element = 0, adamw_update_s_per_element = 0;
+  // The same in CPU seconds of the measuring process (0 in files written before they were
+  // measured), and the cores of rank 0's node (sysconf(_SC_NPROCESSORS_ONLN); 0: unknown).
+  double cpu_seconds_per_example = 0, sgd_update_cpu_s_per_element = 0, adamw_update_cpu_s_per_element = 0;
+  int cores = 0;
+  // CPU seconds per bucket byte of the engine's reduction (a --max_bytes bucket, the ring on
+  // `ranks` ranks of one node: copies, additions, polling; 0: not measured or one rank).
+  double reduction_cpu_s_per_byte = 0;
   int64_t batch = 0;
   int threads = 1;  // intra-op threads per rank while measuring
   runtime::ClusterLinks links;

@@ -15,6 +15,7 @@ const char* to_string(PlanAlgorithm algorithm) {
     case PlanAlgorithm::Ring: return "ring";
     case PlanAlgorithm::RecursiveDoubling: return "recursive doubling";
     case PlanAlgorithm::Hierarchical: return "hierarchical";
+    case PlanAlgorithm::Scattered: return "scattered";
   }
   return "?";
 }
@@ -64,6 +65,7 @@ double bucket_seconds(PlanAlgorithm a, int nodes, int per_node, double bytes, co
       return scatter_only ? runtime::ring_half_seconds(n, bytes, flat) : runtime::flat_ring_seconds(nodes, per_node, bytes, links);
     case PlanAlgorithm::RecursiveDoubling: return runtime::recursive_doubling_seconds(n, bytes, flat);
     case PlanAlgorithm::Hierarchical: return runtime::hierarchical_seconds(nodes, per_node, bytes, links);
+    case PlanAlgorithm::Scattered: return runtime::scattered_hierarchical_seconds(nodes, per_node, bytes, links);
   }
   return 0;
 }
@@ -79,13 +81,27 @@ StepPrediction predict_step(const TrainConfig& config, const growth::ArchSpec& a
   p.nodes = (ranks + per_node - 1) / per_node;
   const double examples = static_cast<double>(config.train.batch * config.train.accumulate);
   const double macs = static_cast<double>(growth::macs_per_example(arch));
-  p.compute_s = cal.seconds_per_example * macs / cal.macs_per_example * examples;
   double total = 0;
   for (auto n : tensors.parameters) total += static_cast<double>(n);
   const bool scatter = config.optim.shard == "gradients";
-  const double per_element =
-      config.optim.name == "adamw" ? cal.adamw_update_s_per_element : cal.sgd_update_s_per_element;
-  p.update_s = per_element * (config.optim.shard == "none" ? total : total / ranks);
+  const double updated = config.optim.shard == "none" ? total : total / ranks;
+  const bool adamw = config.optim.name == "adamw";
+  if (cal.cpu_seconds_per_example > 0 && cal.cores > 0) {
+    // Each rank's threads get min(threads, cores / ranks on the node) cores.
+    const double cores = std::min<double>(cal.threads, static_cast<double>(cal.cores) / per_node);
+    p.core_share = cores / cal.threads;
+    p.compute_cpu_s = cal.cpu_seconds_per_example * macs / cal.macs_per_example * examples;
+    p.update_cpu_s = (adamw ? cal.adamw_update_cpu_s_per_element : cal.sgd_update_cpu_s_per_element) * updated;
+    p.compute_s = p.compute_cpu_s / cores;
+    p.update_s = p.update_cpu_s / cores;
+    if (ranks > 1 && cal.ranks > 1) {
+      const auto ring_share = [](int n) { return 2.0 * (n - 1) / n; };
+      p.reduction_cpu_s = cal.reduction_cpu_s_per_byte * 4.0 * total * ring_share(ranks) / ring_share(cal.ranks);
+    }
+  } else {
+    p.compute_s = cal.seconds_per_example * macs / cal.macs_per_example * examples;
+    p.update_s = (adamw ? cal.adamw_update_s_per_element : cal.sgd_update_s_per_element) * updated;
+  }
   if (ranks > 1) {
     std::vector<torch::Tensor> shapes;
     for (auto n : tensors.parameters) shapes.push_back(torch::empty({n}, torch::TensorOptions().device(torch::kMeta)));

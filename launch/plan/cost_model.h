@@ -3,12 +3,16 @@
 // communication left exposed after overlap, and checkpoint cost.
 //
 // Step time on N ranks (nodes of R = min(ranks_per_node, N) ranks):
-//   compute     calibrated seconds per example × MACs(model) / MACs(calibrated model)
-//               × examples per rank per step (train.batch × train.accumulate); forward is
-//               a third of it, backward two thirds (backward's MACs are twice forward's)
+//   compute     calibrated CPU seconds per example × MACs(model) / MACs(calibrated model)
+//               × examples per rank per step (train.batch × train.accumulate), over the
+//               share of a core each rank gets on a node of its own: wall = CPU /
+//               min(threads, cores / ranks on the node) — a dedicated node, not one shared
+//               with other jobs; forward is a third of it, backward two thirds (backward's
+//               MACs are twice forward's). A calibration without CPU times: its wall-clock
+//               seconds per example, unscaled (the load it was measured under included)
 //   update      the optimizer's pass over the parameter elements this rank updates (all, or
-//               its 1/N with optim.shard) at the calibrated seconds per element (0 from a
-//               calibration without it)
+//               its 1/N with optim.shard) at the calibrated seconds per element, the same
+//               way (0 from a calibration without it)
 //   buckets     the engine's (runtime::BucketLayout), each reduced by the chosen algorithm
 //               at the α–β cost of runtime/comm/allreduce_cost.h; bucket b is ready when
 //               backward has produced its gradients (backward produces the parameters'
@@ -30,9 +34,9 @@
 
 namespace sprout::launch {
 
-enum class PlanAlgorithm { Ring, RecursiveDoubling, Hierarchical };
+enum class PlanAlgorithm { Ring, RecursiveDoubling, Hierarchical, Scattered };
 inline constexpr PlanAlgorithm kPlanAlgorithms[] = {PlanAlgorithm::Ring, PlanAlgorithm::RecursiveDoubling,
-                                                    PlanAlgorithm::Hierarchical};
+                                                    PlanAlgorithm::Hierarchical, PlanAlgorithm::Scattered};
 const char* to_string(PlanAlgorithm algorithm);
 
 // One width of the growth schedule: the model from `from_step` on.
@@ -50,7 +54,13 @@ struct StepPrediction {
   int ranks = 1, nodes = 1;
   double compute_s = 0;              // forward + backward
   double update_s = 0;               // the optimizer's update
-  double exposed_s[3] = {0, 0, 0};  // per PlanAlgorithm
+  double compute_cpu_s = 0, update_cpu_s = 0;  // the same in CPU time (0: calibration without)
+  // CPU time of the gradients' reduction on one node: the calibrated CPU per bucket byte
+  // scaled from the calibration's ranks to N by the ring's 2(N−1)/N bytes per rank (0 on
+  // one rank or without the figure). Not part of step_s: the α–β terms price communication.
+  double reduction_cpu_s = 0;
+  double core_share = 1;             // of a core per rank per thread: wall = CPU / (threads · share)
+  double exposed_s[4] = {0, 0, 0, 0};  // per PlanAlgorithm
   double allgather_s = 0;           // parameters after a sharded update (0 unsharded)
   double checkpoint_s = 0;          // per step
   double step_s(PlanAlgorithm a) const {

@@ -45,7 +45,7 @@ import matplotlib.pyplot as plt
 rows = list(csv.DictReader(open(sys.argv[1])))
 n = [int(r["ranks"]) for r in rows]
 fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
-for alg in ("ring", "recursive_doubling", "hierarchical"):
+for alg in ("ring", "recursive_doubling", "hierarchical", "scattered"):
     a.plot(n, [float(r["samples_per_s_" + alg]) for r in rows], marker="o", label=alg.replace("_", " "))
     b.plot(n, [float(r["efficiency_" + alg]) for r in rows], marker="o", label=alg.replace("_", " "))
 a.set_xscale("log", base=2); a.set_yscale("log"); a.set_xlabel("ranks N"); a.set_ylabel("predicted samples/s")
@@ -115,10 +115,15 @@ void print_plan(const Plan& plan, const PlanConfig& config) {
               static_cast<long long>(t.train.accumulate), t.runtime.precision.c_str(), t.runtime.bucket_mb,
               static_cast<long long>(t.checkpoint.every), config.plan.ranks_per_node, gb(plan.budget_bytes).c_str(),
               plan.budget_source.c_str());
-  std::printf("# calibration %s: %s on %d ranks in %d node%s, %.4g ms per example; node link %.2f us + %.3g GB/s (%s); between "
-              "nodes %.2f us + %.3g GB/s (%s); checkpoint write %.0f MB/s\n",
+  char cpu[160] = " (wall-clock: no CPU times in this calibration)";
+  if (cal.cpu_seconds_per_example > 0 && cal.cores > 0) {
+    std::snprintf(cpu, sizeof cpu, " (CPU %.4g ms on a node of %d cores: compute is CPU time over each rank's share)",
+                  cal.cpu_seconds_per_example * 1e3, cal.cores);
+  }
+  std::printf("# calibration %s: %s on %d ranks in %d node%s, %.4g ms per example%s; node link %.2f us + %.3g GB/s (%s); "
+              "between nodes %.2f us + %.3g GB/s (%s); checkpoint write %.0f MB/s\n",
               config.plan.calibration.c_str(), cal.host.c_str(), cal.ranks, cal.nodes, cal.nodes == 1 ? "" : "s",
-              cal.seconds_per_example * 1e3,
+              cal.seconds_per_example * 1e3, cpu,
               cal.links.node.alpha_s * 1e6, 1e-9 / cal.links.node.beta_s_per_byte, cal.node_link_source.c_str(),
               cal.links.between.alpha_s * 1e6, 1e-9 / cal.links.between.beta_s_per_byte,
               cal.between_link_source.c_str(), cal.checkpoint_bytes_per_s / kMB);
@@ -135,9 +140,9 @@ void print_plan(const Plan& plan, const PlanConfig& config) {
   const auto& base = plan.rows.front().step;
   std::printf("\n# predicted step at the widest model, per N (ms); compute = forward + backward; exposed = "
               "communication left after overlap\n");
-  std::printf("%6s %5s %11s %4s %10s %8s %10s %10s %10s %10s %8s %-18s %9s %11s %6s\n", "ranks", "nodes",
-              "peak_MB/rank", "fits", "compute", "update", "ring", "rec_doubl", "hierarch", "allgather", "ckpt", "best", "step", "samples/s",
-              "eff");
+  std::printf("%6s %5s %11s %4s %10s %8s %10s %10s %10s %10s %10s %8s %-18s %9s %11s %6s\n", "ranks", "nodes",
+              "peak_MB/rank", "fits", "compute", "update", "ring", "rec_doubl", "hierarch", "scattered", "allgather", "ckpt",
+              "best", "step", "samples/s", "eff");
   for (const auto& r : plan.rows) {
     const auto& s = r.step;
     PlanAlgorithm best = PlanAlgorithm::Ring;
@@ -146,24 +151,19 @@ void print_plan(const Plan& plan, const PlanConfig& config) {
     }
     const double rate = s.ranks * static_cast<double>(t.train.batch * t.train.accumulate) / s.step_s(best);
     const double rate1 = static_cast<double>(t.train.batch * t.train.accumulate) / base.step_s(PlanAlgorithm::Ring);
-    std::printf("%6d %5d %11.2f %4s %10.3f %8.3f %10.3f %10.3f %10.3f %10.3f %8.3f %-18s %9.3f %11.1f %6.3f\n",
+    std::printf("%6d %5d %11.2f %4s %10.3f %8.3f %10.3f %10.3f %10.3f %10.3f %10.3f %8.3f %-18s %9.3f %11.1f %6.3f\n",
                 s.ranks, s.nodes, r.peak_bytes / kMB, r.fits ? "yes" : "NO", s.compute_s * 1e3, s.update_s * 1e3,
-                s.exposed_s[0] * 1e3,
-                s.exposed_s[1] * 1e3, s.exposed_s[2] * 1e3, s.allgather_s * 1e3, s.checkpoint_s * 1e3,
+                s.exposed_s[0] * 1e3, s.exposed_s[1] * 1e3, s.exposed_s[2] * 1e3, s.exposed_s[3] * 1e3,
+                s.allgather_s * 1e3, s.checkpoint_s * 1e3,
                 to_string(best), s.step_s(best) * 1e3, rate, rate / (s.ranks * rate1));
   }
-  std::printf("\n# hierarchical vs flat ring per bucket (alpha-beta, calibrated links): crossover bucket size\n");
+  std::printf("\n# runtime.allreduce=auto per bucket size (alpha-beta, calibrated links): the cheapest of the flat ring, "
+              "hierarchical and scattered\n");
   for (const auto& r : plan.rows) {
-    if (r.step.nodes < 2 || r.step.ranks < 64) continue;
+    if (r.step.nodes < 2) continue;
     const int per_node = std::min(config.plan.ranks_per_node, r.step.ranks);
-    const double x = runtime::hierarchical_crossover_bytes(r.step.nodes, per_node, cal.links);
-    const bool small = runtime::hierarchical_is_faster(r.step.nodes, per_node, 4, cal.links);
-    if (x < 0) {
-      std::printf("  N=%-5d %s at every bucket size\n", r.step.ranks, small ? "hierarchical" : "ring");
-    } else {
-      std::printf("  N=%-5d %s below %.0f bytes, %s from there on\n", r.step.ranks, small ? "hierarchical" : "ring", x,
-                  small ? "ring" : "hierarchical");
-    }
+    std::printf("  N=%-5d %s\n", r.step.ranks,
+                runtime::describe_auto_segments(runtime::auto_segments(r.step.nodes, per_node, cal.links)).c_str());
   }
 }
 
@@ -171,8 +171,9 @@ void write_plan_files(const Plan& plan, const std::string& prefix) {
   const std::string csv = prefix + ".csv", png = prefix + ".png";
   {
     std::ofstream out(csv);
-    out << "ranks,nodes,peak_bytes,fits,compute_s,update_s,allgather_s,checkpoint_s";
-    for (const char* a : {"ring", "recursive_doubling", "hierarchical"}) {
+    out << "ranks,nodes,peak_bytes,fits,compute_s,update_s,compute_cpu_s,update_cpu_s,reduction_cpu_s,allgather_s,"
+           "checkpoint_s";
+    for (const char* a : {"ring", "recursive_doubling", "hierarchical", "scattered"}) {
       out << ",exposed_s_" << a << ",step_s_" << a << ",samples_per_s_" << a << ",efficiency_" << a;
     }
     out << "\n";
@@ -180,7 +181,8 @@ void write_plan_files(const Plan& plan, const std::string& prefix) {
     for (const auto& r : plan.rows) {
       const auto& s = r.step;
       out << s.ranks << "," << s.nodes << "," << r.peak_bytes << "," << (r.fits ? 1 : 0) << "," << s.compute_s << ","
-          << s.update_s << "," << s.allgather_s << "," << s.checkpoint_s;
+          << s.update_s << "," << s.compute_cpu_s << "," << s.update_cpu_s << "," << s.reduction_cpu_s << "," << s.allgather_s << ","
+          << s.checkpoint_s;
       for (auto a : kPlanAlgorithms) {
         const double rate = s.ranks * plan.examples_per_step / s.step_s(a), rate1 = plan.examples_per_step / base.step_s(a);
         out << "," << s.exposed_s[static_cast<int>(a)] << "," << s.step_s(a) << "," << rate << "," << rate / (s.ranks * rate1);

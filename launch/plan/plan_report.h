@@ -34,7 +34,7 @@ struct Plan {
 // Everything predicted; throws ConfigError — one line naming what to change — when the
 // peak memory does not fit the budget at any N.
 Plan make_plan(const PlanConfig& config);
-// The memory table, the scaling table and the crossover of the hierarchical allreduce.
+// The memory table, the scaling table and auto's choice per bucket size on several nodes.
 void print_plan(const Plan& plan, const PlanConfig& config);
 // PREFIX.csv, and PREFIX.png drawn by python3 with matplotlib (a note on stderr when it
 // cannot be drawn: the CSV stays).

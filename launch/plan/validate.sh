@@ -3,7 +3,13 @@
 # error (run by hand; the table in launch/plan/README.md comes from it):
 #   step time    for N ranks on this node: bench calibrate on N ranks (the compute rate with
 #                N ranks sharing the cores), then plan for N ranks per node, beside
-#                `sprout bench train` on N ranks (the same model, batch and optimizer)
+#                `sprout bench train` on N ranks (the same model, batch and optimizer):
+#                CPU time (plan: compute + update + the gradients' reduction, from the
+#                calibrated CPU times; measured:
+#                the process CPU time of a step, bench train's step_cpu_ms) and wall-clock
+#                time (plan: the step on a node of its own, CPU time over each rank's share
+#                of the cores, plus exposed communication; measured: step_ms), with the
+#                load average (1 minute) before each configuration
 #   allreduce    the ring's α–β prediction from the fitted node link beside the ring's
 #                measured time, per message size (from the same calibration)
 #   memory       for a wide MLP (hidden MEM_H, 3 steps): planned bytes above a tiny model's
@@ -31,21 +37,25 @@ row() {  # row CSV N COLUMN
 }
 echo "# sprout plan vs measured: step time of MLP 784-$H-$H-10, memory of MLP 784-$MEM_H-$MEM_H-10 above 784-8-8-10;"
 echo "# batch $B per rank, SGD, 1 thread per rank; $(nproc) cores shared with other work (load average $(cut -d' ' -f1-3 /proc/loadavg) at the start)"
-printf "%5s %12s %12s %8s   %14s %14s %8s\n" ranks plan_step_ms meas_step_ms error plan_mem_MB meas_rss_MB error
+printf "%5s %6s %11s %11s %8s   %12s %12s %8s   %12s %12s %8s\n" ranks load plan_cpu_ms meas_cpu_ms error \
+  plan_step_ms meas_step_ms error plan_mem_MB meas_rss_MB error
 for n in "${RANKS[@]}"; do
+  load=$(cut -d' ' -f1 /proc/loadavg)
   mpi "$n" bench calibrate --out "$TMP/cal$n.json" --arch "kind=mlp;in=1x28x28;classes=10;widths=$H,$H" --batch "$B" \
     --threads 1 --steps 10 --reps 3 --max_bytes 16777216 --checkpoint_mb 16 --dir "$TMP" >/dev/null
   plan_csv "$n" "$H" "$TMP/p$n"; plan_csv "$n" "$MEM_H" "$TMP/w$n"; plan_csv "$n" 8 "$TMP/t$n"
   pred_ms=$(/usr/bin/python3 -c "print(1e3*float('$(row "$TMP/p$n.csv" "$n" step_s_ring)'))")
+  pred_cpu=$(/usr/bin/python3 -c "print(1e3*sum(float(x) for x in '$(row "$TMP/p$n.csv" "$n" compute_cpu_s) $(row "$TMP/p$n.csv" "$n" update_cpu_s) $(row "$TMP/p$n.csv" "$n" reduction_cpu_s)'.split()))")
   pred_mb=$(/usr/bin/python3 -c "print((float('$(row "$TMP/w$n.csv" "$n" peak_bytes)')-float('$(row "$TMP/t$n.csv" "$n" peak_bytes)'))/2**20)")
   big=$(mpi "$n" bench train --model mlp --hidden "$H" --batch "$B" --steps "$STEPS" --warmup 5 --threads 1 --data synthetic)
   wide=$(mpi "$n" bench train --model mlp --hidden "$MEM_H" --batch "$B" --steps 2 --warmup 1 --threads 1 --data synthetic)
   tiny=$(mpi "$n" bench train --model mlp --hidden 8 --batch "$B" --steps 2 --warmup 1 --threads 1 --data synthetic)
-  meas_ms=$(echo "$big" | field step_ms)
+  meas_ms=$(echo "$big" | field step_ms); meas_cpu=$(echo "$big" | field step_cpu_ms)
   meas_mb=$(/usr/bin/python3 -c "print($(echo "$wide" | field model_rss_mb) - $(echo "$tiny" | field model_rss_mb))")
   /usr/bin/python3 -c "
-p, m, pm, mm = $pred_ms, $meas_ms, $pred_mb, $meas_mb
-print('%5d %12.2f %12.2f %+7.1f%%   %14.1f %14.1f %+7.1f%%' % ($n, p, m, 100 * (p - m) / m, pm, mm, 100 * (pm - mm) / mm))"
+c, mc, p, m, pm, mm = $pred_cpu, $meas_cpu, $pred_ms, $meas_ms, $pred_mb, $meas_mb
+e = lambda a, b: 100 * (a - b) / b
+print('%5d %6s %11.2f %11.2f %+7.1f%%   %12.2f %12.2f %+7.1f%%   %12.1f %12.1f %+7.1f%%' % ($n, '$load', c, mc, e(c, mc), p, m, e(p, m), pm, mm, e(pm, mm)))"
   cp "$TMP/cal$n.json" "$TMP/keep$n.json"
 done
 echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

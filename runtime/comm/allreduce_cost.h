@@ -11,17 +11,28 @@
 //   hierarchical (this runtime's):      2(L−1)·(α_node + β_node·b)             reduce to the node's leader,
 //                                                                              broadcast back
 //                                       + min(ring, recursive doubling) over the M leaders, between nodes
+//   scattered (reduce-scatter inside):  2(L−1)·(α_node + β_node·b/L)           reduce-scatter and allgather
+//                                                                              inside the node
+//                                       + min(ring, recursive doubling) of b/L over the M nodes, between
+//                                         them, on a link of α_between + L·β_between
+// The scattered one's L allreduces between nodes (one per chunk) run at once and share the
+// node's one link to the network, each at 1/L of its bandwidth: the bytes leaving a node
+// are those of the leader-based one, in L concurrent streams (one network card per node, as
+// on the namespace cluster and most CPU clusters; with a card per rank β_between would not
+// be multiplied). So it is never slower than the leader-based one in this model (less
+// inside the node, the same between), and beats the flat ring where latency dominates.
 // A flat ring spanning several nodes is paced by its slowest hop (flat_link).
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace sprout::runtime {
 
-enum class AllreduceAlgorithm { Auto, Ring, Hierarchical, Mpi };
+enum class AllreduceAlgorithm { Auto, Ring, Hierarchical, Scattered, Mpi };
 
 const char* to_string(AllreduceAlgorithm algorithm);
-// "auto" | "ring" | "hierarchical" | "mpi"; throws ConfigError naming `option` and the value.
+// "auto" | "ring" | "hierarchical" | "scattered" | "mpi"; throws ConfigError naming `option` and the value.
 AllreduceAlgorithm parse_allreduce_algorithm(const std::string& text, const std::string& option);
 
 struct LinkCost {
@@ -35,8 +46,6 @@ struct ClusterLinks {
   LinkCost between;  // between nodes
 };
 
-// Hierarchical wins at `bytes` (what runtime.allreduce = auto picks on several nodes).
-bool hierarchical_is_faster(int nodes, int ranks_per_node, double bytes, const ClusterLinks& links);
 
 // Defaults of the runtime's automatic choice when no calibration is given: shared memory
 // (1 µs, 5 GB/s) and 10 Gb Ethernet (20 µs, 1.25 GB/s).
@@ -58,10 +67,29 @@ LinkCost flat_link(int nodes, const ClusterLinks& links);
 // `nodes` nodes of `ranks_per_node` ranks each.
 double flat_ring_seconds(int nodes, int ranks_per_node, double bytes, const ClusterLinks& links);
 double hierarchical_seconds(int nodes, int ranks_per_node, double bytes, const ClusterLinks& links);
+double scattered_hierarchical_seconds(int nodes, int ranks_per_node, double bytes, const ClusterLinks& links);
+// The link each of the scattered one's L concurrent allreduces between nodes sees:
+// α_between, L·β_between (they share the node's network link). Its algorithm between nodes
+// is cheaper_leader_algorithm(nodes, b/L, this link).
+LinkCost scattered_between_link(int ranks_per_node, const ClusterLinks& links);
+// The time of `algorithm` (Ring, Hierarchical or Scattered) by the formulas above.
+double allreduce_seconds(AllreduceAlgorithm algorithm, int nodes, int ranks_per_node, double bytes,
+                         const ClusterLinks& links);
 
-// Smallest bucket size (a power of two from 4 B to 4 GiB) at which the predicted winner
-// between the hierarchical allreduce and the flat ring differs from the winner at 4 B;
-// -1 when the same algorithm wins at every size.
-double hierarchical_crossover_bytes(int nodes, int ranks_per_node, const ClusterLinks& links);
+// What runtime.allreduce = auto takes for a bucket of `bytes` on several nodes: the
+// cheapest of the flat ring, hierarchical and scattered by the formulas above; a tie goes to
+// the earlier of the three (the ring first). Ring on one node or with one rank per node.
+AllreduceAlgorithm cheapest_allreduce(int nodes, int ranks_per_node, double bytes, const ClusterLinks& links);
+
+// cheapest_allreduce over bucket sizes: from `from_bytes` on (a power of two from 4 B to
+// 4 GiB; the first segment from 0), `algorithm` wins — until the next segment's start.
+struct AutoSegment {
+  double from_bytes = 0;
+  AllreduceAlgorithm algorithm = AllreduceAlgorithm::Ring;
+};
+std::vector<AutoSegment> auto_segments(int nodes, int ranks_per_node, const ClusterLinks& links);
+// The segments in words: "hierarchical below 64 KiB, scattered below 16 MiB, ring from there
+// on", or "ring at every bucket size".
+std::string describe_auto_segments(const std::vector<AutoSegment>& segments);
 
 }  // namespace sprout::runtime

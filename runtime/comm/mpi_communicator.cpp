@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "runtime/comm/hierarchical_allreduce.h"
+#include "runtime/comm/scattered_hierarchical_allreduce.h"
 #include "runtime/error.h"
 
 namespace sprout::runtime {
@@ -148,7 +149,9 @@ MpiCommunicator::MpiCommunicator(MPI_Comm comm, std::shared_ptr<Watchdog> watchd
 
 void MpiCommunicator::configure_allreduce(AllreduceAlgorithm algorithm, int ranks_per_node,
                                           const ClusterLinks& links) {
+  owners_.reset();  // built over the old groups
   nodes_ = std::make_shared<NodeGroups>(comm_, ranks_per_node);
+  owners_ = std::make_shared<ChunkOwners>(comm_, *nodes_);
   algorithm_ = algorithm;
   ranks_per_node_ = ranks_per_node;
   links_ = links;

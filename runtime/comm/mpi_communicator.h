@@ -11,7 +11,8 @@
 
 namespace sprout::runtime {
 
-class NodeGroups;  // runtime/comm/hierarchical_allreduce.h
+class NodeGroups;   // runtime/comm/hierarchical_allreduce.h
+class ChunkOwners;  // runtime/comm/scattered_hierarchical_allreduce.h
 
 // Initialises MPI (MPI_THREAD_MULTIPLE requested) for the lifetime of the object and
 // owns the collective watchdog. Construct exactly once, first thing in main.
@@ -72,6 +73,8 @@ class MpiCommunicator final : public Communicator {
   AllreduceAlgorithm allreduce_algorithm() const { return algorithm_; }
   const ClusterLinks& allreduce_links() const { return links_; }
   const NodeGroups* node_groups() const { return nodes_.get(); }
+  // The scattered hierarchical allreduce's communicators over node_groups() (built with them).
+  const ChunkOwners* chunk_owners() const { return owners_.get(); }
 
  private:
   MPI_Comm comm_;
@@ -79,6 +82,7 @@ class MpiCommunicator final : public Communicator {
   std::shared_ptr<Watchdog> watchdog_;
   AllreduceAlgorithm algorithm_ = AllreduceAlgorithm::Auto;
   std::shared_ptr<NodeGroups> nodes_;
+  std::shared_ptr<ChunkOwners> owners_;
   int ranks_per_node_ = 0;
   ClusterLinks links_ = default_cluster_links();
 };

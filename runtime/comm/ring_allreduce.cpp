@@ -5,6 +5,7 @@
 #include "runtime/comm/abandon.h"
 #include "runtime/error.h"
 #include "runtime/comm/hierarchical_allreduce.h"
+#include "runtime/comm/scattered_hierarchical_allreduce.h"
 #include "runtime/comm/mpi_communicator.h"
 
 namespace sprout::runtime {
@@ -105,20 +106,23 @@ BucketPath bucket_path(AllreduceAlgorithm algorithm, int world, int node_count, 
     case AllreduceAlgorithm::Mpi: return BucketPath::Collective;
     case AllreduceAlgorithm::Ring: return BucketPath::Ring;
     case AllreduceAlgorithm::Hierarchical: return BucketPath::Hierarchical;
+    case AllreduceAlgorithm::Scattered: return BucketPath::Scattered;
     case AllreduceAlgorithm::Auto: break;
   }
-  if (node_count > 1 && max_node_size > 1 &&
-      hierarchical_is_faster(node_count, max_node_size, bytes, links)) {
-    return BucketPath::Hierarchical;
+  switch (cheapest_allreduce(node_count, max_node_size, bytes, links)) {
+    case AllreduceAlgorithm::Hierarchical: return BucketPath::Hierarchical;
+    case AllreduceAlgorithm::Scattered: return BucketPath::Scattered;
+    default: return bytes >= kRingMinBytes ? BucketPath::Ring : BucketPath::Collective;
   }
-  return bytes >= kRingMinBytes ? BucketPath::Ring : BucketPath::Collective;
 }
 
-int64_t bucket_scratch_numel(BucketPath path, int64_t numel, int world, bool node_leader) {
+int64_t bucket_scratch_numel(BucketPath path, int64_t numel, int world, const NodePlace& place) {
   switch (path) {
     case BucketPath::Collective: return 0;
     case BucketPath::Ring: return (numel + world - 1) / world;
-    case BucketPath::Hierarchical: return node_leader ? numel : 0;
+    case BucketPath::Hierarchical: return place.node_rank == 0 ? numel : 0;
+    case BucketPath::Scattered:
+      return scattered_scratch_numel(numel, place.node_count, place.max_node_size, place.node_size, place.node_rank);
   }
   return 0;
 }
@@ -132,7 +136,7 @@ BucketPath path_of(const Communicator& comm, int64_t numel, int64_t element_size
   const BucketPath path = bucket_path(mpi->allreduce_algorithm(), comm.size(), nodes ? nodes->node_count() : 0,
                                       nodes ? nodes->max_node_size() : 0, static_cast<double>(numel * element_size),
                                       mpi->allreduce_links());
-  SPROUT_CHECK(path != BucketPath::Hierarchical || nodes != nullptr, ConfigError,
+  SPROUT_CHECK((path != BucketPath::Hierarchical && path != BucketPath::Scattered) || nodes != nullptr, ConfigError,
                "hierarchical allreduce: the communicator has no node groups (configure_allreduce first)");
   return path;
 }
@@ -142,8 +146,12 @@ BucketPath path_of(const Communicator& comm, int64_t numel, int64_t element_size
 int64_t ring_scratch_numel(const Communicator& comm, int64_t numel, int64_t element_size) {
   const BucketPath path = path_of(comm, numel, element_size);
   const auto* mpi = dynamic_cast<const MpiCommunicator*>(&comm);
-  const bool leader = mpi != nullptr && mpi->node_groups() != nullptr && mpi->node_groups()->is_leader();
-  return bucket_scratch_numel(path, numel, comm.size(), leader);
+  NodePlace place;
+  if (mpi != nullptr && mpi->node_groups() != nullptr) {
+    const NodeGroups& g = *mpi->node_groups();
+    place = {g.node_count(), g.max_node_size(), g.node_size(), g.node_rank()};
+  }
+  return bucket_scratch_numel(path, numel, comm.size(), place);
 }
 
 std::shared_ptr<Work> start_sum_allreduce(Communicator& comm, torch::Tensor flat, torch::Tensor scratch, int tag,
@@ -157,6 +165,15 @@ std::shared_ptr<Work> start_sum_allreduce(Communicator& comm, torch::Tensor flat
     const LeaderAlgorithm leader = cheaper_leader_algorithm(nodes.node_count(), bytes, mpi.allreduce_links().between);
     return std::make_shared<HierarchicalAllreduce>(nodes, std::move(flat), std::move(scratch), tag, leader,
                                                    mpi.watchdog(), comm.phase(), comm.timeout());
+  }
+  if (path == BucketPath::Scattered) {
+    const NodeGroups& nodes = *mpi.node_groups();
+    const double chunk_bytes = static_cast<double>(flat.numel() * flat.element_size()) / nodes.max_node_size();
+    const LeaderAlgorithm between = cheaper_leader_algorithm(
+        nodes.node_count(), chunk_bytes, scattered_between_link(nodes.max_node_size(), mpi.allreduce_links()));
+    return std::make_shared<ScatteredHierarchicalAllreduce>(nodes, *mpi.chunk_owners(), std::move(flat),
+                                                            std::move(scratch), tag, between, mpi.watchdog(),
+                                                            comm.phase(), comm.timeout());
   }
   return std::make_shared<RingAllreduce>(mpi.handle(), std::move(flat), std::move(scratch), tag, mpi.watchdog(),
                                          comm.phase(), comm.timeout(), reduce_scatter_only);

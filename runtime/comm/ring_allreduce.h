@@ -85,11 +85,14 @@ inline constexpr int64_t kRingMinBytes = 64 * 1024;
 //   ring          the ring below;
 //   hierarchical  HierarchicalAllreduce (runtime/comm/hierarchical_allreduce.h), the
 //                 leaders' algorithm picked by the α–β model (runtime/comm/allreduce_cost.h);
-//   auto          on several nodes of more than one rank: hierarchical where the model
-//                 predicts it faster for this bucket size, else the ring; otherwise the ring
-//                 for buckets of at least kRingMinBytes and allreduce_async below.
-// Deterministic in (algorithm, node grouping, size, bytes), so every rank — and every run
-// with the same buckets — picks the same algorithm. reduce_scatter_only: only chunk
+//   scattered     ScatteredHierarchicalAllreduce (runtime/comm/scattered_hierarchical_allreduce.h),
+//                 the algorithm between nodes picked likewise for the chunk size;
+//   auto          on several nodes of more than one rank: the cheapest of ring,
+//                 hierarchical and scattered for this bucket size (cheapest_allreduce);
+//                 otherwise — and where the ring is cheapest — the ring for buckets of at
+//                 least kRingMinBytes and allreduce_async below.
+// Deterministic in (algorithm, node grouping, size, bytes, links), so every rank — and every
+// run with the same buckets — picks the same algorithm. reduce_scatter_only: only chunk
 // ring_owned_chunk(rank, size) is needed (the ring stops after its first half; the other
 // paths reduce everything).
 std::shared_ptr<Work> start_sum_allreduce(Communicator& comm, torch::Tensor flat, torch::Tensor scratch,
@@ -102,14 +105,21 @@ inline int ring_owned_chunk(int rank, int size) { return (rank + 1) % size; }
 
 // How start_sum_allreduce reduces a bucket of `bytes` under `algorithm` on `world` ranks,
 // grouped into `node_count` nodes of at most `max_node_size` ranks (0: no node groups);
-// auto compares the α–β costs of ring and hierarchical over `links` (the calibration's, or
-// the built-in defaults). A pure function: the memory model
+// auto compares the α–β costs of ring, hierarchical and scattered over `links` (the
+// calibration's, or the built-in defaults). A pure function: the memory model
 // (growth/models/memory_estimate.h) predicts with it.
-enum class BucketPath { Collective, Ring, Hierarchical };
+enum class BucketPath { Collective, Ring, Hierarchical, Scattered };
 BucketPath bucket_path(AllreduceAlgorithm algorithm, int world, int node_count, int max_node_size, double bytes,
                        const ClusterLinks& links = default_cluster_links());
-// Scratch elements that path needs on a rank (node_leader: a node's first rank).
-int64_t bucket_scratch_numel(BucketPath path, int64_t numel, int world, bool node_leader);
+
+// Where a rank sits among the node groups (NodeGroups' figures).
+struct NodePlace {
+  int node_count = 1, max_node_size = 1;  // nodes, ranks of the largest
+  int node_size = 1, node_rank = 0;       // this rank's node
+};
+// Scratch elements that path needs on a rank: the ring ⌈numel/world⌉, a hierarchical node
+// leader numel (others none), scattered scattered_scratch_numel.
+int64_t bucket_scratch_numel(BucketPath path, int64_t numel, int world, const NodePlace& place);
 
 // Scratch start_sum_allreduce over `comm` needs on this rank for `numel` elements (0 when
 // its algorithm needs none).

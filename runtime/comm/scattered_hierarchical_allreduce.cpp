@@ -30,9 +30,11 @@ ChunkOwners::~ChunkOwners() {
 }
 
 ScatteredHierarchicalAllreduce::ScatteredHierarchicalAllreduce(const NodeGroups& nodes, const ChunkOwners& owners,
-                                                               torch::Tensor flat, int tag, LeaderAlgorithm between,
-                                                               Watchdog* dog, std::string phase, double timeout_s)
-    : nodes_(nodes), owners_(owners), flat_(std::move(flat)), tag_(tag), between_(between), dog_(dog),
+                                                               torch::Tensor flat, torch::Tensor scratch, int tag,
+                                                               LeaderAlgorithm between, Watchdog* dog, std::string phase,
+                                                               double timeout_s)
+    : nodes_(nodes), owners_(owners), flat_(std::move(flat)), scratch_(std::move(scratch)), tag_(tag),
+      between_(between), dog_(dog),
       phase_(std::move(phase)), timeout_s_(timeout_s) {
   SPROUT_CHECK(flat_.defined() && flat_.is_contiguous() && flat_.device().is_cpu() && flat_.dim() == 1 &&
                    flat_.is_floating_point(),
@@ -50,7 +52,10 @@ ScatteredHierarchicalAllreduce::ScatteredHierarchicalAllreduce(const NodeGroups&
       if (r != j) offset += chunk(k).numel();
     }
   }
-  scratch_ = torch::empty({std::max<int64_t>(offset, 1)}, flat_.options());
+  const int64_t need = scattered_scratch_numel(flat_.numel(), nodes_.node_count(), owners_.chunks(), s, j);
+  if (!scratch_.defined() || scratch_.numel() < need || scratch_.scalar_type() != flat_.scalar_type()) {
+    scratch_ = torch::empty({std::max<int64_t>(need, 1)}, flat_.options());
+  }
   post_scatter();
 }
 
@@ -110,11 +115,12 @@ bool ScatteredHierarchicalAllreduce::advance_between(bool block) {
       continue;
     }
     if (!between_work_) {
+      // The pieces received inside the node are summed by now: their scratch is free.
       if (between_ == LeaderAlgorithm::Ring) {
-        between_work_ = std::make_unique<RingAllreduce>(owners_.comm(k), c, torch::Tensor(), tag_, dog_, phase_, timeout_s_);
+        between_work_ = std::make_unique<RingAllreduce>(owners_.comm(k), c, scratch_, tag_, dog_, phase_, timeout_s_);
       } else {
-        between_work_ = std::make_unique<RecursiveDoublingAllreduce>(owners_.comm(k), c, torch::Tensor(), tag_, dog_,
-                                                                      phase_, timeout_s_);
+        between_work_ = std::make_unique<RecursiveDoublingAllreduce>(owners_.comm(k), c, scratch_, tag_, dog_, phase_,
+                                                                      timeout_s_);
       }
     }
     if (block) {
@@ -201,12 +207,14 @@ void ScatteredHierarchicalAllreduce::wait() {
   stage_ = Stage::Done;
 }
 
-double scattered_hierarchical_seconds(int nodes, int ranks_per_node, double bytes, const ClusterLinks& links) {
-  const double piece = bytes / std::max(1, ranks_per_node);
-  const double inside = 2.0 * (ranks_per_node - 1) * links.node.message(piece);
-  const double between = std::min(ring_allreduce_seconds(nodes, piece, links.between),
-                                  recursive_doubling_seconds(nodes, piece, links.between));
-  return inside + between;
+int64_t scattered_scratch_numel(int64_t numel, int node_count, int max_node_size, int node_size, int node_rank) {
+  int64_t owned = 0, largest = 0;
+  for (int k = node_rank; k < max_node_size; k += node_size) {  // ChunkOwners::owner(k) == node_rank
+    const int64_t n = ring_chunk_begin(numel, max_node_size, k + 1) - ring_chunk_begin(numel, max_node_size, k);
+    owned += n;
+    largest = std::max(largest, n);
+  }
+  return std::max<int64_t>((node_size - 1) * owned, node_count > 1 ? largest : 0);
 }
 
 }  // namespace sprout::runtime

@@ -18,8 +18,8 @@
 //
 // Contract: as HierarchicalAllreduce (every rank starts the same operations in the same
 // order; `flat` stays alive and untouched until completion). Nonblocking: advances in
-// test(). Not yet one of runtime.allreduce's choices: the runtime's buckets go through
-// start_sum_allreduce (ring_allreduce.h), which does not select it.
+// test(). The engine runs it for runtime.allreduce = scattered, or where auto's α–β model
+// (allreduce_cost.h) prefers it (start_sum_allreduce, ring_allreduce.h).
 #pragma once
 
 #include <mpi.h>
@@ -57,9 +57,13 @@ class ChunkOwners {
 class ScatteredHierarchicalAllreduce final : public Work {
  public:
   // Starts the sum of `flat` (contiguous, floating, CPU) over every rank of `nodes`;
-  // `nodes` and `owners` must outlive the operation.
-  ScatteredHierarchicalAllreduce(const NodeGroups& nodes, const ChunkOwners& owners, torch::Tensor flat, int tag,
-                                 LeaderAlgorithm between, Watchdog* dog, std::string phase, double timeout_s);
+  // `nodes` and `owners` must outlive the operation. `scratch`: at least
+  // scattered_scratch_numel elements of flat's dtype, reused across steps (allocated when
+  // it is smaller): the other node ranks' pieces of this rank's chunks, then the scratch of
+  // the allreduce between nodes.
+  ScatteredHierarchicalAllreduce(const NodeGroups& nodes, const ChunkOwners& owners, torch::Tensor flat,
+                                 torch::Tensor scratch, int tag, LeaderAlgorithm between, Watchdog* dog,
+                                 std::string phase, double timeout_s);
   ~ScatteredHierarchicalAllreduce() override;
   ScatteredHierarchicalAllreduce(const ScatteredHierarchicalAllreduce&) = delete;
   ScatteredHierarchicalAllreduce& operator=(const ScatteredHierarchicalAllreduce&) = delete;
@@ -93,9 +97,10 @@ class ScatteredHierarchicalAllreduce final : public Work {
   double timeout_s_;
 };
 
-// α–β time of ScatteredHierarchicalAllreduce on `nodes` nodes of `ranks_per_node` ranks:
-//   2(L−1)·(α_node + β_node·b/L)            reduce-scatter and allgather inside the node
-//   + min(ring, recursive doubling) of b/L over the nodes, between them
-double scattered_hierarchical_seconds(int nodes, int ranks_per_node, double bytes, const ClusterLinks& links);
+// Scratch elements ScatteredHierarchicalAllreduce needs for `numel` on node rank `node_rank`
+// of a node of `node_size` ranks, in `node_count` nodes of at most `max_node_size` (the cut):
+// (node_size − 1) × the elements of the chunks it owns, and at least its largest chunk when
+// there are other nodes (recursive doubling between them receives a whole chunk).
+int64_t scattered_scratch_numel(int64_t numel, int node_count, int max_node_size, int node_size, int node_rank);
 
 }  // namespace sprout::runtime

@@ -3,12 +3,13 @@
 # calibrate writes a calibration file; plan prints the per-width memory (peak marked) and
 # the step table for N = 1 … 1024, writes its CSV and PNG, and refuses a plan that cannot
 # fit (and bad options) with one line and status 2; training with
-# runtime.allreduce=hierarchical logs the same losses, bit for bit, as the ring on 2 ranks
-# (one node of two: the sum order coincides) and close ones on 4 ranks in 2 faked nodes.
+# runtime.allreduce=hierarchical and =scattered log the same losses, bit for bit, as the ring
+# on 2 ranks (one node of two: the sum order coincides) and close ones on 4 ranks in 2 faked
+# nodes, where scattered's equal hierarchical's bitwise (the same node-order sum).
 # Calibrate finds the nodes: on one node the file says so (the link between nodes is the
 # default, marked), across 2 faked nodes it measures that link, and plan reports and uses it
 # (plan.between_* override it). runtime.calibration makes auto cost buckets on a file's
-# links: a slow network picks hierarchical, a fast one the ring — losses bitwise equal to
+# links: a slow network picks scattered, a fast one the ring — losses bitwise equal to
 # that algorithm's — and a missing or malformed file is one line, status 2.
 source "$(dirname "$0")/lib.sh"
 
@@ -17,12 +18,16 @@ CAL="$WORK/cal.json"
 run 2 bench calibrate --out "$CAL" --arch "kind=mlp;in=1x28x28;classes=10;widths=64" --batch 16 --steps 2 --warmup 1 \
   --max_bytes 65536 --reps 1 --checkpoint_mb 2 --dir "$WORK"
 expect_rc 0 "bench calibrate on 2 ranks"
-$PY - "$CAL" <<'PYEOF' && pass "calibration has compute, links, collectives, checkpoint" || fail "calibration file incomplete"
+$PY - "$CAL" <<'PYEOF' && pass "calibration has compute (wall and CPU time, cores, the reduction's CPU), links, collectives, checkpoint" || fail "calibration file incomplete"
 import json, sys
 c = json.load(open(sys.argv[1]))
+cpu = c["compute"]
 ok = c["compute"]["seconds_per_example"] > 0 and c["links"]["node"]["beta_s_per_byte"] > 0 and \
+     cpu["cpu_seconds_per_example"] > 0 and cpu["sgd_update_cpu_s_per_element"] > 0 and cpu["cores"] >= 1 and \
+     cpu["reduction_cpu_s_per_byte"] > 0 and \
      c["links"]["node"]["source"].startswith("measured") and len(c["collectives"]) >= 2 and \
-     all(r["ring_allreduce_s"] > 0 and r["hierarchical_allreduce_s"] > 0 for r in c["collectives"]) and \
+     all(r["ring_allreduce_s"] > 0 and r["hierarchical_allreduce_s"] > 0 and r["scattered_allreduce_s"] > 0
+         for r in c["collectives"]) and \
      c["checkpoint_write_bytes_per_s"] > 0 and c["nodes"]["count"] == 1 and c["nodes"]["ranks_per_node"] == 2 and \
      c["links"]["between"]["source"].startswith("default (one node")
 sys.exit(0 if ok else 1)
@@ -61,7 +66,17 @@ grep -q "784-128-32-10.*<- peak" "$WORK/out" && pass "the grown width is the pea
 rows=$(grep -cE "^ +[0-9]+ +[0-9]+ +[0-9.]+ +yes" "$WORK/out")
 [[ $rows -eq 11 ]] && pass "11 rows, N = 1 .. 1024" || fail "$rows rows in the step table"
 [[ -s "$WORK/plan.csv" && -s "$WORK/plan.png" ]] && pass "CSV and PNG written" || fail "plan.csv / plan.png missing"
-grep -q "crossover" "$WORK/out" && pass "crossover reported" || fail "no crossover section"
+grep -q "^# runtime.allreduce=auto per bucket size" "$WORK/out" && grep -qE "^  N=1024 +.*(scattered|ring)" "$WORK/out" \
+  && pass "auto's choice per bucket size reported" || fail "no section on auto's choice"
+$PY - "$WORK/plan.csv" <<'PYEOF' && pass "the CSV has a scattered column, its step = compute + update + exposed + ..." \
+  || fail "plan.csv without a consistent scattered column"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+def parts(r): return sum(float(r[k]) for k in ("compute_s", "update_s", "allgather_s", "checkpoint_s"))
+ok = all(abs(float(r["step_s_scattered"]) - parts(r) - float(r["exposed_s_scattered"])) <= 1e-4 * float(r["step_s_scattered"])  # 6 digits in the CSV
+         for r in rows) and any(float(r["exposed_s_scattered"]) != float(r["exposed_s_hierarchical"]) for r in rows)
+sys.exit(0 if ok else 1)
+PYEOF
 
 # 3. Refusals: one line, status 2.
 run 2 bench calibrate --batch 0 --out "$WORK/never.json"
@@ -78,7 +93,7 @@ echo '{"host": "x"}' > "$WORK/bad.json"
 run 1 plan --plan.calibration "$WORK/bad.json"
 expect_rc 2 "a malformed calibration"; expect_err "bad.json" "named"
 run 2 train --data.name synthetic --train.steps 2 --runtime.allreduce tree
-expect_rc 2 "runtime.allreduce=tree"; expect_err "--runtime.allreduce must be auto, ring, hierarchical or mpi, got 'tree'" "named"
+expect_rc 2 "runtime.allreduce=tree"; expect_err "--runtime.allreduce must be auto, ring, hierarchical, scattered or mpi, got 'tree'" "named"
 run 2 train --data.name synthetic --train.steps 2 --runtime.ranks_per_node -1
 expect_rc 2 "runtime.ranks_per_node=-1"; expect_err "--runtime.ranks_per_node: -1" "named"
 run 1 plan --plan.calibration "$CAL2" --model.widths 32 --plan.between_gbps -1
@@ -104,10 +119,11 @@ links_file "$WORK/negative.json" 1e-6 1e-9 -1e-3 1e-9
 run 2 train --data.name synthetic --train.steps 2 --runtime.calibration "$WORK/negative.json"
 expect_rc 2 "runtime.calibration with a negative latency"; expect_err "negative.json' has a link whose alpha_s" "named"
 
-# 4. Hierarchical against the ring: bitwise on one node of 2 ranks, close on 2 nodes of 2.
+# 4. Hierarchical and scattered against the ring: bitwise on one node of 2 ranks, close on 2
+# nodes of 2 (where scattered sums in hierarchical's node order: bitwise equal to it).
 TRAIN=(train --data.name synthetic --train.steps 6 --train.batch 16 --model.widths 200,64 --train.log_every 1
        --log.progress none --runtime.ranks_per_node 2)
-for spec in "2 ring" "2 hierarchical" "4 ring" "4 hierarchical"; do
+for spec in "2 ring" "2 hierarchical" "2 scattered" "4 ring" "4 hierarchical" "4 scattered"; do
   set -- $spec
   run $1 "${TRAIN[@]}" --runtime.allreduce $2 --log.metrics "$WORK/m_$1_$2.jsonl"
   expect_rc 0 "$1 ranks, runtime.allreduce=$2"
@@ -115,6 +131,11 @@ done
 losses() { $PY -c "import json,sys; print(' '.join(repr(json.loads(l)['train_loss']) for l in open(sys.argv[1]) if '\"train_loss\"' in l))" "$1"; }
 a=$(losses "$WORK/m_2_ring.jsonl"); b=$(losses "$WORK/m_2_hierarchical.jsonl")
 [[ -n "$a" && "$a" == "$b" ]] && pass "2 ranks: hierarchical losses = ring losses, bitwise ($a)" || fail "2 ranks: '$a' vs '$b'"
+b=$(losses "$WORK/m_2_scattered.jsonl")
+[[ -n "$a" && "$a" == "$b" ]] && pass "2 ranks: scattered losses = ring losses, bitwise" || fail "2 ranks scattered: '$a' vs '$b'"
+a=$(losses "$WORK/m_4_hierarchical.jsonl"); b=$(losses "$WORK/m_4_scattered.jsonl")
+[[ -n "$a" && "$a" == "$b" ]] && pass "4 ranks in 2 nodes: scattered losses = hierarchical's (node-order sum), bitwise" \
+  || fail "4 ranks: scattered '$b' vs hierarchical '$a'"
 $PY - "$(losses "$WORK/m_4_ring.jsonl")" "$(losses "$WORK/m_4_hierarchical.jsonl")" <<'PYEOF' &&
 import sys
 a, b = [list(map(float, s.split())) for s in sys.argv[1:]]
@@ -122,24 +143,33 @@ print("4 ranks ring:", a, "hierarchical:", b)
 sys.exit(0 if a and len(a) == len(b) and all(abs(x - y) <= 1e-4 * abs(x) for x, y in zip(a, b)) else 1)
 PYEOF
   pass "4 ranks in 2 nodes: hierarchical losses within 1e-4 of the ring's" || fail "4 ranks: losses differ"
+$PY - "$(losses "$WORK/m_4_ring.jsonl")" "$(losses "$WORK/m_4_scattered.jsonl")" <<'PYEOF' &&
+import sys
+a, b = [list(map(float, s.split())) for s in sys.argv[1:]]
+sys.exit(0 if a and len(a) == len(b) and all(abs(x - y) <= 1e-4 * abs(x) for x, y in zip(a, b)) else 1)
+PYEOF
+  pass "4 ranks in 2 nodes: scattered losses within 1e-4 of the ring's" || fail "4 ranks: scattered losses differ"
+run 2 train --data.name synthetic --train.steps 2 --runtime.allreduce Scattered
+expect_rc 2 "runtime.allreduce=Scattered"; expect_err "--runtime.allreduce must be auto, ring, hierarchical, scattered or mpi, got 'Scattered'" "named"
 
 # 5. auto on a calibration's links, 4 ranks in 2 faked nodes: a 5 ms network makes every
-# bucket of this model (< 1 MiB; crossover ~16 MiB) hierarchical, a fast one (0.1 ns/B
-# between nodes, 1 ns/B inside) the ring (hierarchical only below 8 KiB).
+# bucket of this model (< 1 MiB) scattered (ring 30 ms + 1.5·b ns against scattered
+# 5.002 ms + 2·b ns: crossover 50 MB, 64 MiB as a power of two), a network as fast as
+# shared memory (1 µs, 1 ns/B) the ring (scattered only below 6000 B: 8 KiB).
 links_file "$WORK/slow.json" 1e-6 1e-9 5e-3 1e-9
-links_file "$WORK/fast.json" 1e-6 1e-9 1e-6 1e-10
+links_file "$WORK/fast.json" 1e-6 1e-9 1e-6 1e-9
 for net in slow fast; do
   run 4 "${TRAIN[@]}" --runtime.allreduce auto --runtime.calibration "$WORK/$net.json" --log.metrics "$WORK/m_4_$net.jsonl"
   expect_rc 0 "4 ranks, auto on the $net links"
   cp "$WORK/out" "$WORK/out_$net"
 done
 [[ $(grep -c "^runtime.allreduce=auto: 2 nodes of up to 2 ranks, links of $WORK/slow.json (between nodes 5000.00 us" "$WORK/out_slow") == 1 ]] \
-  && grep -q "hierarchical below 16" "$WORK/out_slow" && pass "auto's choice logged once: hierarchical below ~16 MiB" \
+  && grep -q ": scattered below 64 MiB, ring from there on" "$WORK/out_slow" && pass "auto's choice logged once: scattered below 64 MiB" \
   || fail "auto's log line (slow): $(grep auto "$WORK/out_slow")"
-grep -q "^runtime.allreduce=auto: .*fast.json.*: hierarchical below 8 KiB, ring from there on" "$WORK/out_fast" \
+grep -q "^runtime.allreduce=auto: .*fast.json.*: scattered below 8 KiB, ring from there on" "$WORK/out_fast" \
   && pass "auto's choice logged: the ring from 8 KiB" || fail "auto's log line (fast): $(grep auto "$WORK/out_fast")"
-a=$(losses "$WORK/m_4_slow.jsonl"); b=$(losses "$WORK/m_4_hierarchical.jsonl")
-[[ -n "$a" && "$a" == "$b" ]] && pass "slow network: auto's losses = hierarchical's, bitwise" || fail "slow: '$a' vs '$b'"
+a=$(losses "$WORK/m_4_slow.jsonl"); b=$(losses "$WORK/m_4_scattered.jsonl")
+[[ -n "$a" && "$a" == "$b" ]] && pass "slow network: auto's losses = scattered's, bitwise" || fail "slow: '$a' vs '$b'"
 a=$(losses "$WORK/m_4_fast.jsonl"); b=$(losses "$WORK/m_4_ring.jsonl")
 [[ -n "$a" && "$a" == "$b" ]] && pass "fast network: auto's losses = the ring's, bitwise" || fail "fast: '$a' vs '$b'"
 [[ "$(losses "$WORK/m_4_ring.jsonl")" != "$(losses "$WORK/m_4_hierarchical.jsonl")" ]] \

@@ -60,6 +60,45 @@ TEST(PlanCostModel, TheUpdateIsTheOptimizersRatePerElementOverTheElementsThisRan
   EXPECT_NEAR(p.update_s, 3e-9 * params / 4, 1e-15);
 }
 
+TEST(PlanCostModel, CpuTimeOverTheCoreShareOfEachRankOnItsNode) {
+  auto config = config_for(64);
+  auto cal = calibration();
+  cal.macs_per_example = static_cast<double>(growth::macs_per_example(config.model));
+  cal.cpu_seconds_per_example = 0.5e-3;  // below the 1 ms wall: measured while sharing cores
+  cal.sgd_update_cpu_s_per_element = 1e-9;
+  cal.cores = 2;
+  cal.threads = 1;
+  const auto tensors = growth::training_tensors(config.model);
+  double params = 0;
+  for (auto n : tensors.parameters) params += static_cast<double>(n);
+  // 2 ranks on a 2-core node: a core each, wall = CPU = 10 examples × 0.5 ms.
+  auto p = predict_step(config, config.model, tensors, cal, 2, 8);
+  EXPECT_DOUBLE_EQ(p.compute_cpu_s, 5e-3);
+  EXPECT_DOUBLE_EQ(p.compute_s, 5e-3);
+  EXPECT_NEAR(p.update_s, 1e-9 * params, 1e-15);
+  // 8 ranks on it: a quarter of a core each, 4× the wall; the CPU time is the same.
+  p = predict_step(config, config.model, tensors, cal, 8, 8);
+  EXPECT_DOUBLE_EQ(p.compute_cpu_s, 5e-3);
+  EXPECT_DOUBLE_EQ(p.compute_s, 20e-3);
+  EXPECT_NEAR(p.update_s, 4e-9 * params, 1e-15);
+  EXPECT_DOUBLE_EQ(p.core_share, 0.25);
+  // 8 ranks in nodes of 2: a core each again.
+  EXPECT_DOUBLE_EQ(predict_step(config, config.model, tensors, cal, 8, 2).compute_s, 5e-3);
+  // 2 threads per rank, 1 rank on the node: both cores, half the CPU time as wall.
+  cal.threads = 2;
+  EXPECT_DOUBLE_EQ(predict_step(config, config.model, tensors, cal, 1, 8).compute_s, 2.5e-3);
+  // The reduction's CPU: per bucket byte, scaled from the calibration's 2 ranks (1 byte
+  // per byte) to 8 (1.75): 1 ns/B × 4 bytes per parameter × 1.75.
+  cal.threads = 1;
+  cal.ranks = 2;
+  cal.reduction_cpu_s_per_byte = 1e-9;
+  EXPECT_NEAR(predict_step(config, config.model, tensors, cal, 8, 8).reduction_cpu_s, 1e-9 * 4 * params * 1.75, 1e-15);
+  EXPECT_EQ(predict_step(config, config.model, tensors, cal, 1, 8).reduction_cpu_s, 0) << "one rank: no reduction";
+  // Without CPU times (older files): the wall-clock rate, unscaled.
+  cal.cpu_seconds_per_example = 0;
+  EXPECT_DOUBLE_EQ(predict_step(config, config.model, tensors, cal, 8, 8).compute_s, 10e-3);
+}
+
 TEST(PlanCostModel, WithoutOverlapEveryBucketIsExposed) {
   auto config = config_for(64);  // 784·64 + 64 + 64·10 + 10 elements: one bucket
   config.engine.overlap = false;
@@ -75,6 +114,9 @@ TEST(PlanCostModel, WithoutOverlapEveryBucketIsExposed) {
               runtime::recursive_doubling_seconds(4, bytes, cal.links.node), 1e-15);
   EXPECT_NEAR(p.exposed_s[static_cast<int>(PlanAlgorithm::Hierarchical)],
               runtime::hierarchical_seconds(1, 4, bytes, cal.links), 1e-15);
+  // Scattered on one node of 4: reduce-scatter and allgather of quarters, 6·(α + β·b/4).
+  EXPECT_NEAR(p.exposed_s[static_cast<int>(PlanAlgorithm::Scattered)],
+              6 * (cal.links.node.alpha_s + cal.links.node.beta_s_per_byte * bytes / 4), 1e-15);
   // With overlap the bucket is ready only when backward ends (one bucket): the same.
   config.engine.overlap = true;
   EXPECT_NEAR(predict_step(config, config.model, tensors, cal, 4, 4).exposed_s[0], p.exposed_s[0], 1e-15);

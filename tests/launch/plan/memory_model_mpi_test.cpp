@@ -1,8 +1,9 @@
 // The per-rank memory model (growth/models/memory_estimate.h rank_memory) against the
 // tensors a real training step leaves on each rank (run under mpiexec -n 2 and -n 3):
 // parameters, gradients (autograd's .grad plus the engine's buffers) and optimizer state
-// must equal the model's bytes exactly, for every optim.shard stage, with the ring and the
-// hierarchical allreduce (whose scratch differs), on a model with several buckets.
+// must equal the model's bytes exactly, for every optim.shard stage, with the ring, the
+// hierarchical and the scattered allreduce (whose scratch differs), on a model with several
+// buckets.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -67,7 +68,8 @@ TEST(MemoryModel, EqualsTheTensorsOfARealStepAtEveryShardStage) {
   ASSERT_EQ(tensors.parameters.size(), 6u);
   const double bucket_mb = 0.5;
   std::map<std::string, int64_t> gradient_bytes;  // by algorithm, shard none
-  for (auto algorithm : {runtime::AllreduceAlgorithm::Auto, runtime::AllreduceAlgorithm::Hierarchical}) {
+  for (auto algorithm : {runtime::AllreduceAlgorithm::Auto, runtime::AllreduceAlgorithm::Hierarchical,
+                         runtime::AllreduceAlgorithm::Scattered}) {
     for (const std::string shard : {"none", "state", "gradients"}) {
       auto comm = world().split(0, world().rank());
       const int per_node = 2;
@@ -93,10 +95,15 @@ TEST(MemoryModel, EqualsTheTensorsOfARealStepAtEveryShardStage) {
     }
   }
   // On one node of 2 ranks auto is the ring, whose scratch differs from the hierarchical
-  // one's (1/N of a bucket on every rank vs a whole bucket on a node's first rank): the
-  // model followed both. (On 3 ranks in 2 nodes auto picks hierarchical too.)
+  // one's (1/N of a bucket on every rank vs a whole bucket on a node's first rank) and the
+  // scattered one's (the other rank's piece of this rank's chunk: none on the second rank
+  // for hierarchical, half a bucket for scattered): the model followed all three. (On 3
+  // ranks in 2 nodes auto picks scattered for some buckets.)
   if (world().size() == 2 && world().rank() == 0) {
     EXPECT_GT(gradient_bytes["hierarchical"], gradient_bytes["auto"]);
+  }
+  if (world().size() == 2 && world().rank() == 1) {
+    EXPECT_GT(gradient_bytes["scattered"], gradient_bytes["hierarchical"]);
   }
 }
 

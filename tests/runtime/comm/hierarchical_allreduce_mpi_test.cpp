@@ -11,8 +11,9 @@
 //  - recursive doubling alone (3 ranks: not a power of two) leaves the same bits on every
 //    rank;
 //  - operations complete by test() alone, several in flight (the engine's overlap);
-//  - start_sum_allreduce honours runtime.allreduce = hierarchical / mpi / auto;
-//  - auto with calibrated links (slow latency between nodes) takes hierarchical below the
+//  - start_sum_allreduce honours runtime.allreduce = hierarchical / scattered / mpi / auto,
+//    scattered reducing in the engine's scratch (of the size the memory model counts);
+//  - auto with calibrated links (slow latency between nodes) takes scattered below the
 //    model's crossover and the ring above it, and its result equals that algorithm's
 //    bitwise (and, on 4 ranks in 2 nodes, differs from the other one's: the check can fail);
 //  - the variant with a reduce-scatter stage inside the node (scattered_hierarchical_allreduce.h)
@@ -150,6 +151,24 @@ TEST(HierarchicalAllreduce, StartSumAllreduceFollowsTheConfiguredAlgorithm) {
   auto reference = node_order_reference(t, 2);
   start_sum_allreduce(c, t, torch::Tensor(), 1)->wait();
   EXPECT_TRUE(torch::equal(t, reference));
+  // Scattered: node rank j of a node of s keeps (s − 1) pieces of its chunks of the cut into
+  // L = min(n, 2) (with a second node, at least its largest chunk), and sums in node order.
+  configure_allreduce(c, AllreduceAlgorithm::Scattered, 2);
+  const int chunks = std::min(n, 2), s = std::min(2, n - c.rank() / 2 * 2), j = c.rank() % 2;
+  int64_t owned = 0, largest = 0;
+  for (int k = j; k < chunks; k += s) {
+    owned += big * (k + 1) / chunks - big * k / chunks;
+    largest = std::max(largest, big * (k + 1) / chunks - big * k / chunks);
+  }
+  EXPECT_EQ(ring_scratch_numel(c, big, 4), std::max<int64_t>((s - 1) * owned, n > 2 ? largest : 0));
+  auto v = input(601, big, torch::kFloat32);
+  const auto v_reference = node_order_reference(v, 2);
+  auto v_scratch = torch::empty({ring_scratch_numel(c, big, 4)});
+  const void* scratch_data = v_scratch.data_ptr();
+  start_sum_allreduce(c, v, v_scratch, 1)->wait();
+  EXPECT_TRUE(torch::equal(v, v_reference));
+  EXPECT_TRUE(same_bits_everywhere(v));
+  EXPECT_EQ(v_scratch.data_ptr(), scratch_data);
   configure_allreduce(c, AllreduceAlgorithm::Mpi, 2);
   EXPECT_EQ(ring_scratch_numel(c, big, 4), 0);
   configure_allreduce(c, AllreduceAlgorithm::Ring, 2);
@@ -165,30 +184,32 @@ TEST(HierarchicalAllreduce, AutoWithCalibratedLinksPicksPerBucketAndMatchesThatA
   auto& c = *own;
   ClusterLinks links;
   links.node = {1e-6, 1e-9};     // 1 µs, 1 GB/s
-  links.between = {1e-3, 1e-9};  // 1 ms: hierarchical saves latencies, the ring bandwidth
+  links.between = {1e-3, 1e-9};  // 1 ms: scattered saves latencies, the ring bandwidth
   const int n = c.size(), nodes = (n + 1) / 2, per_node = std::min(n, 2);
-  const double cross = hierarchical_crossover_bytes(nodes, per_node, links);
+  const auto segments = auto_segments(nodes, per_node, links);
   const bool several = nodes > 1 && per_node > 1;
-  if (n == 4) {  // 2 nodes of 2: 5 latencies saved, 0.5 ns/B more: about 3.3 MB
-    ASSERT_GT(cross, 1e6);
-    ASSERT_LT(cross, 1e7);
+  const double cross = segments.size() > 1 ? segments[1].from_bytes : -1;
+  if (n == 4) {  // 2 nodes of 2: scattered, then the ring from 16 MiB (allreduce_cost_test works it out)
+    ASSERT_EQ(segments.size(), 2u);
+    ASSERT_EQ(segments[0].algorithm, AllreduceAlgorithm::Scattered);
+    ASSERT_EQ(cross, 16.0 * (1 << 20));
   }
   for (const double bytes : {cross > 0 ? cross / 4 : 1e6, cross > 0 ? cross * 2 : 8e6}) {
     const auto numel = static_cast<int64_t>(bytes / 4);
     const BucketPath expected = bucket_path(AllreduceAlgorithm::Auto, n, nodes, per_node, 4.0 * numel, links);
     if (several) {
-      EXPECT_EQ(expected, bytes < cross ? BucketPath::Hierarchical : BucketPath::Ring) << bytes << " bytes";
+      EXPECT_EQ(expected, bytes < cross ? BucketPath::Scattered : BucketPath::Ring) << bytes << " bytes";
     }
     const auto x = input(700, numel, torch::kFloat32);
     auto by_auto = x.clone(), by_chosen = x.clone(), by_other = x.clone();
     configure_allreduce(c, AllreduceAlgorithm::Auto, 2, links);
     start_sum_allreduce(c, by_auto, torch::Tensor(), 3)->wait();
-    const bool hier = expected == BucketPath::Hierarchical;
-    configure_allreduce(c, hier ? AllreduceAlgorithm::Hierarchical : AllreduceAlgorithm::Ring, 2, links);
+    const bool scattered = expected == BucketPath::Scattered;
+    configure_allreduce(c, scattered ? AllreduceAlgorithm::Scattered : AllreduceAlgorithm::Ring, 2, links);
     start_sum_allreduce(c, by_chosen, torch::Tensor(), 4)->wait();
     EXPECT_TRUE(torch::equal(by_auto, by_chosen)) << bytes << " bytes";
     EXPECT_TRUE(same_bits_everywhere(by_auto));
-    configure_allreduce(c, hier ? AllreduceAlgorithm::Ring : AllreduceAlgorithm::Hierarchical, 2, links);
+    configure_allreduce(c, scattered ? AllreduceAlgorithm::Ring : AllreduceAlgorithm::Scattered, 2, links);
     start_sum_allreduce(c, by_other, torch::Tensor(), 5)->wait();
     if (n == 4) EXPECT_FALSE(torch::equal(by_auto, by_other)) << "4 ranks: the two sum orders differ somewhere";
   }
@@ -203,7 +224,7 @@ TEST(HierarchicalAllreduceScattered, EqualsTheNodeOrderSumBitwiseOnEveryRank) {
       for (auto dtype : {torch::kFloat32, torch::kFloat64}) {
         auto t = input(static_cast<int>(900 + numel), numel, dtype);
         const auto reference = node_order_reference(t, 2);
-        ScatteredHierarchicalAllreduce(groups, owners, t, 21, between, nullptr, "test", 60).wait();
+        ScatteredHierarchicalAllreduce(groups, owners, t, torch::Tensor(), 21, between, nullptr, "test", 60).wait();
         EXPECT_TRUE(torch::equal(t, reference)) << numel << " elements";
         EXPECT_TRUE(same_bits_everywhere(t));
       }
@@ -217,8 +238,8 @@ TEST(HierarchicalAllreduceScattered, CompletesByTestAloneWithSeveralInFlight) {
   const int n = world().size();
   auto a = torch::full({300001}, static_cast<float>(world().rank() + 1));
   auto b = torch::full({5}, static_cast<double>(2 * world().rank()), torch::kFloat64);
-  ScatteredHierarchicalAllreduce wa(groups, owners, a, 22, LeaderAlgorithm::Ring, nullptr, "test", 60);
-  ScatteredHierarchicalAllreduce wb(groups, owners, b, 23, LeaderAlgorithm::RecursiveDoubling, nullptr, "test", 60);
+  ScatteredHierarchicalAllreduce wa(groups, owners, a, torch::Tensor(), 22, LeaderAlgorithm::Ring, nullptr, "test", 60);
+  ScatteredHierarchicalAllreduce wb(groups, owners, b, torch::Tensor(), 23, LeaderAlgorithm::RecursiveDoubling, nullptr, "test", 60);
   while (!wb.test()) {
   }
   while (!wa.test()) {
