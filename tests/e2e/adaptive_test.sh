@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Adaptive width end to end on 2 ranks (MLP and CNN example configs, shortened; a ResNet's
-# residual group stage2): the widths
+# residual group stage2; a ViT's heads and stream): the widths
 # change during training (event lines and metrics), checkpoints hold the learned widths and
 # the rates, a resumed run ends where the uninterrupted one ends, `sprout eval --truncate`
 # gives the truncation curve (its full-width row equals the run's test accuracy), and bad
@@ -109,6 +109,34 @@ run 2 eval --checkpoint "$WORK/rck" --truncate 4
 expect_rc 0 "ResNet eval --truncate 4"
 [[ $(last_json truncations | $PY -c "import json,sys; print(json.load(sys.stdin)[0]['active'])") == "{'stage2': 4}" ]] \
   && pass "--truncate 4 keeps 4 channels of stage2" || fail "ResNet truncate 4: $(tail -n 1 "$WORK/out")"
+
+# 2c. ViT: a block's heads and the stream adapt (a unit of the heads group is a head; both
+# bounded by adaptive.max_width); the checkpoint's architecture and tensors hold the learned
+# widths and `sprout eval --truncate` cuts both.
+VIT=(--data.name synthetic --data.synthetic_train 256 --data.synthetic_test 64 --train.batch 8 --model.kind vit
+     --model.dim 16 --model.heads 4 --model.mlp 16 --model.depth 2 --model.adaptive true
+     --model.adaptive_sites block1.heads,stream --adaptive.max_width 6 --train.steps 12 --adaptive.check_every 2
+     --log.progress lines)
+run 2 train "${VIT[@]}" --log.metrics "$WORK/vit.jsonl" --checkpoint.dir "$WORK/vck" --checkpoint.at_end true
+expect_rc 0 "adaptive ViT heads and stream on 2 ranks"
+grep -q "^adaptive step [0-9]*  block1.heads 4 -> " "$WORK/out" && pass "block1.heads changed width" \
+  || fail "no block1.heads width change"
+$PY - "$WORK/vck" "$WORK/vit.jsonl" <<'PYEOF' && pass "checkpoint: the learned heads and stream in the architecture and the tensors" || fail "ViT checkpoint"
+import glob, h5py, json, sys
+events = [json.loads(l) for l in open(sys.argv[2]) if json.loads(l).get("event") == "adaptive"]
+w = events[-1]["widths"]
+heads, dim = w["block1.heads"], w["stream"]
+assert heads <= 6 and dim <= 6, w
+f = h5py.File(sorted(glob.glob(sys.argv[1] + "/step-*.h5"))[-1], "r")
+spec = f["architecture"].attrs["spec"].decode()
+assert "block_heads=%d,4" % heads in spec and "dim=%d;" % dim in spec, (spec, w)
+assert f["model/block1/qkv/weight"].shape == (3 * heads * 4, dim), f["model/block1/qkv/weight"].shape
+assert f["model/block1/proj/weight"].shape == (dim, heads * 4) and f["model/embed/weight"].shape[0] == dim
+PYEOF
+run 2 eval --checkpoint "$WORK/vck" --truncate 2
+expect_rc 0 "ViT eval --truncate 2"
+[[ $(last_json truncations | $PY -c "import json,sys; print(json.load(sys.stdin)[0]['active'])") == "{'block1.heads': 2, 'stream': 2}" ]] \
+  && pass "--truncate 2 keeps 2 heads and 2 stream units" || fail "ViT truncate 2: $(tail -n 1 "$WORK/out")"
 
 # 3. Bad input, on 2 ranks (and the first on 1): one line naming the option and the value, status 2.
 run 1 train --data.name synthetic --model.adaptive true --adaptive.q 0

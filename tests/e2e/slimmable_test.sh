@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Slimmable training end to end on 2 ranks (MLP and CNN example configs, shortened, and a
-# small ResNet whose residual groups slim too): the
+# small ResNet whose residual groups slim too, a small ViT whose stream and heads do): the
 # per-width table, the dynamic and the oracle rows are printed and written to the metrics file, the
 # MACs grow with the width, and bad slim.* input ends promptly with one clear line.
 source "$(dirname "$0")/lib.sh"
@@ -126,6 +126,24 @@ train = [l.split() for l in open(sys.argv[2])]
 assert [r["width"] for r in rows] == [t[0] for t in train], (rows, train)
 for r, t in zip(rows, train):
     assert abs(r["test_accuracy"] - float(t[1])) < 1e-9 and abs(r["macs_per_example"] - float(t[2])) < 1e-6, (r, t)
+PYEOF
+
+# A small ViT: the stream and every block's heads slim with the MLPs (at 0.25 under a quarter
+# of the full MACs, where the MLPs alone would leave two thirds), and the gate routes.
+V=(--data.name synthetic --data.synthetic_train 256 --data.synthetic_test 64 --train.batch 8 --model.kind vit
+   --model.dim 16 --model.heads 4 --model.mlp 16 --model.depth 2 --train.mode slimmable --train.steps 8
+   --slim.gate_steps 4 --log.progress lines)
+run 2 train "${V[@]}" --log.metrics "$WORK/vit.jsonl"
+expect_rc 0 "slimmable ViT on 2 ranks"
+rows "$WORK/vit.jsonl" >"$WORK/vit.rows"
+$PY - "$WORK/vit.rows" <<'PYEOF' && pass "ViT: 6 rows, per-width MACs shrink the stream and heads: $(cut -d' ' -f3 "$WORK/vit.rows" | head -4 | xargs)" || fail "ViT table $(cat "$WORK/vit.rows")"
+import sys
+rows = [l.split() for l in open(sys.argv[1])]
+assert [r[0] for r in rows] == ['0.25', '0.5', '0.75', '1', 'dynamic', 'oracle'], rows
+macs = [float(r[2]) for r in rows[:4]]
+assert all(a < b for a, b in zip(macs, macs[1:])), macs
+assert macs[0] < 0.25 * macs[3], macs
+assert abs(float(rows[4][3]) - 1) < 1e-9, rows[4]  # every test example routed once
 PYEOF
 
 # Bad input, on 1 and 2 ranks.
