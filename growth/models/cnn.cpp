@@ -174,7 +174,7 @@ class Cnn final : public Model, public DepthModel {
 
 std::string conv_name(size_t i) { return "conv" + std::to_string(i); }
 
-class CnnFamily final : public ModelFamily, public DepthFamily {
+class CnnFamily final : public ModelFamily, public IdentityLayerDepth {
  public:
   std::string name() const override { return "cnn"; }
   std::vector<FamilySetting> settings() const override {
@@ -280,19 +280,10 @@ class CnnFamily final : public ModelFamily, public DepthFamily {
     return s + identity_layer_options(spec);
   }
 
-  std::vector<std::string> depth_places(const ArchSpec& spec) const override {
-    std::vector<std::string> out;
-    for (const auto& h : hidden_layers(spec)) out.push_back(h.first);
-    return out;
+ protected:
+  std::vector<std::pair<std::string, int64_t>> hidden_layers(const ArchSpec& spec) const override {
+    return sprout::growth::hidden_layers(spec);
   }
-  AddedBlock add_block(const ArchSpec& spec, const std::string& place) const override {
-    return insert_identity_layer(spec, hidden_layers(spec), place, spec.flag("batch_norm"));
-  }
-  ArchSpec with_added_blocks(const ArchSpec& current, const ArchSpec& stored) const override {
-    return with_inserted_layers(current, stored, current.ints("conv").size() + current.ints("widths").size());
-  }
-  std::vector<std::string> depth_strategies() const override { return {"net2net"}; }
-  std::string depth_unit() const override { return "layer"; }
 };
 
 }  // namespace

@@ -153,4 +153,18 @@ ArchSpec with_inserted_layers(const ArchSpec& current, const ArchSpec& stored, s
   return with_inserted_widths(out, names, kept);
 }
 
+std::vector<std::string> IdentityLayerDepth::depth_places(const ArchSpec& spec) const {
+  std::vector<std::string> out;
+  for (const auto& h : hidden_layers(spec)) out.push_back(h.first);
+  return out;
+}
+
+AddedBlock IdentityLayerDepth::add_block(const ArchSpec& spec, const std::string& place) const {
+  return insert_identity_layer(spec, hidden_layers(spec), place, spec.flag("batch_norm"));
+}
+
+ArchSpec IdentityLayerDepth::with_added_blocks(const ArchSpec& current, const ArchSpec& stored) const {
+  return with_inserted_layers(current, stored, hidden_layers(current).size());
+}
+
 }  // namespace sprout::growth

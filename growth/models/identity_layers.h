@@ -61,4 +61,19 @@ AddedBlock insert_identity_layer(const ArchSpec& spec, const std::vector<std::pa
 // least as many inserted after each): their widths as stored; otherwise `current`.
 ArchSpec with_inserted_layers(const ArchSpec& current, const ArchSpec& stored, size_t hidden);
 
+// The depth seam of a plain family: identity layers after its hidden layers, net2net only
+// (random, zeros, gradmax and vt would change the function), counted in layers.
+class IdentityLayerDepth : public DepthFamily {
+ public:
+  std::vector<std::string> depth_places(const ArchSpec& spec) const override;
+  AddedBlock add_block(const ArchSpec& spec, const std::string& place) const override;
+  ArchSpec with_added_blocks(const ArchSpec& current, const ArchSpec& stored) const override;
+  std::vector<std::string> depth_strategies() const override { return {"net2net"}; }
+  std::string depth_unit() const override { return "layer"; }
+
+ protected:
+  // The family's hidden layers (name, width) in the order model.inserted counts them.
+  virtual std::vector<std::pair<std::string, int64_t>> hidden_layers(const ArchSpec& spec) const = 0;
+};
+
 }  // namespace sprout::growth

@@ -103,7 +103,7 @@ class Mlp final : public Model, public DepthModel {
   bool batch_norm_;
 };
 
-class MlpFamily final : public ModelFamily, public DepthFamily {
+class MlpFamily final : public ModelFamily, public IdentityLayerDepth {
  public:
   std::string name() const override { return "mlp"; }
   std::vector<FamilySetting> settings() const override {
@@ -152,19 +152,10 @@ class MlpFamily final : public ModelFamily, public DepthFamily {
     return s + identity_layer_options(spec);
   }
 
-  std::vector<std::string> depth_places(const ArchSpec& spec) const override {
-    std::vector<std::string> out;
-    for (const auto& h : hidden_layers(spec)) out.push_back(h.first);
-    return out;
+ protected:
+  std::vector<std::pair<std::string, int64_t>> hidden_layers(const ArchSpec& spec) const override {
+    return sprout::growth::hidden_layers(spec);
   }
-  AddedBlock add_block(const ArchSpec& spec, const std::string& place) const override {
-    return insert_identity_layer(spec, hidden_layers(spec), place, spec.flag("batch_norm"));
-  }
-  ArchSpec with_added_blocks(const ArchSpec& current, const ArchSpec& stored) const override {
-    return with_inserted_layers(current, stored, current.ints("widths").size());
-  }
-  std::vector<std::string> depth_strategies() const override { return {"net2net"}; }
-  std::string depth_unit() const override { return "layer"; }
 };
 
 }  // namespace
