@@ -149,7 +149,9 @@ void expect_resize_keeps_leading_units(const ArchSpec& arch, const std::map<std:
     if (now.fan_out.size(1) == old.fan_out.size(1)) {
       EXPECT_TRUE(shared(now.fan_out, old.fan_out, k)) << s.name;
     }
-    if (old.has_norm()) EXPECT_TRUE(now.running_var.narrow(0, 0, k).equal(old.running_var.narrow(0, 0, k))) << s.name;
+    if (old.has_norm()) {
+      EXPECT_TRUE(now.running_var.narrow(0, 0, k).equal(old.running_var.narrow(0, 0, k))) << s.name;
+    }
     if (now.width() > old.width()) {
       EXPECT_GT(now.fan_in.narrow(0, k, now.width() - k).abs().sum().item<double>(), 0) << "new units are random";
     }
