@@ -17,6 +17,18 @@ for line in open(sys.argv[1]):
 " "$1"
 }
 
+# eval_matches_table EVAL_JSON ROWS: sprout eval's per-width rows equal the training run's table.
+eval_matches_table() {
+  $PY - "$1" "$2" <<'PYEOF'
+import json, sys
+rows = json.load(open(sys.argv[1]))["widths"]
+train = [l.split() for l in open(sys.argv[2])]
+assert [r["width"] for r in rows] == [t[0] for t in train], (rows, train)
+for r, t in zip(rows, train):
+    assert abs(r["test_accuracy"] - float(t[1])) < 1e-9 and abs(r["macs_per_example"] - float(t[2])) < 1e-6, (r, t)
+PYEOF
+}
+
 check_table() {  # check_table NAME MIN_ACCURACY
   local name=$1 min=$2
   rows "$WORK/$name.jsonl" >"$WORK/$name.rows" || { fail "$name: metrics not readable"; return; }
@@ -47,14 +59,8 @@ check_table mlp 0.70
 run 3 eval --checkpoint "$WORK/ck" --width all
 expect_rc 0 "sprout eval --checkpoint DIR on 3 ranks"
 tail -n 1 "$WORK/out" >"$WORK/eval.json"
-$PY - "$WORK/eval.json" "$WORK/mlp.rows" <<'PYEOF' && pass "eval reproduces the training table (accuracy, MACs, routes)" || fail "eval differs: $(cat "$WORK/eval.json")"
-import json, sys
-rows = json.load(open(sys.argv[1]))["widths"]
-train = [l.split() for l in open(sys.argv[2])]
-assert [r["width"] for r in rows] == [t[0] for t in train], (rows, train)
-for r, t in zip(rows, train):
-    assert abs(r["test_accuracy"] - float(t[1])) < 1e-9 and abs(r["macs_per_example"] - float(t[2])) < 1e-6, (r, t)
-PYEOF
+eval_matches_table "$WORK/eval.json" "$WORK/mlp.rows" && pass "eval reproduces the training table (accuracy, MACs, routes)" \
+  || fail "eval differs: $(cat "$WORK/eval.json")"
 run 2 eval --checkpoint "$WORK/ck" --width 0.5
 expect_rc 0 "sprout eval --width 0.5"
 [[ $(last_json widths | $PY -c "import json,sys; print(json.load(sys.stdin)[0]['width'])") == 0.5 ]] \
@@ -119,14 +125,8 @@ PYEOF
 run 3 eval --checkpoint "$WORK/rck" --width all
 expect_rc 0 "sprout eval of the slimmable ResNet on 3 ranks"
 tail -n 1 "$WORK/out" >"$WORK/reval.json"
-$PY - "$WORK/reval.json" "$WORK/resnet.rows" <<'PYEOF' && pass "ResNet eval reproduces the training table" || fail "ResNet eval differs: $(cat "$WORK/reval.json")"
-import json, sys
-rows = json.load(open(sys.argv[1]))["widths"]
-train = [l.split() for l in open(sys.argv[2])]
-assert [r["width"] for r in rows] == [t[0] for t in train], (rows, train)
-for r, t in zip(rows, train):
-    assert abs(r["test_accuracy"] - float(t[1])) < 1e-9 and abs(r["macs_per_example"] - float(t[2])) < 1e-6, (r, t)
-PYEOF
+eval_matches_table "$WORK/reval.json" "$WORK/resnet.rows" && pass "ResNet eval reproduces the training table" \
+  || fail "ResNet eval differs: $(cat "$WORK/reval.json")"
 
 # A small ViT: the stream and every block's heads slim with the MLPs (at 0.25 under a quarter
 # of the full MACs, where the MLPs alone would leave two thirds), and the gate routes.
