@@ -10,6 +10,11 @@
 //                that model's parameters (SGD with momentum, AdamW), per parameter element;
 //                each in wall-clock and in the process's CPU time, with the node's cores;
 //                the CPU time of the engine's reduction of a --max_bytes bucket, per byte
+//   trainer      the training step's own work beyond that (the sampler's batch, its
+//                assembly and normalisation, the labels, the loss read back, the engine's
+//                and the schedule's bookkeeping): --steps of Trainer::train_step on the
+//                same model and batch (synthetic data, each rank training alone), minus the
+//                forward + backward and SGD update measured above, per example
 //   node link    ping-pong between rank 0 and the next rank of its node, 8 B … 2 MiB: α the
 //                one-way time of 8 B, β the slope between the two largest (no second rank
 //                on rank 0's node: the defaults of runtime/comm/allreduce_cost.h, marked as such)
@@ -35,6 +40,8 @@
 #include "growth/models/model.h"
 #include "launch/bench/bench.h"
 #include "launch/plan/calibration.h"
+#include "launch/train/train_config.h"
+#include "launch/train/trainer.h"
 #include "runtime/comm/hierarchical_allreduce.h"
 #include "runtime/comm/scattered_hierarchical_allreduce.h"
 #include "runtime/comm/mpi_communicator.h"
@@ -164,6 +171,47 @@ void measure_compute(runtime::RuntimeContext& ctx, const Options& o, Calibration
   c.seconds_per_example = step.wall_s / static_cast<double>(batch);
   c.cpu_seconds_per_example = step.cpu_s / static_cast<double>(batch);
   c.cores = static_cast<int>(std::max(0L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+}
+
+// The training step's work outside forward + backward + update, per example: Trainer::
+// train_step (the code `sprout train` runs) on the calibrated model and batch, SGD with
+// momentum, minus what measure_compute timed for the same model (each rank trains alone on
+// a communicator of its own, so no communication is in it; all ranks at once, as there).
+// Synthetic data is 1x28x28 in 10 classes: another model input is not measured (0, said so).
+void measure_trainer_overhead(runtime::RuntimeContext& ctx, const Options& o, Calibration& c) {
+  const auto arch = growth::ArchSpec::parse(o.get("arch"));
+  auto alone = ctx.comm->split(ctx.rank(), 0);  // collective: every rank takes part
+  if (arch.in_channels != 1 || arch.in_height != 28 || arch.in_width != 28 || arch.classes != 10) {
+    c.trainer_source = "not measured (synthetic data is 1x28x28 in 10 classes, the model's input is not)";
+    return;
+  }
+  auto config = read_train_config(Options::defaults(train_option_table()));
+  config.data.name = "synthetic";
+  config.data.synthetic_train = std::max<int64_t>(1024, o.get_int("batch"));
+  config.model = arch;
+  config.train.batch = o.get_int("batch");
+  config.train.steps = o.get_int("warmup") + o.get_int("steps") + 1;
+  config.optim.name = "sgd";
+  config.optim.momentum = 0.9;
+  config.schedule.name = "constant";
+  config.log.progress = "none";
+  config.runtime.threads = c.threads;
+  runtime::RuntimeContext own = ctx;
+  own.comm = alone.get();
+  own.local_rank = 0;
+  Trainer trainer(own, config);
+  trainer.prepare();
+  for (int64_t i = 0; i <= o.get_int("warmup"); ++i) trainer.train_step();  // the first creates the state
+  const Timing step = timed_both(*ctx.comm, static_cast<int>(o.get_int("steps")), [&] { trainer.train_step(); });
+  const double batch = static_cast<double>(o.get_int("batch"));
+  const double elements = static_cast<double>(trainer.model().params().parameter_numel());
+  const double wall = step.wall_s - c.seconds_per_example * batch - c.sgd_update_s_per_element * elements;
+  const double cpu = step.cpu_s - c.cpu_seconds_per_example * batch - c.sgd_update_cpu_s_per_element * elements;
+  // Two medians of noisy timings: a difference below zero means "too small to see", not a gain.
+  c.trainer_s_per_example = std::max(0.0, wall) / batch;
+  c.trainer_cpu_s_per_example = std::max(0.0, cpu) / batch;
+  c.trainer_source = concat("measured: Trainer::train_step ", step.cpu_s * 1e3, " ms CPU (", step.wall_s * 1e3,
+                            " ms wall) minus forward + backward + SGD update", cpu < 0 || wall < 0 ? " (below 0: 0)" : "");
 }
 
 // α, β of t = α + β·b: α the smallest message's time, β the slope between the two
@@ -351,6 +399,7 @@ int bench_calibrate(runtime::RuntimeContext& ctx, const std::vector<std::string>
   c.ranks = ctx.size();
   c.threads = threads;
   measure_compute(ctx, o, c);
+  measure_trainer_overhead(ctx, o, c);
   {
     // Raw MPI calls below: the watchdog ends the job if a peer is gone, instead of a hang.
     runtime::Watchdog::Guard guard(world->watchdog(), "bench calibrate: point-to-point and collectives",
@@ -370,11 +419,13 @@ int bench_calibrate(runtime::RuntimeContext& ctx, const std::vector<std::string>
     out << c.to_json().str() << "\n";
     SPROUT_CHECK(out.good(), ConfigError, "--out: cannot write '", o.get("out"), "'");
     std::printf("calibration written to %s: %.3g ms per example (%s, batch %lld, %d ranks on %d node%s), node link "
-                "%.2f us + %.3g GB/s, between nodes %.2f us + %.3g GB/s (%s), checkpoint %.0f MB/s\n",
+                "%.2f us + %.3g GB/s, between nodes %.2f us + %.3g GB/s (%s), checkpoint %.0f MB/s; the trainer's own "
+                "work %.3g ms CPU per example (%s)\n",
                 o.get("out").c_str(), c.seconds_per_example * 1e3, c.arch.c_str(), static_cast<long long>(c.batch),
                 c.ranks, c.nodes, c.nodes == 1 ? "" : "s", c.links.node.alpha_s * 1e6, 1e-9 / c.links.node.beta_s_per_byte,
                 c.links.between.alpha_s * 1e6, 1e-9 / c.links.between.beta_s_per_byte,
-                c.between_link_source.c_str(), c.checkpoint_bytes_per_s / 1e6);
+                c.between_link_source.c_str(), c.checkpoint_bytes_per_s / 1e6, c.trainer_cpu_s_per_example * 1e3,
+                c.trainer_source.c_str());
   }
   return 0;
 }

@@ -92,7 +92,9 @@ StepPrediction predict_step(const TrainConfig& config, const growth::ArchSpec& a
     p.core_share = cores / cal.threads;
     p.compute_cpu_s = cal.cpu_seconds_per_example * macs / cal.macs_per_example * examples;
     p.update_cpu_s = (adamw ? cal.adamw_update_cpu_s_per_element : cal.sgd_update_cpu_s_per_element) * updated;
+    p.trainer_cpu_s = cal.trainer_cpu_s_per_example * examples;
     p.compute_s = p.compute_cpu_s / cores;
+    p.trainer_s = p.trainer_cpu_s / cores;
     p.update_s = p.update_cpu_s / cores;
     if (ranks > 1 && cal.ranks > 1) {
       const auto ring_share = [](int n) { return 2.0 * (n - 1) / n; };
@@ -101,6 +103,7 @@ StepPrediction predict_step(const TrainConfig& config, const growth::ArchSpec& a
   } else {
     p.compute_s = cal.seconds_per_example * macs / cal.macs_per_example * examples;
     p.update_s = (adamw ? cal.adamw_update_s_per_element : cal.sgd_update_s_per_element) * updated;
+    p.trainer_s = cal.trainer_s_per_example * examples;
   }
   if (ranks > 1) {
     std::vector<torch::Tensor> shapes;

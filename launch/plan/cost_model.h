@@ -10,6 +10,11 @@
 //               with other jobs; forward is a third of it, backward two thirds (backward's
 //               MACs are twice forward's). A calibration without CPU times: its wall-clock
 //               seconds per example, unscaled (the load it was measured under included)
+//   trainer     the training step's own work outside forward, backward and the update
+//               (batch assembly, loss read-back, bookkeeping): the calibrated CPU seconds per
+//               example × examples per rank per step, over the same share of a core as
+//               compute (a calibration without CPU times: its wall-clock figure; without
+//               the figure at all: 0)
 //   update      the optimizer's pass over the parameter elements this rank updates (all, or
 //               its 1/N with optim.shard) at the calibrated seconds per element, the same
 //               way (0 from a calibration without it)
@@ -54,7 +59,8 @@ struct StepPrediction {
   int ranks = 1, nodes = 1;
   double compute_s = 0;              // forward + backward
   double update_s = 0;               // the optimizer's update
-  double compute_cpu_s = 0, update_cpu_s = 0;  // the same in CPU time (0: calibration without)
+  double trainer_s = 0;              // the step's work outside forward, backward and update
+  double compute_cpu_s = 0, update_cpu_s = 0, trainer_cpu_s = 0;  // the same in CPU time (0: calibration without)
   // CPU time of the gradients' reduction on one node: the calibrated CPU per bucket byte
   // scaled from the calibration's ranks to N by the ring's 2(N−1)/N bytes per rank (0 on
   // one rank or without the figure). Not part of step_s: the α–β terms price communication.
@@ -64,7 +70,7 @@ struct StepPrediction {
   double allgather_s = 0;           // parameters after a sharded update (0 unsharded)
   double checkpoint_s = 0;          // per step
   double step_s(PlanAlgorithm a) const {
-    return compute_s + update_s + exposed_s[static_cast<int>(a)] + allgather_s + checkpoint_s;
+    return compute_s + trainer_s + update_s + exposed_s[static_cast<int>(a)] + allgather_s + checkpoint_s;
   }
 };
 

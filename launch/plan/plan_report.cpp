@@ -127,6 +127,8 @@ void print_plan(const Plan& plan, const PlanConfig& config) {
               cal.links.node.alpha_s * 1e6, 1e-9 / cal.links.node.beta_s_per_byte, cal.node_link_source.c_str(),
               cal.links.between.alpha_s * 1e6, 1e-9 / cal.links.between.beta_s_per_byte,
               cal.between_link_source.c_str(), cal.checkpoint_bytes_per_s / kMB);
+  std::printf("# the trainer's own work per step (batches, loss read-back, bookkeeping): %.4g ms CPU per example (%s)\n",
+              cal.trainer_cpu_s_per_example * 1e3, cal.trainer_source.c_str());
   std::printf("\n# per-rank memory on 1 rank (MB), every width of the growth schedule\n");
   std::printf("%10s  %-40s %10s %10s %10s %10s %10s %10s\n", "from_step", "model", "params", "buffers", "grads",
               "optimizer", "activation", "total");
@@ -138,10 +140,10 @@ void print_plan(const Plan& plan, const PlanConfig& config) {
                 m.optimizer_state / kMB, m.activations / kMB, m.total() / kMB, i == plan.peak_width ? "  <- peak" : "");
   }
   const auto& base = plan.rows.front().step;
-  std::printf("\n# predicted step at the widest model, per N (ms); compute = forward + backward; exposed = "
+  std::printf("\n# predicted step at the widest model, per N (ms); compute = forward + backward; trainer = the step's own work beside them; exposed = "
               "communication left after overlap\n");
-  std::printf("%6s %5s %11s %4s %10s %8s %10s %10s %10s %10s %10s %8s %-18s %9s %11s %6s\n", "ranks", "nodes",
-              "peak_MB/rank", "fits", "compute", "update", "ring", "rec_doubl", "hierarch", "scattered", "allgather", "ckpt",
+  std::printf("%6s %5s %11s %4s %10s %8s %8s %10s %10s %10s %10s %10s %8s %-18s %9s %11s %6s\n", "ranks", "nodes",
+              "peak_MB/rank", "fits", "compute", "trainer", "update", "ring", "rec_doubl", "hierarch", "scattered", "allgather", "ckpt",
               "best", "step", "samples/s", "eff");
   for (const auto& r : plan.rows) {
     const auto& s = r.step;
@@ -151,8 +153,9 @@ void print_plan(const Plan& plan, const PlanConfig& config) {
     }
     const double rate = s.ranks * static_cast<double>(t.train.batch * t.train.accumulate) / s.step_s(best);
     const double rate1 = static_cast<double>(t.train.batch * t.train.accumulate) / base.step_s(PlanAlgorithm::Ring);
-    std::printf("%6d %5d %11.2f %4s %10.3f %8.3f %10.3f %10.3f %10.3f %10.3f %10.3f %8.3f %-18s %9.3f %11.1f %6.3f\n",
-                s.ranks, s.nodes, r.peak_bytes / kMB, r.fits ? "yes" : "NO", s.compute_s * 1e3, s.update_s * 1e3,
+    std::printf("%6d %5d %11.2f %4s %10.3f %8.3f %8.3f %10.3f %10.3f %10.3f %10.3f %10.3f %8.3f %-18s %9.3f %11.1f %6.3f\n",
+                s.ranks, s.nodes, r.peak_bytes / kMB, r.fits ? "yes" : "NO", s.compute_s * 1e3, s.trainer_s * 1e3,
+                s.update_s * 1e3,
                 s.exposed_s[0] * 1e3, s.exposed_s[1] * 1e3, s.exposed_s[2] * 1e3, s.exposed_s[3] * 1e3,
                 s.allgather_s * 1e3, s.checkpoint_s * 1e3,
                 to_string(best), s.step_s(best) * 1e3, rate, rate / (s.ranks * rate1));
@@ -171,8 +174,8 @@ void write_plan_files(const Plan& plan, const std::string& prefix) {
   const std::string csv = prefix + ".csv", png = prefix + ".png";
   {
     std::ofstream out(csv);
-    out << "ranks,nodes,peak_bytes,fits,compute_s,update_s,compute_cpu_s,update_cpu_s,reduction_cpu_s,allgather_s,"
-           "checkpoint_s";
+    out << "ranks,nodes,peak_bytes,fits,compute_s,trainer_s,update_s,compute_cpu_s,trainer_cpu_s,update_cpu_s,"
+           "reduction_cpu_s,allgather_s,checkpoint_s";
     for (const char* a : {"ring", "recursive_doubling", "hierarchical", "scattered"}) {
       out << ",exposed_s_" << a << ",step_s_" << a << ",samples_per_s_" << a << ",efficiency_" << a;
     }
@@ -181,7 +184,7 @@ void write_plan_files(const Plan& plan, const std::string& prefix) {
     for (const auto& r : plan.rows) {
       const auto& s = r.step;
       out << s.ranks << "," << s.nodes << "," << r.peak_bytes << "," << (r.fits ? 1 : 0) << "," << s.compute_s << ","
-          << s.update_s << "," << s.compute_cpu_s << "," << s.update_cpu_s << "," << s.reduction_cpu_s << "," << s.allgather_s << ","
+          << s.trainer_s << "," << s.update_s << "," << s.compute_cpu_s << "," << s.trainer_cpu_s << "," << s.update_cpu_s << "," << s.reduction_cpu_s << "," << s.allgather_s << ","
           << s.checkpoint_s;
       for (auto a : kPlanAlgorithms) {
         const double rate = s.ranks * plan.examples_per_step / s.step_s(a), rate1 = plan.examples_per_step / base.step_s(a);
