@@ -13,8 +13,9 @@
 //   trainer      the training step's own work beyond that (the sampler's batch, its
 //                assembly and normalisation, the labels, the loss read back, the engine's
 //                and the schedule's bookkeeping): --steps of Trainer::train_step on the
-//                same model and batch (synthetic data, each rank training alone), minus the
-//                forward + backward and SGD update measured above, per example
+//                same model (synthetic data, each rank training alone) minus a forward +
+//                backward pass of the same batch and the SGD update, at --batch and an
+//                eighth of it: a cost per batch and a cost per example
 //   node link    ping-pong between rank 0 and the next rank of its node, 8 B … 2 MiB: α the
 //                one-way time of 8 B, β the slope between the two largest (no second rank
 //                on rank 0's node: the defaults of runtime/comm/allreduce_cost.h, marked as such)
@@ -173,10 +174,62 @@ void measure_compute(runtime::RuntimeContext& ctx, const Options& o, Calibration
   c.cores = static_cast<int>(std::max(0L, ::sysconf(_SC_NPROCESSORS_ONLN)));
 }
 
-// The training step's work outside forward + backward + update, per example: Trainer::
-// train_step (the code `sprout train` runs) on the calibrated model and batch, SGD with
-// momentum, minus what measure_compute timed for the same model (each rank trains alone on
-// a communicator of its own, so no communication is in it; all ranks at once, as there).
+// The training step's work outside forward + backward + update at `batch` examples, wall
+// and CPU: Trainer::train_step (the code `sprout train` runs; synthetic data, SGD with
+// momentum) minus a forward + backward pass of a model of the same architecture (without
+// the engine's hooks) on a batch of that size, timed right after it, and the calibrated SGD
+// update; the median over --steps such pairs (back to back, so a change of load in between
+// cancels), the slowest rank's. Each rank trains alone on `alone`, so no communication is
+// in it; all ranks at once, as measure_compute's passes ran.
+Timing trainer_overhead_at(runtime::RuntimeContext& ctx, runtime::Communicator& alone, const growth::ArchSpec& arch,
+                           int64_t batch, const Options& o, const Calibration& c) {
+  auto config = read_train_config(Options::defaults(train_option_table()));
+  config.data.name = "synthetic";
+  config.data.synthetic_train = std::max<int64_t>(1024, batch);
+  config.model = arch;
+  config.train.batch = batch;
+  config.train.steps = o.get_int("warmup") + o.get_int("steps") + 1;
+  config.optim.name = "sgd";
+  config.optim.momentum = 0.9;
+  config.schedule.name = "constant";
+  config.log.progress = "none";
+  config.runtime.threads = c.threads;
+  runtime::RuntimeContext own = ctx;
+  own.comm = &alone;
+  own.local_rank = 0;
+  Trainer trainer(own, config);
+  trainer.prepare();
+  auto model_ptr = growth::build_model(trainer.model().arch(), 1);
+  auto& model = *model_ptr;
+  auto gen = compat::make_generator(13 + ctx.rank());
+  auto x = at::randn({batch, arch.in_channels, arch.in_height, arch.in_width}, gen);
+  auto y = torch::randint(arch.classes, {batch}, torch::kInt64);
+  auto pass = [&] {
+    model.params().zero_grad();
+    torch::nll_loss(torch::log_softmax(model.forward(x, true), 1), y).backward();
+  };
+  for (int64_t i = 0; i <= o.get_int("warmup"); ++i) trainer.train_step(), pass();  // the first creates the state
+  const double elements = static_cast<double>(model.params().parameter_numel());
+  std::vector<double> wall, cpu;
+  for (int64_t i = 0; i < o.get_int("steps"); ++i) {
+    ctx.comm->barrier();
+    const auto t0 = std::chrono::steady_clock::now();
+    const double c0 = process_cpu_seconds();
+    trainer.train_step();
+    const auto t1 = std::chrono::steady_clock::now();
+    const double c1 = process_cpu_seconds();
+    pass();
+    const double pass_wall = seconds_since(t1), pass_cpu = process_cpu_seconds() - c1;
+    wall.push_back(std::chrono::duration<double>(t1 - t0).count() - pass_wall - c.sgd_update_s_per_element * elements);
+    cpu.push_back(c1 - c0 - pass_cpu - c.sgd_update_cpu_s_per_element * elements);
+  }
+  return {runtime::allreduce_scalar(*ctx.comm, median(wall), runtime::ReduceOp::Max),
+          runtime::allreduce_scalar(*ctx.comm, median(cpu), runtime::ReduceOp::Max)};
+}
+
+// The trainer's own work as a cost per batch plus a cost per example: measured at --batch
+// and at an eighth of it, the straight line through both (a batch of 1: the whole as a cost
+// per batch). Differences of noisy medians below zero mean "too small to see": 0, said so.
 // Synthetic data is 1x28x28 in 10 classes: another model input is not measured (0, said so).
 void measure_trainer_overhead(runtime::RuntimeContext& ctx, const Options& o, Calibration& c) {
   const auto arch = growth::ArchSpec::parse(o.get("arch"));
@@ -185,33 +238,21 @@ void measure_trainer_overhead(runtime::RuntimeContext& ctx, const Options& o, Ca
     c.trainer_source = "not measured (synthetic data is 1x28x28 in 10 classes, the model's input is not)";
     return;
   }
-  auto config = read_train_config(Options::defaults(train_option_table()));
-  config.data.name = "synthetic";
-  config.data.synthetic_train = std::max<int64_t>(1024, o.get_int("batch"));
-  config.model = arch;
-  config.train.batch = o.get_int("batch");
-  config.train.steps = o.get_int("warmup") + o.get_int("steps") + 1;
-  config.optim.name = "sgd";
-  config.optim.momentum = 0.9;
-  config.schedule.name = "constant";
-  config.log.progress = "none";
-  config.runtime.threads = c.threads;
-  runtime::RuntimeContext own = ctx;
-  own.comm = alone.get();
-  own.local_rank = 0;
-  Trainer trainer(own, config);
-  trainer.prepare();
-  for (int64_t i = 0; i <= o.get_int("warmup"); ++i) trainer.train_step();  // the first creates the state
-  const Timing step = timed_both(*ctx.comm, static_cast<int>(o.get_int("steps")), [&] { trainer.train_step(); });
-  const double batch = static_cast<double>(o.get_int("batch"));
-  const double elements = static_cast<double>(trainer.model().params().parameter_numel());
-  const double wall = step.wall_s - c.seconds_per_example * batch - c.sgd_update_s_per_element * elements;
-  const double cpu = step.cpu_s - c.cpu_seconds_per_example * batch - c.sgd_update_cpu_s_per_element * elements;
-  // Two medians of noisy timings: a difference below zero means "too small to see", not a gain.
-  c.trainer_s_per_example = std::max(0.0, wall) / batch;
-  c.trainer_cpu_s_per_example = std::max(0.0, cpu) / batch;
-  c.trainer_source = concat("measured: Trainer::train_step ", step.cpu_s * 1e3, " ms CPU (", step.wall_s * 1e3,
-                            " ms wall) minus forward + backward + SGD update", cpu < 0 || wall < 0 ? " (below 0: 0)" : "");
+  const int64_t large = o.get_int("batch"), small = std::max<int64_t>(1, large / 8);
+  const Timing at_large = trainer_overhead_at(ctx, *alone, arch, large, o, c);
+  const Timing at_small = small < large ? trainer_overhead_at(ctx, *alone, arch, small, o, c) : at_large;
+  bool clamped = false;
+  auto line = [&](double lo, double hi, double& per_batch, double& per_example) {
+    per_example = small < large ? (hi - lo) / static_cast<double>(large - small) : 0.0;
+    if (per_example < 0) per_example = 0, clamped = true;
+    per_batch = lo - per_example * static_cast<double>(small);
+    if (per_batch < 0) per_batch = 0, clamped = true;
+  };
+  line(at_small.wall_s, at_large.wall_s, c.trainer_s_per_batch, c.trainer_s_per_example);
+  line(at_small.cpu_s, at_large.cpu_s, c.trainer_cpu_s_per_batch, c.trainer_cpu_s_per_example);
+  c.trainer_source = concat("measured: Trainer::train_step minus forward + backward + SGD update, ",
+                            at_small.cpu_s * 1e3, " ms CPU at batch ", small, ", ", at_large.cpu_s * 1e3,
+                            " ms at batch ", large, clamped ? " (a part below 0: 0)" : "");
 }
 
 // α, β of t = α + β·b: α the smallest message's time, β the slope between the two
@@ -420,11 +461,12 @@ int bench_calibrate(runtime::RuntimeContext& ctx, const std::vector<std::string>
     SPROUT_CHECK(out.good(), ConfigError, "--out: cannot write '", o.get("out"), "'");
     std::printf("calibration written to %s: %.3g ms per example (%s, batch %lld, %d ranks on %d node%s), node link "
                 "%.2f us + %.3g GB/s, between nodes %.2f us + %.3g GB/s (%s), checkpoint %.0f MB/s; the trainer's own "
-                "work %.3g ms CPU per example (%s)\n",
+                "work %.3g ms CPU per batch + %.3g ms per example (%s)\n",
                 o.get("out").c_str(), c.seconds_per_example * 1e3, c.arch.c_str(), static_cast<long long>(c.batch),
                 c.ranks, c.nodes, c.nodes == 1 ? "" : "s", c.links.node.alpha_s * 1e6, 1e-9 / c.links.node.beta_s_per_byte,
                 c.links.between.alpha_s * 1e6, 1e-9 / c.links.between.beta_s_per_byte,
-                c.between_link_source.c_str(), c.checkpoint_bytes_per_s / 1e6, c.trainer_cpu_s_per_example * 1e3,
+                c.between_link_source.c_str(), c.checkpoint_bytes_per_s / 1e6, c.trainer_cpu_s_per_batch * 1e3,
+                c.trainer_cpu_s_per_example * 1e3,
                 c.trainer_source.c_str());
   }
   return 0;

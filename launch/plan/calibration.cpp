@@ -36,7 +36,8 @@ runtime::JsonObject Calibration::to_json() const {
       .add("cpu_seconds_per_example", cpu_seconds_per_example)
       .add("sgd_update_cpu_s_per_element", sgd_update_cpu_s_per_element)
       .add("adamw_update_cpu_s_per_element", adamw_update_cpu_s_per_element).add("cores", cores)
-      .add("reduction_cpu_s_per_byte", reduction_cpu_s_per_byte).add("trainer_s_per_example", trainer_s_per_example)
+      .add("reduction_cpu_s_per_byte", reduction_cpu_s_per_byte).add("trainer_s_per_batch", trainer_s_per_batch)
+      .add("trainer_s_per_example", trainer_s_per_example).add("trainer_cpu_s_per_batch", trainer_cpu_s_per_batch)
       .add("trainer_cpu_s_per_example", trainer_cpu_s_per_example).add("trainer_source", trainer_source);
   runtime::JsonObject links_json;
   links_json.add("node", link_json(links.node, node_link_source))
@@ -91,7 +92,9 @@ Calibration Calibration::read(const std::string& path, const std::string& option
     c.cores = compute.value().value("cores", 0);
     c.reduction_cpu_s_per_byte = compute.value().value("reduction_cpu_s_per_byte", 0.0);
     if (compute.has("trainer_cpu_s_per_example")) {  // older files: 0, and the source says so
+      c.trainer_s_per_batch = compute.number("trainer_s_per_batch");
       c.trainer_s_per_example = compute.number("trainer_s_per_example");
+      c.trainer_cpu_s_per_batch = compute.number("trainer_cpu_s_per_batch");
       c.trainer_cpu_s_per_example = compute.number("trainer_cpu_s_per_example");
       c.trainer_source = compute.text("trainer_source");
     }
@@ -124,7 +127,9 @@ Calibration Calibration::read(const std::string& path, const std::string& option
     SPROUT_CHECK(std::isfinite(v) && v >= 0, ConfigError, option, ": '", path,
                  "' has a CPU time that is negative or not finite: ", v);
   }
-  for (const auto& [key, v] : {std::pair<const char*, double>{"trainer_s_per_example", c.trainer_s_per_example},
+  for (const auto& [key, v] : {std::pair<const char*, double>{"trainer_s_per_batch", c.trainer_s_per_batch},
+                               {"trainer_s_per_example", c.trainer_s_per_example},
+                               {"trainer_cpu_s_per_batch", c.trainer_cpu_s_per_batch},
                                {"trainer_cpu_s_per_example", c.trainer_cpu_s_per_example}}) {
     SPROUT_CHECK(std::isfinite(v) && v >= 0, ConfigError, option, ": '", path, "' has compute.", key,
                  " negative or not finite: ", v);

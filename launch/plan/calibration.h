@@ -51,9 +51,10 @@ struct Calibration {
   // CPU seconds per bucket byte of the engine's reduction (a --max_bytes bucket, the ring on
   // `ranks` ranks of one node: copies, additions, polling; 0: not measured or one rank).
   double reduction_cpu_s_per_byte = 0;
-  // Trainer::train_step's own work beyond forward + backward + update, per example, wall-clock
-  // and CPU (0 in files written before it was measured: trainer_source then says so).
-  double trainer_s_per_example = 0, trainer_cpu_s_per_example = 0;
+  // Trainer::train_step's own work beyond forward + backward + update: per (micro-)batch
+  // plus per example, wall-clock and CPU (0 in files written before it was measured:
+  // trainer_source then says so).
+  double trainer_s_per_batch = 0, trainer_s_per_example = 0, trainer_cpu_s_per_batch = 0, trainer_cpu_s_per_example = 0;
   std::string trainer_source = "not in this calibration (written before it was measured)";
   int64_t batch = 0;
   int threads = 1;  // intra-op threads per rank while measuring

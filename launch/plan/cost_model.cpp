@@ -79,7 +79,8 @@ StepPrediction predict_step(const TrainConfig& config, const growth::ArchSpec& a
   p.ranks = ranks;
   const int per_node = std::min(ranks_per_node, ranks);
   p.nodes = (ranks + per_node - 1) / per_node;
-  const double examples = static_cast<double>(config.train.batch * config.train.accumulate);
+  const double accumulate = static_cast<double>(config.train.accumulate);  // micro-batches per step
+  const double examples = static_cast<double>(config.train.batch) * accumulate;
   const double macs = static_cast<double>(growth::macs_per_example(arch));
   double total = 0;
   for (auto n : tensors.parameters) total += static_cast<double>(n);
@@ -92,7 +93,7 @@ StepPrediction predict_step(const TrainConfig& config, const growth::ArchSpec& a
     p.core_share = cores / cal.threads;
     p.compute_cpu_s = cal.cpu_seconds_per_example * macs / cal.macs_per_example * examples;
     p.update_cpu_s = (adamw ? cal.adamw_update_cpu_s_per_element : cal.sgd_update_cpu_s_per_element) * updated;
-    p.trainer_cpu_s = cal.trainer_cpu_s_per_example * examples;
+    p.trainer_cpu_s = cal.trainer_cpu_s_per_batch * accumulate + cal.trainer_cpu_s_per_example * examples;
     p.compute_s = p.compute_cpu_s / cores;
     p.trainer_s = p.trainer_cpu_s / cores;
     p.update_s = p.update_cpu_s / cores;
@@ -103,7 +104,7 @@ StepPrediction predict_step(const TrainConfig& config, const growth::ArchSpec& a
   } else {
     p.compute_s = cal.seconds_per_example * macs / cal.macs_per_example * examples;
     p.update_s = (adamw ? cal.adamw_update_s_per_element : cal.sgd_update_s_per_element) * updated;
-    p.trainer_s = cal.trainer_s_per_example * examples;
+    p.trainer_s = cal.trainer_s_per_batch * accumulate + cal.trainer_s_per_example * examples;
   }
   if (ranks > 1) {
     std::vector<torch::Tensor> shapes;

@@ -11,10 +11,10 @@
 //               MACs are twice forward's). A calibration without CPU times: its wall-clock
 //               seconds per example, unscaled (the load it was measured under included)
 //   trainer     the training step's own work outside forward, backward and the update
-//               (batch assembly, loss read-back, bookkeeping): the calibrated CPU seconds per
-//               example × examples per rank per step, over the same share of a core as
-//               compute (a calibration without CPU times: its wall-clock figure; without
-//               the figure at all: 0)
+//               (batch assembly, loss read-back, bookkeeping): train.accumulate × (the
+//               calibrated CPU seconds per batch + per example × train.batch), over the same
+//               share of a core as compute (a calibration without CPU times: its wall-clock
+//               figures; without the figures at all: 0)
 //   update      the optimizer's pass over the parameter elements this rank updates (all, or
 //               its 1/N with optim.shard) at the calibrated seconds per element, the same
 //               way (0 from a calibration without it)

@@ -127,8 +127,9 @@ void print_plan(const Plan& plan, const PlanConfig& config) {
               cal.links.node.alpha_s * 1e6, 1e-9 / cal.links.node.beta_s_per_byte, cal.node_link_source.c_str(),
               cal.links.between.alpha_s * 1e6, 1e-9 / cal.links.between.beta_s_per_byte,
               cal.between_link_source.c_str(), cal.checkpoint_bytes_per_s / kMB);
-  std::printf("# the trainer's own work per step (batches, loss read-back, bookkeeping): %.4g ms CPU per example (%s)\n",
-              cal.trainer_cpu_s_per_example * 1e3, cal.trainer_source.c_str());
+  std::printf("# the trainer's own work per step (batches, loss read-back, bookkeeping): %.4g ms CPU per batch + %.4g ms "
+              "per example (%s)\n",
+              cal.trainer_cpu_s_per_batch * 1e3, cal.trainer_cpu_s_per_example * 1e3, cal.trainer_source.c_str());
   std::printf("\n# per-rank memory on 1 rank (MB), every width of the growth schedule\n");
   std::printf("%10s  %-40s %10s %10s %10s %10s %10s %10s\n", "from_step", "model", "params", "buffers", "grads",
               "optimizer", "activation", "total");

@@ -25,7 +25,8 @@ cpu = c["compute"]
 ok = c["compute"]["seconds_per_example"] > 0 and c["links"]["node"]["beta_s_per_byte"] > 0 and \
      cpu["cpu_seconds_per_example"] > 0 and cpu["sgd_update_cpu_s_per_element"] > 0 and cpu["cores"] >= 1 and \
      cpu["reduction_cpu_s_per_byte"] > 0 and \
-     cpu["trainer_cpu_s_per_example"] >= 0 and cpu["trainer_s_per_example"] >= 0 and \
+     all(cpu[k] >= 0 for k in ("trainer_s_per_batch", "trainer_s_per_example", "trainer_cpu_s_per_batch",
+                               "trainer_cpu_s_per_example")) and \
      cpu["trainer_source"].startswith("measured: Trainer::train_step") and \
      c["links"]["node"]["source"].startswith("measured") and len(c["collectives"]) >= 2 and \
      all(r["ring_allreduce_s"] > 0 and r["hierarchical_allreduce_s"] > 0 and r["scattered_allreduce_s"] > 0
@@ -80,18 +81,21 @@ ok = all(abs(float(r["step_s_scattered"]) - parts(r) - float(r["exposed_s_scatte
 sys.exit(0 if ok else 1)
 PYEOF
 
-# 2b. The trainer's own work: a calibration with hand-set figures (20 us of CPU, 50 us of wall
-# per example, 2 cores, 1 thread) gives 16 × 20 us = 0.32 ms of CPU per step; the wall-clock
-# column is that over the core share (a core at N = 1, half a core at 4 ranks per node), and
-# every row's step is the sum of its terms. A file without the figures plans with 0 and says so.
-trainer_file() {  # trainer_file OUT CPU WALL ("drop": without the keys)
+# 2b. The trainer's own work: a calibration with hand-set figures (CPU 0.1 ms per batch + 20 us
+# per example, 2 cores, 1 thread) gives 0.1 + 16 × 0.02 = 0.42 ms of CPU per step; the
+# wall-clock column is that over the core share (a core at N = 1, half a core at 4 ranks per
+# node), and every row's step is the sum of its terms. A file without them plans with 0 and says so.
+trainer_file() {  # trainer_file OUT CPU_PER_EXAMPLE WALL_PER_EXAMPLE ("drop": without the keys)
   $PY - "$CAL" "$@" <<'PYEOF'
 import json, sys
 c = json.load(open(sys.argv[1])); out, cpu, wall = sys.argv[2:5]
 c["compute"].update(cores=2, threads=1)
-for k in ("trainer_cpu_s_per_example", "trainer_s_per_example", "trainer_source"): c["compute"].pop(k)
+for k in ("trainer_cpu_s_per_batch", "trainer_cpu_s_per_example", "trainer_s_per_batch", "trainer_s_per_example",
+          "trainer_source"):
+    c["compute"].pop(k)
 if cpu != "drop":
-    c["compute"].update(trainer_cpu_s_per_example=float(cpu), trainer_s_per_example=float(wall), trainer_source="hand-set")
+    c["compute"].update(trainer_cpu_s_per_batch=1e-4, trainer_cpu_s_per_example=float(cpu), trainer_s_per_batch=2e-4,
+                        trainer_s_per_example=float(wall), trainer_source="hand-set")
 open(out, "w").write(json.dumps(c).replace("Infinity", "1e999"))
 PYEOF
 }
@@ -99,16 +103,16 @@ trainer_file "$WORK/cal_t.json" 20e-6 50e-6
 run 1 plan --plan.calibration "$WORK/cal_t.json" --model.widths 32 --train.batch 16 --plan.ranks_per_node 4 \
   --plan.max_ranks 8 --plan.memory_gb 4 --plan.out "$WORK/plan_t"
 expect_rc 0 "plan with the trainer's own work"
-grep -q "^# the trainer's own work per step.*0.02 ms CPU per example (hand-set)" "$WORK/out" \
+grep -q "^# the trainer's own work per step.*0.1 ms CPU per batch + 0.02 ms per example (hand-set)" "$WORK/out" \
   && pass "plan reports the trainer's term and its source" || fail "no trainer line in the plan's header"
-$PY - "$WORK/plan_t.csv" <<'PYEOF' && pass "trainer column: 0.32 ms CPU, its wall over the core share; step = sum of its terms" \
+$PY - "$WORK/plan_t.csv" <<'PYEOF' && pass "trainer column: 0.42 ms CPU, its wall over the core share; step = sum of its terms" \
   || fail "plan_t.csv: trainer column or step sum wrong"
 import csv, sys
 rows = {int(r["ranks"]): r for r in csv.DictReader(open(sys.argv[1]))}
 near = lambda a, b: abs(float(a) - b) <= 1e-5 * b
 terms = ("compute_s", "trainer_s", "update_s", "allgather_s", "checkpoint_s", "exposed_s_ring")
-ok = near(rows[1]["trainer_cpu_s"], 0.32e-3) and near(rows[1]["trainer_s"], 0.32e-3) and \
-     near(rows[8]["trainer_cpu_s"], 0.32e-3) and near(rows[8]["trainer_s"], 0.64e-3) and \
+ok = near(rows[1]["trainer_cpu_s"], 0.42e-3) and near(rows[1]["trainer_s"], 0.42e-3) and \
+     near(rows[8]["trainer_cpu_s"], 0.42e-3) and near(rows[8]["trainer_s"], 0.84e-3) and \
      all(near(r["step_s_ring"], sum(float(r[k]) for k in terms)) for r in rows.values())
 sys.exit(0 if ok else 1)
 PYEOF
@@ -116,7 +120,7 @@ trainer_file "$WORK/cal_old.json" drop drop
 run 1 plan --plan.calibration "$WORK/cal_old.json" --model.widths 32 --train.batch 16 --plan.max_ranks 2 \
   --plan.memory_gb 4 --plan.out "$WORK/plan_old"
 expect_rc 0 "plan from a calibration without the trainer's figures"
-grep -q "^# the trainer's own work per step.*0 ms CPU per example (not in this calibration" "$WORK/out" \
+grep -q "^# the trainer's own work per step.*0 ms CPU per batch + 0 ms per example (not in this calibration" "$WORK/out" \
   && $PY -c "import csv,sys; sys.exit(0 if all(float(r['trainer_s']) == 0 for r in csv.DictReader(open(sys.argv[1]))) else 1)" \
        "$WORK/plan_old.csv" && pass "an older calibration: the term is 0, said so" || fail "older calibration's trainer term"
 trainer_file "$WORK/cal_bad.json" -1e-6 50e-6

@@ -99,35 +99,37 @@ TEST(PlanCostModel, CpuTimeOverTheCoreShareOfEachRankOnItsNode) {
   EXPECT_DOUBLE_EQ(predict_step(config, config.model, tensors, cal, 8, 8).compute_s, 10e-3);
 }
 
-TEST(PlanCostModel, TheTrainersOwnWorkIsItsRatePerExampleOverTheCoreShareAndPartOfTheStep) {
+TEST(PlanCostModel, TheTrainersOwnWorkIsPerBatchPlusPerExampleOverTheCoreShareAndPartOfTheStep) {
   auto config = config_for(64);
   config.train.batch = 10;
-  config.train.accumulate = 3;  // 30 examples per rank per step
+  config.train.accumulate = 3;  // 3 micro-batches, 30 examples per rank per step
   auto cal = calibration();
   cal.macs_per_example = static_cast<double>(growth::macs_per_example(config.model));
   cal.cpu_seconds_per_example = 0.5e-3;
+  cal.trainer_cpu_s_per_batch = 0.1e-3;     // 100 us of CPU per micro-batch
   cal.trainer_cpu_s_per_example = 0.02e-3;  // 20 us of CPU per example
-  cal.trainer_s_per_example = 0.05e-3;      // 50 us wall-clock per example
+  cal.trainer_s_per_batch = 0.2e-3;         // wall-clock: 200 us per micro-batch
+  cal.trainer_s_per_example = 0.05e-3;      // and 50 us per example
   cal.cores = 2;
   cal.threads = 1;
   const auto tensors = growth::training_tensors(config.model);
-  // 1 rank: a whole core; 30 × 20 us = 0.6 ms, CPU and wall alike.
+  // 1 rank: a whole core; 3 × 0.1 ms + 30 × 20 us = 0.9 ms, CPU and wall alike.
   auto p = predict_step(config, config.model, tensors, cal, 1, 8);
-  EXPECT_DOUBLE_EQ(p.trainer_cpu_s, 0.6e-3);
-  EXPECT_DOUBLE_EQ(p.trainer_s, 0.6e-3);
-  EXPECT_DOUBLE_EQ(p.step_s(PlanAlgorithm::Ring), 15e-3 + 0.6e-3);  // compute 30 × 0.5 ms, no update rate
-  // 8 ranks on the 2 cores: a quarter of a core each, 2.4 ms of wall; the CPU time stays 0.6 ms.
+  EXPECT_DOUBLE_EQ(p.trainer_cpu_s, 0.9e-3);
+  EXPECT_DOUBLE_EQ(p.trainer_s, 0.9e-3);
+  EXPECT_DOUBLE_EQ(p.step_s(PlanAlgorithm::Ring), 15e-3 + 0.9e-3);  // compute 30 × 0.5 ms, no update rate
+  // 8 ranks on the 2 cores: a quarter of a core each, 3.6 ms of wall; the CPU time stays 0.9 ms.
   p = predict_step(config, config.model, tensors, cal, 8, 8);
-  EXPECT_DOUBLE_EQ(p.trainer_cpu_s, 0.6e-3);
-  EXPECT_DOUBLE_EQ(p.trainer_s, 2.4e-3);
-  EXPECT_NEAR(p.step_s(PlanAlgorithm::Ring), p.compute_s + 2.4e-3 + p.exposed_s[0], 1e-15);
-  // Without CPU times: the wall-clock figure, unscaled: 30 × 50 us.
+  EXPECT_DOUBLE_EQ(p.trainer_cpu_s, 0.9e-3);
+  EXPECT_DOUBLE_EQ(p.trainer_s, 3.6e-3);
+  EXPECT_NEAR(p.step_s(PlanAlgorithm::Ring), p.compute_s + 3.6e-3 + p.exposed_s[0], 1e-15);
+  // Without CPU times: the wall-clock figures, unscaled: 3 × 0.2 ms + 30 × 50 us.
   cal.cpu_seconds_per_example = 0;
   p = predict_step(config, config.model, tensors, cal, 8, 8);
-  EXPECT_DOUBLE_EQ(p.trainer_s, 1.5e-3);
+  EXPECT_DOUBLE_EQ(p.trainer_s, 2.1e-3);
   EXPECT_EQ(p.trainer_cpu_s, 0);
-  // A calibration without the figure (older files): 0, the step as before.
-  cal.trainer_s_per_example = 0;
+  // A calibration without the figures (older files): 0, the step as before.
+  cal.trainer_s_per_batch = cal.trainer_s_per_example = 0;
   EXPECT_EQ(predict_step(config, config.model, tensors, cal, 8, 8).trainer_s, 0);
 }
 
