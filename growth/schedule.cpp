@@ -34,6 +34,32 @@ std::string known(const std::vector<std::string>& sites) {
   return s;
 }
 
+// One item of a "NAME:N,NAME:N" list: the item as written, its name and its number.
+struct NamedCount {
+  std::string item, name;
+  int64_t value = 0;
+};
+
+// The items of `text`; a ConfigError naming --`option`, the text and the expected `shape`
+// when one is not NAME:integer.
+std::vector<NamedCount> parse_named_counts(const std::string& text, const std::string& option,
+                                           const std::string& shape) {
+  std::vector<NamedCount> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    NamedCount t;
+    t.item = trim(item);
+    const auto c = t.item.find(':');
+    SPROUT_CHECK(c != std::string::npos && parse_i64(trim(t.item.substr(c + 1)), t.value) &&
+                     !trim(t.item.substr(0, c)).empty(),
+                 ConfigError, "--", option, ": '", text, "' is not a list of ", shape);
+    t.name = trim(t.item.substr(0, c));
+    out.push_back(t);
+  }
+  return out;
+}
+
 }  // namespace
 
 GrowthEvent parse_event(const std::string& text) {
@@ -66,33 +92,18 @@ GrowthEvent parse_event(const std::string& text) {
 
 std::map<std::string, int64_t> parse_targets(const std::string& text) {
   std::map<std::string, int64_t> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    item = trim(item);
-    const auto c = item.find(':');
-    int64_t w = 0;
-    SPROUT_CHECK(c != std::string::npos && parse_i64(trim(item.substr(c + 1)), w) && !trim(item.substr(0, c)).empty(),
-                 ConfigError, "--growth.target: '", text, "' is not a list of SITE:WIDTH (e.g. fc1:256,fc2:256)");
-    SPROUT_CHECK(w > 0, ConfigError, "--growth.target: '", item, "': width must be > 0");
-    out[trim(item.substr(0, c))] = w;
+  for (const auto& t : parse_named_counts(text, "growth.target", "SITE:WIDTH (e.g. fc1:256,fc2:256)")) {
+    SPROUT_CHECK(t.value > 0, ConfigError, "--growth.target: '", t.item, "': width must be > 0");
+    out[t.name] = t.value;
   }
   return out;
 }
 
 std::map<std::string, int64_t> parse_depth_targets(const std::string& text) {
   std::map<std::string, int64_t> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    item = trim(item);
-    const auto c = item.find(':');
-    int64_t n = 0;
-    SPROUT_CHECK(c != std::string::npos && parse_i64(trim(item.substr(c + 1)), n) && !trim(item.substr(0, c)).empty(),
-                 ConfigError, "--growth.depth_target: '", text,
-                 "' is not a list of PLACE:COUNT (e.g. stage2:3,stage3:2 or fc2:1)");
-    SPROUT_CHECK(n >= 0, ConfigError, "--growth.depth_target: '", item, "': the count must be >= 0");
-    out[trim(item.substr(0, c))] = n;
+  for (const auto& t : parse_named_counts(text, "growth.depth_target", "PLACE:COUNT (e.g. stage2:3,stage3:2 or fc2:1)")) {
+    SPROUT_CHECK(t.value >= 0, ConfigError, "--growth.depth_target: '", t.item, "': the count must be >= 0");
+    out[t.name] = t.value;
   }
   return out;
 }
