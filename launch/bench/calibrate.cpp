@@ -9,7 +9,9 @@
 //                median, slowest rank, divided by --batch; and the optimizer's update of
 //                that model's parameters (SGD with momentum, AdamW), per parameter element;
 //                each in wall-clock and in the process's CPU time, with the node's cores;
-//                the CPU time of the engine's reduction of a --max_bytes bucket, per byte
+//   engine       the data-parallel engine's CPU time per gradient byte of that model in
+//                its buckets (--bucket_mb): the hooks' copy of the gradients into the
+//                buckets, and the reduction of the buckets (on 2 or more ranks)
 //   trainer      the training step's own work beyond that (the sampler's batch, its
 //                assembly and normalisation, the labels, the loss read back, the engine's
 //                and the schedule's bookkeeping): --steps of Trainer::train_step on the
@@ -67,7 +69,8 @@ OptionTable calibrate_table() {
       {"warmup", "3", "untimed passes first"},
       {"threads", "0", "intra-op threads per rank (0: cores / ranks on this node)"},
       {"max_bytes", "16777216", "largest collective message (16 MiB)"},
-      {"reps", "5", "repetitions per message size (median)"},
+      {"reps", "5", "repetitions per message size and of the engine's reduction (median)"},
+      {"bucket_mb", "25", "gradient bucket cap in MiB the engine's CPU work is measured at (runtime.bucket_mb of the runs to plan)"},
       {"dir", "/tmp", "directory the checkpoint write is timed in"},
       {"checkpoint_mb", "64", "MiB each rank writes"},
       {"ranks_per_node", "0", "0: ranks sharing memory form a node (MPI_COMM_TYPE_SHARED); K: blocks of K ranks"},
@@ -87,6 +90,8 @@ void check_calibrate(const Options& o) {
   SPROUT_CHECK(o.get_int("warmup") >= 0, ConfigError, "--warmup: ", o.get_int("warmup"), " must be >= 0");
   SPROUT_CHECK(o.get_int("threads") >= 0 && o.get_int("threads") <= 1024, ConfigError, "--threads: ",
                o.get_int("threads"), " must be in [0, 1024]");
+  SPROUT_CHECK(o.get_double("bucket_mb") > 0 && o.get_double("bucket_mb") <= 4096, ConfigError, "--bucket_mb: ",
+               o.get_double("bucket_mb"), " must be in (0, 4096]");
   const int64_t hi = o.get_int("max_bytes");
   SPROUT_CHECK(hi >= 4096 && hi <= (int64_t{1} << 30), ConfigError, "--max_bytes: ", hi, " must be in [4096, 1 GiB]");
   for (const char* key : {"between_alpha_us", "between_gbps"}) {
@@ -383,19 +388,41 @@ void measure_collectives(runtime::RuntimeContext& ctx, MPI_Comm comm, const runt
   }
 }
 
-// The CPU time the engine's reduction of one --max_bytes bucket costs a rank, per byte of
-// the bucket: BucketReducer waits as training does (polling, sleeping while a peer is
-// late), so the time a rank waits costs it little CPU and the copies and additions count.
-void measure_reduction_cpu(runtime::RuntimeContext& ctx, const Options& o, Calibration& c) {
+// The engine's own CPU work per gradient byte of --arch, as a training step does it on
+// `ranks` ranks: the model's parameters in their buckets (--bucket_mb, the first bucket at
+// most 1 MiB, as DataParallel builds them) on a communicator split off the world (as
+// DataParallel's); per repetition, the gradient hooks' part — add() of every scaled
+// gradient in backward's order, which starts each bucket as it fills — and finish()'s part,
+// the rest of the reduction (waits poll and sleep as in training, so the time a rank waits
+// for a late peer costs it little CPU and the copies and additions count). Medians over
+// --reps, the slowest rank's.
+void measure_engine_cpu(runtime::RuntimeContext& ctx, const Options& o, Calibration& c) {
   if (ctx.size() < 2) return;
-  const int64_t numel = std::max<int64_t>(1, o.get_int("max_bytes") / 4);
-  const std::vector<torch::Tensor> shapes{torch::empty({numel}, torch::TensorOptions().device(torch::kMeta))};
-  const size_t cap = static_cast<size_t>(numel) * 4;
-  runtime::BucketReducer reducer(*ctx.comm, runtime::BucketLayout::build(shapes, cap, cap), {{numel}}, 1.0);
-  reducer.buffers()[0].fill_(1.0f);
-  reducer.reduce_buffers();  // first touch of the buffers: untimed
-  const Timing t = timed_both(*ctx.comm, static_cast<int>(o.get_int("reps")), [&] { reducer.reduce_buffers(); });
-  c.reduction_cpu_s_per_byte = t.cpu_s / (4.0 * static_cast<double>(numel));
+  const auto model = growth::build_model(growth::ArchSpec::parse(o.get("arch")), 1);
+  const auto& params = model->params().parameters();
+  const double mib = 1024.0 * 1024.0, bucket_mb = o.get_double("bucket_mb");
+  auto layout = runtime::BucketLayout::build(params, static_cast<size_t>(bucket_mb * mib),
+                                             static_cast<size_t>(std::min(1.0, bucket_mb) * mib));
+  std::vector<std::vector<int64_t>> shapes;
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : params) shapes.push_back(p.sizes().vec()), grads.push_back(torch::randn_like(p));
+  auto own = ctx.comm->split(0, ctx.rank());  // collective
+  runtime::BucketReducer reducer(*own, std::move(layout), shapes, 1.0 / ctx.size());
+  std::vector<double> copy, reduce;
+  for (int64_t r = -1; r < o.get_int("reps"); ++r) {  // the first touches the buffers: untimed
+    ctx.comm->barrier();
+    const double c0 = process_cpu_seconds();
+    reducer.begin();
+    for (size_t i = params.size(); i-- > 0;) reducer.add(i, grads[i]);
+    const double c1 = process_cpu_seconds();
+    reducer.finish();
+    const double c2 = process_cpu_seconds();
+    if (r >= 0) copy.push_back(c1 - c0), reduce.push_back(c2 - c1);
+  }
+  const double bytes = 4.0 * static_cast<double>(model->params().parameter_numel());
+  c.bucket_copy_cpu_s_per_byte = runtime::allreduce_scalar(*ctx.comm, median(copy), runtime::ReduceOp::Max) / bytes;
+  c.reduction_cpu_s_per_byte = runtime::allreduce_scalar(*ctx.comm, median(reduce), runtime::ReduceOp::Max) / bytes;
+  c.bucket_mb = bucket_mb;
 }
 
 void measure_checkpoint(runtime::RuntimeContext& ctx, const Options& o, Calibration& c) {
@@ -452,7 +479,7 @@ int bench_calibrate(runtime::RuntimeContext& ctx, const std::vector<std::string>
     c.node_split = per_node > 0 ? concat("blocks of ", per_node, " ranks (--ranks_per_node)") : "MPI_COMM_TYPE_SHARED";
     measure_links(ctx, world->handle(), groups, o, c);
     measure_collectives(ctx, world->handle(), groups, o, c);
-    measure_reduction_cpu(ctx, o, c);
+    measure_engine_cpu(ctx, o, c);
   }
   measure_checkpoint(ctx, o, c);
   if (ctx.is_root()) {

@@ -36,7 +36,8 @@ runtime::JsonObject Calibration::to_json() const {
       .add("cpu_seconds_per_example", cpu_seconds_per_example)
       .add("sgd_update_cpu_s_per_element", sgd_update_cpu_s_per_element)
       .add("adamw_update_cpu_s_per_element", adamw_update_cpu_s_per_element).add("cores", cores)
-      .add("reduction_cpu_s_per_byte", reduction_cpu_s_per_byte).add("trainer_s_per_batch", trainer_s_per_batch)
+      .add("bucket_copy_cpu_s_per_byte", bucket_copy_cpu_s_per_byte)
+      .add("reduction_cpu_s_per_byte", reduction_cpu_s_per_byte).add("bucket_mb", bucket_mb).add("trainer_s_per_batch", trainer_s_per_batch)
       .add("trainer_s_per_example", trainer_s_per_example).add("trainer_cpu_s_per_batch", trainer_cpu_s_per_batch)
       .add("trainer_cpu_s_per_example", trainer_cpu_s_per_example).add("trainer_source", trainer_source);
   runtime::JsonObject links_json;
@@ -90,7 +91,9 @@ Calibration Calibration::read(const std::string& path, const std::string& option
     c.sgd_update_cpu_s_per_element = compute.value().value("sgd_update_cpu_s_per_element", 0.0);
     c.adamw_update_cpu_s_per_element = compute.value().value("adamw_update_cpu_s_per_element", 0.0);
     c.cores = compute.value().value("cores", 0);
+    c.bucket_copy_cpu_s_per_byte = compute.value().value("bucket_copy_cpu_s_per_byte", 0.0);
     c.reduction_cpu_s_per_byte = compute.value().value("reduction_cpu_s_per_byte", 0.0);
+    c.bucket_mb = compute.value().value("bucket_mb", 0.0);
     if (compute.has("trainer_cpu_s_per_example")) {  // older files: 0, and the source says so
       c.trainer_s_per_batch = compute.number("trainer_s_per_batch");
       c.trainer_s_per_example = compute.number("trainer_s_per_example");
@@ -123,10 +126,12 @@ Calibration Calibration::read(const std::string& path, const std::string& option
   SPROUT_CHECK(c.seconds_per_example > 0 && c.macs_per_example > 0 && c.checkpoint_bytes_per_s > 0, ConfigError,
                option, ": '", path, "' has a non-positive compute rate or checkpoint bandwidth");
   for (const double v : {c.cpu_seconds_per_example, c.sgd_update_cpu_s_per_element, c.adamw_update_cpu_s_per_element,
-                         c.reduction_cpu_s_per_byte}) {
+                         c.bucket_copy_cpu_s_per_byte, c.reduction_cpu_s_per_byte}) {
     SPROUT_CHECK(std::isfinite(v) && v >= 0, ConfigError, option, ": '", path,
                  "' has a CPU time that is negative or not finite: ", v);
   }
+  SPROUT_CHECK(std::isfinite(c.bucket_mb) && c.bucket_mb >= 0, ConfigError, option, ": '", path,
+               "' has compute.bucket_mb negative or not finite: ", c.bucket_mb);
   for (const auto& [key, v] : {std::pair<const char*, double>{"trainer_s_per_batch", c.trainer_s_per_batch},
                                {"trainer_s_per_example", c.trainer_s_per_example},
                                {"trainer_cpu_s_per_batch", c.trainer_cpu_s_per_batch},

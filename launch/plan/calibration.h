@@ -48,9 +48,14 @@ struct Calibration {
   // measured), and the cores of rank 0's node (sysconf(_SC_NPROCESSORS_ONLN); 0: unknown).
   double cpu_seconds_per_example = 0, sgd_update_cpu_s_per_element = 0, adamw_update_cpu_s_per_element = 0;
   int cores = 0;
-  // CPU seconds per bucket byte of the engine's reduction (a --max_bytes bucket, the ring on
-  // `ranks` ranks of one node: copies, additions, polling; 0: not measured or one rank).
+  // The data-parallel engine's own CPU work per gradient byte, on the measured model's
+  // buckets (bucket_mb, as training builds them), on `ranks` ranks (0: not measured, one
+  // rank, or a file written before it was measured):
+  //   bucket_copy   the gradient hooks' copy of each scaled gradient into its bucket
+  //   reduction     the reduction of the filled buckets (the ring: copies, additions, polling)
+  double bucket_copy_cpu_s_per_byte = 0;
   double reduction_cpu_s_per_byte = 0;
+  double bucket_mb = 0;  // the bucket cap they were measured at (0: a --max_bytes bucket, older files)
   // Trainer::train_step's own work beyond forward + backward + update: per (micro-)batch
   // plus per example, wall-clock and CPU (0 in files written before it was measured:
   // trainer_source then says so).

@@ -70,6 +70,25 @@ double bucket_seconds(PlanAlgorithm a, int nodes, int per_node, double bytes, co
   return 0;
 }
 
+// The bytes a rank moves (sends, receives and adds) reducing a bucket of `bytes`: the β
+// terms of runtime/comm/allreduce_cost.h for one rank (rank 0, a node leader), i.e. the
+// formulas on a link of 1 s per byte and no latency. The reduction's CPU scales with them.
+double rank_bytes(PlanAlgorithm a, int nodes, int per_node, double bytes, bool scatter_only) {
+  const runtime::LinkCost unit{0, 1};
+  const int n = nodes * per_node;
+  switch (a) {
+    case PlanAlgorithm::Ring:
+      return scatter_only ? runtime::ring_half_seconds(n, bytes, unit) : runtime::ring_allreduce_seconds(n, bytes, unit);
+    case PlanAlgorithm::RecursiveDoubling: return runtime::recursive_doubling_seconds(n, bytes, unit);
+    case PlanAlgorithm::Hierarchical:  // the leader takes in and sends out L − 1 whole buckets, then the leaders' ring
+      return 2.0 * (per_node - 1) * bytes + runtime::ring_allreduce_seconds(nodes, bytes, unit);
+    case PlanAlgorithm::Scattered:  // reduce-scatter and allgather inside the node, its 1/L between nodes
+      return runtime::ring_allreduce_seconds(per_node, bytes, unit) +
+             runtime::ring_allreduce_seconds(nodes, bytes / per_node, unit);
+  }
+  return 0;
+}
+
 }  // namespace
 
 StepPrediction predict_step(const TrainConfig& config, const growth::ArchSpec& arch,
@@ -98,8 +117,18 @@ StepPrediction predict_step(const TrainConfig& config, const growth::ArchSpec& a
     p.trainer_s = p.trainer_cpu_s / cores;
     p.update_s = p.update_cpu_s / cores;
     if (ranks > 1 && cal.ranks > 1) {
-      const auto ring_share = [](int n) { return 2.0 * (n - 1) / n; };
-      p.reduction_cpu_s = cal.reduction_cpu_s_per_byte * 4.0 * total * ring_share(ranks) / ring_share(cal.ranks);
+      // Calibrated on the ring of cal.ranks ranks; scaled by the bytes each algorithm moves per rank.
+      const double gradient_bytes = 4.0 * total;
+      const double calibrated = rank_bytes(PlanAlgorithm::Ring, 1, cal.ranks, 1.0, false);
+      p.bucket_copy_cpu_s = cal.bucket_copy_cpu_s_per_byte * gradient_bytes;
+      for (auto a : kPlanAlgorithms) {
+        const int i = static_cast<int>(a);
+        const double reduction =
+            cal.reduction_cpu_s_per_byte * gradient_bytes * rank_bytes(a, p.nodes, per_node, 1.0, scatter) / calibrated;
+        if (a == PlanAlgorithm::Ring) p.reduction_cpu_s = reduction;
+        p.engine_cpu_s[i] = p.bucket_copy_cpu_s + reduction;
+        p.engine_s[i] = p.engine_cpu_s[i] / cores;
+      }
     }
   } else {
     p.compute_s = cal.seconds_per_example * macs / cal.macs_per_example * examples;
@@ -121,7 +150,8 @@ StepPrediction predict_step(const TrainConfig& config, const growth::ArchSpec& a
         wire_free = std::max(ready, wire_free) +
                     bucket_seconds(a, p.nodes, per_node, 4.0 * static_cast<double>(b.numel), cal.links, scatter);
       }
-      p.exposed_s[static_cast<int>(a)] = std::max(0.0, wire_free - p.compute_s);
+      const int i = static_cast<int>(a);
+      p.exposed_s[i] = std::max(0.0, wire_free - p.compute_s - p.engine_s[i]);
     }
     if (config.optim.shard != "none") {
       p.allgather_s = runtime::ring_half_seconds(ranks, 4.0 * total, runtime::flat_link(p.nodes, cal.links));

@@ -18,14 +18,25 @@
 //   update      the optimizer's pass over the parameter elements this rank updates (all, or
 //               its 1/N with optim.shard) at the calibrated seconds per element, the same
 //               way (0 from a calibration without it)
+//   engine      on N ≥ 2 ranks, the data-parallel engine's own CPU work, on the rank's
+//               cores beside compute (no progress thread: the gradient hooks and the wait
+//               after backward drive it): the calibrated CPU per gradient byte of the
+//               hooks' copy into the buckets, plus that of the reduction, calibrated on the
+//               ring of the calibration's ranks and scaled by the bytes each algorithm moves
+//               per rank (ring 2(N−1)/N of a bucket; recursive doubling one per round; a
+//               hierarchical leader 2(L−1) buckets plus the leaders' ring; scattered the
+//               ring inside the node plus its 1/L between nodes), over the same share of
+//               a core as compute (a calibration without CPU times: 0)
 //   buckets     the engine's (runtime::BucketLayout), each reduced by the chosen algorithm
 //               at the α–β cost of runtime/comm/allreduce_cost.h; bucket b is ready when
 //               backward has produced its gradients (backward produces the parameters'
 //               gradients at a steady rate, in reverse order) and the wire takes buckets
-//               one after another: f_b = max(ready_b, f_{b−1}) + cost_b. Exposed
-//               communication = max(0, f_last − compute). optim.shard = gradients reduces
-//               with the ring's first half only; state and gradients add the parameters'
-//               allgather after the update (not overlapped).
+//               one after another: f_b = max(ready_b, f_{b−1}) + cost_b. The rank is busy
+//               until compute + engine, so the wire is exposed only beyond that:
+//               exposed = max(0, f_last − compute − engine), and the step holds
+//               max(compute + engine, f_last). optim.shard = gradients reduces with the
+//               ring's first half only; state and gradients add the parameters' allgather
+//               after the update (not overlapped).
 //   checkpoint  bytes of one checkpoint (parameters, buffers, optimizer state) over the
 //               calibrated write bandwidth, divided by checkpoint.every (0: none)
 #pragma once
@@ -61,16 +72,18 @@ struct StepPrediction {
   double update_s = 0;               // the optimizer's update
   double trainer_s = 0;              // the step's work outside forward, backward and update
   double compute_cpu_s = 0, update_cpu_s = 0, trainer_cpu_s = 0;  // the same in CPU time (0: calibration without)
-  // CPU time of the gradients' reduction on one node: the calibrated CPU per bucket byte
-  // scaled from the calibration's ranks to N by the ring's 2(N−1)/N bytes per rank (0 on
-  // one rank or without the figure). Not part of step_s: the α–β terms price communication.
-  double reduction_cpu_s = 0;
+  // The engine's CPU work (0 on one rank or from a calibration without it): the hooks' copy
+  // of the gradients into the buckets, the ring's reduction of them, and per PlanAlgorithm
+  // the copy plus that algorithm's reduction — in CPU time and over the rank's cores.
+  double bucket_copy_cpu_s = 0, reduction_cpu_s = 0;
+  double engine_cpu_s[4] = {0, 0, 0, 0}, engine_s[4] = {0, 0, 0, 0};
   double core_share = 1;             // of a core per rank per thread: wall = CPU / (threads · share)
-  double exposed_s[4] = {0, 0, 0, 0};  // per PlanAlgorithm
+  double exposed_s[4] = {0, 0, 0, 0};  // per PlanAlgorithm: the wire beyond compute + engine
   double allgather_s = 0;           // parameters after a sharded update (0 unsharded)
   double checkpoint_s = 0;          // per step
   double step_s(PlanAlgorithm a) const {
-    return compute_s + trainer_s + update_s + exposed_s[static_cast<int>(a)] + allgather_s + checkpoint_s;
+    const int i = static_cast<int>(a);
+    return compute_s + trainer_s + update_s + engine_s[i] + exposed_s[i] + allgather_s + checkpoint_s;
   }
 };
 

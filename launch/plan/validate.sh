@@ -45,7 +45,7 @@ for n in "${RANKS[@]}"; do
     --threads 1 --steps 10 --reps 3 --max_bytes 16777216 --checkpoint_mb 16 --dir "$TMP" >/dev/null
   plan_csv "$n" "$H" "$TMP/p$n"; plan_csv "$n" "$MEM_H" "$TMP/w$n"; plan_csv "$n" 8 "$TMP/t$n"
   pred_ms=$(/usr/bin/python3 -c "print(1e3*float('$(row "$TMP/p$n.csv" "$n" step_s_ring)'))")
-  pred_cpu=$(/usr/bin/python3 -c "print(1e3*sum(float(x) for x in '$(row "$TMP/p$n.csv" "$n" compute_cpu_s) $(row "$TMP/p$n.csv" "$n" trainer_cpu_s) $(row "$TMP/p$n.csv" "$n" update_cpu_s) $(row "$TMP/p$n.csv" "$n" reduction_cpu_s)'.split()))")
+  pred_cpu=$(/usr/bin/python3 -c "print(1e3*sum(float(x) for x in '$(row "$TMP/p$n.csv" "$n" compute_cpu_s) $(row "$TMP/p$n.csv" "$n" trainer_cpu_s) $(row "$TMP/p$n.csv" "$n" update_cpu_s) $(row "$TMP/p$n.csv" "$n" bucket_copy_cpu_s) $(row "$TMP/p$n.csv" "$n" reduction_cpu_s)'.split()))")
   pred_mb=$(/usr/bin/python3 -c "print((float('$(row "$TMP/w$n.csv" "$n" peak_bytes)')-float('$(row "$TMP/t$n.csv" "$n" peak_bytes)'))/2**20)")
   big=$(mpi "$n" bench train --model mlp --hidden "$H" --batch "$B" --steps "$STEPS" --warmup 5 --threads 1 --data synthetic)
   wide=$(mpi "$n" bench train --model mlp --hidden "$MEM_H" --batch "$B" --steps 2 --warmup 1 --threads 1 --data synthetic)

@@ -18,13 +18,13 @@ CAL="$WORK/cal.json"
 run 2 bench calibrate --out "$CAL" --arch "kind=mlp;in=1x28x28;classes=10;widths=64" --batch 16 --steps 2 --warmup 1 \
   --max_bytes 65536 --reps 1 --checkpoint_mb 2 --dir "$WORK"
 expect_rc 0 "bench calibrate on 2 ranks"
-$PY - "$CAL" <<'PYEOF' && pass "calibration has compute (wall and CPU time, cores, the reduction's CPU, the trainer's own work), links, collectives, checkpoint" || fail "calibration file incomplete"
+$PY - "$CAL" <<'PYEOF' && pass "calibration has compute (wall and CPU time, cores, the engine's copy and reduction CPU, the trainer's own work), links, collectives, checkpoint" || fail "calibration file incomplete"
 import json, sys
 c = json.load(open(sys.argv[1]))
 cpu = c["compute"]
 ok = c["compute"]["seconds_per_example"] > 0 and c["links"]["node"]["beta_s_per_byte"] > 0 and \
      cpu["cpu_seconds_per_example"] > 0 and cpu["sgd_update_cpu_s_per_element"] > 0 and cpu["cores"] >= 1 and \
-     cpu["reduction_cpu_s_per_byte"] > 0 and \
+     cpu["reduction_cpu_s_per_byte"] > 0 and cpu["bucket_copy_cpu_s_per_byte"] > 0 and cpu["bucket_mb"] == 25 and \
      all(cpu[k] >= 0 for k in ("trainer_s_per_batch", "trainer_s_per_example", "trainer_cpu_s_per_batch",
                                "trainer_cpu_s_per_example")) and \
      cpu["trainer_source"].startswith("measured: Trainer::train_step") and \
@@ -71,13 +71,17 @@ rows=$(grep -cE "^ +[0-9]+ +[0-9]+ +[0-9.]+ +yes" "$WORK/out")
 [[ -s "$WORK/plan.csv" && -s "$WORK/plan.png" ]] && pass "CSV and PNG written" || fail "plan.csv / plan.png missing"
 grep -q "^# runtime.allreduce=auto per bucket size" "$WORK/out" && grep -qE "^  N=1024 +.*(scattered|ring)" "$WORK/out" \
   && pass "auto's choice per bucket size reported" || fail "no section on auto's choice"
-$PY - "$WORK/plan.csv" <<'PYEOF' && pass "the CSV has a scattered column, its step = compute + trainer + update + exposed + ..." \
-  || fail "plan.csv without a consistent scattered column"
+$PY - "$WORK/plan.csv" <<'PYEOF' && pass "every algorithm's step = compute + trainer + update + engine + exposed + ...; the engine's CPU from N = 2 on" \
+  || fail "plan.csv: a step is not the sum of its terms, or the engine column is wrong"
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 def parts(r): return sum(float(r[k]) for k in ("compute_s", "trainer_s", "update_s", "allgather_s", "checkpoint_s"))
-ok = all(abs(float(r["step_s_scattered"]) - parts(r) - float(r["exposed_s_scattered"])) <= 1e-4 * float(r["step_s_scattered"])  # 6 digits in the CSV
-         for r in rows) and any(float(r["exposed_s_scattered"]) != float(r["exposed_s_hierarchical"]) for r in rows)
+algs = ("ring", "recursive_doubling", "hierarchical", "scattered")
+comm = lambda r, a: float(r["engine_s_" + a]) + float(r["exposed_s_" + a])
+ok = all(abs(float(r["step_s_" + a]) - parts(r) - comm(r, a)) <= 1e-4 * float(r["step_s_" + a])  # 6 digits in the CSV
+         for r in rows for a in algs) and any(comm(r, "scattered") != comm(r, "hierarchical") for r in rows) and \
+     all((float(r["engine_s_ring"]) > 0) == (int(r["ranks"]) > 1) for r in rows) and \
+     all(float(r["bucket_copy_cpu_s"]) > 0 and float(r["reduction_cpu_s"]) > 0 for r in rows if int(r["ranks"]) > 1)
 sys.exit(0 if ok else 1)
 PYEOF
 
@@ -110,7 +114,7 @@ $PY - "$WORK/plan_t.csv" <<'PYEOF' && pass "trainer column: 0.42 ms CPU, its wal
 import csv, sys
 rows = {int(r["ranks"]): r for r in csv.DictReader(open(sys.argv[1]))}
 near = lambda a, b: abs(float(a) - b) <= 1e-5 * b
-terms = ("compute_s", "trainer_s", "update_s", "allgather_s", "checkpoint_s", "exposed_s_ring")
+terms = ("compute_s", "trainer_s", "update_s", "allgather_s", "checkpoint_s", "engine_s_ring", "exposed_s_ring")
 ok = near(rows[1]["trainer_cpu_s"], 0.42e-3) and near(rows[1]["trainer_s"], 0.42e-3) and \
      near(rows[8]["trainer_cpu_s"], 0.42e-3) and near(rows[8]["trainer_s"], 0.84e-3) and \
      all(near(r["step_s_ring"], sum(float(r[k]) for k in terms)) for r in rows.values())
@@ -135,6 +139,8 @@ expect_err "cal_bad.json' is not a calibration file: [json.exception.out_of_rang
 # 3. Refusals: one line, status 2.
 run 2 bench calibrate --batch 0 --out "$WORK/never.json"
 expect_rc 2 "calibrate --batch 0"; expect_err "--batch: 0 must be in [1, 1000000]" "named"
+run 1 bench calibrate --bucket_mb 0 --out "$WORK/never.json"
+expect_rc 2 "calibrate --bucket_mb 0"; expect_err "--bucket_mb: 0 must be in (0, 4096]" "named"
 run 1 bench calibrate --arch "kind=mlp;widths=0" --out "$WORK/never.json"
 expect_rc 2 "calibrate with a bad model"; expect_err "widths" "named"
 run 1 "${PLAN[@]}" --plan.memory_gb 0.0001

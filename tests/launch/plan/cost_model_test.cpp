@@ -133,6 +133,61 @@ TEST(PlanCostModel, TheTrainersOwnWorkIsPerBatchPlusPerExampleOverTheCoreShareAn
   EXPECT_EQ(predict_step(config, config.model, tensors, cal, 8, 8).trainer_s, 0);
 }
 
+TEST(PlanCostModel, TheEnginesCopyAndReductionRunOnTheRanksCoresAndHideTheWireUpToTheirLength) {
+  auto config = config_for(64);  // one bucket
+  config.engine.overlap = false;
+  auto cal = calibration();
+  cal.macs_per_example = static_cast<double>(growth::macs_per_example(config.model));
+  cal.cpu_seconds_per_example = 0.5e-3;
+  cal.cores = 2;
+  cal.threads = 1;
+  cal.ranks = 2;                            // calibrated on the ring of 2 ranks: 1 byte moved per bucket byte
+  cal.bucket_copy_cpu_s_per_byte = 0.2e-9;  // the hooks' copy
+  cal.reduction_cpu_s_per_byte = 1e-9;
+  const auto tensors = growth::training_tensors(config.model);
+  double params = 0;
+  for (auto n : tensors.parameters) params += static_cast<double>(n);
+  const double b = 4 * params;  // gradient bytes
+  // 8 ranks on one 2-core node: a quarter of a core each. Bytes moved per rank per bucket
+  // byte: ring 2·7/8 = 1.75; recursive doubling 3 rounds; hierarchical (one node) the
+  // leader's 2·7 = 14; scattered the ring inside the node, 1.75.
+  auto p = predict_step(config, config.model, tensors, cal, 8, 8);
+  EXPECT_NEAR(p.bucket_copy_cpu_s, 0.2e-9 * b, 1e-15);
+  EXPECT_NEAR(p.reduction_cpu_s, 1e-9 * b * 1.75, 1e-15);
+  const double moved[4] = {1.75, 3, 14, 1.75};
+  for (auto a : kPlanAlgorithms) {
+    const int i = static_cast<int>(a);
+    EXPECT_NEAR(p.engine_cpu_s[i], 0.2e-9 * b + 1e-9 * b * moved[i], 1e-15) << to_string(a);
+    EXPECT_NEAR(p.engine_s[i], p.engine_cpu_s[i] * 4, 1e-15) << to_string(a);
+    // Without overlap the bucket goes on the wire after backward; the rank's own copy and
+    // reduction take engine_s of that, the wire only what goes beyond.
+    const double wire = i == 0   ? runtime::ring_allreduce_seconds(8, b, cal.links.node)
+                        : i == 1 ? runtime::recursive_doubling_seconds(8, b, cal.links.node)
+                        : i == 2 ? runtime::hierarchical_seconds(1, 8, b, cal.links)
+                                 : runtime::scattered_hierarchical_seconds(1, 8, b, cal.links);
+    EXPECT_NEAR(p.exposed_s[i], std::max(0.0, wire - p.engine_s[i]), 1e-15) << to_string(a);
+    EXPECT_NEAR(p.step_s(a), p.compute_s + p.engine_s[i] + p.exposed_s[i], 1e-15) << to_string(a);
+  }
+  // The wire beyond the engine: a slow link leaves the difference exposed.
+  cal.links.node.beta_s_per_byte = 1e-6;
+  p = predict_step(config, config.model, tensors, cal, 8, 8);
+  EXPECT_NEAR(p.exposed_s[0], runtime::ring_allreduce_seconds(8, b, cal.links.node) - p.engine_s[0], 1e-12);
+  EXPECT_GT(p.exposed_s[0], 0);
+  // 8 ranks in 2 nodes of 4: hierarchical's leader 2·3 + the leaders' ring 2·1/2 = 7;
+  // scattered 2·3/4 + (2·1/2)/4 = 1.75; the ring over all 8, 1.75.
+  p = predict_step(config, config.model, tensors, cal, 8, 4);
+  EXPECT_NEAR(p.engine_cpu_s[2], 0.2e-9 * b + 1e-9 * b * 7, 1e-15);
+  EXPECT_NEAR(p.engine_cpu_s[3], 0.2e-9 * b + 1e-9 * b * 1.75, 1e-15);
+  EXPECT_NEAR(p.engine_s[3], p.engine_cpu_s[3] * 2, 1e-15) << "4 ranks on 2 cores: half a core each";
+  // optim.shard = gradients: the ring's reduce-scatter half.
+  config.optim.shard = "gradients";
+  EXPECT_NEAR(predict_step(config, config.model, tensors, cal, 8, 8).reduction_cpu_s, 1e-9 * b * 0.875, 1e-15);
+  // One rank, or a calibration without the figures: no engine.
+  EXPECT_EQ(predict_step(config, config.model, tensors, cal, 1, 8).engine_s[0], 0);
+  cal.bucket_copy_cpu_s_per_byte = cal.reduction_cpu_s_per_byte = 0;
+  EXPECT_EQ(predict_step(config, config.model, tensors, cal, 8, 8).engine_s[0], 0);
+}
+
 TEST(PlanCostModel, WithoutOverlapEveryBucketIsExposed) {
   auto config = config_for(64);  // 784·64 + 64 + 64·10 + 10 elements: one bucket
   config.engine.overlap = false;
