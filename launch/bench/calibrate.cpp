@@ -37,6 +37,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <thread>
 
 #include "growth/models/family.h"
 #include "growth/models/macs.h"
@@ -292,6 +293,32 @@ LinkPeers link_peers(const runtime::NodeGroups& groups, MPI_Comm world, int rank
 // α–β of the link between world ranks 0 and `peer` from a ping-pong, 8 B … 2 MiB. Round
 // trips per size: about 20 ms' worth from one timed trip (the slowest rank's, so every
 // rank agrees), 2 to 200 — a slow network link stays quick to measure.
+// Every rank of `comm` waits here for all others, polling a nonblocking barrier and
+// sleeping 50 µs between polls (as the engine waits for a late peer): a rank with nothing
+// to do leaves the cores to those at work — Open MPI's blocking calls would spin, and on
+// an oversubscribed node every message of a ping-pong would then wait for a time slice.
+void sleeping_barrier(MPI_Comm comm) {
+  MPI_Request request;
+  SPROUT_MPI_CHECK(MPI_Ibarrier(comm, &request));
+  for (int done = 0;;) {
+    SPROUT_MPI_CHECK(MPI_Test(&request, &done, MPI_STATUS_IGNORE));
+    if (done) return;
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+
+// Waits for one of the engine's reductions as the engine waits for its buckets
+// (runtime/engine/bucket_reducer.h, Note [Waiting without spinning]): polling test(),
+// spinning for the first 500 µs and sleeping 50 µs between polls after that — a rank that
+// waits for a late peer leaves it the core. (Work::wait() blocks in MPI, which spins.)
+void wait_as_the_engine(runtime::Work&& work) {
+  const auto t0 = std::chrono::steady_clock::now();
+  while (!work.test()) {
+    if (seconds_since(t0) > 500e-6) std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+
+// Ranks other than 0 and `peer` wait in sleeping_barrier while the two exchange.
 runtime::LinkCost ping_pong(runtime::RuntimeContext& ctx, MPI_Comm comm, int peer, int reps) {
   std::vector<double> sizes, one_way;
   for (int64_t bytes = 8; bytes <= (int64_t{2} << 20); bytes *= 8) {
@@ -307,6 +334,7 @@ runtime::LinkCost ping_pong(runtime::RuntimeContext& ctx, MPI_Comm comm, int pee
           SPROUT_MPI_CHECK(MPI_Send(buf.data(), count, MPI_CHAR, 0, 0, comm));
         }
       }
+      sleeping_barrier(comm);
     };
     const double once = timed(*ctx.comm, 1, [&] { trips_of(1); });
     const int trips = static_cast<int>(std::clamp(0.02 / std::max(once, 1e-7), 2.0, 200.0));
@@ -368,15 +396,16 @@ void measure_collectives(runtime::RuntimeContext& ctx, MPI_Comm comm, const runt
     t.mpi_allreduce_s = repeat([&] {
       SPROUT_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, buf.data_ptr(), count, MPI_FLOAT, MPI_SUM, comm));
     });
-    t.ring_allreduce_s = repeat([&] { runtime::RingAllreduce(comm, buf, torch::Tensor(), 1, nullptr, "calibrate", 600).wait(); });
+    t.ring_allreduce_s = repeat([&] { wait_as_the_engine(runtime::RingAllreduce(comm, buf, torch::Tensor(), 1, nullptr, "calibrate", 600)); });
     const auto leaders = runtime::cheaper_leader_algorithm(groups.node_count(), t.bytes, c.links.between);
     t.hierarchical_allreduce_s = repeat([&] {
-      runtime::HierarchicalAllreduce(groups, buf, scratch, 1, leaders, nullptr, "calibrate", 600).wait();
+      wait_as_the_engine(runtime::HierarchicalAllreduce(groups, buf, scratch, 1, leaders, nullptr, "calibrate", 600));
     });
     const auto between = runtime::cheaper_leader_algorithm(
         groups.node_count(), t.bytes / groups.max_node_size(), runtime::scattered_between_link(groups.max_node_size(), c.links));
     t.scattered_allreduce_s = repeat([&] {
-      runtime::ScatteredHierarchicalAllreduce(groups, owners, buf, scratch, 1, between, nullptr, "calibrate", 600).wait();
+      wait_as_the_engine(
+          runtime::ScatteredHierarchicalAllreduce(groups, owners, buf, scratch, 1, between, nullptr, "calibrate", 600));
     });
     t.reduce_scatter_s = repeat([&] {
       SPROUT_MPI_CHECK(MPI_Reduce_scatter_block(buf.data_ptr(), out.data_ptr(), block, MPI_FLOAT, MPI_SUM, comm));

@@ -5,6 +5,7 @@
 
 #include "growth/models/family.h"
 #include "launch/cli/option_binder.h"
+#include "runtime/comm/allreduce_cost.h"
 #include "runtime/error.h"
 
 namespace sprout::launch {
@@ -31,6 +32,7 @@ OptionTable workload_option_table() {
       {"threads", "1", "intra-op threads per rank (0: cores per node / ranks per node)"},
       {"overlap", "true", "reduce gradient buckets during backward"},
       {"bucket_mb", "25", "gradient bucket cap in MiB"},
+      {"allreduce", "auto", "the buckets' allreduce: auto | ring | hierarchical | scattered | mpi (runtime.allreduce)"},
       {"data", "fashion-mnist", "fashion-mnist | synthetic"},
       {"optim", "sgd", "sgd (lr 0.05, momentum 0.9) | adamw (lr 0.001)"},
       {"shard", "none", "none | state | gradients (each rank keeps its 1/N of the optimizer state / also of the gradients)"},
@@ -60,6 +62,7 @@ void check_workload(const Options& o) {
   const double mb = o.get_double("bucket_mb");
   SPROUT_CHECK(mb > 0 && mb <= 4096, ConfigError, "--bucket_mb: ", mb, " must be in (0, 4096]");
   o.get_bool("overlap");
+  runtime::parse_allreduce_algorithm(o.get("allreduce"), "--allreduce");  // throws ConfigError naming the value
   const std::string optim = o.get("optim"), shard = o.get("shard");
   SPROUT_CHECK(optim == "sgd" || optim == "adamw", ConfigError, "--optim: '", optim, "' is not sgd or adamw");
   SPROUT_CHECK(shard == "none" || shard == "state" || shard == "gradients", ConfigError, "--shard: '", shard,
@@ -100,6 +103,7 @@ TrainConfig workload_config(const Options& o) {
   c.runtime.threads = static_cast<int>(o.get_int("threads"));
   c.runtime.bucket_mb = o.get_double("bucket_mb");
   c.engine.overlap = o.get_bool("overlap");
+  c.engine.allreduce = runtime::parse_allreduce_algorithm(o.get("allreduce"), "--allreduce");
   return c;
 }
 

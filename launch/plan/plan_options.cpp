@@ -12,6 +12,9 @@ void bind_plan_options(OptionBinder& b, PlanOptions& c) {
   b.add("plan.max_ranks", &c.max_ranks, "plan for N = 1, 2, 4, ... below this many ranks, and this many");
   b.add("plan.memory_gb", &c.memory_gb,
         "memory per rank in GB (0: this machine's available memory divided by plan.ranks_per_node)");
+  b.add("plan.cores_per_node", &c.cores_per_node,
+        "cores of each planned node, shared by its ranks (0: those of the calibration's node); compute is CPU time over "
+        "each rank's share");
   b.add("plan.between_alpha_us", &c.between_alpha_us,
         "latency between nodes in us, overriding the calibration's (0: the calibration's)");
   b.add("plan.between_gbps", &c.between_gbps,
@@ -39,6 +42,8 @@ PlanConfig read_plan_config(const Options& o) {
                " must be in [1, 65536]");
   SPROUT_CHECK(p.memory_gb >= 0 && p.memory_gb < 1e6, ConfigError, "--plan.memory_gb: ", p.memory_gb,
                " must be in [0, 1e6) (0: this machine's)");
+  SPROUT_CHECK(p.cores_per_node >= 0 && p.cores_per_node <= 65536, ConfigError, "--plan.cores_per_node: ",
+               p.cores_per_node, " must be in [0, 65536] (0: the calibration's)");
   for (const auto& [key, v] : {std::pair{"plan.between_alpha_us", p.between_alpha_us},
                                 std::pair{"plan.between_gbps", p.between_gbps}}) {
     SPROUT_CHECK(v >= 0 && v < 1e9, ConfigError, "--", key, ": ", v, " must be in [0, 1e9) (0: the calibration's)");

@@ -15,6 +15,7 @@ struct PlanOptions {
   int ranks_per_node = 8;   // plan.ranks_per_node
   int max_ranks = 1024;     // plan.max_ranks: N = 1, 2, 4, … below it, and it
   double memory_gb = 0;     // plan.memory_gb: per rank; 0 = this machine's available memory / ranks_per_node
+  int cores_per_node = 0;   // plan.cores_per_node: the planned nodes' cores (0: the calibration's)
   // plan.between_alpha_us, plan.between_gbps: the link between nodes, overriding the
   // calibration's (0: the calibration's — measured when it ran on several nodes)
   double between_alpha_us = 0, between_gbps = 0;

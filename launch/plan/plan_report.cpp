@@ -67,6 +67,12 @@ Plan make_plan(const PlanConfig& config) {
                                                   config.plan.between_gbps > 0 ? "--plan.between_gbps " : "",
                                                   "(else ", plan.calibration.between_link_source, ")");
   }
+  if (config.plan.cores_per_node > 0) {
+    SPROUT_CHECK(plan.calibration.cpu_seconds_per_example > 0, ConfigError, "--plan.cores_per_node: ",
+                 config.plan.cores_per_node, " needs a calibration with CPU times ('", config.plan.calibration,
+                 "' has only wall-clock ones: calibrate again)");
+    plan.calibration.cores = config.plan.cores_per_node;
+  }
   plan.examples_per_step = static_cast<double>(config.train.train.batch * config.train.train.accumulate);
   const int per_node = config.plan.ranks_per_node;
   if (config.plan.memory_gb > 0) {
@@ -117,8 +123,9 @@ void print_plan(const Plan& plan, const PlanConfig& config) {
               plan.budget_source.c_str());
   char cpu[160] = " (wall-clock: no CPU times in this calibration)";
   if (cal.cpu_seconds_per_example > 0 && cal.cores > 0) {
-    std::snprintf(cpu, sizeof cpu, " (CPU %.4g ms on a node of %d cores: compute is CPU time over each rank's share)",
-                  cal.cpu_seconds_per_example * 1e3, cal.cores);
+    std::snprintf(cpu, sizeof cpu, " (CPU %.4g ms on a node of %d cores%s: compute is CPU time over each rank's share)",
+                  cal.cpu_seconds_per_example * 1e3, cal.cores,
+                  config.plan.cores_per_node > 0 ? ", plan.cores_per_node" : "");
   }
   std::printf("# calibration %s: %s on %d ranks in %d node%s, %.4g ms per example%s; node link %.2f us + %.3g GB/s (%s); "
               "between nodes %.2f us + %.3g GB/s (%s); checkpoint write %.0f MB/s\n",

@@ -18,6 +18,8 @@ expect_rc 0 "bench train with sharded AdamW state"
 $PY -c "import re,sys; m = re.search(r'params=(\d+) peak_rss_mb=([\d.]+) state_mb=([\d.]+)$', sys.stdin.read().strip());
 sys.exit(0 if m and float(m[2]) > 10 and abs(float(m[3]) - int(m[1]) * 8 / 2 / 2**20) < 0.01 else 1)" <"$WORK/out" \
   && pass "bench train reports peak memory and one rank's half of the state" || fail "bench train memory fields"
+run 2 bench train --data synthetic --model mlp --hidden 32 --batch 16 --steps 2 --warmup 0 --allreduce scattered
+expect_rc 0 "bench train with --allreduce scattered"
 run 2 bench train --data synthetic --model cnn --hidden 16 --batch 8 --steps 2 --warmup 0 --overlap false
 expect_rc 0 "bench train cnn without overlap"
 grep -q 'model=cnn.*overlap=0' "$WORK/out" && pass "cnn, overlap=0 reported" || fail "cnn line"
@@ -70,6 +72,8 @@ run 2 bench checkpoint --part disk; expect_rc 2 "bad part"; expect_err "--part: 
 run 2 bench train --batch 0;     expect_rc 2 "bad batch";  expect_err "--batch: 0 must be in [1, 4096]" "bad batch message"
 run 2 bench train --model rnn;   expect_rc 2 "bad model";  expect_err "--model: 'rnn' is not a model family (mlp, cnn, resnet, vit)" "bad model message"
 run 2 bench train --shard all;   expect_rc 2 "bad shard";  expect_err "--shard: 'all' is not none, state or gradients" "bad shard message"
+run 2 bench train --allreduce Ring; expect_rc 2 "bad allreduce"
+expect_err "--allreduce must be auto, ring, hierarchical, scattered or mpi, got 'Ring'" "bad allreduce message"
 run 2 bench allreduce --min_bytes 2; expect_rc 2 "bad size"; expect_err "--min_bytes: 2" "bad size message"
 run 2 train --runtime.overlap maybe; expect_rc 2 "bad runtime.overlap"; expect_err "--runtime.overlap: 'maybe' is not a boolean" "overlap message"
 finish

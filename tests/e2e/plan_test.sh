@@ -120,6 +120,17 @@ ok = near(rows[1]["trainer_cpu_s"], 0.42e-3) and near(rows[1]["trainer_s"], 0.42
      all(near(r["step_s_ring"], sum(float(r[k]) for k in terms)) for r in rows.values())
 sys.exit(0 if ok else 1)
 PYEOF
+# plan.cores_per_node: nodes of 1 core instead of the calibration's 2 give the 4 ranks of a
+# node a quarter of a core each, twice the wall-clock time of the trainer's 0.42 ms CPU.
+run 1 plan --plan.calibration "$WORK/cal_t.json" --model.widths 32 --train.batch 16 --plan.ranks_per_node 4 \
+  --plan.max_ranks 8 --plan.memory_gb 4 --plan.out "$WORK/plan_c" --plan.cores_per_node 1
+expect_rc 0 "plan with plan.cores_per_node 1"
+$PY -c "import csv,sys; r = {int(x['ranks']): x for x in csv.DictReader(open(sys.argv[1]))}
+sys.exit(0 if abs(float(r[8]['trainer_s']) - 1.68e-3) <= 1e-8 and abs(float(r[1]['trainer_s']) - 0.42e-3) <= 1e-8 else 1)" \
+  "$WORK/plan_c.csv" && grep -q "on a node of 1 cores, plan.cores_per_node" "$WORK/out" \
+  && pass "plan.cores_per_node sets the cores the ranks share, said in the header" || fail "plan.cores_per_node"
+run 1 plan --plan.calibration "$WORK/cal_t.json" --model.widths 32 --plan.cores_per_node 70000
+expect_rc 2 "plan.cores_per_node=70000"; expect_err "--plan.cores_per_node: 70000 must be in [0, 65536]" "named"
 trainer_file "$WORK/cal_old.json" drop drop
 run 1 plan --plan.calibration "$WORK/cal_old.json" --model.widths 32 --train.batch 16 --plan.max_ranks 2 \
   --plan.memory_gb 4 --plan.out "$WORK/plan_old"
