@@ -13,7 +13,7 @@
 #   allreduce    the ring's α–β prediction from the fitted links beside the ring's
 #                measured time, per message size (from the same calibration)
 #   memory       for a wide MLP (hidden MEM_H, 3 steps): planned bytes above a tiny model's
-#                beside the measured resident memory the model added (bench train's
+#                beside the lowest and highest of 3 runs' resident memory the model added (bench train's
 #                model_rss_mb: from the process with its data loaded, freed memory returned
 #                to the kernel, to the peak of training) above the tiny model's (what
 #                LibTorch and MPI set up on first use cancels out)
@@ -26,10 +26,10 @@
 # usage: launch/plan/validate.sh [CONFIG...]   (default: 1 2 3 4 8 2x2; a number N: N ranks on
 #   this node, 8 oversubscribes; 2x2: the namespace cluster)
 #   env: SPROUT_BIN (default build/launch/sprout), H (hidden width, 1024), B (batch, 64),
-#        STEPS (timed steps, 40), MEM_H (hidden width of the memory runs, 4096)
+#        STEPS (timed steps, 200), MEM_H (hidden width of the memory runs, 4096)
 set -euo pipefail
 BIN=$(realpath "${SPROUT_BIN:-build/launch/sprout}")  # the namespace nodes start it from their own directory
-H=${H:-1024}; B=${B:-64}; STEPS=${STEPS:-40}; MEM_H=${MEM_H:-4096}
+H=${H:-1024}; B=${B:-64}; STEPS=${STEPS:-200}; MEM_H=${MEM_H:-4096}
 CONFIGS=("${@:-1 2 3 4 8 2x2}"); CONFIGS=(${CONFIGS[*]})
 for c in "${CONFIGS[@]}"; do
   [[ $c =~ ^[1-9][0-9]?$ || $c == 2x2 ]] || { echo "validate.sh: configuration '$c' is not a rank count (1-99) or 2x2" >&2; exit 2; }
@@ -58,26 +58,29 @@ plan_csv() {  # plan_csv CONFIG WIDTH PREFIX: plan for CONFIG's ranks and ranks 
 }
 echo "# sprout plan vs measured: step time of MLP 784-$H-$H-10, memory of MLP 784-$MEM_H-$MEM_H-10 above 784-8-8-10;"
 echo "# batch $B per rank, SGD, 1 thread per rank; $(nproc) cores shared with other work (load average $(cut -d' ' -f1-3 /proc/loadavg) at the start)"
-printf "%5s %6s %11s %11s %8s   %12s %12s %8s   %12s %12s %8s\n" ranks load plan_cpu_ms meas_cpu_ms error \
-  plan_step_ms meas_step_ms error plan_mem_MB meas_rss_MB error
+printf "%5s %6s %11s %11s %8s   %12s %12s %8s   %11s %17s %17s\n" ranks load plan_cpu_ms meas_cpu_ms error \
+  plan_step_ms meas_step_ms error plan_mem_MB "meas_rss_MB lo/hi" "error lo/hi"
 for c in "${CONFIGS[@]}"; do
   n=$(ranks "$c")
   load=$(cut -d' ' -f1 /proc/loadavg)
   mpi "$c" bench calibrate --out "$TMP/cal$c.json" --arch "kind=mlp;in=1x28x28;classes=10;widths=$H,$H" --batch "$B" \
-    --threads 1 --steps 10 --reps 3 --max_bytes 16777216 --checkpoint_mb 16 --dir "$TMP" >/dev/null
+    --threads 1 --steps 30 --reps 5 --max_bytes 16777216 --checkpoint_mb 16 --dir "$TMP" >/dev/null
   plan_csv "$c" "$H" "$TMP/p$c"; plan_csv "$c" "$MEM_H" "$TMP/w$c"; plan_csv "$c" 8 "$TMP/t$c"
   pred_ms=$(/usr/bin/python3 -c "print(1e3*float('$(row "$TMP/p$c.csv" "$n" step_s_ring)'))")
   pred_cpu=$(/usr/bin/python3 -c "print(1e3*sum(float(x) for x in '$(row "$TMP/p$c.csv" "$n" compute_cpu_s) $(row "$TMP/p$c.csv" "$n" trainer_cpu_s) $(row "$TMP/p$c.csv" "$n" update_cpu_s) $(row "$TMP/p$c.csv" "$n" bucket_copy_cpu_s) $(row "$TMP/p$c.csv" "$n" reduction_cpu_s)'.split()))")
   pred_mb=$(/usr/bin/python3 -c "print((float('$(row "$TMP/w$c.csv" "$n" peak_bytes)')-float('$(row "$TMP/t$c.csv" "$n" peak_bytes)'))/2**20)")
-  big=$(mpi "$c" bench train --model mlp --hidden "$H" --batch "$B" --steps "$STEPS" --warmup 5 --threads 1 --data synthetic --allreduce ring)
-  wide=$(mpi "$c" bench train --model mlp --hidden "$MEM_H" --batch "$B" --steps 2 --warmup 1 --threads 1 --data synthetic --allreduce ring)
+  big=$(mpi "$c" bench train --model mlp --hidden "$H" --batch "$B" --steps "$STEPS" --warmup 10 --threads 1 --data synthetic --allreduce ring)
+  wide=""; for rep in 1 2 3; do  # 3 runs: whether the heap's placement adds a block varies (README)
+    wide+=" $(mpi "$c" bench train --model mlp --hidden "$MEM_H" --batch "$B" --steps 2 --warmup 1 --threads 1 --data synthetic --allreduce ring | field model_rss_mb)"
+  done
   tiny=$(mpi "$c" bench train --model mlp --hidden 8 --batch "$B" --steps 2 --warmup 1 --threads 1 --data synthetic --allreduce ring)
   meas_ms=$(echo "$big" | field step_ms); meas_cpu=$(echo "$big" | field step_cpu_ms)
-  meas_mb=$(/usr/bin/python3 -c "print($(echo "$wide" | field model_rss_mb) - $(echo "$tiny" | field model_rss_mb))")
   /usr/bin/python3 -c "
-c, mc, p, m, pm, mm = $pred_cpu, $meas_cpu, $pred_ms, $meas_ms, $pred_mb, $meas_mb
+c, mc, p, m, pm = $pred_cpu, $meas_cpu, $pred_ms, $meas_ms, $pred_mb
+wide, tiny = [float(x) for x in '$wide'.split()], $(echo "$tiny" | field model_rss_mb)
+lo, hi = min(wide) - tiny, max(wide) - tiny
 e = lambda a, b: 100 * (a - b) / b
-print('%5s %6s %11.2f %11.2f %+7.1f%%   %12.2f %12.2f %+7.1f%%   %12.1f %12.1f %+7.1f%%' % ('$c', '$load', c, mc, e(c, mc), p, m, e(p, m), pm, mm, e(pm, mm)))"
+print('%5s %6s %11.2f %11.2f %+7.1f%%   %12.2f %12.2f %+7.1f%%   %11.1f %8.1f/%8.1f %+6.1f%%/%+6.1f%%' % ('$c', '$load', c, mc, e(c, mc), p, m, e(p, m), pm, lo, hi, e(pm, lo), e(pm, hi)))"
 done
 echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
