@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
@@ -87,6 +88,9 @@ Plan make_plan(const PlanConfig& config) {
   for (const auto& w : schedule_widths(config.train)) {
     growth::check_size_limits(w.arch);
     tensors.push_back(growth::training_tensors(w.arch));
+    for (auto n : tensors.back().parameters) {
+      plan.largest_tensor_bytes = std::max(plan.largest_tensor_bytes, 4.0 * static_cast<double>(n));
+    }
     plan.widths.push_back({w, growth::rank_memory(tensors.back(), memory_options(config.train, 1, per_node))});
     if (plan.widths.back().memory.total() > plan.widths[plan.peak_width].memory.total()) {
       plan.peak_width = plan.widths.size() - 1;
@@ -155,6 +159,9 @@ void print_plan(const Plan& plan, const PlanConfig& config) {
                 w.width.arch.describe().c_str(), m.parameters / kMB, m.buffers / kMB, m.gradients / kMB,
                 m.optimizer_state / kMB, m.activations / kMB, m.total() / kMB, i == plan.peak_width ? "  <- peak" : "");
   }
+  std::printf("# these count the tensors; the resident peak can hold one block more, up to the largest tensor (%.2f MB "
+              "here), where the heap's placement of freed blocks leaves a gap (launch/plan/README.md)\n",
+              plan.largest_tensor_bytes / kMB);
   const auto& base = plan.rows.front().step;
   std::printf("\n# predicted step at the widest model, per N (ms); compute = forward + backward; trainer = the step's own work beside them; ring … scattered = "
               "each algorithm's reduction in the step: the engine's CPU work on the rank's cores plus communication left "

@@ -29,6 +29,7 @@ struct Plan {
   std::string budget_source;
   Calibration calibration;
   double examples_per_step = 1;  // per rank: train.batch × train.accumulate
+  double largest_tensor_bytes = 0;  // the largest parameter (and gradient) of any width
 };
 
 // Everything predicted; throws ConfigError — one line naming what to change — when the

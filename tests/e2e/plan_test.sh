@@ -66,6 +66,8 @@ PLAN=(plan --plan.calibration "$CAL" --model.widths 32,32 --growth.event 5:fc1:+
 run 1 "${PLAN[@]}" --plan.out "$WORK/plan"
 expect_rc 0 "plan with a growth schedule"
 grep -q "784-128-32-10.*<- peak" "$WORK/out" && pass "the grown width is the peak" || fail "no peak mark on the grown width"
+grep -q "up to the largest tensor (0.40 MB here)" "$WORK/out" \
+  && pass "the note on the heap names the largest tensor of any width (fc1 of 784-128: 0.40 MB)" || fail "no heap note"
 rows=$(grep -cE "^ +[0-9]+ +[0-9]+ +[0-9.]+ +yes" "$WORK/out")
 [[ $rows -eq 11 ]] && pass "11 rows, N = 1 .. 1024" || fail "$rows rows in the step table"
 [[ -s "$WORK/plan.csv" && -s "$WORK/plan.png" ]] && pass "CSV and PNG written" || fail "plan.csv / plan.png missing"
