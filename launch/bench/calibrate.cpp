@@ -318,17 +318,25 @@ void wait_as_the_engine(runtime::Work&& work) {
   }
 }
 
-// Ranks other than 0 and `peer` wait in sleeping_barrier while the two exchange.
+// The one-way time of a message of each size between rank 0 and `peer`: half the median
+// round trip, each trip timed on rank 0 (a trip on which a rank waited for a time slice —
+// on a node with more ranks than cores — is an outlier the median drops, where a mean over
+// trips would spread it over all); --reps batches of about 20 ms of trips. Ranks other
+// than 0 and `peer` wait in sleeping_barrier while the two exchange. Every rank returns
+// rank 0's fit.
 runtime::LinkCost ping_pong(runtime::RuntimeContext& ctx, MPI_Comm comm, int peer, int reps) {
   std::vector<double> sizes, one_way;
   for (int64_t bytes = 8; bytes <= (int64_t{2} << 20); bytes *= 8) {
     std::vector<char> buf(static_cast<size_t>(bytes));
     const int count = static_cast<int>(bytes);
+    std::vector<double> round_trips;  // rank 0's
     auto trips_of = [&](int trips) {
       for (int i = 0; i < trips; ++i) {
         if (ctx.rank() == 0) {
+          const auto t0 = std::chrono::steady_clock::now();
           SPROUT_MPI_CHECK(MPI_Send(buf.data(), count, MPI_CHAR, peer, 0, comm));
           SPROUT_MPI_CHECK(MPI_Recv(buf.data(), count, MPI_CHAR, peer, 0, comm, MPI_STATUS_IGNORE));
+          round_trips.push_back(seconds_since(t0));
         } else if (ctx.rank() == peer) {
           SPROUT_MPI_CHECK(MPI_Recv(buf.data(), count, MPI_CHAR, 0, 0, comm, MPI_STATUS_IGNORE));
           SPROUT_MPI_CHECK(MPI_Send(buf.data(), count, MPI_CHAR, 0, 0, comm));
@@ -338,9 +346,12 @@ runtime::LinkCost ping_pong(runtime::RuntimeContext& ctx, MPI_Comm comm, int pee
     };
     const double once = timed(*ctx.comm, 1, [&] { trips_of(1); });
     const int trips = static_cast<int>(std::clamp(0.02 / std::max(once, 1e-7), 2.0, 200.0));
-    const double t = timed(*ctx.comm, reps, [&] { trips_of(trips); });
+    round_trips.clear();
+    for (int r = 0; r < reps; ++r) trips_of(trips);
+    double t = ctx.rank() == 0 ? median(round_trips) / 2 : 0.0;
+    SPROUT_MPI_CHECK(MPI_Bcast(&t, 1, MPI_DOUBLE, 0, comm));
     sizes.push_back(static_cast<double>(bytes));
-    one_way.push_back(t / trips / 2);
+    one_way.push_back(t);
   }
   return fit(sizes, one_way);
 }
