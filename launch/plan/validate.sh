@@ -21,8 +21,10 @@
 #                (cluster/netns-cluster/: shared memory inside a node, TCP between the
 #                two), calibrated across both (calibrate finds the nodes and measures the
 #                link between them), planned with 2 ranks per node on nodes of half this
-#                machine's cores each (plan.cores_per_node: the two share its cores); needs root
-# Every run reduces with the ring (bench train --allreduce ring), the plan's step_s_ring.
+#                machine's cores each (plan.cores_per_node: the two share its cores); needs root;
+#                then the step of each allreduce (ring, hierarchical, scattered), planned
+#                and measured
+# Every run but those reduces with the ring (bench train --allreduce ring), the plan's step_s_ring.
 # usage: launch/plan/validate.sh [CONFIG...]   (default: 1 2 3 4 8 2x2; a number N: N ranks on
 #   this node, 8 oversubscribes; 2x2: the namespace cluster)
 #   env: SPROUT_BIN (default build/launch/sprout), H (hidden width, 1024), B (batch, 64),
@@ -82,6 +84,17 @@ lo, hi = min(wide) - tiny, max(wide) - tiny
 e = lambda a, b: 100 * (a - b) / b
 print('%5s %6s %11.2f %11.2f %+7.1f%%   %12.2f %12.2f %+7.1f%%   %11.1f %8.1f/%8.1f %+6.1f%%/%+6.1f%%' % ('$c', '$load', c, mc, e(c, mc), p, m, e(p, m), pm, lo, hi, e(pm, lo), e(pm, hi)))"
 done
+if [[ " ${CONFIGS[*]} " == *" 2x2 "* ]]; then
+  echo
+  echo "# 2 nodes x 2 ranks: each allreduce's step, planned (the 2x2 plan above) vs measured (bench train --allreduce A)"
+  printf "%13s %12s %12s %8s\n" allreduce plan_step_ms meas_step_ms error
+  for a in ring hierarchical scattered; do
+    m=$(mpi 2x2 bench train --model mlp --hidden "$H" --batch "$B" --steps "$STEPS" --warmup 10 --threads 1 --data synthetic \
+      --allreduce "$a" | field step_ms)
+    /usr/bin/python3 -c "p, m = 1e3 * float('$(row "$TMP/p2x2.csv" 4 "step_s_$a")'), $m
+print('%13s %12.2f %12.2f %+7.1f%%' % ('$a', p, m, 100 * (p - m) / m))"
+  done
+fi
 echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "# ring allreduce: alpha-beta prediction (links fitted from ping-pong) vs measured, per calibration"
