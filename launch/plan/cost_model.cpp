@@ -70,18 +70,22 @@ double bucket_seconds(PlanAlgorithm a, int nodes, int per_node, double bytes, co
   return 0;
 }
 
-// The bytes a rank moves (sends, receives and adds) reducing a bucket of `bytes`: the β
-// terms of runtime/comm/allreduce_cost.h for one rank (rank 0, a node leader), i.e. the
-// formulas on a link of 1 s per byte and no latency. The reduction's CPU scales with them.
-double rank_bytes(PlanAlgorithm a, int nodes, int per_node, double bytes, bool scatter_only) {
+// The bytes a rank receives reducing a bucket of `bytes` — each copied in once and, in
+// the reduction's phases, added: the reduction's CPU scales with them. The formulas of
+// runtime/comm/allreduce_cost.h on a link of 1 s per byte and no latency give them where
+// every rank sends what it receives (ring, recursive doubling, scattered); a hierarchical
+// node leader takes in the L − 1 others' buckets and then the leaders' ring's share, and
+// each other rank takes in the result once.
+double rank_bytes(PlanAlgorithm a, int nodes, int per_node, double bytes, bool scatter_only, bool leader = true) {
   const runtime::LinkCost unit{0, 1};
   const int n = nodes * per_node;
   switch (a) {
     case PlanAlgorithm::Ring:
       return scatter_only ? runtime::ring_half_seconds(n, bytes, unit) : runtime::ring_allreduce_seconds(n, bytes, unit);
     case PlanAlgorithm::RecursiveDoubling: return runtime::recursive_doubling_seconds(n, bytes, unit);
-    case PlanAlgorithm::Hierarchical:  // the leader takes in and sends out L − 1 whole buckets, then the leaders' ring
-      return 2.0 * (per_node - 1) * bytes + runtime::ring_allreduce_seconds(nodes, bytes, unit);
+    case PlanAlgorithm::Hierarchical:
+      if (!leader) return per_node > 1 ? bytes : 0.0;
+      return (per_node - 1) * bytes + runtime::ring_allreduce_seconds(nodes, bytes, unit);
     case PlanAlgorithm::Scattered:  // reduce-scatter and allgather inside the node, its 1/L between nodes
       return runtime::ring_allreduce_seconds(per_node, bytes, unit) +
              runtime::ring_allreduce_seconds(nodes, bytes / per_node, unit);
@@ -121,13 +125,22 @@ StepPrediction predict_step(const TrainConfig& config, const growth::ArchSpec& a
       const double gradient_bytes = 4.0 * total;
       const double calibrated = rank_bytes(PlanAlgorithm::Ring, 1, cal.ranks, 1.0, false);
       p.bucket_copy_cpu_s = cal.bucket_copy_cpu_s_per_byte * gradient_bytes;
+      const double per_byte = cal.reduction_cpu_s_per_byte * gradient_bytes / calibrated;
+      const double own = p.compute_cpu_s + p.trainer_cpu_s + p.update_cpu_s + p.bucket_copy_cpu_s;
+      const double node_cores = std::max(1.0, static_cast<double>(cal.cores));
       for (auto a : kPlanAlgorithms) {
         const int i = static_cast<int>(a);
-        const double reduction =
-            cal.reduction_cpu_s_per_byte * gradient_bytes * rank_bytes(a, p.nodes, per_node, 1.0, scatter) / calibrated;
+        const double reduction = per_byte * rank_bytes(a, p.nodes, per_node, 1.0, scatter);
         if (a == PlanAlgorithm::Ring) p.reduction_cpu_s = reduction;
         p.engine_cpu_s[i] = p.bucket_copy_cpu_s + reduction;
-        p.engine_s[i] = p.engine_cpu_s[i] / cores;
+        // The node's ranks share its cores; a rank busier than the others (a hierarchical
+        // leader) also cannot go faster than its own threads: the node's CPU work over its
+        // cores, or this rank's over its threads, whichever is longer (the same as the
+        // rank's over its share when every rank does the same work).
+        const double others = (per_node - 1) * (own + per_byte * rank_bytes(a, p.nodes, per_node, 1.0, scatter, false));
+        const double busy = std::max((own + reduction + others) / node_cores,
+                                     (own + reduction) / std::min<double>(cal.threads, node_cores));
+        p.engine_s[i] = std::max(0.0, busy - p.compute_s - p.trainer_s - p.update_s);
       }
     }
   } else {

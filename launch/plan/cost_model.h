@@ -22,11 +22,14 @@
 //               cores beside compute (no progress thread: the gradient hooks and the wait
 //               after backward drive it): the calibrated CPU per gradient byte of the
 //               hooks' copy into the buckets, plus that of the reduction, calibrated on the
-//               ring of the calibration's ranks and scaled by the bytes each algorithm moves
-//               per rank (ring 2(N−1)/N of a bucket; recursive doubling one per round; a
-//               hierarchical leader 2(L−1) buckets plus the leaders' ring; scattered the
-//               ring inside the node plus its 1/L between nodes), over the same share of
-//               a core as compute (a calibration without CPU times: 0)
+//               ring of the calibration's ranks and scaled by the bytes each algorithm has
+//               a rank receive (ring 2(N−1)/N of a bucket; recursive doubling one per
+//               round; a hierarchical leader L − 1 buckets plus the leaders' ring, the
+//               other ranks one; scattered the ring inside the node plus its 1/L between
+//               nodes). Wall-clock: the node's CPU work (compute, trainer, update and
+//               engine of all its ranks) over its cores, or this rank's over its threads,
+//               whichever is longer — for ranks that all do the same work, the rank's CPU
+//               over its share of a core, as compute (a calibration without CPU times: 0)
 //   buckets     the engine's (runtime::BucketLayout), each reduced by the chosen algorithm
 //               at the α–β cost of runtime/comm/allreduce_cost.h; bucket b is ready when
 //               backward has produced its gradients (backward produces the parameters'
@@ -74,7 +77,8 @@ struct StepPrediction {
   double compute_cpu_s = 0, update_cpu_s = 0, trainer_cpu_s = 0;  // the same in CPU time (0: calibration without)
   // The engine's CPU work (0 on one rank or from a calibration without it): the hooks' copy
   // of the gradients into the buckets, the ring's reduction of them, and per PlanAlgorithm
-  // the copy plus that algorithm's reduction — in CPU time and over the rank's cores.
+  // this rank's copy plus that algorithm's reduction in CPU time, and what it adds to the
+  // wall-clock step (see "engine" above).
   double bucket_copy_cpu_s = 0, reduction_cpu_s = 0;
   double engine_cpu_s[4] = {0, 0, 0, 0}, engine_s[4] = {0, 0, 0, 0};
   double core_share = 1;             // of a core per rank per thread: wall = CPU / (threads · share)

@@ -148,17 +148,24 @@ TEST(PlanCostModel, TheEnginesCopyAndReductionRunOnTheRanksCoresAndHideTheWireUp
   double params = 0;
   for (auto n : tensors.parameters) params += static_cast<double>(n);
   const double b = 4 * params;  // gradient bytes
-  // 8 ranks on one 2-core node: a quarter of a core each. Bytes moved per rank per bucket
-  // byte: ring 2·7/8 = 1.75; recursive doubling 3 rounds; hierarchical (one node) the
-  // leader's 2·7 = 14; scattered the ring inside the node, 1.75.
+  // 8 ranks on one 2-core node: a quarter of a core each. Bytes received per rank per
+  // bucket byte: ring 2·7/8 = 1.75; recursive doubling 3 rounds; hierarchical (one node)
+  // the leader's 7 buckets (the others 1 each); scattered the ring inside the node, 1.75.
   auto p = predict_step(config, config.model, tensors, cal, 8, 8);
   EXPECT_NEAR(p.bucket_copy_cpu_s, 0.2e-9 * b, 1e-15);
   EXPECT_NEAR(p.reduction_cpu_s, 1e-9 * b * 1.75, 1e-15);
-  const double moved[4] = {1.75, 3, 14, 1.75};
+  const double moved[4] = {1.75, 3, 7, 1.75};
+  const double compute_cpu = 5e-3;  // 10 examples × 0.5 ms
   for (auto a : kPlanAlgorithms) {
     const int i = static_cast<int>(a);
     EXPECT_NEAR(p.engine_cpu_s[i], 0.2e-9 * b + 1e-9 * b * moved[i], 1e-15) << to_string(a);
-    EXPECT_NEAR(p.engine_s[i], p.engine_cpu_s[i] * 4, 1e-15) << to_string(a);
+    if (a == PlanAlgorithm::Hierarchical) {
+      // Unequal ranks: the node's CPU over its 2 cores — 8 × (compute + copy) + 7 + 7 × 1
+      // buckets reduced — is longer than the leader's own (compute + copy + 7) on one core.
+      EXPECT_NEAR(p.compute_s + p.engine_s[i], (8 * (compute_cpu + 0.2e-9 * b) + 14e-9 * b) / 2, 1e-15);
+    } else {
+      EXPECT_NEAR(p.engine_s[i], p.engine_cpu_s[i] * 4, 1e-15) << to_string(a);
+    }
     // Without overlap the bucket goes on the wire after backward; the rank's own copy and
     // reduction take engine_s of that, the wire only what goes beyond.
     const double wire = i == 0   ? runtime::ring_allreduce_seconds(8, b, cal.links.node)
@@ -173,12 +180,19 @@ TEST(PlanCostModel, TheEnginesCopyAndReductionRunOnTheRanksCoresAndHideTheWireUp
   p = predict_step(config, config.model, tensors, cal, 8, 8);
   EXPECT_NEAR(p.exposed_s[0], runtime::ring_allreduce_seconds(8, b, cal.links.node) - p.engine_s[0], 1e-12);
   EXPECT_GT(p.exposed_s[0], 0);
-  // 8 ranks in 2 nodes of 4: hierarchical's leader 2·3 + the leaders' ring 2·1/2 = 7;
-  // scattered 2·3/4 + (2·1/2)/4 = 1.75; the ring over all 8, 1.75.
+  // 8 ranks in 2 nodes of 4: hierarchical's leader 3 + the leaders' ring 2·1/2 = 4, the
+  // node's 4 + 3 × 1 = 7; scattered 2·3/4 + (2·1/2)/4 = 1.75; the ring over all 8, 1.75.
   p = predict_step(config, config.model, tensors, cal, 8, 4);
-  EXPECT_NEAR(p.engine_cpu_s[2], 0.2e-9 * b + 1e-9 * b * 7, 1e-15);
+  EXPECT_NEAR(p.engine_cpu_s[2], 0.2e-9 * b + 1e-9 * b * 4, 1e-15);
+  EXPECT_NEAR(p.compute_s + p.engine_s[2], (4 * (compute_cpu + 0.2e-9 * b) + 7e-9 * b) / 2, 1e-15);
   EXPECT_NEAR(p.engine_cpu_s[3], 0.2e-9 * b + 1e-9 * b * 1.75, 1e-15);
   EXPECT_NEAR(p.engine_s[3], p.engine_cpu_s[3] * 2, 1e-15) << "4 ranks on 2 cores: half a core each";
+  // The leader alone on more cores than its node's work needs: 2 ranks per node on 64
+  // cores, 1 thread — the leader's own work on its one thread sets the pace.
+  cal.cores = 64;
+  p = predict_step(config, config.model, tensors, cal, 4, 2);  // hierarchical leader: 1 + ring of 2 = 2
+  EXPECT_NEAR(p.compute_s + p.engine_s[2], compute_cpu + 0.2e-9 * b + 2e-9 * b, 1e-15);
+  cal.cores = 2;
   // optim.shard = gradients: the ring's reduce-scatter half.
   config.optim.shard = "gradients";
   EXPECT_NEAR(predict_step(config, config.model, tensors, cal, 8, 8).reduction_cpu_s, 1e-9 * b * 0.875, 1e-15);
