@@ -7,9 +7,14 @@
 #include "growth/models/macs.h"
 #include "growth/models/memory_estimate.h"
 #include "growth/slimmable/slimmable.h"
+#include "slicing.h"
 
 namespace sprout::growth {
 namespace {
+
+using slicing::copy_sliced;
+using slicing::max_diff;
+using slicing::narrowed;
 
 // stem tied to stage 1 (block 1's shortcut is the identity), or of its own width (block 1
 // projects): both ways the stem meets the first stage.
@@ -21,33 +26,6 @@ ArchSpec resnet(int64_t stem) {
   s.set_integer("stem", stem);
   return s;
 }
-
-// Every width group at ratio r: what a separately built narrow ResNet has.
-ArchSpec narrowed(const ArchSpec& given, double r) {
-  const ArchSpec s = complete(given);
-  std::map<std::string, int64_t> widths;
-  for (const auto& [group, width] : group_widths(s)) widths[group] = active_units(width, r);
-  return with_site_widths(s, widths);
-}
-
-// The narrow model b gets a's weights sliced to its shapes and a's ratio statistics (those
-// with `suffix` where a has them).
-void copy_sliced(const runtime::ParamSet& a, runtime::ParamSet& b, const std::string& suffix) {
-  torch::NoGradGuard no_grad;
-  for (size_t i = 0; i < b.num_parameters(); ++i) {
-    auto src = a.parameter(b.parameter_name(i));
-    for (int64_t d = 0; d < src.dim(); ++d) src = src.narrow(d, 0, b.parameter(i).size(d));
-    b.parameter(i).copy_(src);
-  }
-  for (size_t i = 0; i < b.buffer_names().size(); ++i) {
-    const auto& name = b.buffer_names()[i];
-    auto src = a.has_buffer(name + suffix) ? a.buffer(name + suffix) : a.buffer(name);
-    if (src.dim() == 1) src = src.narrow(0, 0, b.buffers()[i].size(0));
-    b.buffers()[i].copy_(src);
-  }
-}
-
-double max_diff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
 class ResNetGroups : public ::testing::TestWithParam<int64_t> {};
 

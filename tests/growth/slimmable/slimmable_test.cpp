@@ -7,9 +7,14 @@
 #include "growth/models/memory_estimate.h"
 #include "growth/slimmable/gate.h"
 #include "runtime/error.h"
+#include "slicing.h"
 
 namespace sprout::growth {
 namespace {
+
+using slicing::copy_sliced;
+using slicing::max_diff;
+using slicing::narrowed;
 
 ArchSpec mlp_spec() {
   ArchSpec s;
@@ -26,33 +31,6 @@ ArchSpec cnn_spec() {
   s.set_flag("batch_norm", true);
   return s;
 }
-
-// Model a's weights and ratio-`suffix` statistics, sliced to the narrow model b's shapes (a
-// norm whose input is the same at every width, a ResNet's first bn1, has only its own).
-void copy_sliced(const runtime::ParamSet& a, runtime::ParamSet& b, const std::string& suffix) {
-  torch::NoGradGuard no_grad;
-  for (size_t i = 0; i < b.num_parameters(); ++i) {
-    const auto& name = b.parameter_name(i);
-    auto src = a.parameter(name);
-    for (int64_t d = 0; d < src.dim(); ++d) src = src.narrow(d, 0, b.parameter(i).size(d));
-    b.parameter(i).copy_(src);
-  }
-  for (size_t i = 0; i < b.buffer_names().size(); ++i) {
-    const auto& name = b.buffer_names()[i];
-    auto src = a.has_buffer(name + suffix) ? a.buffer(name + suffix) : a.buffer(name);
-    if (src.dim() == 1) src = src.narrow(0, 0, b.buffers()[i].size(0));
-    b.buffers()[i].copy_(src);
-  }
-}
-
-ArchSpec narrowed(const ArchSpec& given, double r) {
-  const ArchSpec s = complete(given);
-  std::map<std::string, int64_t> widths;
-  for (const auto& [group, width] : group_widths(s)) widths[group] = active_units(width, r);  // a ResNet's stages too
-  return with_site_widths(s, widths);
-}
-
-double max_diff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
 // `shared_norm`: a batch-norm of the full model that a narrow training forward must not touch.
 void expect_narrow_equals_separate(const ArchSpec& spec, const std::string& shared_norm = "bn_fc1") {
