@@ -37,7 +37,6 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <thread>
 
 #include "growth/models/family.h"
 #include "growth/models/macs.h"
@@ -52,6 +51,7 @@
 #include "runtime/comm/ring_allreduce.h"
 #include "runtime/engine/allocator.h"
 #include "runtime/engine/bucket_reducer.h"
+#include "runtime/engine/polling.h"
 #include "runtime/engine/threads.h"
 #include "runtime/error.h"
 #include "runtime/optim/optimizer.h"
@@ -290,40 +290,36 @@ LinkPeers link_peers(const runtime::NodeGroups& groups, MPI_Comm world, int rank
   return p;
 }
 
-// α–β of the link between world ranks 0 and `peer` from a ping-pong, 8 B … 2 MiB. Round
-// trips per size: about 20 ms' worth from one timed trip (the slowest rank's, so every
-// rank agrees), 2 to 200 — a slow network link stays quick to measure.
-// Every rank of `comm` waits here for all others, polling a nonblocking barrier and
-// sleeping 50 µs between polls (as the engine waits for a late peer): a rank with nothing
-// to do leaves the cores to those at work — Open MPI's blocking calls would spin, and on
-// an oversubscribed node every message of a ping-pong would then wait for a time slice.
+// Every rank of `comm` waits here for all others, polling a nonblocking barrier without
+// spinning (runtime/engine/polling.h): a rank with nothing to do leaves the cores to those
+// at work — Open MPI's blocking calls would spin, and on an oversubscribed node every
+// message of a ping-pong would then wait for a time slice.
 void sleeping_barrier(MPI_Comm comm) {
   MPI_Request request;
   SPROUT_MPI_CHECK(MPI_Ibarrier(comm, &request));
-  for (int done = 0;;) {
-    SPROUT_MPI_CHECK(MPI_Test(&request, &done, MPI_STATUS_IGNORE));
-    if (done) return;
-    std::this_thread::sleep_for(std::chrono::microseconds(50));
-  }
+  runtime::poll_until(
+      [&] {
+        int done = 0;
+        SPROUT_MPI_CHECK(MPI_Test(&request, &done, MPI_STATUS_IGNORE));
+        return done != 0;
+      },
+      0.0);
 }
 
 // Waits for one of the engine's reductions as the engine waits for its buckets
-// (runtime/engine/bucket_reducer.h, Note [Waiting without spinning]): polling test(),
-// spinning for the first 500 µs and sleeping 50 µs between polls after that — a rank that
-// waits for a late peer leaves it the core. (Work::wait() blocks in MPI, which spins.)
+// (runtime/engine/polling.h; Work::wait() blocks in MPI, which spins).
 void wait_as_the_engine(runtime::Work&& work) {
-  const auto t0 = std::chrono::steady_clock::now();
-  while (!work.test()) {
-    if (seconds_since(t0) > 500e-6) std::this_thread::sleep_for(std::chrono::microseconds(50));
-  }
+  runtime::poll_until([&] { return work.test(); });
 }
 
-// The one-way time of a message of each size between rank 0 and `peer`: half the median
-// round trip, each trip timed on rank 0 (a trip on which a rank waited for a time slice —
-// on a node with more ranks than cores — is an outlier the median drops, where a mean over
-// trips would spread it over all); --reps batches of about 20 ms of trips. Ranks other
-// than 0 and `peer` wait in sleeping_barrier while the two exchange. Every rank returns
-// rank 0's fit.
+// α–β of the link between world ranks 0 and `peer` from a ping-pong, 8 B … 2 MiB: the
+// one-way time of each size is half the median round trip, each trip timed on rank 0 (a
+// trip on which a rank waited for a time slice — on a node with more ranks than cores — is
+// an outlier the median drops, where a mean over trips would spread it over all). --reps
+// batches of trips per size, each about 20 ms' worth from one timed trip (the slowest
+// rank's, so every rank agrees), 2 to 200 — a slow network link stays quick to measure.
+// Ranks other than 0 and `peer` wait in sleeping_barrier while the two exchange. Every
+// rank returns rank 0's fit.
 runtime::LinkCost ping_pong(runtime::RuntimeContext& ctx, MPI_Comm comm, int peer, int reps) {
   std::vector<double> sizes, one_way;
   for (int64_t bytes = 8; bytes <= (int64_t{2} << 20); bytes *= 8) {

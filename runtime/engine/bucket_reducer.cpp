@@ -7,16 +7,13 @@
 
 #include "runtime/error.h"
 #include "runtime/comm/ring_allreduce.h"
+#include "runtime/engine/polling.h"
 
 namespace sprout::runtime {
 
 namespace {
 // MPI guarantees tags up to 32767; buckets in flight at once get distinct ones.
 constexpr size_t kTagSpace = 32767;
-// Note [Waiting without spinning] in the header.
-constexpr double kSpinSeconds = 500e-6;
-constexpr double kSleepSeconds = 50e-6;
-constexpr unsigned long kTimerSlackNs = 5000;
 }  // namespace
 
 BucketReducer::BucketReducer(Communicator& comm, BucketLayout layout,
@@ -157,7 +154,7 @@ void BucketReducer::wait_all() {
   const auto t0 = last_progress;
   int64_t marker = -1;
   // Sleeps of 50 µs mean 50 µs, not the default 50 µs + 50 µs of timer slack.
-  prctl(PR_SET_TIMERSLACK, kTimerSlackNs, 0, 0, 0);
+  prctl(PR_SET_TIMERSLACK, kWaitTimerSlackNs, 0, 0, 0);
   for (;;) {
     bool all = true;
     int64_t now_marker = 0;  // grows whenever a bucket finishes or a ring round completes
@@ -190,8 +187,8 @@ void BucketReducer::wait_all() {
                              " s waiting in allreduce of gradient buckets (", comm_->phase(),
                              "); a peer rank is gone or stuck"));
     }
-    if (std::chrono::duration<double>(now - last_progress).count() > kSpinSeconds) {
-      std::this_thread::sleep_for(std::chrono::duration<double>(kSleepSeconds));
+    if (std::chrono::duration<double>(now - last_progress).count() > kWaitSpinSeconds) {
+      std::this_thread::sleep_for(std::chrono::duration<double>(kWaitSleepSeconds));
     }
   }
 }
